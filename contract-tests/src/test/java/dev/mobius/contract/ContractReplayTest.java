@@ -1,0 +1,376 @@
+package dev.mobius.contract;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.atlassian.oai.validator.OpenApiInteractionValidator;
+import com.atlassian.oai.validator.model.Request;
+import com.atlassian.oai.validator.model.SimpleResponse;
+import com.atlassian.oai.validator.report.ValidationReport;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+
+import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.oas.models.Operation;
+import io.swagger.v3.oas.models.PathItem;
+import io.swagger.v3.oas.models.examples.Example;
+import io.swagger.v3.oas.models.media.MediaType;
+import io.swagger.v3.oas.models.media.Schema;
+import io.swagger.v3.oas.models.parameters.Parameter;
+import io.swagger.v3.oas.models.responses.ApiResponse;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+
+import org.junit.jupiter.api.Test;
+
+import dev.mobius.server.TestServer;
+
+/**
+ * Replays every response example of the contract against a freshly booted server, in the order
+ * the examples declare, and checks status, schema conformance (an independent OpenAPI
+ * validator) and equality with the example. The rules are in docs/CONTRACT-TESTS.md.
+ */
+class ContractReplayTest {
+    private static final Path SPEC = Path.of("..", "openapi", "openapi-public.yaml");
+    private static final Pattern ID = Pattern.compile("\\b[a-z]+_[0-9a-z]{26}\\b");
+    private static final String INVALID_KEY = "mbx_NoSuchKey0000000000000000000000000000";
+
+    private final ObjectMapper json = new ObjectMapper();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /** example id → real id */
+    private final Map<String, String> ids = new HashMap<>();
+    /** example API key id → raw key returned when it was created */
+    private final Map<String, String> rawKeys = new HashMap<>();
+
+    record Case(String operationId, String method, String path, Operation op, String status, String name,
+                MediaType media, Example example, Map<String, Object> extensions, int order) {}
+
+    @Test
+    void everyExampleReplaysAgainstTheRealServer() throws Exception {
+        String yaml = Files.readString(SPEC);
+        ParseOptions resolveFully = new ParseOptions();
+        resolveFully.setResolve(true);
+        resolveFully.setResolveFully(true);
+        OpenAPI api = new OpenAPIV3Parser().readContents(yaml, null, resolveFully).getOpenAPI();
+        OpenApiInteractionValidator validator = OpenApiInteractionValidator.createForInlineApiSpecification(yaml).build();
+
+        List<String> problems = new ArrayList<>();
+        List<Case> cases = collect(api, problems);
+        cases.sort(Comparator.comparingInt(Case::order).thenComparing(Case::operationId).thenComparing(Case::name));
+        if (!problems.isEmpty()) {
+            fail("the contract is incomplete:\n  " + String.join("\n  ", problems));
+        }
+
+        List<String> failures = new ArrayList<>();
+        int operations = (int) cases.stream().map(Case::operationId).distinct().count();
+        try (TestServer server = TestServer.start()) {
+            for (Case c : cases) {
+                try {
+                    replay(server.baseUrl(), c, api, validator, failures);
+                } catch (Exception e) {
+                    failures.add(label(c) + ": " + e);
+                }
+            }
+        }
+        System.out.println("contract: " + operations + " operations, " + cases.size() + " examples replayed");
+        if (!failures.isEmpty()) {
+            fail(failures.size() + " example(s) failed:\n  " + String.join("\n  ", failures));
+        }
+    }
+
+    private List<Case> collect(OpenAPI api, List<String> problems) {
+        List<Case> cases = new ArrayList<>();
+        api.getPaths().forEach((path, item) -> item.readOperationsMap().forEach((method, op) -> {
+            String opId = op.getOperationId();
+            int before = cases.size();
+            op.getResponses().forEach((status, response) -> {
+                int found = 0;
+                if (response.getContent() != null) {
+                    for (Map.Entry<String, MediaType> media : response.getContent().entrySet()) {
+                        Map<String, Example> examples = media.getValue().getExamples();
+                        if (examples == null) {
+                            continue;
+                        }
+                        for (Map.Entry<String, Example> e : examples.entrySet()) {
+                            Map<String, Object> ext = e.getValue().getExtensions() == null ? Map.of() : e.getValue().getExtensions();
+                            cases.add(new Case(opId, method.name(), path, op, status, e.getKey(), media.getValue(), e.getValue(), ext, order(ext, opId, e.getKey(), problems)));
+                            found++;
+                        }
+                    }
+                }
+                // Responses without a body (204) carry their cases as x-replay-examples on the response.
+                Object bodiless = response.getExtensions() == null ? null : response.getExtensions().get("x-replay-examples");
+                if (bodiless instanceof Map<?, ?> map) {
+                    for (Map.Entry<?, ?> e : map.entrySet()) {
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> ext = (Map<String, Object>) e.getValue();
+                        cases.add(new Case(opId, method.name(), path, op, status, (String) e.getKey(), null, null, ext, order(ext, opId, (String) e.getKey(), problems)));
+                        found++;
+                    }
+                }
+                if (found == 0) {
+                    problems.add(opId + ": documented status " + status + " has no example");
+                }
+            });
+            if (cases.size() == before) {
+                problems.add(opId + ": no examples");
+            }
+        }));
+        return cases;
+    }
+
+    private static int order(Map<String, Object> ext, String opId, String name, List<String> problems) {
+        Object order = ext.get("x-replay-order");
+        if (!(order instanceof Number n)) {
+            problems.add(opId + "/" + name + ": missing x-replay-order");
+            return Integer.MAX_VALUE;
+        }
+        return n.intValue();
+    }
+
+    private void replay(String baseUrl, Case c, OpenAPI api, OpenApiInteractionValidator validator, List<String> failures) throws Exception {
+        // Assemble the request from same-named parameter and body examples.
+        String path = c.path;
+        StringBuilder query = new StringBuilder();
+        HttpRequest.Builder request = HttpRequest.newBuilder().timeout(Duration.ofSeconds(30));
+        List<Parameter> parameters = new ArrayList<>();
+        if (api.getPaths().get(c.path).getParameters() != null) {
+            parameters.addAll(api.getPaths().get(c.path).getParameters());
+        }
+        if (c.op.getParameters() != null) {
+            parameters.addAll(c.op.getParameters());
+        }
+        for (Parameter p : parameters) {
+            Object value = null;
+            if (p.getExamples() != null && p.getExamples().containsKey(c.name)) {
+                value = p.getExamples().get(c.name).getValue();
+            } else if (p.getExample() != null) {
+                value = p.getExample();
+            }
+            if (value == null) {
+                continue;
+            }
+            List<String> values = new ArrayList<>();
+            if (value instanceof List<?> list) {
+                list.forEach(v -> values.add(substitute(String.valueOf(v))));
+            } else if (value instanceof ArrayNode array) {
+                array.forEach(v -> values.add(substitute(v.asText())));
+            } else {
+                values.add(substitute(value instanceof JsonNode n ? n.asText() : String.valueOf(value)));
+            }
+            switch (p.getIn()) {
+                case "path" -> path = path.replace("{" + p.getName() + "}", URLEncoder.encode(values.get(0), StandardCharsets.UTF_8).replace("+", "%20"));
+                case "query" -> values.forEach(v -> query.append(query.length() == 0 ? "?" : "&")
+                        .append(URLEncoder.encode(p.getName(), StandardCharsets.UTF_8)).append('=')
+                        .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+                case "header" -> request.header(p.getName(), values.get(0));
+                default -> { }
+            }
+        }
+        Map<String, Object> headers = map(c.extensions.get("x-replay-headers"));
+        headers.forEach((k, v) -> request.header(k, substitute(String.valueOf(v))));
+
+        String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
+        switch (auth) {
+            case "bootstrap" -> request.header("Authorization", "Bearer " + TestServer.BOOTSTRAP_KEY);
+            case "none" -> { }
+            case "invalid" -> request.header("Authorization", "Bearer " + INVALID_KEY);
+            default -> {
+                if (!auth.startsWith("key:") || !rawKeys.containsKey(auth.substring(4))) {
+                    throw new IllegalStateException("x-replay-auth " + auth + " names no API key created by an earlier example");
+                }
+                request.header("Authorization", "Bearer " + rawKeys.get(auth.substring(4)));
+            }
+        }
+
+        HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.noBody();
+        Example requestExample = c.op.getRequestBody() == null || c.op.getRequestBody().getContent() == null ? null
+                : c.op.getRequestBody().getContent().values().stream()
+                        .filter(m -> m.getExamples() != null && m.getExamples().containsKey(c.name))
+                        .map(m -> m.getExamples().get(c.name)).findFirst().orElse(null);
+        if (requestExample != null) {
+            Map<String, Object> reqExt = requestExample.getExtensions() == null ? Map.of() : requestExample.getExtensions();
+            String bytes = reqExt.containsKey("x-raw-body") ? String.valueOf(reqExt.get("x-raw-body"))
+                    : json.writeValueAsString(substituteTree(json.valueToTree(requestExample.getValue())));
+            request.header("Content-Type", String.valueOf(reqExt.getOrDefault("x-content-type", "application/json")));
+            body = HttpRequest.BodyPublishers.ofString(bytes);
+        }
+        request.method(c.method, body).uri(URI.create(baseUrl + path + query));
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+
+        // Status, then schema conformance, then equality with the example.
+        String where = label(c) + " (" + c.method + " " + path + query + ")";
+        if (!String.valueOf(response.statusCode()).equals(c.status)) {
+            failures.add(where + ": status " + response.statusCode() + ", expected " + c.status + "; body " + response.body());
+            return;
+        }
+        SimpleResponse.Builder validated = SimpleResponse.Builder.status(response.statusCode());
+        response.headers().firstValue("Content-Type").ifPresent(validated::withContentType);
+        if (!response.body().isEmpty()) {
+            validated.withBody(response.body());
+        }
+        ValidationReport report = validator.validateResponse(path.replaceAll("\\?.*", ""), Request.Method.valueOf(c.method), validated.build());
+        if (report.hasErrors()) {
+            failures.add(where + ": response violates the contract: " + report.getMessages() + "; body " + response.body());
+            return;
+        }
+        Map<String, Object> expectHeaders = map(c.extensions.get("x-replay-expect-headers"));
+        for (Map.Entry<String, Object> h : expectHeaders.entrySet()) {
+            String actual = response.headers().firstValue(h.getKey()).orElse(null);
+            if (!String.valueOf(h.getValue()).equals(actual)) {
+                failures.add(where + ": header " + h.getKey() + " = " + actual + ", expected " + h.getValue());
+            }
+        }
+        if (c.example == null || Boolean.TRUE.equals(c.extensions.get("x-replay-skip-body"))) {
+            return;
+        }
+        JsonNode expected = json.valueToTree(c.example.getValue());
+        JsonNode actual = json.readTree(response.body());
+        List<String> diffs = new ArrayList<>();
+        compare("$", expected, actual, c.media.getSchema(), diffs);
+        if (!diffs.isEmpty()) {
+            failures.add(where + ": differs from the example: " + String.join("; ", diffs) + "; body " + response.body());
+            return;
+        }
+        if (actual.has("key") && expected.has("id") && actual.get("key").isTextual()) {
+            rawKeys.put(expected.get("id").asText(), actual.get("key").asText());
+        }
+    }
+
+    /** Structural equality with id mapping; volatile properties need only be present. */
+    private void compare(String at, JsonNode expected, JsonNode actual, Schema<?> schema, List<String> diffs) {
+        if (expected.isObject()) {
+            if (!actual.isObject()) {
+                diffs.add(at + ": expected an object");
+                return;
+            }
+            Iterator<String> names = expected.fieldNames();
+            while (names.hasNext()) {
+                String name = names.next();
+                Schema<?> property = propertySchema(schema, name);
+                if (!actual.has(name)) {
+                    diffs.add(at + "." + name + ": missing");
+                } else if (!isVolatile(property)) {
+                    compare(at + "." + name, expected.get(name), actual.get(name), property, diffs);
+                }
+            }
+            Iterator<String> actualNames = actual.fieldNames();
+            while (actualNames.hasNext()) {
+                String name = actualNames.next();
+                if (!expected.has(name) && !isVolatile(propertySchema(schema, name))) {
+                    diffs.add(at + "." + name + ": not in the example (" + actual.get(name) + ")");
+                }
+            }
+        } else if (expected.isArray()) {
+            if (!actual.isArray() || actual.size() != expected.size()) {
+                diffs.add(at + ": expected " + expected.size() + " items, got " + (actual.isArray() ? actual.size() : actual.getNodeType()));
+                return;
+            }
+            Schema<?> items = schema == null ? null : schema.getItems();
+            for (int i = 0; i < expected.size(); i++) {
+                compare(at + "[" + i + "]", expected.get(i), actual.get(i), items, diffs);
+            }
+        } else if (expected.isTextual()) {
+            String e = expected.asText();
+            if (!actual.isTextual()) {
+                diffs.add(at + ": expected \"" + e + "\", got " + actual);
+                return;
+            }
+            String a = actual.asText();
+            if (ID.matcher(e).matches() && !ids.containsKey(e)) {
+                String prefix = e.substring(0, e.indexOf('_') + 1);
+                if (!a.startsWith(prefix) || ids.containsValue(a) && !e.equals(a)) {
+                    diffs.add(at + ": expected an id like " + e + ", got " + a);
+                } else {
+                    ids.put(e, a);
+                }
+                return;
+            }
+            if (!substitute(e).equals(a)) {
+                diffs.add(at + ": expected \"" + substitute(e) + "\", got \"" + a + "\"");
+            }
+        } else if (!expected.equals(actual) && !(expected.isNumber() && actual.isNumber() && expected.decimalValue().compareTo(actual.decimalValue()) == 0)) {
+            diffs.add(at + ": expected " + expected + ", got " + actual);
+        }
+    }
+
+    private static Schema<?> propertySchema(Schema<?> schema, String name) {
+        if (schema == null) {
+            return null;
+        }
+        if (schema.getProperties() != null && schema.getProperties().containsKey(name)) {
+            return schema.getProperties().get(name);
+        }
+        return schema.getAdditionalProperties() instanceof Schema<?> additional ? additional : null;
+    }
+
+    private static boolean isVolatile(Schema<?> schema) {
+        return schema != null && schema.getExtensions() != null && Boolean.TRUE.equals(schema.getExtensions().get("x-volatile"));
+    }
+
+    /** Replaces every example id with the real id it was mapped to. */
+    private String substitute(String text) {
+        Matcher m = ID.matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(out, Matcher.quoteReplacement(ids.getOrDefault(m.group(), m.group())));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    private JsonNode substituteTree(JsonNode node) {
+        if (node.isTextual()) {
+            return TextNode.valueOf(substitute(node.asText()));
+        }
+        if (node.isObject()) {
+            ObjectNode copy = json.createObjectNode();
+            node.fields().forEachRemaining(e -> copy.set(e.getKey(), substituteTree(e.getValue())));
+            return copy;
+        }
+        if (node.isArray()) {
+            ArrayNode copy = json.createArrayNode();
+            node.forEach(n -> copy.add(substituteTree(n)));
+            return copy;
+        }
+        return node;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object value) {
+        if (value instanceof Map<?, ?> m) {
+            return new LinkedHashMap<>((Map<String, Object>) m);
+        }
+        if (value instanceof ObjectNode node) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            node.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+            return out;
+        }
+        return Map.of();
+    }
+
+    private static String label(Case c) {
+        return c.operationId + "/" + c.status + "/" + c.name + " #" + c.order;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.mobius.server;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.glassfish.grizzly.http.server.HttpServer;
+import org.glassfish.jersey.grizzly2.httpserver.GrizzlyHttpServerFactory;
+import org.glassfish.jersey.jackson.JacksonFeature;
+import org.glassfish.jersey.server.ResourceConfig;
+import org.glassfish.jersey.server.ServerProperties;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.mobius.server.access.ApiKeySecrets;
+import dev.mobius.server.access.ApiKeyService;
+import dev.mobius.server.access.ApiKeysResource;
+import dev.mobius.server.access.Authenticator;
+import dev.mobius.server.access.PrincipalService;
+import dev.mobius.server.access.PrincipalsResource;
+import dev.mobius.server.audit.AuditLogService;
+import dev.mobius.server.audit.AuditLogsResource;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.db.Database;
+import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.ErrorMappers;
+import dev.mobius.server.http.Idempotency;
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.OperationCatalog;
+import dev.mobius.server.http.RequestLog;
+import dev.mobius.server.http.TimestampParam;
+import dev.mobius.server.projects.ProjectService;
+import dev.mobius.server.projects.ProjectsResource;
+import dev.mobius.server.system.Bootstrap;
+import dev.mobius.server.system.SystemResource;
+
+/**
+ * The whole object graph, wired by hand in one place: database, shared HTTP pieces, one
+ * service and resource per feature, then Jersey on Grizzly. Read top to bottom.
+ */
+public final class MobiusServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MobiusServer.class);
+
+    private final HttpServer http;
+    private final Database database;
+    private final int port;
+
+    private MobiusServer(HttpServer http, Database database, int port) {
+        this.http = http;
+        this.database = database;
+        this.port = port;
+    }
+
+    public static MobiusServer start(ServerConfig config) throws IOException {
+        Database database = Database.open(config.databaseUrl(), config.dataDir(), config.durableEmbedded());
+        try {
+            Jdbi jdbi = database.jdbi();
+            ObjectMapper mapper = Json.newMapper();
+            Ids ids = new Ids();
+            ApiKeySecrets secrets = new ApiKeySecrets();
+            OperationCatalog catalog = OperationCatalog.load();
+            Cursors cursors = new Cursors(database.installationSecret("cursor_hmac_key"));
+            AuditTrail audit = new AuditTrail(ids, mapper);
+
+            Optional<String> bootstrapKey = Bootstrap.run(jdbi, ids, secrets, config.bootstrapApiKey());
+
+            ProjectService projects = new ProjectService(jdbi, ids, mapper, audit, cursors);
+            PrincipalService principals = new PrincipalService(jdbi, ids, mapper, audit);
+            ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
+            AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
+
+            ErrorMappers errors = new ErrorMappers();
+            ResourceConfig app = new ResourceConfig()
+                    .property(ServerProperties.WADL_FEATURE_DISABLE, true)
+                    .property(ServerProperties.BV_SEND_ERROR_IN_RESPONSE, false)
+                    // Our mappers render JSON errors; Jackson's own would answer in plain text.
+                    .register(JacksonFeature.withoutExceptionMappers())
+                    .register(new Json.MapperResolver(mapper))
+                    .register(errors)
+                    .register(new ErrorMappers.Validation(errors))
+                    .register(new TimestampParam())
+                    .register(new RequestLog(ids))
+                    .register(new Authenticator(jdbi, catalog))
+                    .register(new Idempotency(jdbi, catalog, mapper))
+                    .register(new SystemResource(database, catalog))
+                    .register(new ProjectsResource(projects))
+                    .register(new PrincipalsResource(principals))
+                    .register(new ApiKeysResource(apiKeys))
+                    .register(new AuditLogsResource(auditLogs));
+
+            URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
+            HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
+            http.start();
+            int port = http.getListener("grizzly").getPort();
+            log.info("Mobius listening on http://{}:{}", config.bind(), port);
+            if (bootstrapKey.isPresent()) {
+                announce(config, bootstrapKey.get(), port);
+            }
+            return new MobiusServer(http, database, port);
+        } catch (IOException | RuntimeException e) {
+            database.close();
+            throw e;
+        }
+    }
+
+    private static void announce(ServerConfig config, String key, int port) throws IOException {
+        var file = Bootstrap.writeKeyFile(config.dataDir(), key);
+        if (config.printBootstrapKey()) {
+            String host = config.bind().equals("0.0.0.0") ? "127.0.0.1" : config.bind();
+            System.out.println();
+            System.out.println("Bootstrap API key (shown this once; also saved to " + file + ", mode 0600):");
+            System.out.println("  " + key);
+            System.out.println("Try it:");
+            System.out.println("  curl -H 'Authorization: Bearer " + key + "' http://" + host + ":" + port + "/v1/projects");
+            System.out.println();
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    @Override
+    public void close() {
+        try {
+            http.shutdown(10, TimeUnit.SECONDS).get(15, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            http.shutdownNow();
+        }
+        database.close();
+    }
+}

@@ -1,0 +1,64 @@
+package dev.mobius.server;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything the server reads from its environment and flags, resolved once at start.
+ *
+ * @param databaseUrl JDBC or postgres:// URL of an external PostgreSQL; null starts the embedded one
+ * @param durableEmbedded false only in tests: the embedded database then skips fsync
+ * @param bootstrapApiKey the value of the first API key, instead of a random one
+ * @param printBootstrapKey whether the first start prints the new key to stdout
+ */
+public record ServerConfig(
+        String bind,
+        int port,
+        String databaseUrl,
+        Path dataDir,
+        boolean durableEmbedded,
+        String bootstrapApiKey,
+        boolean printBootstrapKey) {
+
+    public static final String USAGE = String.join("\n",
+            "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR]",
+            "  --port          MOBIUS_PORT          HTTP port (default 8080)",
+            "  --bind          MOBIUS_BIND          listen address (default 127.0.0.1)",
+            "  --database-url  MOBIUS_DATABASE_URL  external PostgreSQL (default: embedded, under the data dir)",
+            "  --data-dir      MOBIUS_DATA_DIR      data directory (default ./data)",
+            "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only");
+
+    /** Flags win over environment variables, which win over defaults. */
+    public static ServerConfig from(String[] args, Map<String, String> env) {
+        String port = env.getOrDefault("MOBIUS_PORT", "8080");
+        String bind = env.getOrDefault("MOBIUS_BIND", "127.0.0.1");
+        String db = env.get("MOBIUS_DATABASE_URL");
+        String dataDir = env.getOrDefault("MOBIUS_DATA_DIR", "./data");
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            String value = null;
+            int eq = arg.indexOf('=');
+            if (eq > 0) {
+                value = arg.substring(eq + 1);
+                arg = arg.substring(0, eq);
+            } else if (i + 1 < args.length && arg.startsWith("--") && !arg.equals("--help")) {
+                value = args[++i];
+            }
+            switch (arg) {
+                case "--port" -> port = value;
+                case "--bind" -> bind = value;
+                case "--database-url" -> db = value;
+                case "--data-dir" -> dataDir = value;
+                default -> throw new IllegalArgumentException(arg.equals("--help") ? USAGE : "unknown option " + arg + "\n" + USAGE);
+            }
+        }
+        int portNumber;
+        try {
+            portNumber = Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("port must be a number: " + port);
+        }
+        return new ServerConfig(bind, portNumber, db == null || db.isBlank() ? null : db, Path.of(dataDir),
+                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true);
+    }
+}

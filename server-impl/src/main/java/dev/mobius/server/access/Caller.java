@@ -1,0 +1,23 @@
+package dev.mobius.server.access;
+
+/**
+ * Who is making the current request: the principal behind the API key, and which projects that
+ * key may reach. {@code pinnedProjectId} is the only project a project key (or an organization
+ * key used with a project suffix) may touch; null means every project of the organization.
+ */
+public record Caller(
+        String orgId,
+        String principalId,
+        String principalName,
+        String keyId,
+        String keyName,
+        boolean orgKey,
+        String pinnedProjectId,
+        String ipAddress,
+        String userAgent,
+        String requestId) {
+
+    public boolean canReach(String projectId) {
+        return pinnedProjectId == null || pinnedProjectId.equals(projectId);
+    }
+}

@@ -1,0 +1,118 @@
+package dev.mobius.server.db;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.postgres.PostgresPlugin;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+
+/**
+ * The PostgreSQL the server runs on: the embedded cluster by default, or an external one named
+ * by URL. Migrations run at start (Flyway holds a lock, so several nodes can start at once).
+ */
+public final class Database implements AutoCloseable {
+    private final EmbeddedPostgres embedded;
+    private final HikariDataSource dataSource;
+    private final Jdbi jdbi;
+
+    private Database(EmbeddedPostgres embedded, HikariDataSource dataSource) {
+        this.embedded = embedded;
+        this.dataSource = dataSource;
+        this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin()).installPlugin(new PostgresPlugin());
+    }
+
+    public static Database open(String databaseUrl, Path dataDir, boolean durableEmbedded) throws IOException {
+        EmbeddedPostgres embedded = null;
+        HikariConfig hikari = new HikariConfig();
+        if (databaseUrl == null) {
+            embedded = EmbeddedPostgres.start(dataDir, durableEmbedded);
+            hikari.setJdbcUrl(embedded.jdbcUrl());
+            hikari.setUsername(embedded.user());
+            hikari.setPassword(embedded.password());
+        } else {
+            configureExternal(hikari, databaseUrl);
+        }
+        hikari.setPoolName("mobius");
+        hikari.setMaximumPoolSize(Integer.getInteger("mobius.db.pool", 16));
+        hikari.setConnectionTimeout(10_000);
+        try {
+            HikariDataSource ds = new HikariDataSource(hikari);
+            Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+            return new Database(embedded, ds);
+        } catch (RuntimeException e) {
+            if (embedded != null) {
+                embedded.close();
+            }
+            throw e;
+        }
+    }
+
+    /** Accepts {@code jdbc:postgresql://...} or {@code postgres://user:pass@host:port/db}. */
+    static void configureExternal(HikariConfig hikari, String url) {
+        if (url.startsWith("jdbc:")) {
+            hikari.setJdbcUrl(url);
+            return;
+        }
+        URI uri = URI.create(url);
+        if (!"postgres".equals(uri.getScheme()) && !"postgresql".equals(uri.getScheme())) {
+            throw new IllegalArgumentException("MOBIUS_DATABASE_URL must be jdbc:postgresql://... or postgres://...");
+        }
+        String jdbc = "jdbc:postgresql://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + uri.getRawPath()
+                + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+        hikari.setJdbcUrl(jdbc);
+        if (uri.getRawUserInfo() != null) {
+            String[] parts = uri.getUserInfo().split(":", 2);
+            hikari.setUsername(parts[0]);
+            if (parts.length > 1) {
+                hikari.setPassword(parts[1]);
+            }
+        }
+    }
+
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** @return whether a trivial query succeeds within a second */
+    public boolean isReachable() {
+        try (var c = dataSource.getConnection()) {
+            return c.isValid(1);
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /** A random secret generated once per installation and shared by every node. */
+    public byte[] installationSecret(String name) {
+        String value = jdbi.inTransaction(h -> {
+            byte[] fresh = new byte[32];
+            new SecureRandom().nextBytes(fresh);
+            h.createUpdate("INSERT INTO server_settings (name, value) VALUES (:n, :v) ON CONFLICT (name) DO NOTHING")
+                    .bind("n", name).bind("v", HexFormat.of().formatHex(fresh)).execute();
+            return h.createQuery("SELECT value FROM server_settings WHERE name = :n").bind("n", name).mapTo(String.class).one();
+        });
+        return HexFormat.of().parseHex(value);
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+        if (embedded != null) {
+            embedded.close();
+        }
+    }
+}

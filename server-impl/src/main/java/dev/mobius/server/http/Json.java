@@ -1,0 +1,73 @@
+package dev.mobius.server.http;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+
+/** The one ObjectMapper configuration used for the wire and for JSON columns. */
+public final class Json {
+    private Json() {}
+
+    /** Hands Jersey's Jackson provider our mapper. */
+    @jakarta.ws.rs.ext.Provider
+    public static final class MapperResolver implements jakarta.ws.rs.ext.ContextResolver<ObjectMapper> {
+        private final ObjectMapper mapper;
+
+        public MapperResolver(ObjectMapper mapper) {
+            this.mapper = mapper;
+        }
+
+        @Override
+        public ObjectMapper getContext(Class<?> type) {
+            return mapper;
+        }
+    }
+
+    public static ObjectMapper newMapper() {
+        return new ObjectMapper()
+                .registerModule(new JavaTimeModule())
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .disable(DeserializationFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
+                // Request schemas are closed: an unknown field is a 400, not silently dropped.
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+    }
+
+    public static String write(ObjectMapper mapper, Object value) {
+        try {
+            return mapper.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise " + value.getClass().getName(), e);
+        }
+    }
+
+    public static Map<String, Object> readObject(ObjectMapper mapper, String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            return mapper.readValue(json, new TypeReference<LinkedHashMap<String, Object>>() {});
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON is not an object", e);
+        }
+    }
+
+    public static Map<String, String> readStringMap(ObjectMapper mapper, String json) {
+        if (json == null) {
+            return new LinkedHashMap<>();
+        }
+        try {
+            return mapper.readValue(json, new TypeReference<LinkedHashMap<String, String>>() {});
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON is not a string map", e);
+        }
+    }
+}

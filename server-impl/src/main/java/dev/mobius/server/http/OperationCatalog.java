@@ -1,0 +1,83 @@
+package dev.mobius.server.http;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.oas.models.Operation;
+import io.swagger.v3.oas.models.PathItem;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+import io.swagger.v3.parser.core.models.SwaggerParseResult;
+
+/**
+ * What the contract declares about each operation, read from the bundled
+ * {@code openapi-public.yaml}: whether it needs a credential, whether it honours
+ * {@code Idempotency-Key}, and the permission it requires. The server reads these declarations
+ * instead of repeating them in code. Operations are looked up by operationId, which is also the
+ * name of the generated Java method.
+ */
+public final class OperationCatalog {
+    public static final String SPEC_RESOURCE = "openapi/openapi-public.yaml";
+
+    public record OperationInfo(String operationId, String method, String path, boolean authenticated,
+                                boolean idempotent, String permission) {}
+
+    private final Map<String, OperationInfo> byOperationId;
+    private final String document;
+
+    private OperationCatalog(Map<String, OperationInfo> byOperationId, String document) {
+        this.byOperationId = byOperationId;
+        this.document = document;
+    }
+
+    public static OperationCatalog load() {
+        String yaml;
+        try (InputStream in = OperationCatalog.class.getClassLoader().getResourceAsStream(SPEC_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException(SPEC_RESOURCE + " is not on the classpath");
+            }
+            yaml = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + SPEC_RESOURCE, e);
+        }
+        ParseOptions options = new ParseOptions();
+        options.setResolve(true);
+        SwaggerParseResult result = new OpenAPIV3Parser().readContents(yaml, null, options);
+        OpenAPI api = result.getOpenAPI();
+        if (api == null) {
+            throw new IllegalStateException("cannot parse " + SPEC_RESOURCE + ": " + result.getMessages());
+        }
+        boolean globalAuth = api.getSecurity() != null && !api.getSecurity().isEmpty();
+        Map<String, OperationInfo> ops = new HashMap<>();
+        api.getPaths().forEach((path, item) -> item.readOperationsMap().forEach((method, op) -> {
+            boolean authenticated = op.getSecurity() == null ? globalAuth : !op.getSecurity().isEmpty();
+            ops.put(op.getOperationId(), new OperationInfo(op.getOperationId(), method.name(), path, authenticated,
+                    Boolean.TRUE.equals(extension(op, "x-idempotent")), (String) extension(op, "x-mobius-permission")));
+        }));
+        return new OperationCatalog(Map.copyOf(ops), yaml);
+    }
+
+    private static Object extension(Operation op, String name) {
+        return op.getExtensions() == null ? null : op.getExtensions().get(name);
+    }
+
+    /** @return the operation, or null for a method that is not an operation of the contract */
+    public OperationInfo find(String operationId) {
+        return byOperationId.get(operationId);
+    }
+
+    public List<OperationInfo> all() {
+        return List.copyOf(byOperationId.values());
+    }
+
+    /** The contract exactly as shipped, served at {@code GET /openapi.yaml}. */
+    public String document() {
+        return document;
+    }
+
+}

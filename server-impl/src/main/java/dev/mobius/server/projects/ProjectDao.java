@@ -1,0 +1,47 @@
+package dev.mobius.server.projects;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.jdbi.v3.sqlobject.SqlObject;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+import dev.mobius.server.http.SqlWhere;
+
+@RegisterConstructorMapper(ProjectRow.class)
+public interface ProjectDao extends SqlObject {
+    String COLUMNS = "id, org_id, name, handle, description, access_mode, created_by, archived_at, "
+            + "default_agent_role_id, tags::text AS tags, created_at, updated_at";
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM projects WHERE org_id = :orgId AND (id = :ref OR handle = :ref)")
+    Optional<ProjectRow> findByRef(@Bind("orgId") String orgId, @Bind("ref") String ref);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM projects WHERE id = :id FOR UPDATE")
+    Optional<ProjectRow> lock(@Bind("id") String id);
+
+    @SqlUpdate("INSERT INTO projects (id, org_id, name, handle, description, access_mode, created_by, archived_at, "
+            + "default_agent_role_id, tags, created_at, updated_at) VALUES (:id, :orgId, :name, :handle, :description, "
+            + ":accessMode, :createdBy, :archivedAt, :defaultAgentRoleId, CAST(:tags AS jsonb), :createdAt, :updatedAt)")
+    void insert(@BindMethods ProjectRow row);
+
+    @SqlUpdate("UPDATE projects SET name = :name, description = :description, access_mode = :accessMode, "
+            + "archived_at = :archivedAt, default_agent_role_id = :defaultAgentRoleId, tags = CAST(:tags AS jsonb), "
+            + "updated_at = :updatedAt WHERE id = :id")
+    void update(@BindMethods ProjectRow row);
+
+    @SqlUpdate("DELETE FROM projects WHERE id = :id")
+    void delete(@Bind("id") String id);
+
+    /** Projects of the organization matching the filter, oldest first, at most {@code limit}. */
+    default List<ProjectRow> list(SqlWhere where, int limit) {
+        return where.bindTo(getHandle().createQuery(
+                        "SELECT " + COLUMNS + " FROM projects WHERE " + where.sql() + " ORDER BY id LIMIT :limit"))
+                .bind("limit", limit)
+                .mapTo(ProjectRow.class)
+                .list();
+    }
+}
