@@ -29,6 +29,7 @@ import dev.mobius.server.db.Database;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.ErrorMappers;
 import dev.mobius.server.http.Idempotency;
+import dev.mobius.server.http.IgnoreH2cUpgrade;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.OperationCatalog;
@@ -95,6 +96,7 @@ public final class MobiusServer implements AutoCloseable {
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
+            http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
             http.start();
             int port = http.getListener("grizzly").getPort();
             log.info("Mobius listening on http://{}:{}", config.bind(), port);

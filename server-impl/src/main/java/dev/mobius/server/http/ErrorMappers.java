@@ -139,6 +139,9 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             if (mapping instanceof InvalidFormatException || mapping instanceof ValueInstantiationException) {
                 return ApiException.validation(field, "has an invalid value");
             }
+            if (mapping instanceof MismatchedInputException && String.valueOf(mapping.getOriginalMessage()).startsWith("Missing required")) {
+                return ApiException.validation(field, "is required");
+            }
             if (mapping instanceof MismatchedInputException) {
                 if (field.isEmpty()) {
                     return ApiException.badRequest("invalid_json", "request body must be a JSON object");

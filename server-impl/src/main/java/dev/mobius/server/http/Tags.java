@@ -87,7 +87,8 @@ public final class Tags {
             Filter f = filters.get(i);
             String k = "tagk" + i;
             if (f.values() == null) {
-                where.and(column + " ? :" + k, k, f.key());
+                // Not the jsonb "?" operator: JDBI would read it as a positional parameter.
+                where.and("(" + column + " ->> :" + k + ") IS NOT NULL", k, f.key());
             } else {
                 String vals = "tagv" + i;
                 where.and(column + " ->> :" + k + " = ANY(:" + vals + ")", k, f.key());

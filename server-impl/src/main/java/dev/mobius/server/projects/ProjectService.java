@@ -89,7 +89,7 @@ public final class ProjectService {
             where.and("archived_at IS NOT NULL");
         }
         if (search != null && !search.isEmpty()) {
-            where.and("(lower(name) LIKE :prefix ESCAPE '\\' OR handle LIKE :prefix ESCAPE '\\')", "prefix",
+            where.and("(lower(name) LIKE :prefix ESCAPE '!' OR handle LIKE :prefix ESCAPE '!')", "prefix",
                     likePrefix(search.toLowerCase(Locale.ROOT)));
         }
         Tags.apply(Tags.parseFilters(tagFilters), "tags", where);
@@ -393,7 +393,7 @@ public final class ProjectService {
     }
 
     static String likePrefix(String s) {
-        return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+        return s.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%";
     }
 
     private static String blankToNull(String s) {
