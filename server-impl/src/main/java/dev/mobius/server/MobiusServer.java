@@ -34,6 +34,7 @@ import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.OperationCatalog;
 import dev.mobius.server.http.RequestLog;
+import dev.mobius.server.http.RequestRules;
 import dev.mobius.server.http.TimestampParam;
 import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
@@ -84,7 +85,9 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new Json.MapperResolver(mapper))
                     .register(errors)
                     .register(new ErrorMappers.Validation(errors))
+                    .register(new ErrorMappers.Rules(errors))
                     .register(new TimestampParam())
+                    .register(new RequestRules())
                     .register(new RequestLog(ids))
                     .register(new Authenticator(jdbi, catalog))
                     .register(new Idempotency(jdbi, catalog, mapper))

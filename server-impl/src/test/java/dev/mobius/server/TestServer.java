@@ -14,24 +14,32 @@ public final class TestServer implements AutoCloseable {
 
     private final MobiusServer server;
     private final Path dataDir;
+    private final boolean ownsDataDir;
 
-    private TestServer(MobiusServer server, Path dataDir) {
+    private TestServer(MobiusServer server, Path dataDir, boolean ownsDataDir) {
         this.server = server;
         this.dataDir = dataDir;
+        this.ownsDataDir = ownsDataDir;
     }
 
+    /** A server on a fresh data directory that is deleted again on close. */
     public static TestServer start() {
         try {
-            return start(Files.createTempDirectory("mobius-test-"));
+            return start(Files.createTempDirectory("mobius-test-"), true);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /** A server on {@code dataDir}, which outlives it (for restart tests). */
     public static TestServer start(Path dataDir) {
+        return start(dataDir, false);
+    }
+
+    private static TestServer start(Path dataDir, boolean owns) {
         try {
             ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false);
-            return new TestServer(MobiusServer.start(config), dataDir);
+            return new TestServer(MobiusServer.start(config), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -56,5 +64,17 @@ public final class TestServer implements AutoCloseable {
     @Override
     public void close() {
         server.close();
+        if (ownsDataDir) {
+            deleteTree(dataDir);
+        }
+    }
+
+    /** Deletes a directory tree, best effort (tests must not fail on cleanup). */
+    public static void deleteTree(Path root) {
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // leftovers in the temp directory are harmless
+        }
     }
 }

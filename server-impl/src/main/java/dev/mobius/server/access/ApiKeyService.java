@@ -55,7 +55,6 @@ public final class ApiKeyService {
         if (request.getExpiresAt() != null) {
             v.require(request.getExpiresAt().isAfter(OffsetDateTime.now()), "expires_at", "must be in the future");
         }
-        Tags.validate(request.getTags(), "tags", v);
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);

@@ -57,7 +57,6 @@ public final class PrincipalService {
         if (request.getRoleIds() != null) {
             v.require(!request.getRoleIds().isEmpty(), "role_ids", "must hold at least one role id when given");
         }
-        Tags.validate(request.getTags(), "tags", v);
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
@@ -114,7 +113,6 @@ public final class PrincipalService {
         if (request.getState() != null) {
             v.require(request.getState() != PrincipalState.ARCHIVED, "state", "may be set to active or disabled");
         }
-        Tags.validate(request.getTags(), "tags", v);
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);

@@ -58,6 +58,20 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         }
     }
 
+    /** Rule failures found in the validation step (see {@link RequestRules}). */
+    public static final class Rules implements ExceptionMapper<RequestRules.Violation> {
+        private final ErrorMappers mappers;
+
+        public Rules(ErrorMappers mappers) {
+            this.mappers = mappers;
+        }
+
+        @Override
+        public Response toResponse(RequestRules.Violation failure) {
+            return mappers.toResponse(failure);
+        }
+    }
+
     @Override
     public Response toResponse(Throwable failure) {
         ApiException error = translate(failure);
@@ -89,6 +103,9 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
     private ApiException translate(Throwable failure) {
         if (failure instanceof ApiException api) {
             return api;
+        }
+        if (failure instanceof RequestRules.Violation violation) {
+            return violation.toApiException();
         }
         if (failure instanceof ConstraintViolationException violations) {
             return fromViolations(violations);
@@ -168,7 +185,20 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         return path.toString();
     }
 
+    /** Bean-validation failures split into body fields and query/path/header parameters. */
+    record Violations(List<ApiException.FieldError> body, List<ApiException.FieldError> params) {}
+
+    /** The body fields named by bean-validation failures (parameters excluded). */
+    static List<ApiException.FieldError> fieldErrors(ConstraintViolationException violations) {
+        return classify(violations).body();
+    }
+
     private static ApiException fromViolations(ConstraintViolationException violations) {
+        Violations v = classify(violations);
+        return v.body().isEmpty() ? ApiException.invalidParameter(v.params()) : ApiException.validation(v.body());
+    }
+
+    private static Violations classify(ConstraintViolationException violations) {
         List<ApiException.FieldError> body = new ArrayList<>();
         List<ApiException.FieldError> params = new ArrayList<>();
         for (ConstraintViolation<?> v : violations.getConstraintViolations()) {
@@ -204,7 +234,7 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         }
         body.sort(java.util.Comparator.comparing(ApiException.FieldError::field));
         params.sort(java.util.Comparator.comparing(ApiException.FieldError::field));
-        return body.isEmpty() ? ApiException.invalidParameter(params) : ApiException.validation(body);
+        return new Violations(body, params);
     }
 
     private static String snake(String javaName) {

@@ -19,6 +19,10 @@ public final class Validator {
         return this;
     }
 
+    public List<ApiException.FieldError> errors() {
+        return List.copyOf(errors);
+    }
+
     public boolean hasErrors() {
         return !errors.isEmpty();
     }

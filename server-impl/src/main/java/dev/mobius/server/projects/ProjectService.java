@@ -110,7 +110,6 @@ public final class ProjectService {
             handle = deriveHandle(name);
             v.require(!handle.isEmpty(), "handle", "cannot be derived from the name; give one");
         }
-        Tags.validate(request.getTags(), "tags", v);
         v.throwIfInvalid();
         String finalHandle = handle;
         return jdbi.inTransaction(h -> {
@@ -141,7 +140,6 @@ public final class ProjectService {
         if (request.getName() != null) {
             v.require(!request.getName().trim().isEmpty(), "name", "must not be blank");
         }
-        Tags.validate(request.getTags(), "tags", v);
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow before = ProjectAccess.requireForUpdate(h, caller, ref);

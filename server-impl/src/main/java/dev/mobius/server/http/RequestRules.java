@@ -1,0 +1,77 @@
+package dev.mobius.server.http;
+
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.validation.ConstraintViolationException;
+
+import org.glassfish.jersey.server.spi.ValidationInterceptor;
+import org.glassfish.jersey.server.spi.ValidationInterceptorContext;
+
+/**
+ * Request rules the contract's schema cannot express, checked in the same pass as the generated
+ * bean-validation constraints so one 400 lists every failing field: today the TagMap rules
+ * ({@code mobius:} keys reserved, key and value lengths) on any request body with {@code tags}.
+ */
+public final class RequestRules implements ValidationInterceptor {
+    @Override
+    public void onValidate(ValidationInterceptorContext context) {
+        Validator extra = new Validator();
+        for (Object arg : context.getArgs()) {
+            Map<String, String> tags = tagsOf(arg);
+            if (tags != null) {
+                Tags.validate(tags, "tags", extra);
+            }
+        }
+        try {
+            context.proceed();
+        } catch (ConstraintViolationException violations) {
+            if (!extra.hasErrors()) {
+                throw violations;
+            }
+            List<ApiException.FieldError> all = new ArrayList<>(ErrorMappers.fieldErrors(violations));
+            all.addAll(extra.errors());
+            all.sort(java.util.Comparator.comparing(ApiException.FieldError::field));
+            throw new Violation(all);
+        }
+        if (extra.hasErrors()) {
+            throw new Violation(extra.errors());
+        }
+    }
+
+    /**
+     * Failures found during Jersey's validation step. Jersey only renders exceptions of the
+     * validation family from that step, so the failure travels as one and is mapped to the
+     * usual 400 envelope by {@link ErrorMappers.Rules}.
+     */
+    public static final class Violation extends jakarta.validation.ValidationException {
+        private final transient List<ApiException.FieldError> fields;
+
+        Violation(List<ApiException.FieldError> fields) {
+            super("request validation failed");
+            this.fields = List.copyOf(fields);
+        }
+
+        public ApiException toApiException() {
+            return ApiException.validation(fields);
+        }
+    }
+
+    /** The {@code tags} of a generated request model, if it has them (every tagged request names them so). */
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> tagsOf(Object arg) {
+        if (arg == null || !arg.getClass().getPackageName().endsWith(".api.model")) {
+            return null;
+        }
+        try {
+            Method getter = arg.getClass().getMethod("getTags");
+            return Map.class.isAssignableFrom(getter.getReturnType()) ? (Map<String, String>) getter.invoke(arg) : null;
+        } catch (NoSuchMethodException e) {
+            return null;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
