@@ -102,10 +102,11 @@ public final class MobiusServer implements AutoCloseable {
             http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
             http.start();
             int port = http.getListener("grizzly").getPort();
-            log.info("Mobius listening on http://{}:{}", config.bind(), port);
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
+            // Last line of start-up: scripts and tests wait for it.
+            log.info("Mobius listening on http://{}:{}", config.bind(), port);
             return new MobiusServer(http, database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
