@@ -16,10 +16,17 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.mobius.server.access.AccessGuard;
 import dev.mobius.server.access.ApiKeySecrets;
 import dev.mobius.server.access.ApiKeyService;
 import dev.mobius.server.access.ApiKeysResource;
 import dev.mobius.server.access.Authenticator;
+import dev.mobius.server.access.Authorizer;
+import dev.mobius.server.access.PermissionCatalog;
+import dev.mobius.server.access.PermissionsResource;
+import dev.mobius.server.access.RateLimiter;
+import dev.mobius.server.access.RoleService;
+import dev.mobius.server.access.RolesResource;
 import dev.mobius.server.access.PrincipalService;
 import dev.mobius.server.access.PrincipalsResource;
 import dev.mobius.server.audit.AuditLogService;
@@ -69,10 +76,16 @@ public final class MobiusServer implements AutoCloseable {
             Cursors cursors = new Cursors(database.installationSecret("cursor_hmac_key"));
             AuditTrail audit = new AuditTrail(ids, mapper);
 
+            PermissionCatalog permissions = PermissionCatalog.load(mapper);
+            permissions.verifyCovers(catalog);
+            permissions.syncSystemRoles(jdbi);
+            AccessGuard guard = new AccessGuard(permissions);
+
             Optional<String> bootstrapKey = Bootstrap.run(jdbi, ids, secrets, config.bootstrapApiKey());
 
             ProjectService projects = new ProjectService(jdbi, ids, mapper, audit, cursors);
-            PrincipalService principals = new PrincipalService(jdbi, ids, mapper, audit);
+            PrincipalService principals = new PrincipalService(jdbi, ids, mapper, audit, guard);
+            RoleService roles = new RoleService(jdbi, ids, mapper, audit, cursors, permissions, guard);
             ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
 
@@ -90,10 +103,14 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new RequestRules())
                     .register(new RequestLog(ids))
                     .register(new Authenticator(jdbi, catalog))
+                    .register(new RateLimiter(jdbi, config.rateLimits()))
+                    .register(new Authorizer(jdbi, catalog))
                     .register(new Idempotency(jdbi, catalog, mapper))
                     .register(new SystemResource(database, catalog))
                     .register(new ProjectsResource(projects))
                     .register(new PrincipalsResource(principals))
+                    .register(new RolesResource(roles))
+                    .register(new PermissionsResource(roles))
                     .register(new ApiKeysResource(apiKeys))
                     .register(new AuditLogsResource(auditLogs));
 

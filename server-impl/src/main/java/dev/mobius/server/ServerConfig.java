@@ -3,6 +3,8 @@ package dev.mobius.server;
 import java.nio.file.Path;
 import java.util.Map;
 
+import dev.mobius.server.access.RateLimiter;
+
 /**
  * Everything the server reads from its environment and flags, resolved once at start.
  *
@@ -18,7 +20,10 @@ public record ServerConfig(
         Path dataDir,
         boolean durableEmbedded,
         String bootstrapApiKey,
-        boolean printBootstrapKey) {
+        boolean printBootstrapKey,
+        RateLimiter.Limits rateLimits) {
+
+    public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000);
 
     public static final String USAGE = String.join("\n",
             "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR]",
@@ -26,7 +31,9 @@ public record ServerConfig(
             "  --bind          MOBIUS_BIND          listen address (default 127.0.0.1)",
             "  --database-url  MOBIUS_DATABASE_URL  external PostgreSQL (default: embedded, under the data dir)",
             "  --data-dir      MOBIUS_DATA_DIR      data directory (default ./data)",
-            "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only");
+            "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
+            "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
+            "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)");
 
     /** Flags win over environment variables, which win over defaults. */
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -52,13 +59,22 @@ public record ServerConfig(
                 default -> throw new IllegalArgumentException(arg.equals("--help") ? USAGE : "unknown option " + arg + "\n" + USAGE);
             }
         }
-        int portNumber;
+        RateLimiter.Limits limits = new RateLimiter.Limits(
+                number("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.keyPerMinute())),
+                number("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())));
+        return new ServerConfig(bind, number("port", port), db == null || db.isBlank() ? null : db, Path.of(dataDir),
+                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits);
+    }
+
+    private static int number(String name, String value) {
         try {
-            portNumber = Integer.parseInt(port);
+            int n = Integer.parseInt(value.trim());
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("port must be a number: " + port);
+            throw new IllegalArgumentException(name + " must be a non-negative number: " + value);
         }
-        return new ServerConfig(bind, portNumber, db == null || db.isBlank() ? null : db, Path.of(dataDir),
-                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true);
     }
 }

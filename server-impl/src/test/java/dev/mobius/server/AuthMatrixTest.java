@@ -85,7 +85,7 @@ class AuthMatrixTest {
 
     @Test
     void expiredKeyIs401() {
-        String principal = fx.principal("payments", "expiring");
+        String principal = fx.principal("payments", "expiring", java.util.List.of(Fixtures.OWNER));
         String expiresAt = java.time.OffsetDateTime.now().plusSeconds(2).toString();
         Api.Reply created = api.post("/v1/projects/payments/api-keys", TestServer.BOOTSTRAP_KEY,
                 Map.of("name", "expiring", "principal_id", principal, "expires_at", expiresAt));

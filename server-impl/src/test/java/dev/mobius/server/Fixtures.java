@@ -1,5 +1,6 @@
 package dev.mobius.server;
 
+import java.util.List;
 import java.util.Map;
 
 /** Creates the usual things through the public API and returns what tests need of them. */
@@ -22,17 +23,30 @@ public final class Fixtures {
         return r.json().get("handle").asText();
     }
 
+    public static final String OWNER = "role_000000000000000000000owner";
+
     public String principal(String project, String name) {
-        Api.Reply r = api.post("/v1/projects/" + project + "/principals", orgKey, Map.of("name", name));
+        return principal(project, name, List.of());
+    }
+
+    /** A service principal holding the given role ids in {@code project}. */
+    public String principal(String project, String name, List<String> roleIds) {
+        Api.Reply r = api.post("/v1/projects/" + project + "/principals", orgKey,
+                roleIds.isEmpty() ? Map.of("name", name) : Map.of("name", name, "role_ids", roleIds));
         if (r.status() != 201) {
             throw new IllegalStateException("create principal: " + r);
         }
         return r.json().get("id").asText();
     }
 
-    /** A principal named {@code name} in {@code project} and a project key for it. */
+    /** A principal named {@code name} holding Owner in {@code project}, and a project key for it. */
     public Key key(String project, String name) {
-        String principal = principal(project, name);
+        return key(project, name, List.of(OWNER));
+    }
+
+    /** A principal holding exactly {@code roleIds} (possibly none), and a project key for it. */
+    public Key key(String project, String name, List<String> roleIds) {
+        String principal = principal(project, name, roleIds);
         Api.Reply r = api.post("/v1/projects/" + project + "/api-keys", orgKey, Map.of("name", name + "-key", "principal_id", principal));
         if (r.status() != 201) {
             throw new IllegalStateException("create key: " + r);

@@ -42,7 +42,7 @@ class GeneratedClientTest {
             Project project = new ProjectsApi(admin).createProject(new CreateProjectRequest().name("Client Walk").tags(Map.of("team", "platform")), "walk-1");
             assertEquals("client-walk", project.getHandle());
 
-            Principal bot = new PrincipalsApi(admin).createPrincipal("client-walk", new CreatePrincipalRequest().name("deployer"), null);
+            Principal bot = new PrincipalsApi(admin).createPrincipal("client-walk", new CreatePrincipalRequest().name("deployer").roleIds(List.of(Fixtures.OWNER)), null);
             APIKeyCreateResult key = new ApiKeysApi(admin).createAPIKey("client-walk",
                     new CreateAPIKeyRequest().name("deployer-key").principalId(bot.getId()), null);
             assertTrue(key.getKey().startsWith("mbx_") && key.getKey().endsWith(".client-walk"));

@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import dev.mobius.server.access.RateLimiter;
+
 /**
  * A real server for tests: embedded PostgreSQL in a fresh directory (fsync off), an ephemeral
  * port on loopback, and a known bootstrap key.
@@ -36,9 +38,22 @@ public final class TestServer implements AutoCloseable {
         return start(dataDir, false);
     }
 
-    private static TestServer start(Path dataDir, boolean owns) {
+    /** A throw-away server with the given rate limits. */
+    public static TestServer withRateLimits(RateLimiter.Limits limits) {
         try {
-            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false);
+            return start(Files.createTempDirectory("mobius-test-"), true, limits);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static TestServer start(Path dataDir, boolean owns) {
+        return start(dataDir, owns, ServerConfig.DEFAULT_RATE_LIMITS);
+    }
+
+    private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits) {
+        try {
+            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits);
             return new TestServer(MobiusServer.start(config), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -91,8 +91,8 @@ public final class Authenticator implements ContainerRequestFilter {
                 }
             }
             keys.touch(key.id());
-            return new Caller(key.orgId(), key.principalId(), key.principalName(), key.id(), key.name(), orgKey,
-                    pinned, ip, userAgent, requestId);
+            return new Caller(key.orgId(), key.principalId(), key.principalName(), key.id(), key.name(), key.projectId(),
+                    orgKey, pinned, ip, userAgent, requestId);
         });
     }
 }

@@ -5,12 +5,17 @@ package dev.mobius.server.access;
  * key may reach. {@code pinnedProjectId} is the only project a project key (or an organization
  * key used with a project suffix) may touch; null means every project of the organization.
  */
+/*
+ * {@code homeProjectId} is the project the key was issued in: permissions of operations that name
+ * no project (create project, organization audit log) are evaluated there.
+ */
 public record Caller(
         String orgId,
         String principalId,
         String principalName,
         String keyId,
         String keyName,
+        String homeProjectId,
         boolean orgKey,
         String pinnedProjectId,
         String ipAddress,

@@ -29,6 +29,7 @@ import dev.mobius.server.http.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
+import dev.mobius.server.projects.ProjectDao;
 import dev.mobius.server.projects.ProjectRow;
 
 /** Machine principals of a project: the identities API keys authenticate as. */
@@ -39,12 +40,14 @@ public final class PrincipalService {
     private final Ids ids;
     private final ObjectMapper mapper;
     private final AuditTrail audit;
+    private final AccessGuard guard;
 
-    public PrincipalService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit) {
+    public PrincipalService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, AccessGuard guard) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
         this.audit = audit;
+        this.guard = guard;
     }
 
     public Principal create(Caller caller, String projectRef, CreatePrincipalRequest request) {
@@ -146,9 +149,15 @@ public final class PrincipalService {
                 throw ApiException.conflict("principal_has_active_keys", "principal \"" + row.id() + "\" still has " + active
                         + " active API key(s); revoke them first", Map.of("active_key_count", active));
             }
-            List<String> roles = h.attach(RoleDao.class).assignedRoleIds(project.id(), row.id());
+            RoleDao roleDao = h.attach(RoleDao.class);
+            List<String> roles = roleDao.assignedRoleIds(project.id(), row.id());
+            List<String> owned = roleDao.projectsOwnedBy(row.id());
             audit.deleted(h, caller, project.id(), "principal", row.id(), row.name(), summary(row, roles));
             h.attach(PrincipalDao.class).delete(row.id());
+            for (String projectId : owned) {
+                ProjectRow ownedProject = h.attach(ProjectDao.class).findByRef(caller.orgId(), projectId).orElseThrow();
+                guard.requireOwnerRemains(h, ownedProject.id(), ownedProject.handle());
+            }
         });
     }
 
@@ -166,10 +175,19 @@ public final class PrincipalService {
             }
             v.throwIfInvalid();
         }
+        List<String> before = roles.assignedRoleIds(project.id(), principalId);
+        for (String roleId : wanted) {
+            if (!before.contains(roleId)) {
+                guard.requireCanGrantRole(h, caller, project.id(), roles.find(project.id(), roleId).orElseThrow());
+            }
+        }
         roles.clearAssignments(project.id(), principalId);
         OffsetDateTime now = Times.now();
         for (String roleId : wanted) {
             roles.assign(ids.next("ra"), principalId, roleId, project.id(), caller.principalId(), now);
+        }
+        if (before.contains(RoleDao.OWNER_ROLE_ID) && !wanted.contains(RoleDao.OWNER_ROLE_ID)) {
+            guard.requireOwnerRemains(h, project.id(), project.handle());
         }
         return roles.assignedRoleIds(project.id(), principalId);
     }

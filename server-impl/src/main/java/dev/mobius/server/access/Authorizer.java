@@ -1,0 +1,76 @@
+package dev.mobius.server.access;
+
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.annotation.Priority;
+import jakarta.ws.rs.Priorities;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
+import jakarta.ws.rs.container.ResourceInfo;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MultivaluedMap;
+
+import org.jdbi.v3.core.Jdbi;
+
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.OperationCatalog;
+import dev.mobius.server.projects.ProjectDao;
+
+/**
+ * Checks the permission each operation declares in the contract ({@code x-mobius-permission})
+ * against the caller's role assignments in the project the request is about, read fresh on every
+ * request. A project the caller cannot reach is reported as 404 here, before the body is even
+ * read, so neither a 403 nor a 400 ever confirms that another project exists.
+ */
+@Priority(Priorities.AUTHORIZATION)
+public final class Authorizer implements ContainerRequestFilter {
+    private static final String PROJECT_OBJECT_ROUTE = "/v1/projects/{id}";
+
+    private final Jdbi jdbi;
+    private final OperationCatalog catalog;
+
+    @Context
+    private ResourceInfo resourceInfo;
+
+    public Authorizer(Jdbi jdbi, OperationCatalog catalog) {
+        this.jdbi = jdbi;
+        this.catalog = catalog;
+    }
+
+    @Override
+    public void filter(ContainerRequestContext request) {
+        OperationCatalog.OperationInfo op = catalog.find(resourceInfo.getResourceMethod().getName());
+        if (op == null || !op.authenticated()) {
+            return;
+        }
+        Caller caller = CallerContext.of(request.getSecurityContext());
+        String projectRef = projectRef(op, request.getUriInfo().getPathParameters());
+        boolean allowed = jdbi.withHandle(h -> {
+            String projectId = caller.homeProjectId();
+            if (projectRef != null) {
+                Optional<String> target = h.attach(ProjectDao.class).findByRef(caller.orgId(), projectRef)
+                        .filter(p -> caller.canReach(p.id())).map(p -> p.id());
+                if (target.isEmpty()) {
+                    throw ApiException.notFound("project \"" + projectRef + "\" not found");
+                }
+                projectId = target.get();
+            }
+            return h.attach(RoleDao.class).grantedPermissions(caller.principalId(), projectId).contains(op.permission());
+        });
+        if (!allowed) {
+            throw new ApiException(403, "forbidden", "missing permission " + op.permission(), Map.of("permission", op.permission()));
+        }
+    }
+
+    /** The project an operation is about: {@code {project}}, or {@code {id}} on project-object routes. */
+    static String projectRef(OperationCatalog.OperationInfo op, MultivaluedMap<String, String> pathParameters) {
+        if (pathParameters.containsKey("project")) {
+            return pathParameters.getFirst("project");
+        }
+        if ((op.path().equals(PROJECT_OBJECT_ROUTE) || op.path().startsWith(PROJECT_OBJECT_ROUTE + "/")) && pathParameters.containsKey("id")) {
+            return pathParameters.getFirst("id");
+        }
+        return null;
+    }
+}

@@ -1,0 +1,111 @@
+package dev.mobius.server.access;
+
+import java.util.List;
+import java.util.Map;
+
+import jakarta.annotation.Priority;
+import jakarta.ws.rs.Priorities;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
+import jakarta.ws.rs.container.ContainerResponseContext;
+import jakarta.ws.rs.container.ContainerResponseFilter;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.ErrorMappers;
+
+/**
+ * Token-bucket rate limits per API key and per organization, kept in PostgreSQL so that every
+ * node draws from the same buckets. One statement refills and takes from both buckets.
+ * Authenticated responses carry the state of the tighter bucket; an empty bucket is a 429.
+ */
+@Priority(Priorities.AUTHENTICATION + 10)
+public final class RateLimiter implements ContainerRequestFilter, ContainerResponseFilter {
+    private static final String STATE = "mobius.rateLimit";
+    private static final double WINDOW_SECONDS = 60;
+
+    /** Per-minute limits; 0 turns a bucket off. */
+    public record Limits(int keyPerMinute, int orgPerMinute) {}
+
+    public record Bucket(String bucket, double capacity, double perSecond, double tokens, boolean lastAllowed) {
+        String scope() {
+            return bucket.startsWith("key:") ? "key" : "org";
+        }
+
+        long resetEpochSeconds(long nowSeconds) {
+            return nowSeconds + (long) Math.ceil((capacity - tokens) / perSecond);
+        }
+    }
+
+    @RegisterConstructorMapper(Bucket.class)
+    public interface Dao {
+        // Refill by elapsed time (capped), then take one token if there is one; last_allowed says which.
+        String REFILLED = "LEAST(b.capacity, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.refilled_at) * b.per_second)";
+
+        @SqlQuery("INSERT INTO rate_buckets AS b (bucket, capacity, per_second, tokens, refilled_at, last_allowed) "
+                + "SELECT * FROM (VALUES (:keyBucket, CAST(:keyCap AS float8), CAST(:keyRate AS float8), CAST(:keyCap AS float8) - 1, clock_timestamp(), true), "
+                + "(:orgBucket, CAST(:orgCap AS float8), CAST(:orgRate AS float8), CAST(:orgCap AS float8) - 1, clock_timestamp(), true)) v "
+                + "WHERE v.column2 > 0 ORDER BY v.column1 "
+                + "ON CONFLICT (bucket) DO UPDATE SET capacity = EXCLUDED.capacity, per_second = EXCLUDED.per_second, "
+                + "tokens = CASE WHEN " + REFILLED + " >= 1 THEN " + REFILLED + " - 1 ELSE " + REFILLED + " END, "
+                + "last_allowed = " + REFILLED + " >= 1, refilled_at = clock_timestamp() "
+                + "RETURNING bucket, capacity, per_second, tokens, last_allowed")
+        List<Bucket> take(@Bind("keyBucket") String keyBucket, @Bind("keyCap") double keyCap, @Bind("keyRate") double keyRate,
+                          @Bind("orgBucket") String orgBucket, @Bind("orgCap") double orgCap, @Bind("orgRate") double orgRate);
+    }
+
+    private final Jdbi jdbi;
+    private final Limits limits;
+
+    public RateLimiter(Jdbi jdbi, Limits limits) {
+        this.jdbi = jdbi;
+        this.limits = limits;
+    }
+
+    @Override
+    public void filter(ContainerRequestContext request) {
+        if (!(request.getSecurityContext().getUserPrincipal() instanceof CallerContext.CallerPrincipal principal)
+                || (limits.keyPerMinute() <= 0 && limits.orgPerMinute() <= 0)) {
+            return;
+        }
+        Caller caller = principal.caller();
+        List<Bucket> buckets = jdbi.withHandle(h -> h.attach(Dao.class).take(
+                "key:" + caller.keyId(), limits.keyPerMinute(), limits.keyPerMinute() / WINDOW_SECONDS,
+                "org:" + caller.orgId(), limits.orgPerMinute(), limits.orgPerMinute() / WINDOW_SECONDS));
+        long now = System.currentTimeMillis() / 1000;
+        for (Bucket b : buckets) {
+            if (!b.lastAllowed()) {
+                long retryAfter = Math.max(1, (long) Math.ceil((1 - b.tokens()) / b.perSecond()));
+                ApiException limited = new ApiException(429, "rate_limited",
+                        "rate limit exceeded for this " + (b.scope().equals("key") ? "API key" : "organization") + "; retry after " + retryAfter + "s",
+                        Map.of("scope", b.scope(), "retry_after_seconds", retryAfter));
+                request.abortWith(Response.status(429).type(MediaType.APPLICATION_JSON_TYPE).entity(ErrorMappers.envelope(limited))
+                        .header("Retry-After", retryAfter)
+                        .header("X-RateLimit-Limit", (long) b.capacity())
+                        .header("X-RateLimit-Remaining", 0)
+                        .header("X-RateLimit-Reset", b.resetEpochSeconds(now))
+                        .header("X-RateLimit-Scope", b.scope())
+                        .header("X-RateLimit-Policy", (long) b.capacity() + ";w=" + (long) WINDOW_SECONDS)
+                        .build());
+                return;
+            }
+        }
+        buckets.stream().min(java.util.Comparator.comparingDouble(Bucket::tokens)).ifPresent(b -> request.setProperty(STATE, b));
+    }
+
+    @Override
+    public void filter(ContainerRequestContext request, ContainerResponseContext response) {
+        if (request.getProperty(STATE) instanceof Bucket b) {
+            long now = System.currentTimeMillis() / 1000;
+            response.getHeaders().putSingle("X-RateLimit-Limit", (long) b.capacity());
+            response.getHeaders().putSingle("X-RateLimit-Remaining", (long) Math.floor(b.tokens()));
+            response.getHeaders().putSingle("X-RateLimit-Reset", b.resetEpochSeconds(now));
+        }
+    }
+}
