@@ -9,28 +9,18 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Roles take effect on the next request; nobody escalates; a project keeps an Owner. */
-class AccessControlTest {
-    static TestServer server;
-    static Api api;
+class AccessControlTest extends SharedServerTest {
     static Fixtures fx;
     static final String ADMIN = TestServer.BOOTSTRAP_KEY;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
-        api = new Api(server.baseUrl());
         fx = new Fixtures(api, ADMIN);
         fx.project("Guarded");
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static String assign(String principalId, String roleName) {

@@ -5,29 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Every way a credential can be wrong, and the project binding of keys. */
-class AuthMatrixTest {
-    static TestServer server;
-    static Api api;
+class AuthMatrixTest extends SharedServerTest {
     static Fixtures fx;
     static Fixtures.Key ciKey;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
-        api = new Api(server.baseUrl());
         fx = new Fixtures(api, TestServer.BOOTSTRAP_KEY);
         fx.project("Payments");
         ciKey = fx.key("payments", "ci");
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static void assertUnauthorized(Api.Reply r) {

@@ -10,26 +10,11 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Every way a request can be malformed gets a 4xx envelope with a specific code, and changes nothing. */
-class ErrorMapperTest {
-    static TestServer server;
-    static Api api;
+class ErrorMapperTest extends SharedServerTest {
     static final String KEY = TestServer.BOOTSTRAP_KEY;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = new Api(server.baseUrl());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private static JsonNode expectError(Api.Reply r, int status, String code) {
         assertEquals(status, r.status(), r.toString());

@@ -8,24 +8,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.jdbi.v3.core.Handle;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class IdempotencyTest {
-    static TestServer server;
-    static Api api;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = new Api(server.baseUrl());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+class IdempotencyTest extends SharedServerTest {
 
     private static Api.Reply create(String key, Object body) {
         return api.call("POST", "/v1/projects/default/principals", TestServer.BOOTSTRAP_KEY, body, Map.of("Idempotency-Key", key));

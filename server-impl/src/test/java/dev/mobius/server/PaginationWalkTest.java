@@ -18,26 +18,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Keyset cursors: a walk sees every row that existed when it began exactly once, whatever is inserted meanwhile. */
-class PaginationWalkTest {
-    static TestServer server;
-    static Api api;
+class PaginationWalkTest extends SharedServerTest {
     static String principal;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
-        api = new Api(server.baseUrl());
         principal = new Fixtures(api, TestServer.BOOTSTRAP_KEY).principal("default", "walker");
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static String createKey(String name) {

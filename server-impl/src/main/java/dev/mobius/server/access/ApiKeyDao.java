@@ -53,10 +53,6 @@ public interface ApiKeyDao extends SqlObject {
     int countActive(@Bind("principalId") String principalId);
 
     default List<ApiKeyRow> list(SqlWhere where, int limit) {
-        return where.bindTo(getHandle().createQuery(
-                        "SELECT " + COLUMNS + " FROM api_keys WHERE " + where.sql() + " ORDER BY id LIMIT :limit"))
-                .bind("limit", limit)
-                .mapTo(ApiKeyRow.class)
-                .list();
+        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM api_keys", "ORDER BY id", limit, ApiKeyRow.class);
     }
 }

@@ -39,10 +39,6 @@ public interface PrincipalDao extends SqlObject {
     void delete(@Bind("id") String id);
 
     default List<PrincipalRow> list(SqlWhere where, int limit) {
-        return where.bindTo(getHandle().createQuery(
-                        "SELECT " + COLUMNS + " FROM principals WHERE " + where.sql() + " ORDER BY id LIMIT :limit"))
-                .bind("limit", limit)
-                .mapTo(PrincipalRow.class)
-                .list();
+        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM principals", "ORDER BY id", limit, PrincipalRow.class);
     }
 }

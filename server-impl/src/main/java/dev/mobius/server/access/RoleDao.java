@@ -53,11 +53,7 @@ public interface RoleDao extends SqlObject {
     void delete(@Bind("id") String id);
 
     default List<RoleRow> list(SqlWhere where, int limit) {
-        return where.bindTo(getHandle().createQuery(
-                        "SELECT " + COLUMNS + " FROM roles WHERE " + where.sql() + " ORDER BY id LIMIT :limit"))
-                .bind("limit", limit)
-                .mapTo(RoleRow.class)
-                .list();
+        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM roles", "ORDER BY id", limit, RoleRow.class);
     }
 
     // ---- assignments ----------------------------------------------------------------------

@@ -22,10 +22,6 @@ public interface AuditDao extends SqlObject {
 
     /** Newest first: keyset on the time-ordered id, descending. */
     default List<AuditRow> list(SqlWhere where, int limit) {
-        return where.bindTo(getHandle().createQuery(
-                        "SELECT " + COLUMNS + " FROM audit_logs WHERE " + where.sql() + " ORDER BY id DESC LIMIT :limit"))
-                .bind("limit", limit)
-                .mapTo(AuditRow.class)
-                .list();
+        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM audit_logs", "ORDER BY id DESC", limit, AuditRow.class);
     }
 }

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.SqlStatement;
 
 /**
@@ -46,5 +47,16 @@ public final class SqlWhere {
     public <S extends SqlStatement<S>> S bindTo(S statement) {
         bindings.forEach(statement::bind);
         return statement;
+    }
+
+    /**
+     * Runs {@code select} (a SELECT ... FROM ...) with this WHERE clause, then {@code orderBy} and a
+     * LIMIT, mapping rows to {@code type}: the one shape of every filtered list query.
+     */
+    public <T> List<T> list(Handle handle, String select, String orderBy, int limit, Class<T> type) {
+        return bindTo(handle.createQuery(select + " WHERE " + sql() + " " + orderBy + " LIMIT :limit"))
+                .bind("limit", limit)
+                .mapTo(type)
+                .list();
     }
 }

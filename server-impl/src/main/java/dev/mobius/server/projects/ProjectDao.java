@@ -38,10 +38,6 @@ public interface ProjectDao extends SqlObject {
 
     /** Projects of the organization matching the filter, oldest first, at most {@code limit}. */
     default List<ProjectRow> list(SqlWhere where, int limit) {
-        return where.bindTo(getHandle().createQuery(
-                        "SELECT " + COLUMNS + " FROM projects WHERE " + where.sql() + " ORDER BY id LIMIT :limit"))
-                .bind("limit", limit)
-                .mapTo(ProjectRow.class)
-                .list();
+        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM projects", "ORDER BY id", limit, ProjectRow.class);
     }
 }
