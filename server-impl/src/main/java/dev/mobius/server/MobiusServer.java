@@ -32,6 +32,8 @@ import dev.mobius.server.access.PrincipalsResource;
 import dev.mobius.server.audit.AuditLogService;
 import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.automations.AutomationService;
+import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.ErrorMappers;
@@ -88,6 +90,7 @@ public final class MobiusServer implements AutoCloseable {
             RoleService roles = new RoleService(jdbi, ids, mapper, audit, cursors, permissions, guard);
             ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
+            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors);
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -112,7 +115,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new RolesResource(roles))
                     .register(new PermissionsResource(roles))
                     .register(new ApiKeysResource(apiKeys))
-                    .register(new AuditLogsResource(auditLogs));
+                    .register(new AuditLogsResource(auditLogs))
+                    .register(new AutomationsResource(automations));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);

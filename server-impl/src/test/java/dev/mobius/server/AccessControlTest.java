@@ -68,11 +68,11 @@ class AccessControlTest extends SharedServerTest {
                 Map.of("name", "Sneaky", "permissions", List.of("mobius.project.manage"))).errorCode());
         assertEquals("role_escalation", api.patch("/v1/projects/guarded/roles/" + role.json().get("id").asText(), key.raw(),
                 Map.of("permissions", List.of("mobius.audit.view"))).errorCode());
-        // Within its own permissions it may grant.
-        assertEquals(201, api.post("/v1/projects/guarded/role-assignments", key.raw(),
-                Map.of("principal_id", target.principalId(), "role_name", "Agent")).status());
+        // Within its own permissions it may define and grant.
         assertEquals(201, api.post("/v1/projects/guarded/roles", key.raw(),
                 Map.of("name", "Reader", "permissions", List.of("mobius.access.view"))).status());
+        assertEquals(201, api.post("/v1/projects/guarded/role-assignments", key.raw(),
+                Map.of("principal_id", target.principalId(), "role_name", "Reader")).status());
     }
 
     @Test

@@ -154,7 +154,7 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
                 return ApiException.validation(field, "unknown field");
             }
             if (mapping instanceof InvalidFormatException || mapping instanceof ValueInstantiationException) {
-                return ApiException.validation(field, "has an invalid value");
+                return ApiException.validation(field, enumReason(mapping).orElse("has an invalid value"));
             }
             if (mapping instanceof MismatchedInputException && String.valueOf(mapping.getOriginalMessage()).startsWith("Missing required")) {
                 return ApiException.validation(field, "is required");
@@ -168,6 +168,17 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             return ApiException.validation(field.isEmpty() ? "body" : field, "has an invalid value");
         }
         return ApiException.badRequest("invalid_json", "request body is not valid JSON");
+    }
+
+    /** For a value that is not one of a generated enum's constants: "must be one of a, b, c". */
+    private static java.util.Optional<String> enumReason(JsonMappingException mapping) {
+        Class<?> target = mapping instanceof InvalidFormatException f ? f.getTargetType()
+                : mapping instanceof ValueInstantiationException v && v.getType() != null ? v.getType().getRawClass() : null;
+        if (target == null || !target.isEnum()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("must be one of " + java.util.Arrays.stream(target.getEnumConstants())
+                .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")));
     }
 
     private static String pathOf(JsonMappingException mapping) {

@@ -1,0 +1,202 @@
+package dev.mobius.server.automations;
+
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.mobius.server.http.ApiException;
+
+/**
+ * Checks an automation spec when a version is created, so that a run never starts from a spec
+ * that cannot run. Every problem is reported at once, each with its JSON path
+ * ({@code spec.steps[2].config.duration}). Step configs are closed: unknown fields are errors.
+ */
+public final class SpecValidator {
+    static final Pattern STEP_KEY = Pattern.compile("^[A-Za-z0-9_-]{1,64}$");
+    static final Pattern IDENTIFIER = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
+    static final String DURATION = "must be a duration such as 30s, 5m or 2h";
+    static final List<String> PROTOCOLS = List.of("request_information", "request_approval", "request_review");
+
+    /** What a step config of each kind may hold, and which of those fields are required. */
+    record ConfigShape(Set<String> allowed, Set<String> required) {}
+
+    static final Map<String, ConfigShape> SHAPES = Map.of(
+            "sleep", new ConfigShape(Set.of("duration", "until"), Set.of()),
+            "wait_for_event", new ConfigShape(Set.of("event_type", "source_id", "match", "condition", "payload_mapping"), Set.of("event_type")),
+            "interaction", new ConfigShape(Set.of("protocol", "targets", "prompt", "resolution_policy", "spec"), Set.of("protocol")),
+            "automation", new ConfigShape(Set.of("automation_handle", "inputs", "condition"), Set.of("automation_handle")),
+            "action", new ConfigShape(Set.of("action_name", "execution_location", "environment_id", "parameters"), Set.of("action_name")),
+            "agent", new ConfigShape(Set.of("agent_id", "instructions", "tool_names", "output_schema", "max_turns", "model_route",
+                    "memory_tables", "session"), Set.of("agent_id", "instructions")));
+
+    private final List<ApiException.FieldError> errors = new ArrayList<>();
+    private final Predicate<String> automationExists;
+
+    /** @param automationExists whether a handle names an automation of the same project (child-run steps) */
+    public SpecValidator(Predicate<String> automationExists) {
+        this.automationExists = automationExists;
+    }
+
+    /** @throws ApiException 400 listing every problem, sorted by path */
+    public void validate(JsonNode spec) {
+        JsonNode steps = spec.path("steps");
+        if (!steps.isArray() || steps.isEmpty()) {
+            error("spec.steps", "must hold at least one step");
+        } else {
+            Set<String> keys = new HashSet<>();
+            for (int i = 0; i < steps.size(); i++) {
+                step("spec.steps[" + i + "]", steps.get(i), keys);
+            }
+        }
+        JsonNode triggers = spec.path("triggers");
+        Set<String> triggerKeys = new HashSet<>();
+        for (int i = 0; i < triggers.size(); i++) {
+            trigger("spec.triggers[" + i + "]", triggers.get(i), i, triggerKeys);
+        }
+        duration("spec.defaults.wall_clock_timeout", spec.path("defaults").path("wall_clock_timeout"));
+        if (!errors.isEmpty()) {
+            List<ApiException.FieldError> sorted = new ArrayList<>(errors);
+            sorted.sort(Comparator.comparing(ApiException.FieldError::field));
+            throw ApiException.validation(sorted);
+        }
+    }
+
+    private void step(String at, JsonNode step, Set<String> keys) {
+        String key = step.path("key").asText(null);
+        if (key == null || !STEP_KEY.matcher(key).matches()) {
+            error(at + ".key", "must be 1 to 64 letters, digits, - or _");
+        } else if (!keys.add(key)) {
+            error(at + ".key", "duplicate step key \"" + key + "\"");
+        }
+        String kind = step.path("kind").asText("");
+        JsonNode config = step.path("config");
+        ConfigShape shape = SHAPES.get(kind);
+        if (shape != null) {
+            closed(at + ".config", config, shape);
+            switch (kind) {
+                case "sleep" -> sleep(at + ".config", config);
+                case "wait_for_event" -> { }
+                case "interaction" -> interaction(at + ".config", config);
+                case "automation" -> {
+                    String handle = config.path("automation_handle").asText(null);
+                    if (handle != null && !automationExists.test(handle)) {
+                        error(at + ".config.automation_handle", "no automation with handle \"" + handle + "\" exists in this project");
+                    }
+                }
+                case "action" -> {
+                    // Actions arrive with the actions feature; until then no action exists to call.
+                    String name = config.path("action_name").asText(null);
+                    if (name != null) {
+                        error(at + ".config.action_name", "no action named \"" + name + "\" exists in this project");
+                    }
+                }
+                case "agent" -> {
+                    if (config.hasNonNull("agent_id")) {
+                        error(at + ".config.agent_id", "no agent with this id exists in the project");
+                    }
+                }
+                default -> throw new IllegalStateException(kind);
+            }
+        }
+        JsonNode retry = step.path("retry");
+        duration(at + ".retry.delay", retry.path("delay"));
+        duration(at + ".timeout.duration", step.path("timeout").path("duration"));
+        if (step.hasNonNull("save_as") && !IDENTIFIER.matcher(step.get("save_as").asText()).matches()) {
+            error(at + ".save_as", "must be an identifier (letters, digits and _)");
+        }
+    }
+
+    private void closed(String at, JsonNode config, ConfigShape shape) {
+        if (!config.isObject()) {
+            error(at, "must be an object");
+            return;
+        }
+        for (Iterator<String> names = config.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!shape.allowed().contains(name)) {
+                error(at + "." + name, "unknown field");
+            }
+        }
+        for (String required : shape.required()) {
+            if (!config.hasNonNull(required) || config.get(required).asText().isEmpty() && config.get(required).isTextual()) {
+                error(at + "." + required, "is required");
+            }
+        }
+    }
+
+    private void sleep(String at, JsonNode config) {
+        boolean hasDuration = config.hasNonNull("duration");
+        boolean hasUntil = config.hasNonNull("until");
+        if (hasDuration == hasUntil) {
+            error(at, "give exactly one of duration or until");
+            return;
+        }
+        if (hasDuration) {
+            duration(at + ".duration", config.get("duration"));
+        } else {
+            try {
+                OffsetDateTime.parse(config.get("until").asText());
+            } catch (DateTimeParseException e) {
+                error(at + ".until", "must be an RFC 3339 timestamp such as 2026-05-01T12:00:00Z");
+            }
+        }
+    }
+
+    private void interaction(String at, JsonNode config) {
+        String protocol = config.path("protocol").asText(null);
+        if (protocol != null && !PROTOCOLS.contains(protocol)) {
+            error(at + ".protocol", "must be one of " + String.join(", ", PROTOCOLS));
+        }
+        JsonNode targets = config.path("targets");
+        if (!targets.isArray() || targets.isEmpty()) {
+            error(at + ".targets", "must hold at least one target");
+        }
+    }
+
+    private void trigger(String at, JsonNode trigger, int index, Set<String> keys) {
+        String kind = trigger.path("kind").asText("");
+        String key = triggerKey(trigger, index);
+        if (!keys.add(key)) {
+            error(at + ".key", "duplicate trigger key \"" + key + "\"");
+        }
+        JsonNode config = trigger.path("config");
+        if (kind.equals("schedule")) {
+            String cron = config.path("cron").asText(null);
+            if (!Schedules.isValidCron(cron)) {
+                error(at + ".config.cron", "must be a 5-field cron expression");
+            }
+            String zone = config.path("timezone").asText(null);
+            if (zone != null && !Schedules.isValidZone(zone)) {
+                error(at + ".config.timezone", "must be an IANA time zone such as Europe/Berlin");
+            }
+        } else if (kind.equals("event") && config.path("event_type").asText("").isEmpty()) {
+            error(at + ".config.event_type", "is required");
+        }
+    }
+
+    /** The key a trigger is reconciled by across publications: its own, else kind and position. */
+    static String triggerKey(JsonNode trigger, int index) {
+        String key = trigger.path("key").asText("");
+        return key.isEmpty() ? trigger.path("kind").asText("") + "-" + index : key;
+    }
+
+    private void duration(String at, JsonNode value) {
+        if (!value.isMissingNode() && !value.isNull() && (!value.isTextual() || Durations.parse(value.asText()).isEmpty())) {
+            error(at, DURATION);
+        }
+    }
+
+    private void error(String field, String reason) {
+        errors.add(new ApiException.FieldError(field, reason));
+    }
+}

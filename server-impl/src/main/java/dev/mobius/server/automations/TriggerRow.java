@@ -1,0 +1,24 @@
+package dev.mobius.server.automations;
+
+import java.time.OffsetDateTime;
+
+/** A trigger materialised from the published version's spec, matched across publications by {@code specKey}. */
+public record TriggerRow(
+        String id,
+        String automationId,
+        String specKey,
+        int position,
+        String name,
+        String kind,
+        boolean enabled,
+        String config,
+        String concurrencyPolicy,
+        int maxConcurrentRuns,
+        String httpHandle,
+        String eventType,
+        String sourceId,
+        String condition,
+        OffsetDateTime lastFireAt,
+        OffsetDateTime nextFireAt,
+        OffsetDateTime createdAt,
+        OffsetDateTime updatedAt) {}
