@@ -34,6 +34,9 @@ import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
+import dev.mobius.server.runs.RunEngine;
+import dev.mobius.server.runs.RunService;
+import dev.mobius.server.runs.RunsResource;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.ErrorMappers;
@@ -58,11 +61,13 @@ public final class MobiusServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MobiusServer.class);
 
     private final HttpServer http;
+    private final RunEngine engine;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, Database database, int port) {
+    private MobiusServer(HttpServer http, RunEngine engine, Database database, int port) {
         this.http = http;
+        this.engine = engine;
         this.database = database;
         this.port = port;
     }
@@ -91,6 +96,8 @@ public final class MobiusServer implements AutoCloseable {
             ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
             AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors);
+            RunEngine engine = new RunEngine(jdbi, ids, mapper, Integer.getInteger("mobius.engine.threads", 2));
+            RunService runs = new RunService(jdbi, ids, mapper, cursors, engine);
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -116,19 +123,21 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new PermissionsResource(roles))
                     .register(new ApiKeysResource(apiKeys))
                     .register(new AuditLogsResource(auditLogs))
-                    .register(new AutomationsResource(automations));
+                    .register(new AutomationsResource(automations))
+                    .register(new RunsResource(runs));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
             http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
             http.start();
+            engine.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, database, port);
+            return new MobiusServer(http, engine, database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -163,6 +172,7 @@ public final class MobiusServer implements AutoCloseable {
         } catch (Exception e) {
             http.shutdownNow();
         }
+        engine.close();
         database.close();
     }
 }

@@ -13,7 +13,7 @@ import dev.mobius.server.access.CallerContext;
 /** HTTP face of {@link AutomationService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
 // ResourcePathsTest keeps this copy equal to it.
-@jakarta.ws.rs.Path("/v1/projects/{project}/automations")
+@jakarta.ws.rs.Path("")
 public final class AutomationsResource implements AutomationsApi {
     private final AutomationService automations;
 

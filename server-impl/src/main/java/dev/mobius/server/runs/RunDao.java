@@ -1,0 +1,85 @@
+package dev.mobius.server.runs;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.jdbi.v3.sqlobject.SqlObject;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+import dev.mobius.server.http.SqlWhere;
+
+@RegisterConstructorMapper(RunRow.class)
+@RegisterConstructorMapper(StepRow.class)
+@RegisterConstructorMapper(EventRow.class)
+public interface RunDao extends SqlObject {
+    String COLUMNS = "id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, status, "
+            + "inputs::text AS inputs, context::text AS context, result::text AS result, source::text AS source, external_id, "
+            + "trigger_fire_id, next_step, last_sequence, error_type, error_message, wake_at, wall_clock_deadline_at, due_at, "
+            + "started_at, completed_at, created_at, updated_at";
+    String STEP_COLUMNS = "id, run_id, step_key, step_name, kind, status, seq, attempt, result::text AS result, error_type, "
+            + "error_message, started_at, completed_at, created_at, updated_at";
+
+    // ---- runs -----------------------------------------------------------------------------
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE project_id = :projectId AND id = :id")
+    Optional<RunRow> find(@Bind("projectId") String projectId, @Bind("id") String id);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE project_id = :projectId AND id = :id FOR UPDATE")
+    Optional<RunRow> lock(@Bind("projectId") String projectId, @Bind("id") String id);
+
+    /** The next due run no other transaction holds: the engine's claim. */
+    @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE due_at <= now() ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED")
+    Optional<RunRow> claimDue();
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE project_id = :projectId AND external_id = :externalId")
+    Optional<RunRow> findByExternalId(@Bind("projectId") String projectId, @Bind("externalId") String externalId);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE project_id = :projectId AND trigger_fire_id = :fireId "
+            + "AND status IN ('queued', 'running', 'suspended') ORDER BY id DESC LIMIT 1")
+    Optional<RunRow> findActiveByTriggerFire(@Bind("projectId") String projectId, @Bind("fireId") String fireId);
+
+    @SqlUpdate("INSERT INTO runs (id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, "
+            + "status, inputs, context, result, source, external_id, trigger_fire_id, next_step, last_sequence, error_type, "
+            + "error_message, wake_at, wall_clock_deadline_at, due_at, started_at, completed_at, created_at, updated_at) VALUES "
+            + "(:id, :orgId, :projectId, :automationId, :automationName, :automationVersionId, :automationVersion, :status, "
+            + "CAST(:inputs AS jsonb), CAST(:context AS jsonb), CAST(:result AS jsonb), CAST(:source AS jsonb), :externalId, "
+            + ":triggerFireId, :nextStep, :lastSequence, :errorType, :errorMessage, :wakeAt, :wallClockDeadlineAt, :dueAt, "
+            + ":startedAt, :completedAt, :createdAt, :updatedAt)")
+    void insert(@BindMethods RunRow row);
+
+    @SqlUpdate("UPDATE runs SET status = :status, context = CAST(:context AS jsonb), result = CAST(:result AS jsonb), "
+            + "next_step = :nextStep, last_sequence = :lastSequence, error_type = :errorType, error_message = :errorMessage, "
+            + "wake_at = :wakeAt, wall_clock_deadline_at = :wallClockDeadlineAt, due_at = :dueAt, started_at = :startedAt, "
+            + "completed_at = :completedAt, updated_at = :updatedAt WHERE id = :id")
+    void update(@BindMethods RunRow row);
+
+    default List<RunRow> list(SqlWhere where, int limit) {
+        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM runs", "ORDER BY id DESC", limit, RunRow.class);
+    }
+
+    // ---- steps ----------------------------------------------------------------------------
+
+    @SqlQuery("SELECT " + STEP_COLUMNS + " FROM run_steps WHERE run_id = :runId ORDER BY seq")
+    List<StepRow> steps(@Bind("runId") String runId);
+
+    @SqlUpdate("INSERT INTO run_steps (id, run_id, step_key, step_name, kind, status, seq, attempt, result, error_type, error_message, "
+            + "started_at, completed_at, created_at, updated_at) VALUES (:id, :runId, :stepKey, :stepName, :kind, :status, :seq, "
+            + ":attempt, CAST(:result AS jsonb), :errorType, :errorMessage, :startedAt, :completedAt, :createdAt, :updatedAt) "
+            + "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, error_type = EXCLUDED.error_type, "
+            + "error_message = EXCLUDED.error_message, completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at")
+    void saveStep(@BindMethods StepRow row);
+
+    // ---- events ---------------------------------------------------------------------------
+
+    @SqlUpdate("INSERT INTO run_events (id, run_id, sequence, event_type, step_id, step_key, payload, created_at) "
+            + "VALUES (:id, :runId, :sequence, :eventType, :stepId, :stepKey, CAST(:payload AS jsonb), :createdAt)")
+    void insertEvent(@BindMethods EventRow row);
+
+    @SqlQuery("SELECT id, run_id, sequence, event_type, step_id, step_key, payload::text AS payload, created_at FROM run_events "
+            + "WHERE run_id = :runId AND sequence > :since ORDER BY sequence LIMIT :limit")
+    List<EventRow> events(@Bind("runId") String runId, @Bind("since") long since, @Bind("limit") int limit);
+}

@@ -1,0 +1,301 @@
+package dev.mobius.server.runs;
+
+import java.time.OffsetDateTime;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+import dev.mobius.api.model.AutomationRun;
+import dev.mobius.api.model.AutomationRunEvent;
+import dev.mobius.api.model.AutomationRunEventListResponse;
+import dev.mobius.api.model.AutomationRunListResponse;
+import dev.mobius.api.model.AutomationRunSource;
+import dev.mobius.api.model.AutomationRunStatus;
+import dev.mobius.api.model.AutomationRunStep;
+import dev.mobius.api.model.AutomationRunStepKind;
+import dev.mobius.api.model.AutomationRunStepListResponse;
+import dev.mobius.api.model.AutomationRunStepStatus;
+import dev.mobius.api.model.AutomationSpec;
+import dev.mobius.api.model.AutomationSpecInput;
+import dev.mobius.api.model.CancelAutomationRunRequest;
+import dev.mobius.api.model.SignalAutomationRunRequest;
+import dev.mobius.api.model.StartAutomationRunRequest;
+import dev.mobius.server.access.Caller;
+import dev.mobius.server.automations.AutomationDao;
+import dev.mobius.server.automations.AutomationRow;
+import dev.mobius.server.automations.VersionRow;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.PageRequest;
+import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.http.Times;
+import dev.mobius.server.http.Validator;
+import dev.mobius.server.projects.ProjectAccess;
+import dev.mobius.server.projects.ProjectRow;
+
+/** Starting, reading, signalling and cancelling runs; the {@link RunEngine} does the rest. */
+public final class RunService {
+    static final List<String> STATUSES = List.of("queued", "running", "suspended", "completed", "failed", "cancelled");
+
+    private final Jdbi jdbi;
+    private final Ids ids;
+    private final ObjectMapper mapper;
+    private final Cursors cursors;
+    private final RunEngine engine;
+
+    public RunService(Jdbi jdbi, Ids ids, ObjectMapper mapper, Cursors cursors, RunEngine engine) {
+        this.jdbi = jdbi;
+        this.ids = ids;
+        this.mapper = mapper;
+        this.cursors = cursors;
+        this.engine = engine;
+    }
+
+    public AutomationRun start(Caller caller, String projectRef, String handle, StartAutomationRunRequest request) {
+        StartAutomationRunRequest req = request == null ? new StartAutomationRunRequest() : request;
+        AutomationRun run = jdbi.inTransaction(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            AutomationDao automations = h.attach(AutomationDao.class);
+            AutomationRow automation = automations.find(project.id(), handle)
+                    .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
+            if (automation.status().equals("archived")) {
+                throw ApiException.badRequest("automation_archived", "automation \"" + handle + "\" is archived");
+            }
+            if (automation.publishedVersion() == null) {
+                throw ApiException.conflict("automation_not_published", "automation \"" + handle + "\" has no published version", null);
+            }
+            if (automation.status().equals("paused")) {
+                throw ApiException.conflict("automation_paused", "automation \"" + handle + "\" is paused", null);
+            }
+            RunDao runs = h.attach(RunDao.class);
+            Optional<RunRow> repeat = repeatOf(h, project, req);
+            if (repeat.isPresent()) {
+                return view(repeat.get());
+            }
+            VersionRow version = automations.version(automation.id(), automation.publishedVersion()).orElseThrow();
+            Map<String, Object> inputs = inputs(spec(version), automation, req.getInputs());
+            AutomationRunSource source = req.getSource() == null ? new AutomationRunSource().type("api") : req.getSource();
+            OffsetDateTime now = Times.now();
+            RunRow row = new RunRow(ids.next("run"), caller.orgId(), project.id(), automation.id(), automation.name(), version.id(),
+                    version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
+                    blank(req.getExternalId()), blank(source.getTriggerFireId()), 0, 0, null, null, null, null, now, null, null, now, now);
+            runs.insert(row);
+            RunState state = new RunState(h, ids, mapper, row);
+            state.transition("queued", "run.queued", Map.of());
+            state.save();
+            h.createUpdate("UPDATE automations SET last_run_at = :now WHERE id = :id").bind("now", now).bind("id", automation.id()).execute();
+            return view(runs.find(project.id(), row.id()).orElseThrow());
+        });
+        engine.nudge();
+        return run;
+    }
+
+    /** An earlier run this start repeats (same external_id or trigger fire), per the idempotency rules. */
+    private Optional<RunRow> repeatOf(Handle h, ProjectRow project, StartAutomationRunRequest req) {
+        RunDao runs = h.attach(RunDao.class);
+        String externalId = blank(req.getExternalId());
+        if (externalId != null) {
+            // Serialises concurrent starts with the same external id.
+            h.createQuery("SELECT pg_advisory_xact_lock(hashtext(:k))").bind("k", project.id() + "/" + externalId).mapTo(String.class).one();
+            Optional<RunRow> earlier = runs.findByExternalId(project.id(), externalId);
+            if (earlier.isPresent()) {
+                RunRow e = earlier.get();
+                if (e.terminal()) {
+                    Map<String, Object> details = new LinkedHashMap<>();
+                    details.put("existing_run_id", e.id());
+                    details.put("status", e.status());
+                    details.put("external_id", externalId);
+                    throw ApiException.conflict("external_id_conflict", "a run with external_id \"" + externalId + "\" already finished", details);
+                }
+                return earlier;
+            }
+        }
+        String fireId = req.getSource() == null ? null : blank(req.getSource().getTriggerFireId());
+        return fireId == null ? Optional.empty() : runs.findActiveByTriggerFire(project.id(), fireId);
+    }
+
+    /** Spec defaults, then the automation's default inputs, then the request's; required inputs must end up present. */
+    private Map<String, Object> inputs(AutomationSpec spec, AutomationRow automation, Map<String, Object> given) {
+        Map<String, Object> inputs = new LinkedHashMap<>();
+        Map<String, AutomationSpecInput> declared = spec.getInputs() == null ? Map.of() : spec.getInputs();
+        declared.forEach((name, input) -> {
+            if (input.getDefault() != null) {
+                inputs.put(name, input.getDefault());
+            }
+        });
+        Map<String, Object> defaults = Json.readObject(mapper, automation.defaultInputs());
+        if (defaults != null) {
+            inputs.putAll(defaults);
+        }
+        if (given != null) {
+            inputs.putAll(given);
+        }
+        Validator v = new Validator();
+        declared.forEach((name, input) -> v.require(!Boolean.TRUE.equals(input.getRequired()) || inputs.get(name) != null,
+                "inputs." + name, "is required"));
+        v.throwIfInvalid();
+        return inputs;
+    }
+
+    public AutomationRunListResponse list(Caller caller, String projectRef, String status, String automationId, String sourceEventId,
+                                          String cursor, Integer limit) {
+        if (status != null && !STATUSES.contains(status)) {
+            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("status", "must be one of " + String.join(", ", STATUSES))));
+        }
+        return jdbi.withHandle(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            String scope = "runs:" + project.id() + ":" + status + ":" + automationId + ":" + sourceEventId;
+            PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
+            SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id())
+                    .andIf(status, "status = :status", "status")
+                    .andIf(automationId, "automation_id = :automation", "automation")
+                    .andIf(sourceEventId, "source ->> 'id' = :sourceEvent", "sourceEvent")
+                    .andIf(page.afterId(), "id < :after", "after");
+            PageRequest.Page<AutomationRun> result = page.page(h.attach(RunDao.class).list(where, page.fetchSize()), RunRow::id,
+                    this::view, scope, cursors);
+            return new AutomationRunListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+        });
+    }
+
+    public AutomationRun get(Caller caller, String projectRef, String id) {
+        return jdbi.withHandle(h -> view(find(h, caller, projectRef, id, false)));
+    }
+
+    public AutomationRun cancel(Caller caller, String projectRef, String id, CancelAutomationRunRequest request) {
+        return jdbi.inTransaction(h -> {
+            RunRow row = find(h, caller, projectRef, id, true);
+            if (row.terminal()) {
+                return view(row);
+            }
+            RunState run = new RunState(h, ids, mapper, row);
+            StepRow open = run.openStep();
+            if (open != null) {
+                run.finishStep(open, "cancelled", null, null, null, Map.of());
+            }
+            String reason = request == null ? null : blank(request.getReason());
+            run.transition("cancelled", "run.cancelled", reason == null ? Map.of() : Map.of("reason", reason));
+            run.save();
+            return view(h.attach(RunDao.class).find(row.projectId(), row.id()).orElseThrow());
+        });
+    }
+
+    public AutomationRun signal(Caller caller, String projectRef, String id, SignalAutomationRunRequest request) {
+        if (request.getStepKey() == null || request.getStepKey().isEmpty()) {
+            throw ApiException.validation("step_key", "is required");
+        }
+        AutomationRun run = jdbi.inTransaction(h -> {
+            RunRow row = find(h, caller, projectRef, id, true);
+            RunState state = new RunState(h, ids, mapper, row);
+            StepRow open = row.terminal() ? null : state.openStep();
+            if (open == null || !open.status().equals("suspended") || !open.kind().equals("wait_for_event")
+                    || !open.stepKey().equals(request.getStepKey())) {
+                throw ApiException.badRequest("step_not_waiting", "step \"" + request.getStepKey() + "\" of run \"" + id
+                        + "\" is not waiting for a signal");
+            }
+            Object output = request.getResult() == null ? Map.of() : request.getResult();
+            RunEngine.complete(state, open, output, RunEngine.step(engineSpec(h, row), state.nextStep));
+            state.transition("running", "run.resumed", Map.of());
+            state.dueAt = state.now;
+            state.save();
+            return view(h.attach(RunDao.class).find(row.projectId(), row.id()).orElseThrow());
+        });
+        engine.nudge();
+        return run;
+    }
+
+    public AutomationRunStepListResponse steps(Caller caller, String projectRef, String id) {
+        return jdbi.withHandle(h -> {
+            RunRow run = find(h, caller, projectRef, id, false);
+            return new AutomationRunStepListResponse().items(h.attach(RunDao.class).steps(run.id()).stream()
+                    .map(s -> stepView(run, s)).toList());
+        });
+    }
+
+    public AutomationRunEventListResponse events(Caller caller, String projectRef, String id, Long sinceSequence, Integer limit) {
+        int n = limit == null ? PageRequest.DEFAULT_LIMIT : limit;
+        if (n < 1 || n > PageRequest.MAX_LIMIT) {
+            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("limit", "must be between 1 and " + PageRequest.MAX_LIMIT)));
+        }
+        long since = sinceSequence == null ? 0 : sinceSequence;
+        return jdbi.withHandle(h -> {
+            RunRow run = find(h, caller, projectRef, id, false);
+            List<EventRow> rows = h.attach(RunDao.class).events(run.id(), since, n + 1);
+            boolean more = rows.size() > n;
+            List<EventRow> kept = more ? rows.subList(0, n) : rows;
+            return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(run, e)).toList())
+                    .nextSequence(kept.isEmpty() ? since : kept.get(kept.size() - 1).sequence()).hasMore(more);
+        });
+    }
+
+    // ---- helpers --------------------------------------------------------------------------
+
+    private RunRow find(Handle h, Caller caller, String projectRef, String id, boolean forUpdate) {
+        ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+        RunDao runs = h.attach(RunDao.class);
+        return (forUpdate ? runs.lock(project.id(), id) : runs.find(project.id(), id))
+                .orElseThrow(() -> ApiException.notFound("run \"" + id + "\" not found"));
+    }
+
+    private AutomationSpec engineSpec(Handle h, RunRow row) {
+        return engine.spec(h, row);
+    }
+
+    private AutomationSpec spec(VersionRow version) {
+        try {
+            return mapper.readValue(version.spec(), AutomationSpec.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("spec of " + version.id() + " does not parse", e);
+        }
+    }
+
+    AutomationRun view(RunRow row) {
+        AutomationRunSource source;
+        try {
+            source = mapper.readValue(row.source(), AutomationRunSource.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        return new AutomationRun().id(row.id()).orgId(row.orgId()).projectId(row.projectId()).automationId(row.automationId())
+                .automationName(row.automationName()).automationVersionId(row.automationVersionId())
+                .automationVersion(row.automationVersion()).status(AutomationRunStatus.fromValue(row.status()))
+                .inputs(Json.readObject(mapper, row.inputs())).result(Json.readObject(mapper, row.result())).source(source)
+                .errorType(row.errorType()).errorMessage(row.errorMessage()).wakeAt(row.wakeAt())
+                .wallClockDeadlineAt(row.wallClockDeadlineAt()).startedAt(row.startedAt()).completedAt(row.completedAt())
+                .createdAt(row.createdAt()).updatedAt(row.updatedAt());
+    }
+
+    private AutomationRunStep stepView(RunRow run, StepRow s) {
+        return new AutomationRunStep().id(s.id()).orgId(run.orgId()).projectId(run.projectId()).runId(run.id()).stepKey(s.stepKey())
+                .stepName(s.stepName()).kind(AutomationRunStepKind.fromValue(s.kind())).status(AutomationRunStepStatus.fromValue(s.status()))
+                .seq(s.seq()).attempt(s.attempt()).result(s.result() == null ? null : readAny(s.result()))
+                .errorType(s.errorType()).errorMessage(s.errorMessage()).startedAt(s.startedAt()).completedAt(s.completedAt())
+                .createdAt(s.createdAt()).updatedAt(s.updatedAt());
+    }
+
+    private AutomationRunEvent eventView(RunRow run, EventRow e) {
+        return new AutomationRunEvent().id(e.id()).orgId(run.orgId()).projectId(run.projectId()).runId(run.id())
+                .sequence(e.sequence()).eventType(e.eventType()).stepId(e.stepId()).stepKey(e.stepKey())
+                .payload(Json.readObject(mapper, e.payload())).createdAt(e.createdAt());
+    }
+
+    private Object readAny(String json) {
+        try {
+            return mapper.readValue(json, Object.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String blank(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+}
