@@ -36,6 +36,7 @@ import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.runs.RunEngine;
 import dev.mobius.server.runs.RunService;
+import dev.mobius.server.runs.RunStreams;
 import dev.mobius.server.runs.RunsResource;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.http.Cursors;
@@ -62,12 +63,14 @@ public final class MobiusServer implements AutoCloseable {
 
     private final HttpServer http;
     private final RunEngine engine;
+    private final RunStreams streams;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunEngine engine, Database database, int port) {
+    private MobiusServer(HttpServer http, RunEngine engine, RunStreams streams, Database database, int port) {
         this.http = http;
         this.engine = engine;
+        this.streams = streams;
         this.database = database;
         this.port = port;
     }
@@ -97,7 +100,8 @@ public final class MobiusServer implements AutoCloseable {
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
             AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors);
             RunEngine engine = new RunEngine(jdbi, ids, mapper, Integer.getInteger("mobius.engine.threads", 2));
-            RunService runs = new RunService(jdbi, ids, mapper, cursors, engine);
+            RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
+            RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, streams);
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -131,13 +135,14 @@ public final class MobiusServer implements AutoCloseable {
             http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
             http.start();
             engine.start();
+            streams.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, engine, database, port);
+            return new MobiusServer(http, engine, streams, database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -167,6 +172,8 @@ public final class MobiusServer implements AutoCloseable {
 
     @Override
     public void close() {
+        // Streams first: open SSE connections would otherwise hold the HTTP shutdown for its grace period.
+        streams.close();
         try {
             http.shutdown(10, TimeUnit.SECONDS).get(15, TimeUnit.SECONDS);
         } catch (Exception e) {

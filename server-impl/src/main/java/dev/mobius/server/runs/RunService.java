@@ -51,13 +51,15 @@ public final class RunService {
     private final ObjectMapper mapper;
     private final Cursors cursors;
     private final RunEngine engine;
+    private final RunStreams streams;
 
-    public RunService(Jdbi jdbi, Ids ids, ObjectMapper mapper, Cursors cursors, RunEngine engine) {
+    public RunService(Jdbi jdbi, Ids ids, ObjectMapper mapper, Cursors cursors, RunEngine engine, RunStreams streams) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
         this.cursors = cursors;
         this.engine = engine;
+        this.streams = streams;
     }
 
     public AutomationRun start(Caller caller, String projectRef, String handle, StartAutomationRunRequest request) {
@@ -234,6 +236,21 @@ public final class RunService {
             return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(run, e)).toList())
                     .nextSequence(kept.isEmpty() ? since : kept.get(kept.size() - 1).sequence()).hasMore(more);
         });
+    }
+
+    /** A live event stream; {@code Last-Event-ID} stands in for {@code since_sequence} when that is absent. */
+    public org.glassfish.jersey.server.ChunkedOutput<String> stream(Caller caller, String projectRef, String id, Long sinceSequence,
+                                                                  String lastEventId) {
+        Long since = sinceSequence;
+        if (since == null && lastEventId != null && !lastEventId.isBlank()) {
+            try {
+                since = Long.parseLong(lastEventId.trim());
+            } catch (NumberFormatException e) {
+                throw ApiException.invalidParameter(List.of(new ApiException.FieldError("Last-Event-ID", "must be an event sequence number")));
+            }
+        }
+        RunRow run = jdbi.withHandle(h -> find(h, caller, projectRef, id, false));
+        return streams.open(run, since);
     }
 
     // ---- helpers --------------------------------------------------------------------------

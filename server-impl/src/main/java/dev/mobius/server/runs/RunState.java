@@ -140,6 +140,10 @@ final class RunState {
 
     void save() {
         RunRow r = original;
+        if (lastSequence != original.lastSequence()) {
+            // Delivered at commit, and coalesced by PostgreSQL within the transaction.
+            h.execute("SELECT pg_notify(?, ?)", RunStreams.CHANNEL, r.id());
+        }
         h.attach(RunDao.class).update(new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), r.automationName(),
                 r.automationVersionId(), r.automationVersion(), status, r.inputs(), Json.write(mapper, context),
                 result == null ? null : Json.write(mapper, result), r.source(), r.externalId(), r.triggerFireId(), nextStep,

@@ -55,6 +55,13 @@ public final class RunsResource implements RunsApi {
     }
 
     @Override
+    public Response streamAutomationRunEvents(String project, String id, Long sinceSequence, String lastEventID) {
+        return Response.ok(runs.stream(CallerContext.of(security), project, id, sinceSequence, lastEventID), "text/event-stream")
+                .header("Cache-Control", "no-cache")
+                .build();
+    }
+
+    @Override
     public Response listAutomationRunEvents(String project, String id, Long sinceSequence, Integer limit) {
         return Response.ok(runs.events(CallerContext.of(security), project, id, sinceSequence, limit)).build();
     }
