@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.db.EmbeddedPostgres;
 
 /**
  * Two server nodes on one external PostgreSQL (MOBIUS_DATABASE_URL): neither starts a database
@@ -20,47 +17,34 @@ class ExternalDatabaseTest {
 
     @Test
     void twoNodesShareOneExternalDatabase() throws Exception {
-        Path pgDir = Files.createTempDirectory("mobius-external-pg-");
-        Path nodeA = Files.createTempDirectory("mobius-node-a-");
-        Path nodeB = Files.createTempDirectory("mobius-node-b-");
-        try (EmbeddedPostgres pg = EmbeddedPostgres.start(pgDir, false)) {
-            String url = "postgres://" + pg.user() + ":" + pg.password() + "@127.0.0.1:" + pg.port() + "/postgres";
-            ServerConfig a = new ServerConfig("127.0.0.1", 0, url, nodeA, false, TestServer.BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS);
-            ServerConfig b = new ServerConfig("127.0.0.1", 0, pg.jdbcUrl() + "?user=" + pg.user() + "&password=" + pg.password(),
-                    nodeB, false, TestServer.BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS);
-            try (MobiusServer first = MobiusServer.start(a); MobiusServer second = MobiusServer.start(b)) {
-                assertFalse(Files.exists(nodeA.resolve("postgres")), "no embedded cluster with an external database");
-                assertFalse(Files.exists(nodeB.resolve("postgres")));
-                Api apiA = new Api("http://127.0.0.1:" + first.port());
-                Api apiB = new Api("http://127.0.0.1:" + second.port());
+        try (TwoNodes nodes = TwoNodes.start()) {
+            Api apiA = nodes.apiA;
+            Api apiB = nodes.apiB;
+            assertFalse(Files.exists(nodes.dataDirA().resolve("postgres")), "no embedded cluster with an external database");
+            assertFalse(Files.exists(nodes.dataDirB().resolve("postgres")));
 
-                // One bootstrap between them, written by whichever node came first.
-                assertTrue(Files.exists(nodeA.resolve("bootstrap-api-key")));
-                assertFalse(Files.exists(nodeB.resolve("bootstrap-api-key")));
+            // One bootstrap between them, written by whichever node came first.
+            assertTrue(Files.exists(nodes.dataDirA().resolve("bootstrap-api-key")));
+            assertFalse(Files.exists(nodes.dataDirB().resolve("bootstrap-api-key")));
 
-                Fixtures.Key key = new Fixtures(apiA, TestServer.BOOTSTRAP_KEY).key("default", "shared");
-                assertEquals(200, apiB.get("/v1/projects/default/principals/" + key.principalId(), key.raw()).status());
+            Fixtures.Key key = new Fixtures(apiA, TestServer.BOOTSTRAP_KEY).key("default", "shared");
+            assertEquals(200, apiB.get("/v1/projects/default/principals/" + key.principalId(), key.raw()).status());
 
-                // A cursor issued by node A pages on node B.
-                for (int i = 0; i < 3; i++) {
-                    apiA.post("/v1/projects/default/api-keys", TestServer.BOOTSTRAP_KEY, Map.of("name", "k" + i, "principal_id", key.principalId()));
-                }
-                String cursor = apiA.get("/v1/projects/default/api-keys?limit=1", key.raw()).json().get("next_cursor").asText();
-                assertEquals(200, apiB.get("/v1/projects/default/api-keys?limit=1&cursor=" + cursor, key.raw()).status());
-
-                // A revocation on node B is seen on node A at once.
-                assertEquals(204, apiB.delete("/v1/projects/default/api-keys/" + key.id(), TestServer.BOOTSTRAP_KEY).status());
-                assertEquals(401, apiA.get("/v1/projects/default", key.raw()).status());
-
-                // The rate-limit buckets are shared: both nodes report from the same bucket.
-                long remainingA = Long.parseLong(apiA.get("/v1/projects/default", TestServer.BOOTSTRAP_KEY).header("X-RateLimit-Remaining"));
-                long remainingB = Long.parseLong(apiB.get("/v1/projects/default", TestServer.BOOTSTRAP_KEY).header("X-RateLimit-Remaining"));
-                assertTrue(remainingB < remainingA + 1, "node B drew from the bucket node A drew from: " + remainingA + " then " + remainingB);
+            // A cursor issued by node A pages on node B.
+            for (int i = 0; i < 3; i++) {
+                apiA.post("/v1/projects/default/api-keys", TestServer.BOOTSTRAP_KEY, Map.of("name", "k" + i, "principal_id", key.principalId()));
             }
-        } finally {
-            TestServer.deleteTree(pgDir);
-            TestServer.deleteTree(nodeA);
-            TestServer.deleteTree(nodeB);
+            String cursor = apiA.get("/v1/projects/default/api-keys?limit=1", key.raw()).json().get("next_cursor").asText();
+            assertEquals(200, apiB.get("/v1/projects/default/api-keys?limit=1&cursor=" + cursor, key.raw()).status());
+
+            // A revocation on node B is seen on node A at once.
+            assertEquals(204, apiB.delete("/v1/projects/default/api-keys/" + key.id(), TestServer.BOOTSTRAP_KEY).status());
+            assertEquals(401, apiA.get("/v1/projects/default", key.raw()).status());
+
+            // The rate-limit buckets are shared: both nodes report from the same bucket.
+            long remainingA = Long.parseLong(apiA.get("/v1/projects/default", TestServer.BOOTSTRAP_KEY).header("X-RateLimit-Remaining"));
+            long remainingB = Long.parseLong(apiB.get("/v1/projects/default", TestServer.BOOTSTRAP_KEY).header("X-RateLimit-Remaining"));
+            assertTrue(remainingB < remainingA + 1, "node B drew from the bucket node A drew from: " + remainingA + " then " + remainingB);
         }
     }
 }

@@ -4,9 +4,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 /** One real server (fresh embedded database) shared by the tests of a class. */
-abstract class SharedServerTest {
-    static TestServer server;
-    static Api api;
+public abstract class SharedServerTest {
+    protected static TestServer server;
+    protected static Api api;
 
     @BeforeAll
     static void startServer() {

@@ -10,30 +10,17 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
+import dev.mobius.server.SharedServerTest;
 import dev.mobius.server.TestServer;
 
 /** Automations, spec validation at version creation, publication and trigger reconciliation. */
-class AutomationsTest {
-    static TestServer server;
-    static Api api;
+class AutomationsTest extends SharedServerTest {
     static final String KEY = TestServer.BOOTSTRAP_KEY;
     static final String BASE = "/v1/projects/default/automations";
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = new Api(server.baseUrl());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private static Map<String, Object> step(String key, String kind, Map<String, Object> config) {
         return Map.of("key", key, "kind", kind, "config", config);

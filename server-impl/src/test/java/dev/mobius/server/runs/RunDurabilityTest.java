@@ -11,11 +11,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
-import dev.mobius.server.MobiusServer;
-import dev.mobius.server.ServerConfig;
 import dev.mobius.server.ServerProcess;
 import dev.mobius.server.TestServer;
-import dev.mobius.server.db.EmbeddedPostgres;
+import dev.mobius.server.TwoNodes;
 
 /** Runs survive kill -9 of the server, and two nodes on one database run every run exactly once. */
 class RunDurabilityTest {
@@ -47,40 +45,23 @@ class RunDurabilityTest {
 
     @Test
     void twoNodesSharingADatabaseRunEveryRunExactlyOnce() throws Exception {
-        Path pgDir = Files.createTempDirectory("mobius-runs-pg-");
-        Path nodeA = Files.createTempDirectory("mobius-node-");
-        Path nodeB = Files.createTempDirectory("mobius-node-");
-        try (EmbeddedPostgres pg = EmbeddedPostgres.start(pgDir, false)) {
-            String url = pg.jdbcUrl() + "?user=" + pg.user() + "&password=" + pg.password();
-            try (MobiusServer a = MobiusServer.start(config(url, nodeA));
-                 MobiusServer b = MobiusServer.start(config(url, nodeB))) {
-                Api apiA = new Api("http://127.0.0.1:" + a.port());
-                Api apiB = new Api("http://127.0.0.1:" + b.port());
-                List<Object> steps = new ArrayList<>();
-                for (int i = 0; i < 5; i++) {
-                    steps.add(RunsTest.step("s" + i, "sleep", Map.of("duration", "0s")));
-                }
-                RunsTest.automation(apiA, "shared", steps);
-                List<String> ids = new ArrayList<>();
-                for (int i = 0; i < 40; i++) {
-                    Api api = i % 2 == 0 ? apiA : apiB;
-                    ids.add(api.post(P + "/automations/shared/runs", TestServer.BOOTSTRAP_KEY, null).json().get("id").asText());
-                }
-                for (String id : ids) {
-                    RunsTest.awaitRun(apiB, id, r -> r.get("status").asText().equals("completed"));
-                    // queued, started, 5 x (step started + completed), completed: each exactly once, in order.
-                    assertEquals(13, RunsTest.eventTypes(apiA, id).size(), id);
-                    assertEquals(5, apiA.get(P + "/runs/" + id + "/steps", TestServer.BOOTSTRAP_KEY).json().get("items").size());
-                }
+        try (TwoNodes nodes = TwoNodes.start()) {
+            List<Object> steps = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                steps.add(RunsTest.step("s" + i, "sleep", Map.of("duration", "0s")));
             }
-        } finally {
-            TestServer.deleteTree(pgDir);
-            TestServer.deleteTree(nodeA);
-            TestServer.deleteTree(nodeB);
+            RunsTest.automation(nodes.apiA, "shared", steps);
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                Api api = i % 2 == 0 ? nodes.apiA : nodes.apiB;
+                ids.add(api.post(P + "/automations/shared/runs", TestServer.BOOTSTRAP_KEY, null).json().get("id").asText());
+            }
+            for (String id : ids) {
+                RunsTest.awaitRun(nodes.apiB, id, r -> r.get("status").asText().equals("completed"));
+                // queued, started, 5 x (step started + completed), completed: each exactly once, in order.
+                assertEquals(13, RunsTest.eventTypes(nodes.apiA, id).size(), id);
+                assertEquals(5, nodes.apiA.get(P + "/runs/" + id + "/steps", TestServer.BOOTSTRAP_KEY).json().get("items").size());
+            }
         }
-    }
-
-    private static ServerConfig config(String url, Path dataDir) {
-        return new ServerConfig("127.0.0.1", 0, url, dataDir, false, TestServer.BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS);
     }
 }

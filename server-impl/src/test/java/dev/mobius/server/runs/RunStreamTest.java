@@ -11,8 +11,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,10 +24,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
-import dev.mobius.server.MobiusServer;
-import dev.mobius.server.ServerConfig;
 import dev.mobius.server.TestServer;
-import dev.mobius.server.db.EmbeddedPostgres;
+import dev.mobius.server.TwoNodes;
 
 /** Server-Sent Events: exact framing, replay then live with no gap or duplicate, end at the terminal event, across nodes. */
 class RunStreamTest {
@@ -118,32 +114,18 @@ class RunStreamTest {
 
     @Test
     void anEventCommittedOnOneNodeReachesAStreamHeldByAnother() throws Exception {
-        Path pgDir = Files.createTempDirectory("mobius-sse-pg-");
-        Path nodeA = Files.createTempDirectory("mobius-node-");
-        Path nodeB = Files.createTempDirectory("mobius-node-");
-        try (EmbeddedPostgres pg = EmbeddedPostgres.start(pgDir, false)) {
-            String url = pg.jdbcUrl() + "?user=" + pg.user() + "&password=" + pg.password();
-            try (MobiusServer a = MobiusServer.start(new ServerConfig("127.0.0.1", 0, url, nodeA, false, TestServer.BOOTSTRAP_KEY, false,
-                         ServerConfig.DEFAULT_RATE_LIMITS));
-                 MobiusServer b = MobiusServer.start(new ServerConfig("127.0.0.1", 0, url, nodeB, false, TestServer.BOOTSTRAP_KEY, false,
-                         ServerConfig.DEFAULT_RATE_LIMITS))) {
-                Api apiA = new Api("http://127.0.0.1:" + a.port());
-                RunsTest.automation(apiA, "cross", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
-                String id = apiA.post(P + "/automations/cross/runs", TestServer.BOOTSTRAP_KEY, null).json().get("id").asText();
-                RunsTest.awaitRun(apiA, id, r -> r.get("status").asText().equals("suspended"));
-                CompletableFuture<List<String[]>> onB = read("http://127.0.0.1:" + b.port(), id, "", Map.of());
-                Thread.sleep(500);
-                long signalled = System.nanoTime();
-                apiA.post(P + "/runs/" + id + "/signals", TestServer.BOOTSTRAP_KEY, Map.of("step_key", "wait"));
-                List<String[]> frames = onB.get(20, TimeUnit.SECONDS);
-                long ms = (System.nanoTime() - signalled) / 1_000_000;
-                assertEquals(List.of("step.completed", "run.resumed", "run.completed"), frames.stream().map(f -> f[0]).toList());
-                assertTrue(ms < 900, "delivered by notification, not by the 1 s fallback: " + ms + " ms");
-            }
-        } finally {
-            TestServer.deleteTree(pgDir);
-            TestServer.deleteTree(nodeA);
-            TestServer.deleteTree(nodeB);
+        try (TwoNodes nodes = TwoNodes.start()) {
+            RunsTest.automation(nodes.apiA, "cross", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
+            String id = nodes.apiA.post(P + "/automations/cross/runs", TestServer.BOOTSTRAP_KEY, null).json().get("id").asText();
+            RunsTest.awaitRun(nodes.apiA, id, r -> r.get("status").asText().equals("suspended"));
+            CompletableFuture<List<String[]>> onB = read("http://127.0.0.1:" + nodes.b.port(), id, "", Map.of());
+            Thread.sleep(500);
+            long signalled = System.nanoTime();
+            nodes.apiA.post(P + "/runs/" + id + "/signals", TestServer.BOOTSTRAP_KEY, Map.of("step_key", "wait"));
+            List<String[]> frames = onB.get(20, TimeUnit.SECONDS);
+            long ms = (System.nanoTime() - signalled) / 1_000_000;
+            assertEquals(List.of("step.completed", "run.resumed", "run.completed"), frames.stream().map(f -> f[0]).toList());
+            assertTrue(ms < 900, "delivered by notification, not by the 1 s fallback: " + ms + " ms");
         }
     }
 }

@@ -10,30 +10,17 @@ import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
+import dev.mobius.server.SharedServerTest;
 import dev.mobius.server.TestServer;
 
 /** Runs through the real engine: signals, timers, cancellation and the idempotency of starts. */
-class RunsTest {
-    static TestServer server;
-    static Api api;
+class RunsTest extends SharedServerTest {
     static final String KEY = TestServer.BOOTSTRAP_KEY;
     static final String P = "/v1/projects/default";
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = new Api(server.baseUrl());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     static Map<String, Object> step(String key, String kind, Map<String, Object> config) {
         return Map.of("key", key, "kind", kind, "config", config);
