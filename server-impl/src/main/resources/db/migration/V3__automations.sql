@@ -15,7 +15,6 @@ CREATE TABLE automations (
     default_inputs     jsonb,
     settings           jsonb,
     tags               jsonb NOT NULL DEFAULT '{}',
-    last_run_at        timestamptz,
     archived_at        timestamptz,
     created_at         timestamptz NOT NULL,
     updated_at         timestamptz NOT NULL,

@@ -31,6 +31,8 @@ CREATE TABLE runs (
     updated_at              timestamptz NOT NULL
 );
 CREATE INDEX runs_project ON runs (project_id, id DESC);
+-- An automation's last_run_at is derived from its newest run, not kept on a hot row.
+CREATE INDEX runs_automation ON runs (automation_id, created_at DESC);
 CREATE INDEX runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
 CREATE UNIQUE INDEX runs_external_id ON runs (project_id, external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX runs_trigger_fire ON runs (project_id, trigger_fire_id) WHERE trigger_fire_id IS NOT NULL;

@@ -18,7 +18,7 @@ import dev.mobius.server.http.SqlWhere;
 public interface AutomationDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, handle, name, description, status, owner, default_agent_id, latest_version, "
             + "published_version, default_inputs::text AS default_inputs, settings::text AS settings, tags::text AS tags, "
-            + "last_run_at, archived_at, created_at, updated_at";
+            + "(SELECT max(r.created_at) FROM runs r WHERE r.automation_id = automations.id) AS last_run_at, archived_at, created_at, updated_at";
     String VERSION_COLUMNS = "id, automation_id, version, status, spec::text AS spec, compiled_plan::text AS compiled_plan, created_by, created_at";
     String TRIGGER_COLUMNS = "id, automation_id, spec_key, position, name, kind, enabled, config::text AS config, concurrency_policy, "
             + "max_concurrent_runs, http_handle, event_type, source_id, condition, last_fire_at, next_fire_at, created_at, updated_at";
@@ -32,9 +32,9 @@ public interface AutomationDao extends SqlObject {
     Optional<AutomationRow> lock(@Bind("projectId") String projectId, @Bind("handle") String handle);
 
     @SqlUpdate("INSERT INTO automations (id, org_id, project_id, handle, name, description, status, owner, default_agent_id, "
-            + "latest_version, published_version, default_inputs, settings, tags, last_run_at, archived_at, created_at, updated_at) "
+            + "latest_version, published_version, default_inputs, settings, tags, archived_at, created_at, updated_at) "
             + "VALUES (:id, :orgId, :projectId, :handle, :name, :description, :status, :owner, :defaultAgentId, :latestVersion, "
-            + ":publishedVersion, CAST(:defaultInputs AS jsonb), CAST(:settings AS jsonb), CAST(:tags AS jsonb), :lastRunAt, "
+            + ":publishedVersion, CAST(:defaultInputs AS jsonb), CAST(:settings AS jsonb), CAST(:tags AS jsonb), "
             + ":archivedAt, :createdAt, :updatedAt)")
     void insert(@BindMethods AutomationRow row);
 

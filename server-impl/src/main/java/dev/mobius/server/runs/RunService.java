@@ -94,7 +94,6 @@ public final class RunService {
             RunState state = new RunState(h, ids, mapper, row);
             state.transition("queued", "run.queued", Map.of());
             state.save();
-            h.createUpdate("UPDATE automations SET last_run_at = :now WHERE id = :id").bind("now", now).bind("id", automation.id()).execute();
             return view(runs.find(project.id(), row.id()).orElseThrow());
         });
         engine.nudge();
