@@ -116,4 +116,24 @@ class ErrorMapperTest extends SharedServerTest {
                 .findValuesAsText("name").contains("half"), "the principal insert was rolled back with the failed role assignment");
         assertEquals(before, api.get("/v1/projects/default/audit-logs?limit=200", KEY).json().get("items").size());
     }
+
+    @Test
+    void racingCreatesOfTheSameResourceGiveOneSuccessAndConflictsNeverA500() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<Api.Reply>> replies = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                replies.add(pool.submit(() -> api.post("/v1/projects", KEY, Map.of("name", "Race Track"))));
+            }
+            int created = 0;
+            for (java.util.concurrent.Future<Api.Reply> f : replies) {
+                Api.Reply r = f.get();
+                assertTrue(r.status() == 201 || r.status() == 409, r.toString());
+                created += r.status() == 201 ? 1 : 0;
+            }
+            assertEquals(1, created);
+        } finally {
+            pool.shutdown();
+        }
+    }
 }

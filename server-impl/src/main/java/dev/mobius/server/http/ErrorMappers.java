@@ -128,6 +128,10 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         if (failure instanceof NotAcceptableException) {
             return new ApiException(406, "not_acceptable", "the Accept header excludes every media type this operation returns", null);
         }
+        if (uniqueViolation(failure)) {
+            // Two requests raced past the same uniqueness check; the database kept exactly one.
+            return ApiException.conflict("conflict", "a concurrent request created the same resource; read it or retry", null);
+        }
         if (failure instanceof WebApplicationException web && web.getResponse().getStatus() < 500) {
             int status = web.getResponse().getStatus();
             if (web.getCause() instanceof JsonProcessingException json) {
@@ -168,6 +172,15 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             return ApiException.validation(field.isEmpty() ? "body" : field, "has an invalid value");
         }
         return ApiException.badRequest("invalid_json", "request body is not valid JSON");
+    }
+
+    private static boolean uniqueViolation(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** For a value that is not one of a generated enum's constants: "must be one of a, b, c". */

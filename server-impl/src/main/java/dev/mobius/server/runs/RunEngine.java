@@ -33,6 +33,7 @@ public final class RunEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RunEngine.class);
     /** How long an idle thread waits before looking again; wake-ups cut it short. */
     private static final long IDLE_POLL_MILLIS = 200;
+    private static final int RETRY_FAILED_ADVANCE_SECONDS = 30;
 
     private final Jdbi jdbi;
     private final Ids ids;
@@ -98,14 +99,29 @@ public final class RunEngine implements AutoCloseable {
 
     /** @return whether a run was claimed */
     boolean advanceOne() {
-        return jdbi.inTransaction(h -> {
-            Optional<RunRow> due = h.attach(RunDao.class).claimDue();
-            if (due.isEmpty()) {
-                return false;
+        java.util.concurrent.atomic.AtomicReference<String> claimed = new java.util.concurrent.atomic.AtomicReference<>();
+        try {
+            return jdbi.inTransaction(h -> {
+                Optional<RunRow> due = h.attach(RunDao.class).claimDue();
+                if (due.isEmpty()) {
+                    return false;
+                }
+                claimed.set(due.get().id());
+                advance(h, due.get());
+                return true;
+            });
+        } catch (RuntimeException e) {
+            String runId = claimed.get();
+            if (runId == null) {
+                throw e;
             }
-            advance(h, due.get());
+            // The advance rolled back. Set the run aside for a while so that one run that keeps
+            // failing cannot hold the head of the due queue and starve every other run.
+            log.error("advancing run {} failed; it is retried in {} s", runId, RETRY_FAILED_ADVANCE_SECONDS, e);
+            jdbi.useHandle(h -> h.execute("UPDATE runs SET due_at = now() + make_interval(secs => ?) WHERE id = ? AND due_at IS NOT NULL",
+                    RETRY_FAILED_ADVANCE_SECONDS, runId));
             return true;
-        });
+        }
     }
 
     /** Runs the state machine of one locked run until it waits or ends. */
