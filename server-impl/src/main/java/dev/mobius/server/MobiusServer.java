@@ -34,6 +34,8 @@ import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
+import dev.mobius.server.automations.TriggerDeliveries;
+import dev.mobius.server.automations.TriggersResource;
 import dev.mobius.server.runs.RunEngine;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStreams;
@@ -102,6 +104,7 @@ public final class MobiusServer implements AutoCloseable {
             RunEngine engine = new RunEngine(jdbi, ids, mapper, Integer.getInteger("mobius.engine.threads", 2));
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, streams);
+            TriggerDeliveries deliveries = new TriggerDeliveries(jdbi, ids, mapper, runs);
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -128,7 +131,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new ApiKeysResource(apiKeys))
                     .register(new AuditLogsResource(auditLogs))
                     .register(new AutomationsResource(automations))
-                    .register(new RunsResource(runs));
+                    .register(new RunsResource(runs))
+                    .register(new TriggersResource(deliveries));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);

@@ -22,7 +22,8 @@ class ResourcePathsTest {
                 dev.mobius.server.access.RolesResource.class, dev.mobius.api.RolesApi.class,
                 dev.mobius.server.access.PermissionsResource.class, dev.mobius.api.PermissionsApi.class,
                 dev.mobius.server.automations.AutomationsResource.class, dev.mobius.api.AutomationsApi.class,
-                dev.mobius.server.runs.RunsResource.class, dev.mobius.api.RunsApi.class);
+                dev.mobius.server.runs.RunsResource.class, dev.mobius.api.RunsApi.class,
+                dev.mobius.server.automations.TriggersResource.class, dev.mobius.api.TriggersApi.class);
         resources.forEach((impl, api) -> {
             assertNotNull(impl.getAnnotation(Path.class), impl.getSimpleName() + " has no @Path");
             assertEquals(api.getAnnotation(Path.class).value(), impl.getAnnotation(Path.class).value(), impl.getSimpleName());

@@ -47,7 +47,7 @@ import dev.mobius.server.projects.ProjectRow;
  */
 public final class AutomationService {
     static final List<String> LIST_STATUSES = List.of("draft", "active", "paused", "archived", "all");
-    private static final char[] HANDLE_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz".toCharArray();
+    private static final char[] HANDLE_CHARS = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
 
     private final Jdbi jdbi;
     private final Ids ids;
@@ -342,8 +342,9 @@ public final class AutomationService {
         return value == null ? null : Json.write(mapper, value);
     }
 
+    /** {@code hth_} and 26 random base32 characters: 130 bits, unguessable, no dots. */
     private String newHttpHandle() {
-        char[] out = new char[32];
+        char[] out = new char[26];
         for (int i = 0; i < out.length; i++) {
             out[i] = HANDLE_CHARS[random.nextInt(HANDLE_CHARS.length)];
         }

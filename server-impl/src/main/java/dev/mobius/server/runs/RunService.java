@@ -66,38 +66,57 @@ public final class RunService {
         StartAutomationRunRequest req = request == null ? new StartAutomationRunRequest() : request;
         AutomationRun run = jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            AutomationDao automations = h.attach(AutomationDao.class);
-            AutomationRow automation = automations.find(project.id(), handle)
+            AutomationRow automation = h.attach(AutomationDao.class).find(project.id(), handle)
                     .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
-            if (automation.status().equals("archived")) {
-                throw ApiException.badRequest("automation_archived", "automation \"" + handle + "\" is archived");
-            }
-            if (automation.publishedVersion() == null) {
-                throw ApiException.conflict("automation_not_published", "automation \"" + handle + "\" has no published version", null);
-            }
-            if (automation.status().equals("paused")) {
-                throw ApiException.conflict("automation_paused", "automation \"" + handle + "\" is paused", null);
-            }
-            RunDao runs = h.attach(RunDao.class);
+            requireStartable(automation);
             Optional<RunRow> repeat = repeatOf(h, project, req);
             if (repeat.isPresent()) {
                 return view(repeat.get());
             }
-            VersionRow version = automations.version(automation.id(), automation.publishedVersion()).orElseThrow();
-            Map<String, Object> inputs = inputs(spec(version), automation, req.getInputs());
             AutomationRunSource source = req.getSource() == null ? new AutomationRunSource().type("api") : req.getSource();
-            OffsetDateTime now = Times.now();
-            RunRow row = new RunRow(ids.next("run"), caller.orgId(), project.id(), automation.id(), automation.name(), version.id(),
-                    version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
-                    blank(req.getExternalId()), blank(source.getTriggerFireId()), 0, 0, null, null, null, null, now, null, null, now, now);
-            runs.insert(row);
-            RunState state = new RunState(h, ids, mapper, row);
-            state.transition("queued", "run.queued", Map.of());
-            state.save();
-            return view(runs.find(project.id(), row.id()).orElseThrow());
+            return view(insertRun(h, automation, req.getInputs(), source, blank(req.getExternalId())));
         });
         engine.nudge();
         return run;
+    }
+
+    /** Why an automation cannot start a run now, if it cannot: archived, never published, paused. */
+    public static void requireStartable(AutomationRow automation) {
+        String handle = automation.handle();
+        if (automation.status().equals("archived")) {
+            throw ApiException.badRequest("automation_archived", "automation \"" + handle + "\" is archived");
+        }
+        if (automation.publishedVersion() == null) {
+            throw ApiException.conflict("automation_not_published", "automation \"" + handle + "\" has no published version", null);
+        }
+        if (automation.status().equals("paused")) {
+            throw ApiException.conflict("automation_paused", "automation \"" + handle + "\" is paused", null);
+        }
+    }
+
+    /**
+     * Creates a queued run of the automation's published version inside the caller's transaction
+     * (API starts and trigger deliveries alike); the engine picks it up after commit.
+     */
+    public RunRow insertRun(Handle h, AutomationRow automation, Map<String, Object> given, AutomationRunSource source, String externalId) {
+        AutomationDao automations = h.attach(AutomationDao.class);
+        VersionRow version = automations.version(automation.id(), automation.publishedVersion()).orElseThrow();
+        Map<String, Object> inputs = inputs(spec(version), automation, given);
+        OffsetDateTime now = Times.now();
+        RunRow row = new RunRow(ids.next("run"), automation.orgId(), automation.projectId(), automation.id(), automation.name(), version.id(),
+                version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
+                externalId, blank(source.getTriggerFireId()), 0, 0, null, null, null, null, now, null, null, now, now);
+        RunDao runs = h.attach(RunDao.class);
+        runs.insert(row);
+        RunState state = new RunState(h, ids, mapper, row);
+        state.transition("queued", "run.queued", Map.of());
+        state.save();
+        return runs.find(automation.projectId(), row.id()).orElseThrow();
+    }
+
+    /** Lets the engine look now rather than at its next poll. */
+    public void nudgeEngine() {
+        engine.nudge();
     }
 
     /** An earlier run this start repeats (same external_id or trigger fire), per the idempotency rules. */

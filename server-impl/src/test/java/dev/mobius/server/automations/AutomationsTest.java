@@ -77,7 +77,7 @@ class AutomationsTest extends SharedServerTest {
         assertEquals(2, triggers.size(), "manual triggers need no row");
         String httpHandle = triggers.get(0).get("http_handle").asText();
         String triggerId = triggers.get(0).get("id").asText();
-        assertTrue(httpHandle.length() >= 32);
+        assertTrue(httpHandle.matches("hth_[0-9a-z]{26}"), httpHandle);
         assertNotNull(triggers.get(1).get("next_fire_at"));
         assertEquals(409, api.post(BASE + "/nightly/versions/1/publication", KEY, null).status());
 

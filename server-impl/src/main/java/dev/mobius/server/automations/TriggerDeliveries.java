@@ -1,0 +1,111 @@
+package dev.mobius.server.automations;
+
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+import dev.mobius.api.model.AutomationRunSource;
+import dev.mobius.api.model.HTTPTriggerDeliveryResponse;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.Times;
+import dev.mobius.server.runs.RunRow;
+import dev.mobius.server.runs.RunService;
+
+/**
+ * The public ingest of {@code http} triggers. Each delivery is recorded as a source event in the
+ * same transaction as the run it starts, so a delivery that was answered {@code accepted} has its
+ * run; a repeated idempotency key answers the first delivery again and starts nothing.
+ */
+public final class TriggerDeliveries {
+
+    /** The trigger a handle names, with what decides whether it fires. */
+    public record Target(String triggerId, String triggerName, boolean enabled, String projectId, boolean projectArchived,
+                         String automationHandle) {}
+
+    public record Recorded(String id, String status) {}
+
+    @RegisterConstructorMapper(Target.class)
+    @RegisterConstructorMapper(Recorded.class)
+    public interface Dao {
+        @SqlQuery("SELECT t.id AS trigger_id, t.name AS trigger_name, t.enabled, a.project_id, p.archived_at IS NOT NULL AS project_archived, "
+                + "a.handle AS automation_handle FROM automation_triggers t JOIN automations a ON a.id = t.automation_id "
+                + "JOIN projects p ON p.id = a.project_id WHERE t.http_handle = :handle AND t.kind = 'http'")
+        Optional<Target> target(@Bind("handle") String handle);
+
+        @SqlQuery("SELECT id, status FROM source_events WHERE trigger_id = :trigger AND idempotency_key = :key")
+        Optional<Recorded> find(@Bind("trigger") String triggerId, @Bind("key") String key);
+
+        @SqlUpdate("INSERT INTO source_events (id, project_id, trigger_id, idempotency_key, status, reason, payload, run_id, created_at) "
+                + "VALUES (:id, :project, :trigger, :key, :status, :reason, CAST(:payload AS jsonb), :run, now())")
+        void insert(@Bind("id") String id, @Bind("project") String projectId, @Bind("trigger") String triggerId, @Bind("key") String key,
+                    @Bind("status") String status, @Bind("reason") String reason, @Bind("payload") String payload, @Bind("run") String runId);
+    }
+
+    private final Jdbi jdbi;
+    private final Ids ids;
+    private final ObjectMapper mapper;
+    private final RunService runs;
+
+    public TriggerDeliveries(Jdbi jdbi, Ids ids, ObjectMapper mapper, RunService runs) {
+        this.jdbi = jdbi;
+        this.ids = ids;
+        this.mapper = mapper;
+        this.runs = runs;
+    }
+
+    /** @param idempotencyKey already chosen among query and headers (query first), or null */
+    public HTTPTriggerDeliveryResponse deliver(String handle, String idempotencyKey, Map<String, Object> body) {
+        Map<String, Object> payload = body == null ? Map.of() : body;
+        HTTPTriggerDeliveryResponse response = jdbi.inTransaction(h -> {
+            Dao dao = h.attach(Dao.class);
+            Target target = dao.target(handle).orElseThrow(() -> ApiException.notFound("no HTTP trigger with this handle"));
+            if (idempotencyKey != null) {
+                // Serialises deliveries that carry the same key, so only one of them is recorded.
+                h.execute("SELECT pg_advisory_xact_lock(hashtext(?))", target.triggerId() + "/" + idempotencyKey);
+                Optional<Recorded> earlier = dao.find(target.triggerId(), idempotencyKey);
+                if (earlier.isPresent()) {
+                    return answer(earlier.get().id(), earlier.get().status(), true);
+                }
+            }
+            String eventId = ids.next("sev");
+            String status = "accepted";
+            String reason = null;
+            String runId = null;
+            AutomationRow automation = h.attach(AutomationDao.class).find(target.projectId(), target.automationHandle()).orElseThrow();
+            if (!target.enabled() || target.projectArchived() || !automation.status().equals("active")) {
+                status = "skipped";
+                reason = !target.enabled() ? "trigger disabled" : target.projectArchived() ? "project archived"
+                        : "automation " + automation.status();
+            } else {
+                try {
+                    RunService.requireStartable(automation);
+                    AutomationRunSource source = new AutomationRunSource().type("trigger").id(eventId)
+                            .triggerId(target.triggerId()).label(target.triggerName());
+                    RunRow run = runs.insertRun(h, automation, payload, source, null);
+                    runId = run.id();
+                } catch (ApiException e) {
+                    status = "failed";
+                    reason = e.getMessage();
+                }
+            }
+            dao.insert(eventId, target.projectId(), target.triggerId(), idempotencyKey, status, reason, Json.write(mapper, payload), runId);
+            return answer(eventId, status, false);
+        });
+        runs.nudgeEngine();
+        return response;
+    }
+
+    private static HTTPTriggerDeliveryResponse answer(String id, String status, boolean deduped) {
+        return new HTTPTriggerDeliveryResponse().sourceEventId(id).status(HTTPTriggerDeliveryResponse.StatusEnum.fromValue(status))
+                .deduped(deduped);
+    }
+}

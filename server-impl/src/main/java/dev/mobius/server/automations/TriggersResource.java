@@ -1,0 +1,35 @@
+package dev.mobius.server.automations;
+
+import java.util.Map;
+
+import jakarta.ws.rs.core.Response;
+
+import dev.mobius.api.TriggersApi;
+
+/** The unauthenticated ingest URL of HTTP triggers. */
+// Jersey reads the class-level @Path from the class itself, not from the generated interface;
+// ResourcePathsTest keeps this copy equal to it.
+@jakarta.ws.rs.Path("/v1/triggers/http/{http_handle}")
+public final class TriggersResource implements TriggersApi {
+    private final TriggerDeliveries deliveries;
+
+    public TriggersResource(TriggerDeliveries deliveries) {
+        this.deliveries = deliveries;
+    }
+
+    @Override
+    public Response deliverHTTPTrigger(String httpHandle, String idempotencyKey, String xIdempotencyKey, String idempotencyKey2,
+                                       Map<String, Object> body) {
+        String key = firstNonBlank(idempotencyKey, xIdempotencyKey, idempotencyKey2);
+        return Response.accepted(deliveries.deliver(httpHandle, key, body)).build();
+    }
+
+    private static String firstNonBlank(String... values) {
+        for (String v : values) {
+            if (v != null && !v.isBlank()) {
+                return v;
+            }
+        }
+        return null;
+    }
+}
