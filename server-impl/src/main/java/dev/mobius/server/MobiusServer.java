@@ -34,6 +34,7 @@ import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
+import dev.mobius.server.automations.ScheduleFirer;
 import dev.mobius.server.automations.TriggerDeliveries;
 import dev.mobius.server.automations.TriggersResource;
 import dev.mobius.server.runs.RunEngine;
@@ -66,13 +67,15 @@ public final class MobiusServer implements AutoCloseable {
     private final HttpServer http;
     private final RunEngine engine;
     private final RunStreams streams;
+    private final ScheduleFirer schedules;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunEngine engine, RunStreams streams, Database database, int port) {
+    private MobiusServer(HttpServer http, RunEngine engine, RunStreams streams, ScheduleFirer schedules, Database database, int port) {
         this.http = http;
         this.engine = engine;
         this.streams = streams;
+        this.schedules = schedules;
         this.database = database;
         this.port = port;
     }
@@ -105,6 +108,7 @@ public final class MobiusServer implements AutoCloseable {
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, streams);
             TriggerDeliveries deliveries = new TriggerDeliveries(jdbi, ids, mapper, runs);
+            ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, runs, java.time.Clock.systemUTC());
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -140,13 +144,14 @@ public final class MobiusServer implements AutoCloseable {
             http.start();
             engine.start();
             streams.start();
+            schedules.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, engine, streams, database, port);
+            return new MobiusServer(http, engine, streams, schedules, database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -183,6 +188,7 @@ public final class MobiusServer implements AutoCloseable {
         } catch (Exception e) {
             http.shutdownNow();
         }
+        schedules.close();
         engine.close();
         database.close();
     }
