@@ -149,8 +149,15 @@ public final class RunEngine implements AutoCloseable {
         }
         if (run.status.equals("suspended")) {
             StepRow open = run.openStep();
+            OffsetDateTime stepDeadline = stepDeadline(open, step(spec, run.nextStep));
+            if (stepDeadline != null && !run.now.isBefore(stepDeadline)) {
+                fail(run, open, "step_timeout", "step \"" + open.stepKey() + "\" exceeded its timeout of "
+                        + step(spec, run.nextStep).getTimeout().getDuration());
+                run.save();
+                return;
+            }
             if (open == null || !open.kind().equals("sleep") || run.wakeAt == null || run.now.isBefore(run.wakeAt)) {
-                run.dueAt = earliest(open != null && open.kind().equals("sleep") ? run.wakeAt : null, run.deadline);
+                run.dueAt = earliest(earliest(open != null && open.kind().equals("sleep") ? run.wakeAt : null, run.deadline), stepDeadline);
                 run.save();
                 return;
             }
@@ -178,13 +185,13 @@ public final class RunEngine implements AutoCloseable {
                         run.wakeAt = wake;
                         run.finishStep(started, "suspended", null, null, null, Map.of("wake_at", wake.toString()));
                         run.transition("suspended", "run.suspended", Map.of("wake_at", wake.toString()));
-                        run.dueAt = earliest(wake, run.deadline);
+                        run.dueAt = earliest(earliest(wake, run.deadline), stepDeadline(started, step));
                     }
                 }
                 case "wait_for_event" -> {
                     run.finishStep(started, "suspended", null, null, null, Map.of());
                     run.transition("suspended", "run.suspended", Map.of());
-                    run.dueAt = run.deadline;
+                    run.dueAt = earliest(run.deadline, stepDeadline(started, step));
                 }
                 default -> fail(run, started, "unsupported_step", kind + " steps are not executed by this server yet");
             }
@@ -229,6 +236,15 @@ public final class RunEngine implements AutoCloseable {
         }
         Duration d = Durations.parse((String) config.get("duration")).orElse(Duration.ZERO);
         return now.plus(d);
+    }
+
+    /** When a waiting step's {@code timeout} runs out: its start plus the duration (on_timeout is always fail). */
+    private static OffsetDateTime stepDeadline(StepRow open, AutomationStep spec) {
+        if (open == null || spec == null || spec.getTimeout() == null || open.startedAt() == null) {
+            return null;
+        }
+        Duration limit = Durations.parse(spec.getTimeout().getDuration()).orElse(null);
+        return limit == null ? null : open.startedAt().plus(limit);
     }
 
     private static OffsetDateTime earliest(OffsetDateTime a, OffsetDateTime b) {

@@ -129,4 +129,19 @@ class RunsTest extends SharedServerTest {
         JsonNode failed = awaitRun(api, id, r -> r.get("status").asText().equals("failed"));
         assertEquals("unsupported_step", failed.get("error_type").asText());
     }
+
+    @Test
+    void aWaitThatOutlivesItsTimeoutFailsTheRun() throws Exception {
+        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", "impatient", "name", "Impatient")).status());
+        Map<String, Object> wait = Map.of("key", "wait", "kind", "wait_for_event", "config", Map.of("event_type", "signal"),
+                "timeout", Map.of("duration", "1s", "on_timeout", "fail"));
+        assertEquals(201, api.post(P + "/automations/impatient/versions", KEY, Map.of("spec", Map.of("steps", List.of(wait)))).status());
+        assertEquals(200, api.post(P + "/automations/impatient/versions/1/publication", KEY, null).status());
+        String id = api.post(P + "/automations/impatient/runs", KEY, null).json().get("id").asText();
+        JsonNode failed = awaitRun(api, id, r -> r.get("status").asText().equals("failed"));
+        assertEquals("step_timeout", failed.get("error_type").asText());
+        List<String> types = eventTypes(api, id);
+        assertEquals(List.of("step.failed", "run.failed"), types.subList(types.size() - 2, types.size()));
+        assertEquals("step_not_waiting", api.post(P + "/runs/" + id + "/signals", KEY, Map.of("step_key", "wait")).errorCode());
+    }
 }
