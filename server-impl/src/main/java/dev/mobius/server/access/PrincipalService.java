@@ -1,7 +1,6 @@
 package dev.mobius.server.access;
 
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -13,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.api.model.CreatePrincipalRequest;
 import dev.mobius.api.model.Principal;
@@ -70,7 +70,7 @@ public final class PrincipalService {
             }
             OffsetDateTime now = Times.now();
             PrincipalRow row = new PrincipalRow(ids.next("prin"), caller.orgId(), project.id(), "service", "active", name,
-                    blank(request.getDescription()), "svc:" + name, blank(request.getOwnerId()),
+                    Text.blankToNull(request.getDescription()), "svc:" + name, Text.blankToNull(request.getOwnerId()),
                     Json.write(mapper, request.getMetadata() == null ? Map.of() : request.getMetadata()),
                     Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), now, now);
             principals.insert(row);
@@ -82,10 +82,7 @@ public final class PrincipalService {
     }
 
     public PrincipalListResponse list(Caller caller, String projectRef, String kind, Boolean includeDisabled, List<String> tagFilters, Integer limit) {
-        int n = limit == null ? PageRequest.DEFAULT_LIMIT : limit;
-        if (n < 1 || n > PageRequest.MAX_LIMIT) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("limit", "must be between 1 and " + PageRequest.MAX_LIMIT)));
-        }
+        int n = PageRequest.limit(limit);
         List<Tags.Filter> filters = Tags.parseFilters(tagFilters);
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
@@ -129,8 +126,8 @@ public final class PrincipalService {
                     : Tags.replace(Json.readStringMap(mapper, before.tags()), request.getTags());
             PrincipalRow after = new PrincipalRow(before.id(), before.orgId(), before.projectId(), before.kind(),
                     request.getState() == null ? before.state() : request.getState().toString(), before.name(),
-                    request.getDescription() == null ? before.description() : blank(request.getDescription()), before.handle(),
-                    request.getOwnerId() == null ? before.ownerId() : blank(request.getOwnerId()),
+                    request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()), before.handle(),
+                    request.getOwnerId() == null ? before.ownerId() : Text.blankToNull(request.getOwnerId()),
                     request.getMetadata() == null ? before.metadata() : Json.write(mapper, request.getMetadata()),
                     Json.write(mapper, tags), before.createdAt(), Times.now());
             h.attach(PrincipalDao.class).update(after);
@@ -211,8 +208,5 @@ public final class PrincipalService {
                 "tags", Json.readStringMap(mapper, row.tags()));
     }
 
-    private static String blank(String s) {
-        return s == null || s.isEmpty() ? null : s;
-    }
 
 }

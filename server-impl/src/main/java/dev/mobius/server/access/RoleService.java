@@ -27,6 +27,7 @@ import dev.mobius.server.http.Json;
 import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.http.SqlWhere;
 import dev.mobius.server.http.Tags;
+import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
@@ -90,7 +91,7 @@ public final class RoleService {
             }
             guard.requireCanDefine(h, caller, project.id(), wanted);
             OffsetDateTime now = Times.now();
-            RoleRow row = new RoleRow(ids.next("role"), project.id(), name, blank(request.getDescription()),
+            RoleRow row = new RoleRow(ids.next("role"), project.id(), name, Text.blankToNull(request.getDescription()),
                     wanted.toArray(new String[0]), false, Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), now, now);
             roles.insert(row);
             audit.created(h, caller, project.id(), "role", row.id(), row.name(), summary(row));
@@ -115,7 +116,7 @@ public final class RoleService {
             Map<String, String> tags = request.getTags() == null ? Json.readStringMap(mapper, before.tags())
                     : Tags.replace(Json.readStringMap(mapper, before.tags()), request.getTags());
             RoleRow after = new RoleRow(before.id(), before.projectId(), before.name(),
-                    request.getDescription() == null ? before.description() : blank(request.getDescription()),
+                    request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()),
                     wanted == null ? before.permissions() : wanted.toArray(new String[0]), false,
                     Json.write(mapper, tags), before.createdAt(), Times.now());
             h.attach(RoleDao.class).update(after);
@@ -236,7 +237,4 @@ public final class RoleService {
                 .projectId(row.projectId()).grantedBy(row.grantedBy()).createdAt(row.createdAt());
     }
 
-    private static String blank(String s) {
-        return s == null || s.isEmpty() ? null : s;
-    }
 }

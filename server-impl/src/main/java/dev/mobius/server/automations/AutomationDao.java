@@ -56,6 +56,9 @@ public interface AutomationDao extends SqlObject {
     @SqlQuery("SELECT " + VERSION_COLUMNS + " FROM automation_versions WHERE automation_id = :automationId AND version = :version")
     Optional<VersionRow> version(@Bind("automationId") String automationId, @Bind("version") int version);
 
+    @SqlQuery("SELECT " + VERSION_COLUMNS + " FROM automation_versions WHERE id = :id")
+    Optional<VersionRow> versionById(@Bind("id") String id);
+
     @SqlUpdate("INSERT INTO automation_versions (id, automation_id, version, status, spec, compiled_plan, created_by, created_at) "
             + "VALUES (:id, :automationId, :version, :status, CAST(:spec AS jsonb), CAST(:compiledPlan AS jsonb), :createdBy, :createdAt)")
     void insertVersion(@BindMethods VersionRow row);

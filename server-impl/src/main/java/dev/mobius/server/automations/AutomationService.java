@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -35,6 +34,7 @@ import dev.mobius.server.http.Json;
 import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.http.SqlWhere;
 import dev.mobius.server.http.Tags;
+import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
@@ -103,7 +103,7 @@ public final class AutomationService {
             }
             OffsetDateTime now = Times.now();
             AutomationRow row = new AutomationRow(ids.next("aut"), caller.orgId(), project.id(), request.getHandle(), request.getName(),
-                    blank(request.getDescription()), "draft", caller.principalId(), null, 0, null, json(request.getDefaultInputs()),
+                    Text.blankToNull(request.getDescription()), "draft", caller.principalId(), null, 0, null, json(request.getDefaultInputs()),
                     json(request.getSettings()), Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
                     null, null, now, now);
             dao.insert(row);
@@ -139,7 +139,7 @@ public final class AutomationService {
                     : Tags.replace(Json.readStringMap(mapper, before.tags()), request.getTags());
             AutomationRow after = new AutomationRow(before.id(), before.orgId(), before.projectId(), before.handle(),
                     request.getName() == null ? before.name() : request.getName(),
-                    request.getDescription() == null ? before.description() : blank(request.getDescription()),
+                    request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()),
                     request.getStatus() == null ? before.status() : request.getStatus().toString(), before.owner(), before.defaultAgentId(),
                     before.latestVersion(), before.publishedVersion(),
                     request.getDefaultInputs() == null ? before.defaultInputs() : json(request.getDefaultInputs()),
@@ -211,7 +211,7 @@ public final class AutomationService {
             String status = before.status().equals("draft") ? "active" : before.status();
             AutomationRow after = withStatus(before, status, version, before.archivedAt(), now);
             dao.update(after);
-            reconcileTriggers(dao, after, spec(target), now);
+            reconcileTriggers(dao, after, target.parsedSpec(mapper), now);
             audit.updated(h, caller, project.id(), "automation", after.id(), after.name(),
                     AuditTrail.summary("published_version", before.publishedVersion(), "status", before.status()),
                     AuditTrail.summary("published_version", after.publishedVersion(), "status", after.status()));
@@ -287,13 +287,6 @@ public final class AutomationService {
                 r.archivedAt(), r.createdAt(), Times.now());
     }
 
-    private AutomationSpec spec(VersionRow row) {
-        try {
-            return mapper.readValue(row.spec(), AutomationSpec.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored spec of " + row.id() + " does not parse", e);
-        }
-    }
 
     private Automation view(Handle h, AutomationRow row) {
         List<AutomationTrigger> triggers = new ArrayList<>();
@@ -328,7 +321,7 @@ public final class AutomationService {
         validation.put("errors", List.of());
         return new AutomationVersion().id(row.id()).orgId(automation.orgId()).projectId(automation.projectId())
                 .automationId(automation.id()).version(row.version()).status(AutomationVersion.StatusEnum.fromValue(row.status()))
-                .spec(spec(row)).compiledPlan(Json.readObject(mapper, row.compiledPlan())).validation(validation)
+                .spec(row.parsedSpec(mapper)).compiledPlan(Json.readObject(mapper, row.compiledPlan())).validation(validation)
                 .createdBy(row.createdBy()).createdAt(row.createdAt());
     }
 
@@ -351,7 +344,4 @@ public final class AutomationService {
         return "hth_" + new String(out);
     }
 
-    private static String blank(String s) {
-        return s == null || s.isEmpty() ? null : s;
-    }
 }

@@ -2,6 +2,11 @@ package dev.mobius.server.automations;
 
 import java.time.OffsetDateTime;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.mobius.api.model.AutomationSpec;
+
 /** One immutable version of an automation; {@code spec} is the jsonb column as text. */
 public record VersionRow(
         String id,
@@ -11,4 +16,14 @@ public record VersionRow(
         String spec,
         String compiledPlan,
         String createdBy,
-        OffsetDateTime createdAt) {}
+        OffsetDateTime createdAt) {
+
+    /** The stored spec, which was validated when the version was created. */
+    public AutomationSpec parsedSpec(ObjectMapper mapper) {
+        try {
+            return mapper.readValue(spec, AutomationSpec.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored spec of " + id + " does not parse", e);
+        }
+    }
+}

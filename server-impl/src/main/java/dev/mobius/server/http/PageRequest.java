@@ -12,11 +12,16 @@ public record PageRequest(int limit, String afterId) {
     public static final int MAX_LIMIT = 200;
 
     public static PageRequest of(Integer limit, String cursor, String scope, Cursors cursors) {
+        return new PageRequest(limit(limit), cursors.decode(scope, cursor));
+    }
+
+    /** The {@code limit} parameter: default 50, 1..200, else 400 {@code invalid_parameter}. */
+    public static int limit(Integer limit) {
         int n = limit == null ? DEFAULT_LIMIT : limit;
         if (n < 1 || n > MAX_LIMIT) {
             throw ApiException.invalidParameter(List.of(new ApiException.FieldError("limit", "must be between 1 and " + MAX_LIMIT)));
         }
-        return new PageRequest(n, cursors.decode(scope, cursor));
+        return n;
     }
 
     public int fetchSize() {

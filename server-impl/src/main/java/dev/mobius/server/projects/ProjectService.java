@@ -1,7 +1,6 @@
 package dev.mobius.server.projects;
 
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -15,6 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.api.model.AddProjectMemberRequest;
 import dev.mobius.api.model.ConfigEntry;
@@ -119,7 +119,7 @@ public final class ProjectService {
                         Map.of("handle", finalHandle));
             }
             OffsetDateTime now = Times.now();
-            ProjectRow row = new ProjectRow(ids.next("proj"), caller.orgId(), name, finalHandle, blankToNull(request.getDescription()),
+            ProjectRow row = new ProjectRow(ids.next("proj"), caller.orgId(), name, finalHandle, Text.blankToNull(request.getDescription()),
                     request.getAccessMode() == null ? "org_open" : request.getAccessMode().toString(), caller.principalId(),
                     null, null, Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), now, now);
             projects.insert(row);
@@ -157,7 +157,7 @@ public final class ProjectService {
             Map<String, String> tags = request.getTags() == null ? tags(before) : Tags.replace(tags(before), request.getTags());
             ProjectRow after = new ProjectRow(before.id(), before.orgId(),
                     request.getName() == null ? before.name() : request.getName().trim(), before.handle(),
-                    request.getDescription() == null ? before.description() : blankToNull(request.getDescription()),
+                    request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()),
                     accessMode, before.createdBy(), before.archivedAt(), roleId, Json.write(mapper, tags), before.createdAt(), Times.now());
             h.attach(ProjectDao.class).update(after);
             if ("restricted".equals(accessMode) && !"restricted".equals(before.accessMode())
@@ -394,8 +394,5 @@ public final class ProjectService {
         return s.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%";
     }
 
-    private static String blankToNull(String s) {
-        return s == null || s.isEmpty() ? null : s;
-    }
 
 }

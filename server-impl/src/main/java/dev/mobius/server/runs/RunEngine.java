@@ -10,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Handle;
@@ -20,6 +19,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationStep;
+import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.Durations;
 import dev.mobius.server.http.Ids;
 
@@ -255,13 +255,7 @@ public final class RunEngine implements AutoCloseable {
     }
 
     AutomationSpec spec(Handle h, RunRow row) {
-        String json = h.createQuery("SELECT spec::text FROM automation_versions WHERE id = :id")
-                .bind("id", row.automationVersionId()).mapTo(String.class).one();
-        try {
-            return mapper.readValue(json, AutomationSpec.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("spec of " + row.automationVersionId() + " does not parse", e);
-        }
+        return h.attach(AutomationDao.class).versionById(row.automationVersionId()).orElseThrow().parsedSpec(mapper);
     }
 
     @Override

@@ -37,6 +37,7 @@ import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
@@ -74,7 +75,7 @@ public final class RunService {
                 return view(repeat.get());
             }
             AutomationRunSource source = req.getSource() == null ? new AutomationRunSource().type("api") : req.getSource();
-            return view(insertRun(h, automation, req.getInputs(), source, blank(req.getExternalId())));
+            return view(insertRun(h, automation, req.getInputs(), source, Text.blankToNull(req.getExternalId())));
         });
         engine.nudge();
         return run;
@@ -101,11 +102,11 @@ public final class RunService {
     public RunRow insertRun(Handle h, AutomationRow automation, Map<String, Object> given, AutomationRunSource source, String externalId) {
         AutomationDao automations = h.attach(AutomationDao.class);
         VersionRow version = automations.version(automation.id(), automation.publishedVersion()).orElseThrow();
-        Map<String, Object> inputs = inputs(spec(version), automation, given);
+        Map<String, Object> inputs = inputs(version.parsedSpec(mapper), automation, given);
         OffsetDateTime now = Times.now();
         RunRow row = new RunRow(ids.next("run"), automation.orgId(), automation.projectId(), automation.id(), automation.name(), version.id(),
                 version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
-                externalId, blank(source.getTriggerFireId()), 0, 0, null, null, null, null, now, null, null, now, now);
+                externalId, Text.blankToNull(source.getTriggerFireId()), 0, 0, null, null, null, null, now, null, null, now, now);
         RunDao runs = h.attach(RunDao.class);
         runs.insert(row);
         RunState state = new RunState(h, ids, mapper, row);
@@ -122,7 +123,7 @@ public final class RunService {
     /** An earlier run this start repeats (same external_id or trigger fire), per the idempotency rules. */
     private Optional<RunRow> repeatOf(Handle h, ProjectRow project, StartAutomationRunRequest req) {
         RunDao runs = h.attach(RunDao.class);
-        String externalId = blank(req.getExternalId());
+        String externalId = Text.blankToNull(req.getExternalId());
         if (externalId != null) {
             // Serialises concurrent starts with the same external id.
             h.createQuery("SELECT pg_advisory_xact_lock(hashtext(:k))").bind("k", project.id() + "/" + externalId).mapTo(String.class).one();
@@ -139,7 +140,7 @@ public final class RunService {
                 return earlier;
             }
         }
-        String fireId = req.getSource() == null ? null : blank(req.getSource().getTriggerFireId());
+        String fireId = req.getSource() == null ? null : Text.blankToNull(req.getSource().getTriggerFireId());
         return fireId == null ? Optional.empty() : runs.findActiveByTriggerFire(project.id(), fireId);
     }
 
@@ -201,7 +202,7 @@ public final class RunService {
             if (open != null) {
                 run.finishStep(open, "cancelled", null, null, null, Map.of());
             }
-            String reason = request == null ? null : blank(request.getReason());
+            String reason = request == null ? null : Text.blankToNull(request.getReason());
             run.transition("cancelled", "run.cancelled", reason == null ? Map.of() : Map.of("reason", reason));
             run.save();
             return view(h.attach(RunDao.class).find(row.projectId(), row.id()).orElseThrow());
@@ -222,7 +223,7 @@ public final class RunService {
                         + "\" is not waiting for a signal");
             }
             Object output = request.getResult() == null ? Map.of() : request.getResult();
-            RunEngine.complete(state, open, output, RunEngine.step(engineSpec(h, row), state.nextStep));
+            RunEngine.complete(state, open, output, RunEngine.step(engine.spec(h, row), state.nextStep));
             state.transition("running", "run.resumed", Map.of());
             state.dueAt = state.now;
             state.save();
@@ -241,17 +242,14 @@ public final class RunService {
     }
 
     public AutomationRunEventListResponse events(Caller caller, String projectRef, String id, Long sinceSequence, Integer limit) {
-        int n = limit == null ? PageRequest.DEFAULT_LIMIT : limit;
-        if (n < 1 || n > PageRequest.MAX_LIMIT) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("limit", "must be between 1 and " + PageRequest.MAX_LIMIT)));
-        }
+        int n = PageRequest.limit(limit);
         long since = sinceSequence == null ? 0 : sinceSequence;
         return jdbi.withHandle(h -> {
             RunRow run = find(h, caller, projectRef, id, false);
             List<EventRow> rows = h.attach(RunDao.class).events(run.id(), since, n + 1);
             boolean more = rows.size() > n;
             List<EventRow> kept = more ? rows.subList(0, n) : rows;
-            return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(run, e)).toList())
+            return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(mapper, run, e)).toList())
                     .nextSequence(kept.isEmpty() ? since : kept.get(kept.size() - 1).sequence()).hasMore(more);
         });
     }
@@ -280,17 +278,7 @@ public final class RunService {
                 .orElseThrow(() -> ApiException.notFound("run \"" + id + "\" not found"));
     }
 
-    private AutomationSpec engineSpec(Handle h, RunRow row) {
-        return engine.spec(h, row);
-    }
 
-    private AutomationSpec spec(VersionRow version) {
-        try {
-            return mapper.readValue(version.spec(), AutomationSpec.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("spec of " + version.id() + " does not parse", e);
-        }
-    }
 
     AutomationRun view(RunRow row) {
         AutomationRunSource source;
@@ -316,7 +304,8 @@ public final class RunService {
                 .createdAt(s.createdAt()).updatedAt(s.updatedAt());
     }
 
-    private AutomationRunEvent eventView(RunRow run, EventRow e) {
+    /** The wire form of a run event, for the list and for the event stream alike. */
+    static AutomationRunEvent eventView(ObjectMapper mapper, RunRow run, EventRow e) {
         return new AutomationRunEvent().id(e.id()).orgId(run.orgId()).projectId(run.projectId()).runId(run.id())
                 .sequence(e.sequence()).eventType(e.eventType()).stepId(e.stepId()).stepKey(e.stepKey())
                 .payload(Json.readObject(mapper, e.payload())).createdAt(e.createdAt());
@@ -330,7 +319,4 @@ public final class RunService {
         }
     }
 
-    private static String blank(String s) {
-        return s == null || s.isEmpty() ? null : s;
-    }
 }

@@ -222,9 +222,7 @@ public final class RunStreams implements AutoCloseable {
     }
 
     private String frame(RunRow run, EventRow e) throws IOException {
-        AutomationRunEvent event = new AutomationRunEvent().id(e.id()).orgId(run.orgId()).projectId(run.projectId()).runId(run.id())
-                .sequence(e.sequence()).eventType(e.eventType()).stepId(e.stepId()).stepKey(e.stepKey())
-                .payload(Json.readObject(mapper, e.payload())).createdAt(e.createdAt());
+        AutomationRunEvent event = RunService.eventView(mapper, run, e);
         // One line of JSON, LF only: every SDK's parser accepts exactly this.
         return "event: " + e.eventType() + "\nid: " + e.sequence() + "\ndata: " + mapper.writeValueAsString(event) + "\n\n";
     }
