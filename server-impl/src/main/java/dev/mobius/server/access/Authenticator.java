@@ -90,7 +90,10 @@ public final class Authenticator implements ContainerRequestFilter {
                     throw ApiException.unauthorized();
                 }
             }
-            keys.touch(key.id());
+            // The credential row already says when the key was last used: skip the statement unless it is due.
+            if (key.lastUsedAt() == null || key.lastUsedAt().isBefore(OffsetDateTime.now().minusMinutes(1))) {
+                keys.touch(key.id());
+            }
             return new Caller(key.orgId(), key.principalId(), key.principalName(), key.id(), key.name(), key.projectId(),
                     orgKey, pinned, ip, userAgent, requestId);
         });
