@@ -2,6 +2,7 @@ package dev.mobius.server;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -34,14 +35,13 @@ import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
+import dev.mobius.server.automations.EventTriggerRoute;
 import dev.mobius.server.automations.ScheduleFirer;
 import dev.mobius.server.automations.TriggerDeliveries;
 import dev.mobius.server.automations.TriggersResource;
-import dev.mobius.server.runs.RunEngine;
-import dev.mobius.server.runs.RunService;
-import dev.mobius.server.runs.RunStreams;
-import dev.mobius.server.runs.RunsResource;
 import dev.mobius.server.db.Database;
+import dev.mobius.server.events.EventDispatcher;
+import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.ErrorMappers;
 import dev.mobius.server.http.Idempotency;
@@ -54,6 +54,16 @@ import dev.mobius.server.http.RequestRules;
 import dev.mobius.server.http.TimestampParam;
 import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
+import dev.mobius.server.runs.InteractionSteps;
+import dev.mobius.server.runs.PendingInteractions;
+import dev.mobius.server.runs.RunEngine;
+import dev.mobius.server.runs.RunMachine;
+import dev.mobius.server.runs.RunService;
+import dev.mobius.server.runs.RunStarter;
+import dev.mobius.server.runs.RunStreams;
+import dev.mobius.server.runs.RunsResource;
+import dev.mobius.server.runs.Specs;
+import dev.mobius.server.runs.WaitRoute;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
 
@@ -65,17 +75,16 @@ public final class MobiusServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MobiusServer.class);
 
     private final HttpServer http;
-    private final RunEngine engine;
     private final RunStreams streams;
-    private final ScheduleFirer schedules;
+    /** Background workers, stopped in this order once HTTP is down. */
+    private final List<AutoCloseable> workers;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunEngine engine, RunStreams streams, ScheduleFirer schedules, Database database, int port) {
+    private MobiusServer(HttpServer http, RunStreams streams, List<AutoCloseable> workers, Database database, int port) {
         this.http = http;
-        this.engine = engine;
         this.streams = streams;
-        this.schedules = schedules;
+        this.workers = workers;
         this.database = database;
         this.port = port;
     }
@@ -103,12 +112,21 @@ public final class MobiusServer implements AutoCloseable {
             RoleService roles = new RoleService(jdbi, ids, mapper, audit, cursors, permissions, guard);
             ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
-            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors);
-            RunEngine engine = new RunEngine(jdbi, ids, mapper, Integer.getInteger("mobius.engine.threads", 2));
+            Expressions expressions = new Expressions();
+            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions);
+            InteractionSteps interactionSteps = PendingInteractions.INSTANCE;
+            RunStarter starter = new RunStarter(ids, mapper, interactionSteps);
+            RunMachine machine = new RunMachine(ids, mapper, new Specs(mapper), expressions, interactionSteps, starter);
+            RunEngine engine = new RunEngine(jdbi, machine, Integer.getInteger("mobius.engine.threads", 2));
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
-            RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, streams);
-            TriggerDeliveries deliveries = new TriggerDeliveries(jdbi, ids, mapper, runs);
-            ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, runs, java.time.Clock.systemUTC());
+            RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);
+            EventDispatcher dispatcher = new EventDispatcher(jdbi, mapper,
+                    List.of(new EventTriggerRoute(starter, expressions), new WaitRoute(runs, expressions, mapper)), engine::nudge);
+            TriggerDeliveries deliveries = new TriggerDeliveries(jdbi, ids, mapper, starter, () -> {
+                engine.nudge();
+                dispatcher.nudge();
+            });
+            ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -145,13 +163,14 @@ public final class MobiusServer implements AutoCloseable {
             engine.start();
             streams.start();
             schedules.start();
+            dispatcher.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, engine, streams, schedules, database, port);
+            return new MobiusServer(http, streams, List.of(dispatcher, schedules, engine), database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -188,8 +207,13 @@ public final class MobiusServer implements AutoCloseable {
         } catch (Exception e) {
             http.shutdownNow();
         }
-        schedules.close();
-        engine.close();
+        for (AutoCloseable worker : workers) {
+            try {
+                worker.close();
+            } catch (Exception e) {
+                log.warn("stopping {} failed", worker.getClass().getSimpleName(), e);
+            }
+        }
         database.close();
     }
 }

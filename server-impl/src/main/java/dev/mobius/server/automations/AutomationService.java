@@ -27,6 +27,7 @@ import dev.mobius.api.model.CreateAutomationVersionRequest;
 import dev.mobius.api.model.UpdateAutomationRequest;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.Ids;
@@ -54,9 +55,11 @@ public final class AutomationService {
     private final ObjectMapper mapper;
     private final AuditTrail audit;
     private final Cursors cursors;
+    private final Expressions expressions;
     private final SecureRandom random = new SecureRandom();
 
-    public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors) {
+    public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Expressions expressions) {
+        this.expressions = expressions;
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -184,7 +187,7 @@ public final class AutomationService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = notArchived(find(h, project, handle, true));
             AutomationDao dao = h.attach(AutomationDao.class);
-            new SpecValidator(child -> dao.find(project.id(), child).isPresent()).validate(spec);
+            new SpecValidator(child -> dao.find(project.id(), child).isPresent(), expressions, mapper).validate(spec);
             VersionRow row = new VersionRow(ids.next("autv"), automation.id(), automation.latestVersion() + 1, "draft",
                     Json.write(mapper, request.getSpec()), json(request.getCompiledPlan()), caller.principalId(), Times.now());
             dao.insertVersion(row);

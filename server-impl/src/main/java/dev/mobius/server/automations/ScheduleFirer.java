@@ -21,6 +21,7 @@ import dev.mobius.api.model.AutomationRunSource;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.runs.RunService;
+import dev.mobius.server.runs.RunStarter;
 
 /**
  * Fires schedule triggers. Every node looks once a second for triggers whose {@code next_fire_at}
@@ -32,12 +33,12 @@ public final class ScheduleFirer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ScheduleFirer.class);
 
     /** A due schedule trigger with what decides whether it fires. */
-    public record Due(String id, String name, String config, OffsetDateTime nextFireAt, String automationId, String projectId,
-                      String automationHandle, boolean projectArchived) {}
+    public record Due(String id, String name, String config, String concurrencyPolicy, int maxConcurrentRuns, OffsetDateTime nextFireAt,
+                      String automationId, String projectId, String automationHandle, boolean projectArchived) {}
 
     @RegisterConstructorMapper(Due.class)
     public interface Dao {
-        @SqlQuery("SELECT t.id, t.name, t.config::text AS config, t.next_fire_at, t.automation_id, a.project_id, "
+        @SqlQuery("SELECT t.id, t.name, t.config::text AS config, t.concurrency_policy, t.max_concurrent_runs, t.next_fire_at, t.automation_id, a.project_id, "
                 + "a.handle AS automation_handle, p.archived_at IS NOT NULL AS project_archived "
                 + "FROM automation_triggers t JOIN automations a ON a.id = t.automation_id JOIN projects p ON p.id = a.project_id "
                 + "WHERE t.kind = 'schedule' AND t.enabled AND t.next_fire_at <= :now "
@@ -50,14 +51,16 @@ public final class ScheduleFirer implements AutoCloseable {
 
     private final Jdbi jdbi;
     private final ObjectMapper mapper;
+    private final RunStarter starter;
     private final RunService runs;
     private final Clock clock;
     private final Thread thread;
     private volatile boolean running = true;
 
-    public ScheduleFirer(Jdbi jdbi, ObjectMapper mapper, RunService runs, Clock clock) {
+    public ScheduleFirer(Jdbi jdbi, ObjectMapper mapper, RunStarter starter, RunService runs, Clock clock) {
         this.jdbi = jdbi;
         this.mapper = mapper;
+        this.starter = starter;
         this.runs = runs;
         this.clock = clock;
         this.thread = new Thread(this::loop, "schedule-firer");
@@ -103,7 +106,8 @@ public final class ScheduleFirer implements AutoCloseable {
                 AutomationRunSource source = new AutomationRunSource().type("trigger").triggerId(due.id()).label(due.name())
                         .triggerFireId(due.id() + "@" + due.nextFireAt().toInstant());
                 try {
-                    runs.insertRun(h, automation, Map.of(), source, null);
+                    starter.insert(h, automation, Map.of(), source, null,
+                            RunStarter.Origin.trigger(due.id(), due.concurrencyPolicy(), due.maxConcurrentRuns()));
                 } catch (ApiException e) {
                     log.warn("schedule trigger {} could not start a run: {}", due.id(), e.getMessage());
                 }

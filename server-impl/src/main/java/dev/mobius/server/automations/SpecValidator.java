@@ -13,8 +13,12 @@ import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.mobius.server.events.EventTypes;
+import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.runs.Templates;
 
 /**
  * Checks an automation spec when a version is created, so that a run never starts from a spec
@@ -33,18 +37,25 @@ public final class SpecValidator {
     static final Map<String, ConfigShape> SHAPES = Map.of(
             "sleep", new ConfigShape(Set.of("duration", "until"), Set.of()),
             "wait_for_event", new ConfigShape(Set.of("event_type", "source_id", "match", "condition", "payload_mapping"), Set.of("event_type")),
-            "interaction", new ConfigShape(Set.of("protocol", "targets", "prompt", "resolution_policy", "spec"), Set.of("protocol")),
+            "interaction", new ConfigShape(Set.of("protocol", "targets", "prompt", "resolution_policy", "spec", "expires_in"), Set.of("protocol")),
             "automation", new ConfigShape(Set.of("automation_handle", "inputs", "condition"), Set.of("automation_handle")),
             "action", new ConfigShape(Set.of("action_name", "execution_location", "environment_id", "parameters"), Set.of("action_name")),
             "agent", new ConfigShape(Set.of("agent_id", "instructions", "tool_names", "output_schema", "max_turns", "model_route",
                     "memory_tables", "session"), Set.of("agent_id", "instructions")));
 
+    static final int MAX_ATTEMPTS = 100;
+    static final Pattern RESOLUTION_POLICY = Pattern.compile("^(any_of|all_of|quorum(:[1-9][0-9]*)?)$");
+
     private final List<ApiException.FieldError> errors = new ArrayList<>();
     private final Predicate<String> automationExists;
+    private final Expressions expressions;
+    private final ObjectMapper mapper;
 
     /** @param automationExists whether a handle names an automation of the same project (child-run steps) */
-    public SpecValidator(Predicate<String> automationExists) {
+    public SpecValidator(Predicate<String> automationExists, Expressions expressions, ObjectMapper mapper) {
         this.automationExists = automationExists;
+        this.expressions = expressions;
+        this.mapper = mapper;
     }
 
     /** @throws ApiException 400 listing every problem, sorted by path */
@@ -85,13 +96,15 @@ public final class SpecValidator {
             closed(at + ".config", config, shape);
             switch (kind) {
                 case "sleep" -> sleep(at + ".config", config);
-                case "wait_for_event" -> { }
+                case "wait_for_event" -> waitForEvent(at + ".config", config);
                 case "interaction" -> interaction(at + ".config", config);
                 case "automation" -> {
                     String handle = config.path("automation_handle").asText(null);
                     if (handle != null && !automationExists.test(handle)) {
                         error(at + ".config.automation_handle", "no automation with handle \"" + handle + "\" exists in this project");
                     }
+                    expression(at + ".config.condition", config.path("condition"));
+                    templates(at + ".config.inputs", config.path("inputs"));
                 }
                 case "action" -> {
                     // Actions arrive with the actions feature; until then no action exists to call.
@@ -108,8 +121,12 @@ public final class SpecValidator {
                 default -> throw new IllegalStateException(kind);
             }
         }
+        templates(at + ".input", step.path("input"));
         JsonNode retry = step.path("retry");
         duration(at + ".retry.delay", retry.path("delay"));
+        if (retry.path("max_attempts").isInt() && retry.path("max_attempts").asInt() > MAX_ATTEMPTS) {
+            error(at + ".retry.max_attempts", "must be at most " + MAX_ATTEMPTS);
+        }
         duration(at + ".timeout.duration", step.path("timeout").path("duration"));
         if (step.hasNonNull("save_as") && !IDENTIFIER.matcher(step.get("save_as").asText()).matches()) {
             error(at + ".save_as", "must be an identifier (letters, digits and _)");
@@ -161,6 +178,54 @@ public final class SpecValidator {
         if (!targets.isArray() || targets.isEmpty()) {
             error(at + ".targets", "must hold at least one target");
         }
+        JsonNode policy = config.path("resolution_policy");
+        if (!policy.isMissingNode() && !policy.isNull() && !RESOLUTION_POLICY.matcher(policy.asText()).matches()) {
+            error(at + ".resolution_policy", "must be any_of, all_of or quorum:<threshold>");
+        }
+        duration(at + ".expires_in", config.path("expires_in"));
+        templates(at + ".prompt", config.path("prompt"));
+        templates(at + ".targets", targets);
+        templates(at + ".spec", config.path("spec"));
+    }
+
+    private void waitForEvent(String at, JsonNode config) {
+        String type = config.path("event_type").asText(null);
+        if (type != null && !type.equals("signal") && !EventTypes.isValidMatcher(type)) {
+            error(at + ".event_type", "must be an event type such as run.completed, a prefix such as run.*, or signal");
+        }
+        JsonNode match = config.path("match");
+        if (!match.isMissingNode() && !match.isNull() && !match.isObject()) {
+            error(at + ".match", "must be an object of payload paths and values");
+        }
+        templates(at + ".match", match);
+        templates(at + ".source_id", config.path("source_id"));
+        expression(at + ".condition", config.path("condition"));
+        JsonNode mapping = config.path("payload_mapping");
+        if (!mapping.isMissingNode() && !mapping.isNull()) {
+            if (!mapping.isObject()) {
+                error(at + ".payload_mapping", "must map output names to expressions");
+            } else {
+                mapping.fields().forEachRemaining(e -> expression(at + ".payload_mapping." + e.getKey(), e.getValue()));
+            }
+        }
+    }
+
+    private void expression(String at, JsonNode value) {
+        if (value.isMissingNode() || value.isNull()) {
+            return;
+        }
+        if (!value.isTextual()) {
+            error(at, "must be an expression string");
+            return;
+        }
+        expressions.problem(value.asText()).ifPresent(p -> error(at, p));
+    }
+
+    private void templates(String at, JsonNode value) {
+        if (value.isMissingNode() || value.isNull()) {
+            return;
+        }
+        Templates.problems(at, mapper.convertValue(value, Object.class)).forEach(this::error);
     }
 
     private void trigger(String at, JsonNode trigger, int index, Set<String> keys) {
@@ -179,8 +244,14 @@ public final class SpecValidator {
             if (zone != null && !Schedules.isValidZone(zone)) {
                 error(at + ".config.timezone", "must be an IANA time zone such as Europe/Berlin");
             }
-        } else if (kind.equals("event") && config.path("event_type").asText("").isEmpty()) {
-            error(at + ".config.event_type", "is required");
+        } else if (kind.equals("event")) {
+            String type = config.path("event_type").asText("");
+            if (type.isEmpty()) {
+                error(at + ".config.event_type", "is required");
+            } else if (!EventTypes.isValidMatcher(type)) {
+                error(at + ".config.event_type", "must be an event type such as run.completed or a prefix such as run.*");
+            }
+            expression(at + ".config.condition", config.path("condition"));
         }
     }
 

@@ -9,16 +9,19 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
-import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.api.model.AutomationRunSource;
 import dev.mobius.api.model.HTTPTriggerDeliveryResponse;
+import dev.mobius.server.events.EventTypes;
+import dev.mobius.server.events.SourceEvent;
+import dev.mobius.server.events.SourceEventDao;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.RunService;
+import dev.mobius.server.runs.RunStarter;
 
 /**
  * The public ingest of {@code http} triggers. Each delivery is recorded as a source event in the
@@ -28,38 +31,36 @@ import dev.mobius.server.runs.RunService;
 public final class TriggerDeliveries {
 
     /** The trigger a handle names, with what decides whether it fires. */
-    public record Target(String triggerId, String triggerName, boolean enabled, String projectId, boolean projectArchived,
-                         String automationHandle) {}
+    public record Target(String triggerId, String triggerName, boolean enabled, String concurrencyPolicy, int maxConcurrentRuns,
+                         String projectId, boolean projectArchived, String automationHandle) {}
 
     public record Recorded(String id, String status) {}
 
     @RegisterConstructorMapper(Target.class)
     @RegisterConstructorMapper(Recorded.class)
     public interface Dao {
-        @SqlQuery("SELECT t.id AS trigger_id, t.name AS trigger_name, t.enabled, a.project_id, p.archived_at IS NOT NULL AS project_archived, "
+        @SqlQuery("SELECT t.id AS trigger_id, t.name AS trigger_name, t.enabled, t.concurrency_policy, t.max_concurrent_runs, a.project_id, p.archived_at IS NOT NULL AS project_archived, "
                 + "a.handle AS automation_handle FROM automation_triggers t JOIN automations a ON a.id = t.automation_id "
                 + "JOIN projects p ON p.id = a.project_id WHERE t.http_handle = :handle AND t.kind = 'http'")
         Optional<Target> target(@Bind("handle") String handle);
 
         @SqlQuery("SELECT id, status FROM source_events WHERE trigger_id = :trigger AND idempotency_key = :key")
         Optional<Recorded> find(@Bind("trigger") String triggerId, @Bind("key") String key);
-
-        @SqlUpdate("INSERT INTO source_events (id, project_id, trigger_id, idempotency_key, status, reason, payload, run_id, created_at) "
-                + "VALUES (:id, :project, :trigger, :key, :status, :reason, CAST(:payload AS jsonb), :run, now())")
-        void insert(@Bind("id") String id, @Bind("project") String projectId, @Bind("trigger") String triggerId, @Bind("key") String key,
-                    @Bind("status") String status, @Bind("reason") String reason, @Bind("payload") String payload, @Bind("run") String runId);
     }
 
     private final Jdbi jdbi;
     private final Ids ids;
     private final ObjectMapper mapper;
-    private final RunService runs;
+    private final RunStarter starter;
+    private final Runnable afterDelivery;
 
-    public TriggerDeliveries(Jdbi jdbi, Ids ids, ObjectMapper mapper, RunService runs) {
+    /** @param afterDelivery wakes the local engine and event dispatcher */
+    public TriggerDeliveries(Jdbi jdbi, Ids ids, ObjectMapper mapper, RunStarter starter, Runnable afterDelivery) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
-        this.runs = runs;
+        this.starter = starter;
+        this.afterDelivery = afterDelivery;
     }
 
     /** @param idempotencyKey already chosen among query and headers (query first), or null */
@@ -90,17 +91,21 @@ public final class TriggerDeliveries {
                     RunService.requireStartable(automation);
                     AutomationRunSource source = new AutomationRunSource().type("trigger").id(eventId)
                             .triggerId(target.triggerId()).label(target.triggerName());
-                    RunRow run = runs.insertRun(h, automation, payload, source, null);
+                    RunRow run = starter.insert(h, automation, payload, source, null,
+                            RunStarter.Origin.trigger(target.triggerId(), target.concurrencyPolicy(), target.maxConcurrentRuns()));
                     runId = run.id();
                 } catch (ApiException e) {
-                    status = "failed";
+                    status = e.code().equals(RunStarter.CONCURRENCY_LIMIT_REACHED) ? "skipped" : "failed";
                     reason = e.getMessage();
                 }
             }
-            dao.insert(eventId, target.projectId(), target.triggerId(), idempotencyKey, status, reason, Json.write(mapper, payload), runId);
+            // Also an event: waits and event triggers may be interested in what the endpoint received.
+            SourceEvent event = new SourceEvent(eventId, target.projectId(), EventTypes.HTTP_RECEIVED, target.automationHandle(),
+                    target.triggerId(), Json.write(mapper, payload), Times.now());
+            h.attach(SourceEventDao.class).insert(event, idempotencyKey, status, reason, runId);
             return answer(eventId, status, false);
         });
-        runs.nudgeEngine();
+        afterDelivery.run();
         return response;
     }
 

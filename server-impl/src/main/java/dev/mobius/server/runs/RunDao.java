@@ -15,12 +15,15 @@ import dev.mobius.server.http.SqlWhere;
 @RegisterConstructorMapper(RunRow.class)
 @RegisterConstructorMapper(StepRow.class)
 @RegisterConstructorMapper(EventRow.class)
+@RegisterConstructorMapper(WaitRow.class)
 public interface RunDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, status, "
             + "inputs::text AS inputs, context::text AS context, result::text AS result, source::text AS source, external_id, "
-            + "trigger_fire_id, next_step, last_sequence, error_type, error_message, wake_at, wall_clock_deadline_at, due_at, "
+            + "trigger_fire_id, parent_run_id, parent_automation_id, parent_step_key, concurrency_key, concurrency_policy, "
+            + "concurrency_limit, next_step, last_sequence, error_type, error_message, wake_at, wall_clock_deadline_at, due_at, "
             + "started_at, completed_at, created_at, updated_at";
-    String STEP_COLUMNS = "id, run_id, step_key, step_name, kind, status, seq, attempt, result::text AS result, error_type, "
+    String STEP_COLUMNS = "id, run_id, step_key, step_name, kind, status, seq, attempt, inputs::text AS inputs, result::text AS result, "
+            + "wait_id, error_type, "
             + "error_message, started_at, completed_at, created_at, updated_at";
 
     // ---- runs -----------------------------------------------------------------------------
@@ -43,11 +46,13 @@ public interface RunDao extends SqlObject {
     Optional<RunRow> findActiveByTriggerFire(@Bind("projectId") String projectId, @Bind("fireId") String fireId);
 
     @SqlUpdate("INSERT INTO runs (id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, "
-            + "status, inputs, context, result, source, external_id, trigger_fire_id, next_step, last_sequence, error_type, "
+            + "status, inputs, context, result, source, external_id, trigger_fire_id, parent_run_id, parent_automation_id, "
+            + "parent_step_key, concurrency_key, concurrency_policy, concurrency_limit, next_step, last_sequence, error_type, "
             + "error_message, wake_at, wall_clock_deadline_at, due_at, started_at, completed_at, created_at, updated_at) VALUES "
             + "(:id, :orgId, :projectId, :automationId, :automationName, :automationVersionId, :automationVersion, :status, "
             + "CAST(:inputs AS jsonb), CAST(:context AS jsonb), CAST(:result AS jsonb), CAST(:source AS jsonb), :externalId, "
-            + ":triggerFireId, :nextStep, :lastSequence, :errorType, :errorMessage, :wakeAt, :wallClockDeadlineAt, :dueAt, "
+            + ":triggerFireId, :parentRunId, :parentAutomationId, :parentStepKey, :concurrencyKey, :concurrencyPolicy, "
+            + ":concurrencyLimit, :nextStep, :lastSequence, :errorType, :errorMessage, :wakeAt, :wallClockDeadlineAt, :dueAt, "
             + ":startedAt, :completedAt, :createdAt, :updatedAt)")
     void insert(@BindMethods RunRow row);
 
@@ -56,6 +61,19 @@ public interface RunDao extends SqlObject {
             + "wake_at = :wakeAt, wall_clock_deadline_at = :wallClockDeadlineAt, due_at = :dueAt, started_at = :startedAt, "
             + "completed_at = :completedAt, updated_at = :updatedAt WHERE id = :id")
     void update(@BindMethods RunRow row);
+
+    /** Runs of a concurrency group that hold or wait for a slot, oldest first. */
+    @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE concurrency_key = :key AND status IN ('queued', 'running', 'suspended') "
+            + "ORDER BY created_at, id")
+    List<RunRow> activeInGroup(@Bind("key") String key);
+
+    @SqlQuery("SELECT count(*) FROM runs WHERE concurrency_key = :key AND status IN ('running', 'suspended')")
+    int startedInGroup(@Bind("key") String key);
+
+    /** Lets the oldest run queued behind a concurrency limit look for a free slot. */
+    @SqlUpdate("UPDATE runs SET due_at = now() WHERE id = (SELECT id FROM runs WHERE concurrency_key = :key AND status = 'queued' "
+            + "AND due_at IS NULL ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)")
+    void wakeQueued(@Bind("key") String key);
 
     default List<RunRow> list(SqlWhere where, int limit) {
         return where.list(getHandle(), "SELECT " + COLUMNS + " FROM runs", "ORDER BY id DESC", limit, RunRow.class);
@@ -66,12 +84,31 @@ public interface RunDao extends SqlObject {
     @SqlQuery("SELECT " + STEP_COLUMNS + " FROM run_steps WHERE run_id = :runId ORDER BY seq")
     List<StepRow> steps(@Bind("runId") String runId);
 
-    @SqlUpdate("INSERT INTO run_steps (id, run_id, step_key, step_name, kind, status, seq, attempt, result, error_type, error_message, "
-            + "started_at, completed_at, created_at, updated_at) VALUES (:id, :runId, :stepKey, :stepName, :kind, :status, :seq, "
-            + ":attempt, CAST(:result AS jsonb), :errorType, :errorMessage, :startedAt, :completedAt, :createdAt, :updatedAt) "
-            + "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, error_type = EXCLUDED.error_type, "
-            + "error_message = EXCLUDED.error_message, completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at")
+    @SqlUpdate("INSERT INTO run_steps (id, run_id, step_key, step_name, kind, status, seq, attempt, inputs, result, wait_id, error_type, "
+            + "error_message, started_at, completed_at, created_at, updated_at) VALUES (:id, :runId, :stepKey, :stepName, :kind, :status, "
+            + ":seq, :attempt, CAST(:inputs AS jsonb), CAST(:result AS jsonb), :waitId, :errorType, :errorMessage, :startedAt, "
+            + ":completedAt, :createdAt, :updatedAt) "
+            + "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempt = EXCLUDED.attempt, inputs = EXCLUDED.inputs, "
+            + "result = EXCLUDED.result, wait_id = EXCLUDED.wait_id, error_type = EXCLUDED.error_type, "
+            + "error_message = EXCLUDED.error_message, started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at, "
+            + "updated_at = EXCLUDED.updated_at")
     void saveStep(@BindMethods StepRow row);
+
+    // ---- waits ----------------------------------------------------------------------------
+
+    @SqlUpdate("INSERT INTO run_waits (id, run_id, project_id, step_id, step_key, event_type, source_id, match, condition, "
+            + "payload_mapping, created_at) VALUES (:id, :runId, :projectId, :stepId, :stepKey, :eventType, :sourceId, "
+            + "CAST(:match AS jsonb), :condition, CAST(:payloadMapping AS jsonb), :createdAt)")
+    void openWait(@BindMethods WaitRow wait);
+
+    @SqlUpdate("UPDATE run_waits SET closed_at = now() WHERE id = :id AND closed_at IS NULL")
+    void closeWait(@Bind("id") String id);
+
+    /** Waits of the project that were open when an event of {@code at} happened. */
+    @SqlQuery("SELECT id, run_id, project_id, step_id, step_key, event_type, source_id, match::text AS match, condition, "
+            + "payload_mapping::text AS payload_mapping, created_at FROM run_waits "
+            + "WHERE project_id = :projectId AND closed_at IS NULL AND created_at <= :at ORDER BY created_at, id")
+    List<WaitRow> openWaits(@Bind("projectId") String projectId, @Bind("at") java.time.OffsetDateTime at);
 
     // ---- events ---------------------------------------------------------------------------
 

@@ -1,6 +1,5 @@
 package dev.mobius.server.runs;
 
-import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,14 +22,12 @@ import dev.mobius.api.model.AutomationRunStepKind;
 import dev.mobius.api.model.AutomationRunStepListResponse;
 import dev.mobius.api.model.AutomationRunStepStatus;
 import dev.mobius.api.model.AutomationSpec;
-import dev.mobius.api.model.AutomationSpecInput;
 import dev.mobius.api.model.CancelAutomationRunRequest;
 import dev.mobius.api.model.SignalAutomationRunRequest;
 import dev.mobius.api.model.StartAutomationRunRequest;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.AutomationRow;
-import dev.mobius.server.automations.VersionRow;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.Ids;
@@ -38,8 +35,6 @@ import dev.mobius.server.http.Json;
 import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.http.SqlWhere;
 import dev.mobius.server.http.Text;
-import dev.mobius.server.http.Times;
-import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
 
@@ -52,14 +47,21 @@ public final class RunService {
     private final ObjectMapper mapper;
     private final Cursors cursors;
     private final RunEngine engine;
+    private final RunMachine machine;
+    private final RunStarter starter;
+    private final InteractionSteps interactions;
     private final RunStreams streams;
 
-    public RunService(Jdbi jdbi, Ids ids, ObjectMapper mapper, Cursors cursors, RunEngine engine, RunStreams streams) {
+    public RunService(Jdbi jdbi, Ids ids, ObjectMapper mapper, Cursors cursors, RunEngine engine, RunMachine machine, RunStarter starter,
+                      InteractionSteps interactions, RunStreams streams) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
         this.cursors = cursors;
         this.engine = engine;
+        this.machine = machine;
+        this.starter = starter;
+        this.interactions = interactions;
         this.streams = streams;
     }
 
@@ -75,7 +77,8 @@ public final class RunService {
                 return view(repeat.get());
             }
             AutomationRunSource source = req.getSource() == null ? new AutomationRunSource().type("api") : req.getSource();
-            return view(insertRun(h, automation, req.getInputs(), source, Text.blankToNull(req.getExternalId())));
+            return view(starter.insert(h, automation, req.getInputs(), source, Text.blankToNull(req.getExternalId()),
+                    RunStarter.Origin.DIRECT));
         });
         engine.nudge();
         return run;
@@ -93,26 +96,6 @@ public final class RunService {
         if (automation.status().equals("paused")) {
             throw ApiException.conflict("automation_paused", "automation \"" + handle + "\" is paused", null);
         }
-    }
-
-    /**
-     * Creates a queued run of the automation's published version inside the caller's transaction
-     * (API starts and trigger deliveries alike); the engine picks it up after commit.
-     */
-    public RunRow insertRun(Handle h, AutomationRow automation, Map<String, Object> given, AutomationRunSource source, String externalId) {
-        AutomationDao automations = h.attach(AutomationDao.class);
-        VersionRow version = automations.version(automation.id(), automation.publishedVersion()).orElseThrow();
-        Map<String, Object> inputs = inputs(version.parsedSpec(mapper), automation, given);
-        OffsetDateTime now = Times.now();
-        RunRow row = new RunRow(ids.next("run"), automation.orgId(), automation.projectId(), automation.id(), automation.name(), version.id(),
-                version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
-                externalId, Text.blankToNull(source.getTriggerFireId()), 0, 0, null, null, null, null, now, null, null, now, now);
-        RunDao runs = h.attach(RunDao.class);
-        runs.insert(row);
-        RunState state = new RunState(h, ids, mapper, row);
-        state.transition("queued", "run.queued", Map.of());
-        state.save();
-        return runs.find(automation.projectId(), row.id()).orElseThrow();
     }
 
     /** Lets the engine look now rather than at its next poll. */
@@ -142,29 +125,6 @@ public final class RunService {
         }
         String fireId = req.getSource() == null ? null : Text.blankToNull(req.getSource().getTriggerFireId());
         return fireId == null ? Optional.empty() : runs.findActiveByTriggerFire(project.id(), fireId);
-    }
-
-    /** Spec defaults, then the automation's default inputs, then the request's; required inputs must end up present. */
-    private Map<String, Object> inputs(AutomationSpec spec, AutomationRow automation, Map<String, Object> given) {
-        Map<String, Object> inputs = new LinkedHashMap<>();
-        Map<String, AutomationSpecInput> declared = spec.getInputs() == null ? Map.of() : spec.getInputs();
-        declared.forEach((name, input) -> {
-            if (input.getDefault() != null) {
-                inputs.put(name, input.getDefault());
-            }
-        });
-        Map<String, Object> defaults = Json.readObject(mapper, automation.defaultInputs());
-        if (defaults != null) {
-            inputs.putAll(defaults);
-        }
-        if (given != null) {
-            inputs.putAll(given);
-        }
-        Validator v = new Validator();
-        declared.forEach((name, input) -> v.require(!Boolean.TRUE.equals(input.getRequired()) || inputs.get(name) != null,
-                "inputs." + name, "is required"));
-        v.throwIfInvalid();
-        return inputs;
     }
 
     public AutomationRunListResponse list(Caller caller, String projectRef, String status, String automationId, String sourceEventId,
@@ -197,14 +157,7 @@ public final class RunService {
             if (row.terminal()) {
                 return view(row);
             }
-            RunState run = new RunState(h, ids, mapper, row);
-            StepRow open = run.openStep();
-            if (open != null) {
-                run.finishStep(open, "cancelled", null, null, null, Map.of());
-            }
-            String reason = request == null ? null : Text.blankToNull(request.getReason());
-            run.transition("cancelled", "run.cancelled", reason == null ? Map.of() : Map.of("reason", reason));
-            run.save();
+            starter.cancel(h, row, request == null ? null : Text.blankToNull(request.getReason()));
             return view(h.attach(RunDao.class).find(row.projectId(), row.id()).orElseThrow());
         });
     }
@@ -223,9 +176,7 @@ public final class RunService {
                         + "\" is not waiting for a signal");
             }
             Object output = request.getResult() == null ? Map.of() : request.getResult();
-            RunEngine.complete(state, open, output, RunEngine.step(engine.spec(h, row), state.nextStep));
-            state.transition("running", "run.resumed", Map.of());
-            state.dueAt = state.now;
+            machine.resume(state, open, output, RunMachine.step(machine.spec(h, row), state.nextStep));
             state.save();
             return view(h.attach(RunDao.class).find(row.projectId(), row.id()).orElseThrow());
         });
@@ -252,6 +203,29 @@ public final class RunService {
             return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(mapper, run, e)).toList())
                     .nextSequence(kept.isEmpty() ? since : kept.get(kept.size() - 1).sequence()).hasMore(more);
         });
+    }
+
+    /**
+     * Resumes the run waiting on {@code wait} with {@code output}, when it still waits there (the
+     * run is locked first; a run that moved on meanwhile just has the wait closed).
+     * @return whether the run was resumed
+     */
+    boolean resumeWait(Handle h, WaitRow wait, Object output) {
+        RunDao runs = h.attach(RunDao.class);
+        RunRow row = runs.lock(wait.projectId(), wait.runId()).orElse(null);
+        if (row == null || row.terminal()) {
+            runs.closeWait(wait.id());
+            return false;
+        }
+        RunState state = new RunState(h, ids, mapper, row);
+        StepRow open = state.openStep();
+        if (open == null || !open.status().equals("suspended") || !wait.id().equals(open.waitId())) {
+            runs.closeWait(wait.id());
+            return false;
+        }
+        machine.resume(state, open, output, RunMachine.step(machine.spec(h, row), state.nextStep));
+        state.save();
+        return true;
     }
 
     /** A live event stream; {@code Last-Event-ID} stands in for {@code since_sequence} when that is absent. */
@@ -291,6 +265,7 @@ public final class RunService {
                 .automationName(row.automationName()).automationVersionId(row.automationVersionId())
                 .automationVersion(row.automationVersion()).status(AutomationRunStatus.fromValue(row.status()))
                 .inputs(Json.readObject(mapper, row.inputs())).result(Json.readObject(mapper, row.result())).source(source)
+                .parentRunId(row.parentRunId()).parentAutomationId(row.parentAutomationId()).parentStepKey(row.parentStepKey())
                 .errorType(row.errorType()).errorMessage(row.errorMessage()).wakeAt(row.wakeAt())
                 .wallClockDeadlineAt(row.wallClockDeadlineAt()).startedAt(row.startedAt()).completedAt(row.completedAt())
                 .createdAt(row.createdAt()).updatedAt(row.updatedAt());
@@ -299,7 +274,8 @@ public final class RunService {
     private AutomationRunStep stepView(RunRow run, StepRow s) {
         return new AutomationRunStep().id(s.id()).orgId(run.orgId()).projectId(run.projectId()).runId(run.id()).stepKey(s.stepKey())
                 .stepName(s.stepName()).kind(AutomationRunStepKind.fromValue(s.kind())).status(AutomationRunStepStatus.fromValue(s.status()))
-                .seq(s.seq()).attempt(s.attempt()).result(s.result() == null ? null : readAny(s.result()))
+                .seq(s.seq()).attempt(s.attempt()).inputs(Json.readObject(mapper, s.inputs()))
+                .result(s.result() == null ? null : readAny(s.result())).waitId(s.waitId())
                 .errorType(s.errorType()).errorMessage(s.errorMessage()).startedAt(s.startedAt()).completedAt(s.completedAt())
                 .createdAt(s.createdAt()).updatedAt(s.updatedAt());
     }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Handle;
 
+import dev.mobius.server.events.SourceEvents;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
@@ -17,7 +18,8 @@ import dev.mobius.server.http.Times;
 /**
  * A run being changed inside one transaction (its row is locked). Every transition goes through
  * here, so each writes its event with the next sequence number in the same transaction as the
- * state it describes; {@link #save()} writes the row back.
+ * state it describes; {@link #save()} writes the row back, and for a run that just ended closes
+ * its waits, frees its concurrency slot and publishes the {@code run.<status>} source event.
  */
 final class RunState {
     static final Set<String> TERMINAL = Set.of("completed", "failed", "cancelled");
@@ -29,6 +31,7 @@ final class RunState {
     final OffsetDateTime now = Times.now();
 
     String status;
+    Map<String, Object> inputs;
     Map<String, Object> context;
     Map<String, Object> result;
     int nextStep;
@@ -47,6 +50,7 @@ final class RunState {
         this.mapper = mapper;
         this.original = row;
         this.status = row.status();
+        this.inputs = Json.readObject(mapper, row.inputs());
         this.context = Json.readObject(mapper, row.context());
         this.result = Json.readObject(mapper, row.result());
         this.nextStep = row.nextStep();
@@ -62,6 +66,10 @@ final class RunState {
 
     RunRow row() {
         return original;
+    }
+
+    Handle handle() {
+        return h;
     }
 
     boolean terminal() {
@@ -82,28 +90,86 @@ final class RunState {
         }
     }
 
+    /** Ends the run as failed, with the step that failed it (if any) failed too. */
+    void fail(StepRow open, String type, String message) {
+        if (open != null) {
+            finishStep(open, "failed", null, type, message, Map.of());
+        }
+        errorType = type;
+        errorMessage = message;
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("error_type", type);
+        extra.put("error_message", message);
+        transition("failed", "run.failed", extra);
+    }
+
+    /**
+     * Writes an event. Its {@code payload.status} is always the run's status once the event
+     * happened: SDKs stop waiting for a run at the first event whose {@code payload.status} is
+     * terminal, so no other status (a step's, an interaction's) may ever sit there.
+     */
     void emit(String eventType, StepRow step, Map<String, Object> payload) {
         lastSequence++;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", status);
+        payload.forEach((k, v) -> {
+            if (!k.equals("status")) {
+                body.put(k, v);
+            }
+        });
         h.attach(RunDao.class).insertEvent(new EventRow(ids.next("evt"), original.id(), lastSequence, eventType,
-                step == null ? null : step.id(), step == null ? null : step.stepKey(), Json.write(mapper, payload), now));
+                step == null ? null : step.id(), step == null ? null : step.stepKey(), Json.write(mapper, body), now));
     }
 
     // ---- steps ----------------------------------------------------------------------------
 
-    StepRow startStep(String key, String name, String kind) {
-        StepRow step = new StepRow(ids.next("step"), original.id(), key, name, kind, "running", nextStep, 1, null, null, null,
-                now, null, now, now);
+    /** Starts the step at {@link #nextStep}: its first attempt, or the next one after {@code prior} failed. */
+    StepRow startStep(String key, String name, String kind, StepRow prior) {
+        StepRow step = prior == null
+                ? new StepRow(ids.next("step"), original.id(), key, name, kind, "running", nextStep, 1, null, null, null, null, null,
+                        now, null, now, now)
+                : new StepRow(prior.id(), prior.runId(), prior.stepKey(), prior.stepName(), prior.kind(), "running", prior.seq(),
+                        prior.attempt() + 1, null, null, null, null, null, now, null, prior.createdAt(), now);
         h.attach(RunDao.class).saveStep(step);
         emit("step.started", step, stepPayload(step, Map.of()));
         return step;
     }
 
-    /** The step reaches a final or waiting status; {@code extra} lands in the event payload. */
+    /** Records the step's resolved input before it runs. */
+    StepRow withInputs(StepRow step, Map<String, Object> stepInputs) {
+        StepRow changed = copy(step, step.status(), Json.write(mapper, stepInputs), step.result(), step.waitId(), null, null, null);
+        h.attach(RunDao.class).saveStep(changed);
+        return changed;
+    }
+
+    /** The step waits; {@code waitId} names what for (a wait, an interaction), {@code extra} lands in the event. */
+    StepRow suspendStep(StepRow step, String waitId, Map<String, Object> extra) {
+        StepRow changed = copy(step, "suspended", step.inputs(), null, waitId, null, null, null);
+        h.attach(RunDao.class).saveStep(changed);
+        Map<String, Object> payload = new LinkedHashMap<>(extra);
+        if (waitId != null) {
+            payload.put("wait_id", waitId);
+        }
+        emit("step.suspended", changed, stepPayload(changed, payload));
+        return changed;
+    }
+
+    /** A failed attempt that will be tried again at {@code retryAt}: the step goes back to pending. */
+    StepRow retryLater(StepRow step, String errType, String errMessage, OffsetDateTime retryAt) {
+        StepRow changed = copy(step, "pending", step.inputs(), null, null, errType, errMessage, null);
+        h.attach(RunDao.class).saveStep(changed);
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("error_type", errType);
+        payload.put("error_message", errMessage);
+        payload.put("retry_at", retryAt.toString());
+        emit("step.retry_scheduled", changed, stepPayload(changed, payload));
+        return changed;
+    }
+
+    /** The step reaches a final status; {@code extra} lands in the event payload. */
     StepRow finishStep(StepRow step, String stepStatus, Object output, String errType, String errMessage, Map<String, Object> extra) {
-        boolean done = !stepStatus.equals("suspended");
-        StepRow changed = new StepRow(step.id(), step.runId(), step.stepKey(), step.stepName(), step.kind(), stepStatus, step.seq(),
-                step.attempt(), output == null ? null : Json.write(mapper, output), errType, errMessage, step.startedAt(),
-                done ? now : null, step.createdAt(), now);
+        StepRow changed = copy(step, stepStatus, step.inputs(), output == null ? null : Json.write(mapper, output), step.waitId(),
+                errType, errMessage, now);
         h.attach(RunDao.class).saveStep(changed);
         Map<String, Object> payload = new LinkedHashMap<>(extra);
         if (output != null) {
@@ -117,21 +183,27 @@ final class RunState {
         return changed;
     }
 
+    private StepRow copy(StepRow s, String stepStatus, String stepInputs, String output, String waitId, String errType,
+                         String errMessage, OffsetDateTime completed) {
+        return new StepRow(s.id(), s.runId(), s.stepKey(), s.stepName(), s.kind(), stepStatus, s.seq(), s.attempt(), stepInputs, output,
+                waitId, errType, errMessage, s.startedAt(), completed, s.createdAt(), now);
+    }
+
     private static Map<String, Object> stepPayload(StepRow step, Map<String, Object> extra) {
         Map<String, Object> payload = new LinkedHashMap<>();
-        payload.put("status", step.status());
+        payload.put("step_status", step.status());
         payload.put("kind", step.kind());
         payload.put("attempt", step.attempt());
         payload.putAll(extra);
         return payload;
     }
 
-    /** The step the run is stopped at (running or suspended), if any. */
+    /** The step the run is stopped at (running, suspended, or pending a retry), if any. */
     StepRow openStep() {
         List<StepRow> steps = h.attach(RunDao.class).steps(original.id());
         for (int i = steps.size() - 1; i >= 0; i--) {
             StepRow s = steps.get(i);
-            if (s.status().equals("running") || s.status().equals("suspended")) {
+            if (s.status().equals("running") || s.status().equals("suspended") || s.status().equals("pending")) {
                 return s;
             }
         }
@@ -140,13 +212,39 @@ final class RunState {
 
     void save() {
         RunRow r = original;
+        RunDao runs = h.attach(RunDao.class);
+        boolean ended = TERMINAL.contains(status) && !TERMINAL.contains(r.status());
+        if (ended) {
+            h.execute("UPDATE run_waits SET closed_at = now() WHERE run_id = ? AND closed_at IS NULL", r.id());
+            if (r.concurrencyKey() != null) {
+                runs.wakeQueued(r.concurrencyKey());
+            }
+            // Specs name other automations by handle, so run events are sourced by handle too.
+            String handle = h.createQuery("SELECT handle FROM automations WHERE id = :id").bind("id", r.automationId())
+                    .mapTo(String.class).one();
+            Map<String, Object> payload = new LinkedHashMap<>();
+            payload.put("run_id", r.id());
+            payload.put("automation_id", r.automationId());
+            payload.put("automation_handle", handle);
+            payload.put("status", status);
+            if (result != null) {
+                payload.put("result", result);
+            }
+            if (errorType != null) {
+                payload.put("error_type", errorType);
+                payload.put("error_message", errorMessage);
+            }
+            payload.put("inputs", inputs);
+            SourceEvents.publish(h, ids, mapper, r.projectId(), "run." + status, handle, payload);
+        }
         if (lastSequence != original.lastSequence()) {
             // Delivered at commit, and coalesced by PostgreSQL within the transaction.
             h.execute("SELECT pg_notify(?, ?)", RunStreams.CHANNEL, r.id());
         }
-        h.attach(RunDao.class).update(new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), r.automationName(),
+        runs.update(new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), r.automationName(),
                 r.automationVersionId(), r.automationVersion(), status, r.inputs(), Json.write(mapper, context),
-                result == null ? null : Json.write(mapper, result), r.source(), r.externalId(), r.triggerFireId(), nextStep,
+                result == null ? null : Json.write(mapper, result), r.source(), r.externalId(), r.triggerFireId(), r.parentRunId(),
+                r.parentAutomationId(), r.parentStepKey(), r.concurrencyKey(), r.concurrencyPolicy(), r.concurrencyLimit(), nextStep,
                 lastSequence, errorType, errorMessage, wakeAt, deadline, dueAt, startedAt, completedAt, r.createdAt(), now));
     }
 }

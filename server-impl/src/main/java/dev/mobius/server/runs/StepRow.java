@@ -2,7 +2,10 @@ package dev.mobius.server.runs;
 
 import java.time.OffsetDateTime;
 
-/** One started step of a run. */
+/**
+ * One step of a run: created when the step starts, then updated in place as it suspends, is
+ * retried ({@code attempt} grows) and ends. {@code waitId} names what a suspended step waits on.
+ */
 public record StepRow(
         String id,
         String runId,
@@ -12,7 +15,9 @@ public record StepRow(
         String status,
         long seq,
         int attempt,
+        String inputs,
         String result,
+        String waitId,
         String errorType,
         String errorMessage,
         OffsetDateTime startedAt,

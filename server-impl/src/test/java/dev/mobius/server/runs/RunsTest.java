@@ -120,17 +120,6 @@ class RunsTest extends SharedServerTest {
     }
 
     @Test
-    void unsupportedStepsFailTheRunInsteadOfHanging() throws Exception {
-        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", "ask-human", "name", "ask")).status());
-        assertEquals(201, api.post(P + "/automations/ask-human/versions", KEY, Map.of("spec", Map.of("steps", List.of(
-                step("ask", "interaction", Map.of("protocol", "request_approval", "targets", List.of("prin_x"))))))).status());
-        api.post(P + "/automations/ask-human/versions/1/publication", KEY, null);
-        String id = api.post(P + "/automations/ask-human/runs", KEY, null).json().get("id").asText();
-        JsonNode failed = awaitRun(api, id, r -> r.get("status").asText().equals("failed"));
-        assertEquals("unsupported_step", failed.get("error_type").asText());
-    }
-
-    @Test
     void aWaitThatOutlivesItsTimeoutFailsTheRun() throws Exception {
         assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", "impatient", "name", "Impatient")).status());
         Map<String, Object> wait = Map.of("key", "wait", "kind", "wait_for_event", "config", Map.of("event_type", "signal"),

@@ -1,0 +1,125 @@
+package dev.mobius.server.events;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.Times;
+
+/**
+ * Routes source events to their consumers. Events are rows written in the transaction of whatever
+ * caused them; every node claims unrouted ones with {@code FOR UPDATE SKIP LOCKED}, hands each to
+ * every route and marks it dispatched in one transaction, so an event is routed exactly once and
+ * survives a crash between being recorded and being routed.
+ */
+public final class EventDispatcher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EventDispatcher.class);
+    private static final long IDLE_MILLIS = 100;
+
+    private final Jdbi jdbi;
+    private final ObjectMapper mapper;
+    private final List<EventRoute> routes;
+    private final Runnable afterStart;
+    private final Thread thread;
+    private final Object signal = new Object();
+    private volatile boolean running = true;
+
+    /** @param afterStart called when a route started or resumed a run (wakes the local engine) */
+    public EventDispatcher(Jdbi jdbi, ObjectMapper mapper, List<EventRoute> routes, Runnable afterStart) {
+        this.jdbi = jdbi;
+        this.mapper = mapper;
+        this.routes = List.copyOf(routes);
+        this.afterStart = afterStart;
+        this.thread = new Thread(this::loop, "event-dispatcher");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** An event was recorded on this node: route it now rather than at the next poll. */
+    public void nudge() {
+        synchronized (signal) {
+            signal.notifyAll();
+        }
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                boolean any = false;
+                while (running && dispatchOne()) {
+                    any = true;
+                }
+                if (!any) {
+                    synchronized (signal) {
+                        signal.wait(IDLE_MILLIS);
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.error("routing a source event failed; retrying", e);
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Routes the oldest pending event, if any. @return whether there was one */
+    public boolean dispatchOne() {
+        boolean[] started = {false};
+        boolean found = jdbi.inTransaction(h -> {
+            SourceEventDao dao = h.attach(SourceEventDao.class);
+            Optional<SourceEvent> claimed = dao.claimPending();
+            if (claimed.isEmpty()) {
+                return false;
+            }
+            SourceEvent event = claimed.get();
+            Map<String, Object> payload = Json.readObject(mapper, event.payload());
+            Map<String, Object> meta = meta(event);
+            for (EventRoute route : routes) {
+                started[0] |= route.route(h, event, payload == null ? Map.of() : payload, meta);
+            }
+            dao.markDispatched(event.id(), Times.now());
+            return true;
+        });
+        if (started[0]) {
+            afterStart.run();
+        }
+        return found;
+    }
+
+    static Map<String, Object> meta(SourceEvent event) {
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put("event_id", event.id());
+        meta.put("event_type", event.eventType());
+        meta.put("source_id", event.sourceId());
+        meta.put("trigger_id", event.triggerId());
+        meta.put("received_at", event.createdAt().toString());
+        return meta;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

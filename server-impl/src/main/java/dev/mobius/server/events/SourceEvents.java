@@ -1,0 +1,27 @@
+package dev.mobius.server.events;
+
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.Times;
+
+/**
+ * Publishing source events. An event is recorded in the caller's transaction, so it exists exactly
+ * when the change it reports was committed; the {@link EventDispatcher} routes it afterwards.
+ */
+public final class SourceEvents {
+    private SourceEvents() {}
+
+    /** Records an event this server raises itself (run lifecycle and the like). */
+    public static SourceEvent publish(Handle h, Ids ids, ObjectMapper mapper, String projectId, String eventType, String sourceId,
+                                      Map<String, Object> payload) {
+        SourceEvent event = new SourceEvent(ids.next("sev"), projectId, eventType, sourceId, null, Json.write(mapper, payload), Times.now());
+        h.attach(SourceEventDao.class).insert(event, null, "accepted", null, null);
+        return event;
+    }
+}

@@ -1,0 +1,163 @@
+package dev.mobius.server.runs;
+
+import java.time.OffsetDateTime;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+
+import dev.mobius.api.model.AutomationRunSource;
+import dev.mobius.api.model.AutomationSpec;
+import dev.mobius.api.model.AutomationSpecInput;
+import dev.mobius.server.automations.AutomationDao;
+import dev.mobius.server.automations.AutomationRow;
+import dev.mobius.server.automations.VersionRow;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.Text;
+import dev.mobius.server.http.Times;
+import dev.mobius.server.http.Validator;
+
+/**
+ * Creates queued runs, for every way a run starts: the API, HTTP, schedule and event triggers,
+ * and parent runs. The concurrency policy is applied here: {@code skip} refuses the run while the
+ * group is full, {@code replace} cancels the oldest runs of the group to make room, and
+ * {@code queue} lets the run wait in {@code queued} until the engine finds a free slot.
+ */
+public final class RunStarter {
+    public static final String CONCURRENCY_LIMIT_REACHED = "concurrency_limit_reached";
+
+    /** Where a run comes from, beyond its source: the trigger whose limits apply, or the parent run. */
+    public record Origin(String triggerId, String triggerPolicy, int triggerMaxConcurrentRuns, RunRow parent, String parentStepKey) {
+        public static final Origin DIRECT = new Origin(null, null, 0, null, null);
+
+        public static Origin trigger(String triggerId, String policy, int maxConcurrentRuns) {
+            return new Origin(triggerId, policy, maxConcurrentRuns, null, null);
+        }
+
+        static Origin child(RunRow parent, String stepKey) {
+            return new Origin(null, null, 0, parent, stepKey);
+        }
+    }
+
+    /** Runs sharing a limit: those of one trigger, or all runs of the automation. */
+    record Group(String key, String policy, int limit) {}
+
+    private final Ids ids;
+    private final ObjectMapper mapper;
+    private final InteractionSteps interactions;
+
+    public RunStarter(Ids ids, ObjectMapper mapper, InteractionSteps interactions) {
+        this.ids = ids;
+        this.mapper = mapper;
+        this.interactions = interactions;
+    }
+
+    /**
+     * Creates a queued run of the automation's published version inside the caller's transaction;
+     * the engine picks it up after commit.
+     *
+     * @throws ApiException 409 {@value #CONCURRENCY_LIMIT_REACHED} when a {@code skip} group is full
+     */
+    public RunRow insert(Handle h, AutomationRow automation, Map<String, Object> given, AutomationRunSource source, String externalId,
+                         Origin origin) {
+        AutomationDao automations = h.attach(AutomationDao.class);
+        VersionRow version = automations.version(automation.id(), automation.publishedVersion()).orElseThrow();
+        AutomationSpec spec = version.parsedSpec(mapper);
+        Map<String, Object> inputs = inputs(spec, automation, given);
+        Group group = group(spec, automation, origin);
+        if (group != null) {
+            makeRoom(h, group, automation);
+        }
+        OffsetDateTime now = Times.now();
+        RunRow parent = origin.parent();
+        RunRow row = new RunRow(ids.next("run"), automation.orgId(), automation.projectId(), automation.id(), automation.name(), version.id(),
+                version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
+                externalId, Text.blankToNull(source.getTriggerFireId()), parent == null ? null : parent.id(),
+                parent == null ? null : parent.automationId(), origin.parentStepKey(), group == null ? null : group.key(),
+                group == null ? null : group.policy(), group == null ? null : group.limit(), 0, 0, null, null, null, null, now, null,
+                null, now, now);
+        RunDao runs = h.attach(RunDao.class);
+        runs.insert(row);
+        RunState state = new RunState(h, ids, mapper, row);
+        state.transition("queued", "run.queued", Map.of());
+        state.save();
+        return runs.find(automation.projectId(), row.id()).orElseThrow();
+    }
+
+    /** A trigger's own policy wins over the automation's; {@code allow} means no group at all. */
+    static Group group(AutomationSpec spec, AutomationRow automation, Origin origin) {
+        if (origin.triggerId() != null && origin.triggerPolicy() != null && !origin.triggerPolicy().equals("allow")) {
+            return new Group("trigger:" + origin.triggerId(), origin.triggerPolicy(), Math.max(1, origin.triggerMaxConcurrentRuns()));
+        }
+        if (spec.getConcurrency() != null && spec.getConcurrency() != AutomationSpec.ConcurrencyEnum.ALLOW) {
+            return new Group("automation:" + automation.id(), spec.getConcurrency().toString(), 1);
+        }
+        return null;
+    }
+
+    private void makeRoom(Handle h, Group group, AutomationRow automation) {
+        // Serialises starts (and slot checks) within the group across nodes.
+        h.execute("SELECT pg_advisory_xact_lock(hashtext(?))", group.key());
+        if (group.policy().equals("queue")) {
+            return;
+        }
+        RunDao runs = h.attach(RunDao.class);
+        List<RunRow> active = runs.activeInGroup(group.key());
+        if (active.size() < group.limit()) {
+            return;
+        }
+        if (group.policy().equals("skip")) {
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("max_concurrent_runs", group.limit());
+            details.put("active_run_ids", active.stream().map(RunRow::id).toList());
+            throw ApiException.conflict(CONCURRENCY_LIMIT_REACHED, "automation \"" + automation.handle() + "\" already has "
+                    + active.size() + " active run(s), its limit; the concurrency policy is skip", details);
+        }
+        for (RunRow old : active.subList(0, active.size() - group.limit() + 1)) {
+            RunRow locked = runs.lock(old.projectId(), old.id()).orElseThrow();
+            if (!locked.terminal()) {
+                cancel(h, locked, "replaced by a newer run (concurrency policy replace)");
+            }
+        }
+    }
+
+    /** Cancels a locked, unfinished run: its open step, its waits and interactions, then the run. */
+    void cancel(Handle h, RunRow row, String reason) {
+        RunState run = new RunState(h, ids, mapper, row);
+        StepRow open = run.openStep();
+        if (open != null) {
+            run.finishStep(open, "cancelled", null, null, null, Map.of());
+        }
+        interactions.cancelOpen(h, row.id(), reason == null ? "run cancelled" : reason);
+        run.transition("cancelled", "run.cancelled", reason == null ? Map.of() : Map.of("reason", reason));
+        run.save();
+    }
+
+    /** Spec defaults, then the automation's default inputs, then the given ones; required inputs must end up present. */
+    private Map<String, Object> inputs(AutomationSpec spec, AutomationRow automation, Map<String, Object> given) {
+        Map<String, Object> inputs = new LinkedHashMap<>();
+        Map<String, AutomationSpecInput> declared = spec.getInputs() == null ? Map.of() : spec.getInputs();
+        declared.forEach((name, input) -> {
+            if (input.getDefault() != null) {
+                inputs.put(name, input.getDefault());
+            }
+        });
+        Map<String, Object> defaults = Json.readObject(mapper, automation.defaultInputs());
+        if (defaults != null) {
+            inputs.putAll(defaults);
+        }
+        if (given != null) {
+            inputs.putAll(given);
+        }
+        Validator v = new Validator();
+        declared.forEach((name, input) -> v.require(!Boolean.TRUE.equals(input.getRequired()) || inputs.get(name) != null,
+                "inputs." + name, "is required"));
+        v.throwIfInvalid();
+        return inputs;
+    }
+}

@@ -1,0 +1,38 @@
+package dev.mobius.server.runs;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+
+import dev.mobius.api.model.AutomationSpec;
+import dev.mobius.server.automations.AutomationDao;
+
+/**
+ * Parsed specs of automation versions. A version never changes once created, so a parsed spec
+ * can be kept and shared by every run of it, on every node, without invalidation.
+ */
+public final class Specs {
+    private static final int MAX_ENTRIES = 2000;
+
+    private final ObjectMapper mapper;
+    private final Map<String, AutomationSpec> byVersionId = new ConcurrentHashMap<>();
+
+    public Specs(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    public AutomationSpec of(Handle h, String versionId) {
+        AutomationSpec spec = byVersionId.get(versionId);
+        if (spec == null) {
+            spec = h.attach(AutomationDao.class).versionById(versionId).orElseThrow().parsedSpec(mapper);
+            if (byVersionId.size() >= MAX_ENTRIES) {
+                byVersionId.clear();
+            }
+            byVersionId.put(versionId, spec);
+        }
+        return spec;
+    }
+}
