@@ -38,6 +38,7 @@ import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.automations.EventTriggerRoute;
 import dev.mobius.server.automations.ScheduleFirer;
 import dev.mobius.server.automations.TriggerDeliveries;
+import dev.mobius.server.automations.TriggerSecrets;
 import dev.mobius.server.automations.TriggersResource;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.events.EventDispatcher;
@@ -64,6 +65,7 @@ import dev.mobius.server.runs.RunStreams;
 import dev.mobius.server.runs.RunsResource;
 import dev.mobius.server.runs.Specs;
 import dev.mobius.server.runs.WaitRoute;
+import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
 
@@ -126,6 +128,7 @@ public final class MobiusServer implements AutoCloseable {
                 engine.nudge();
                 dispatcher.nudge();
             });
+            TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, new SecretBox(database.installationSecret("secret_box_key")), audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
 
             ErrorMappers errors = new ErrorMappers();
@@ -143,6 +146,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new RequestLog(ids))
                     .register(new Authenticator(jdbi, catalog))
                     .register(new RateLimiter(jdbi, config.rateLimits()))
+                    .register(triggerSecrets)
                     .register(new Authorizer(jdbi, catalog))
                     .register(new Idempotency(jdbi, catalog, mapper))
                     .register(new SystemResource(database, catalog))
@@ -152,7 +156,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new PermissionsResource(roles))
                     .register(new ApiKeysResource(apiKeys))
                     .register(new AuditLogsResource(auditLogs))
-                    .register(new AutomationsResource(automations))
+                    .register(new AutomationsResource(automations, triggerSecrets))
                     .register(new RunsResource(runs))
                     .register(new TriggersResource(deliveries));
 

@@ -251,7 +251,7 @@ public final class AutomationService {
                     kind.equals("http") ? (old != null && old.httpHandle() != null ? old.httpHandle() : newHttpHandle()) : null,
                     kind.equals("event") ? (String) config.get("event_type") : null,
                     kind.equals("event") ? (String) config.get("source_id") : null,
-                    kind.equals("event") ? (String) config.get("condition") : null,
+                    kind.equals("event") ? (String) config.get("condition") : null, old == null ? 0 : old.secretVersion(),
                     old == null ? null : old.lastFireAt(), nextFire, old == null ? now : old.createdAt(), now));
         }
         existing.values().forEach(t -> dao.deleteTrigger(t.id()));
@@ -313,7 +313,7 @@ public final class AutomationService {
                 .sourceId(t.sourceId()).condition(t.condition()).lastFireAt(t.lastFireAt()).nextFireAt(t.nextFireAt())
                 .createdAt(t.createdAt()).updatedAt(t.updatedAt());
         if (t.kind().equals("http")) {
-            view.signingSecretSet(false);
+            view.signingSecretSet(t.secretVersion() > 0);
         }
         return view;
     }

@@ -16,12 +16,19 @@ import dev.mobius.server.access.CallerContext;
 @jakarta.ws.rs.Path("")
 public final class AutomationsResource implements AutomationsApi {
     private final AutomationService automations;
+    private final TriggerSecrets triggerSecrets;
 
     @Context
     private SecurityContext security;
 
-    public AutomationsResource(AutomationService automations) {
+    public AutomationsResource(AutomationService automations, TriggerSecrets triggerSecrets) {
         this.automations = automations;
+        this.triggerSecrets = triggerSecrets;
+    }
+
+    @Override
+    public Response rotateTriggerSigningSecret(String project, String handle, String triggerId) {
+        return Response.ok(triggerSecrets.rotate(CallerContext.of(security), project, handle, triggerId)).build();
     }
 
     @Override

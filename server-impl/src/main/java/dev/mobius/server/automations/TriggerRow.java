@@ -18,6 +18,7 @@ public record TriggerRow(
         String eventType,
         String sourceId,
         String condition,
+        int secretVersion,
         OffsetDateTime lastFireAt,
         OffsetDateTime nextFireAt,
         OffsetDateTime createdAt,

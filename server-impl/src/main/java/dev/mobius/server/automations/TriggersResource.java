@@ -19,8 +19,10 @@ public final class TriggersResource implements TriggersApi {
 
     @Override
     public Response deliverHTTPTrigger(String httpHandle, String idempotencyKey, String xIdempotencyKey, String idempotencyKey2,
-                                       Map<String, Object> body) {
-        String key = firstNonBlank(idempotencyKey, xIdempotencyKey, idempotencyKey2);
+                                       String signature, String signatureVersion, String timestamp, String deliveryId,
+                                       String secretVersion, Map<String, Object> body) {
+        // The signature headers were checked by TriggerSecrets before the body was read.
+        String key = firstNonBlank(idempotencyKey, xIdempotencyKey, idempotencyKey2, deliveryId);
         return Response.accepted(deliveries.deliver(httpHandle, key, body)).build();
     }
 

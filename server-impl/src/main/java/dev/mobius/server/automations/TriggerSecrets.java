@@ -1,0 +1,120 @@
+package dev.mobius.server.automations;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.annotation.Priority;
+import jakarta.ws.rs.Priorities;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
+
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+import dev.mobius.api.model.TriggerSigningSecret;
+import dev.mobius.server.access.Caller;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.projects.ProjectAccess;
+import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.signing.SignatureV1;
+
+/**
+ * Signing secrets of HTTP triggers: minting them (shown once, stored encrypted) and checking the
+ * signature of every delivery to a trigger that has one. The check runs as a request filter
+ * because it needs the exact body bytes, before anything parses them.
+ */
+@Priority(Priorities.AUTHENTICATION + 20)
+public final class TriggerSecrets implements ContainerRequestFilter {
+    private static final String INGEST_PATH = "v1/triggers/http/";
+
+    /** The key a delivery must be signed with; {@code version} 0 means none. */
+    public record Key(byte[] signingKey, int version) {}
+
+    @RegisterConstructorMapper(Key.class)
+    public interface Dao {
+        @SqlQuery("SELECT signing_key, secret_version AS version FROM automation_triggers WHERE http_handle = :handle AND kind = 'http'")
+        Optional<Key> byHandle(@Bind("handle") String handle);
+
+        @SqlUpdate("UPDATE automation_triggers SET signing_key = :key, secret_version = secret_version + 1, updated_at = now() "
+                + "WHERE id = :id")
+        void rotate(@Bind("id") String triggerId, @Bind("key") byte[] sealedKey);
+    }
+
+    private final Jdbi jdbi;
+    private final SecretBox box;
+    private final AuditTrail audit;
+
+    public TriggerSecrets(Jdbi jdbi, SecretBox box, AuditTrail audit) {
+        this.jdbi = jdbi;
+        this.box = box;
+        this.audit = audit;
+    }
+
+    public TriggerSigningSecret rotate(Caller caller, String projectRef, String handle, String triggerId) {
+        return jdbi.inTransaction(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            AutomationDao automations = h.attach(AutomationDao.class);
+            AutomationRow automation = automations.find(project.id(), handle)
+                    .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
+            TriggerRow trigger = automations.triggers(automation.id()).stream().filter(t -> t.id().equals(triggerId)).findFirst()
+                    .orElseThrow(() -> ApiException.notFound("trigger \"" + triggerId + "\" not found"));
+            if (!trigger.kind().equals("http")) {
+                throw ApiException.badRequest("not_an_http_trigger", "trigger \"" + triggerId + "\" is not an http trigger");
+            }
+            byte[] key = box.newKey();
+            h.attach(Dao.class).rotate(trigger.id(), box.seal(key));
+            int version = trigger.secretVersion() + 1;
+            audit.updated(h, caller, project.id(), "automation_trigger", trigger.id(), trigger.name(),
+                    Map.of("secret_version", trigger.secretVersion()), Map.of("secret_version", version));
+            return new TriggerSigningSecret().triggerId(trigger.id()).secretRef("mobius/trigger/" + trigger.id())
+                    .secretVersion(version).signingSecret(Base64.getEncoder().encodeToString(key));
+        });
+    }
+
+    @Override
+    public void filter(ContainerRequestContext request) {
+        String path = request.getUriInfo().getPath();
+        if (!path.startsWith(INGEST_PATH) || !"POST".equals(request.getMethod())) {
+            return;
+        }
+        String handle = path.substring(INGEST_PATH.length());
+        Optional<Key> key = jdbi.withHandle(h -> h.attach(Dao.class).byHandle(handle));
+        if (key.isEmpty() || key.get().version() == 0) {
+            return; // unknown handles are answered by the resource; unsigned triggers take anything
+        }
+        byte[] body;
+        try {
+            body = request.hasEntity() ? request.getEntityStream().readAllBytes() : new byte[0];
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        request.setEntityStream(new ByteArrayInputStream(body));
+        String problem = check(request, key.get(), body);
+        if (problem != null) {
+            throw new ApiException(401, "invalid_signature", problem, null);
+        }
+    }
+
+    private String check(ContainerRequestContext request, Key key, byte[] body) {
+        String version = request.getHeaderString("X-Mobius-Signature-Version");
+        if (version != null && !version.trim().equals(SignatureV1.VERSION)) {
+            return "the X-Mobius-Signature-Version must be v1";
+        }
+        String secretVersion = request.getHeaderString("X-Mobius-Secret-Version");
+        if (secretVersion != null && !secretVersion.trim().equals(String.valueOf(key.version()))) {
+            return "the delivery is signed with secret version " + secretVersion.trim() + "; the current version is " + key.version();
+        }
+        return SignatureV1.problem(box.open(key.signingKey()), request.getHeaderString("X-Mobius-Signature"),
+                request.getHeaderString("X-Mobius-Delivery-Id"), request.getHeaderString("X-Mobius-Timestamp"), body,
+                System.currentTimeMillis() / 1000);
+    }
+}
