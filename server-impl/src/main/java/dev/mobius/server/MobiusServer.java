@@ -117,8 +117,9 @@ public final class MobiusServer implements AutoCloseable {
             Expressions expressions = new Expressions();
             AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions);
             InteractionSteps interactionSteps = PendingInteractions.INSTANCE;
-            RunStarter starter = new RunStarter(ids, mapper, interactionSteps);
-            RunMachine machine = new RunMachine(ids, mapper, new Specs(mapper), expressions, interactionSteps, starter);
+            Specs specs = new Specs(mapper);
+            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps);
+            RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, starter);
             RunEngine engine = new RunEngine(jdbi, machine, Integer.getInteger("mobius.engine.threads", 2));
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);

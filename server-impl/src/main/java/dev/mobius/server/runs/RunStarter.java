@@ -12,7 +12,6 @@ import org.jdbi.v3.core.Handle;
 import dev.mobius.api.model.AutomationRunSource;
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationSpecInput;
-import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.automations.VersionRow;
 import dev.mobius.server.http.ApiException;
@@ -49,11 +48,13 @@ public final class RunStarter {
 
     private final Ids ids;
     private final ObjectMapper mapper;
+    private final Specs specs;
     private final InteractionSteps interactions;
 
-    public RunStarter(Ids ids, ObjectMapper mapper, InteractionSteps interactions) {
+    public RunStarter(Ids ids, ObjectMapper mapper, Specs specs, InteractionSteps interactions) {
         this.ids = ids;
         this.mapper = mapper;
+        this.specs = specs;
         this.interactions = interactions;
     }
 
@@ -65,9 +66,8 @@ public final class RunStarter {
      */
     public RunRow insert(Handle h, AutomationRow automation, Map<String, Object> given, AutomationRunSource source, String externalId,
                          Origin origin) {
-        AutomationDao automations = h.attach(AutomationDao.class);
-        VersionRow version = automations.version(automation.id(), automation.publishedVersion()).orElseThrow();
-        AutomationSpec spec = version.parsedSpec(mapper);
+        VersionRow version = specs.version(h, automation.id(), automation.publishedVersion());
+        AutomationSpec spec = specs.of(h, version.id());
         Map<String, Object> inputs = inputs(spec, automation, given);
         Group group = group(spec, automation, origin);
         if (group != null) {
@@ -79,14 +79,14 @@ public final class RunStarter {
                 version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
                 externalId, Text.blankToNull(source.getTriggerFireId()), parent == null ? null : parent.id(),
                 parent == null ? null : parent.automationId(), origin.parentStepKey(), group == null ? null : group.key(),
-                group == null ? null : group.policy(), group == null ? null : group.limit(), 0, 0, null, null, null, null, now, null,
+                group == null ? null : group.policy(), group == null ? null : group.limit(), 0, 1, null, null, null, null, now, null,
                 null, now, now);
+        // Written whole, with its first event: a run nobody has seen yet needs no notification.
         RunDao runs = h.attach(RunDao.class);
         runs.insert(row);
-        RunState state = new RunState(h, ids, mapper, row);
-        state.transition("queued", "run.queued", Map.of());
-        state.save();
-        return runs.find(automation.projectId(), row.id()).orElseThrow();
+        runs.insertEvent(new EventRow(ids.next("evt"), row.id(), 1, "run.queued", null, null,
+                Json.write(mapper, Map.of("status", "queued")), now));
+        return row;
     }
 
     /** A trigger's own policy wins over the automation's; {@code allow} means no group at all. */

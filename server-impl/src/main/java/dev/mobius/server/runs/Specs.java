@@ -9,6 +9,7 @@ import org.jdbi.v3.core.Handle;
 
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.server.automations.AutomationDao;
+import dev.mobius.server.automations.VersionRow;
 
 /**
  * Parsed specs of automation versions. A version never changes once created, so a parsed spec
@@ -19,9 +20,24 @@ public final class Specs {
 
     private final ObjectMapper mapper;
     private final Map<String, AutomationSpec> byVersionId = new ConcurrentHashMap<>();
+    private final Map<String, VersionRow> byNumber = new ConcurrentHashMap<>();
 
     public Specs(ObjectMapper mapper) {
         this.mapper = mapper;
+    }
+
+    /** Version {@code number} of the automation (its row, spec included). */
+    public VersionRow version(Handle h, String automationId, int number) {
+        String key = automationId + "/" + number;
+        VersionRow version = byNumber.get(key);
+        if (version == null) {
+            version = h.attach(AutomationDao.class).version(automationId, number).orElseThrow();
+            if (byNumber.size() >= MAX_ENTRIES) {
+                byNumber.clear();
+            }
+            byNumber.put(key, version);
+        }
+        return version;
     }
 
     public AutomationSpec of(Handle h, String versionId) {

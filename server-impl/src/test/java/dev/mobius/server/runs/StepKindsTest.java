@@ -119,7 +119,7 @@ class StepKindsTest extends SharedServerTest {
         wait = with(wait, "retry", Map.of("max_attempts", 3, "delay", "0s"));
         automation(api, "second-chance", List.of(wait));
         String id = start(api, "second-chance", Map.of());
-        awaitRun(api, id, r -> steps(api, id).get(0).get("attempt").asInt() == 2 && is(r, "suspended"));
+        awaitRun(api, id, r -> is(r, "suspended") && steps(api, id).size() == 1 && steps(api, id).get(0).get("attempt").asInt() == 2);
         assertEquals(200, api.post(P + "/runs/" + id + "/signals", KEY, Map.of("step_key", "wait")).status());
         awaitRun(api, id, r -> is(r, "completed"));
         assertEquals(2, steps(api, id).get(0).get("attempt").asInt());
