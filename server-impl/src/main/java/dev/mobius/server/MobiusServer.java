@@ -37,6 +37,9 @@ import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.automations.ScheduleFirer;
 import dev.mobius.server.automations.TriggerDeliveries;
 import dev.mobius.server.automations.TriggersResource;
+import dev.mobius.server.interactions.InteractionExpirer;
+import dev.mobius.server.interactions.InteractionService;
+import dev.mobius.server.interactions.InteractionsResource;
 import dev.mobius.server.runs.RunEngine;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStreams;
@@ -68,14 +71,17 @@ public final class MobiusServer implements AutoCloseable {
     private final RunEngine engine;
     private final RunStreams streams;
     private final ScheduleFirer schedules;
+    private final InteractionExpirer expirer;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunEngine engine, RunStreams streams, ScheduleFirer schedules, Database database, int port) {
+    private MobiusServer(HttpServer http, RunEngine engine, RunStreams streams, ScheduleFirer schedules, InteractionExpirer expirer,
+                         Database database, int port) {
         this.http = http;
         this.engine = engine;
         this.streams = streams;
         this.schedules = schedules;
+        this.expirer = expirer;
         this.database = database;
         this.port = port;
     }
@@ -109,6 +115,8 @@ public final class MobiusServer implements AutoCloseable {
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, streams);
             TriggerDeliveries deliveries = new TriggerDeliveries(jdbi, ids, mapper, runs);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, runs, java.time.Clock.systemUTC());
+            InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, runs::nudgeEngine);
+            InteractionExpirer expirer = new InteractionExpirer(interactions);
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -136,6 +144,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new AuditLogsResource(auditLogs))
                     .register(new AutomationsResource(automations))
                     .register(new RunsResource(runs))
+                    .register(new InteractionsResource(interactions))
                     .register(new TriggersResource(deliveries));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
@@ -145,13 +154,14 @@ public final class MobiusServer implements AutoCloseable {
             engine.start();
             streams.start();
             schedules.start();
+            expirer.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, engine, streams, schedules, database, port);
+            return new MobiusServer(http, engine, streams, schedules, expirer, database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -189,6 +199,7 @@ public final class MobiusServer implements AutoCloseable {
             http.shutdownNow();
         }
         schedules.close();
+        expirer.close();
         engine.close();
         database.close();
     }
