@@ -40,6 +40,10 @@ import dev.mobius.server.automations.ScheduleFirer;
 import dev.mobius.server.automations.TriggerDeliveries;
 import dev.mobius.server.automations.TriggerSecrets;
 import dev.mobius.server.automations.TriggersResource;
+import dev.mobius.server.interactions.InteractionExpirer;
+import dev.mobius.server.interactions.InteractionService;
+import dev.mobius.server.interactions.InteractionsResource;
+import dev.mobius.server.interactions.StepInteractions;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.events.EventDispatcher;
 import dev.mobius.server.events.Expressions;
@@ -56,7 +60,7 @@ import dev.mobius.server.http.TimestampParam;
 import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
 import dev.mobius.server.runs.InteractionSteps;
-import dev.mobius.server.runs.PendingInteractions;
+import dev.mobius.server.runs.RunWakeups;
 import dev.mobius.server.runs.RunEngine;
 import dev.mobius.server.runs.RunMachine;
 import dev.mobius.server.runs.RunService;
@@ -116,11 +120,13 @@ public final class MobiusServer implements AutoCloseable {
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
             Expressions expressions = new Expressions();
             AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions);
-            InteractionSteps interactionSteps = PendingInteractions.INSTANCE;
+            RunWakeups wakeups = new RunWakeups();
+            InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, wakeups::nudge);
+            InteractionSteps interactionSteps = new StepInteractions(interactions);
             Specs specs = new Specs(mapper);
             RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps);
             RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, starter);
-            RunEngine engine = new RunEngine(jdbi, machine, Integer.getInteger("mobius.engine.threads", 2));
+            RunEngine engine = new RunEngine(jdbi, machine, wakeups, Integer.getInteger("mobius.engine.threads", 2));
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);
             EventDispatcher dispatcher = new EventDispatcher(jdbi, mapper,
@@ -131,6 +137,7 @@ public final class MobiusServer implements AutoCloseable {
             });
             TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, new SecretBox(database.installationSecret("secret_box_key")), audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
+            InteractionExpirer expirer = new InteractionExpirer(interactions);
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -159,6 +166,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new AuditLogsResource(auditLogs))
                     .register(new AutomationsResource(automations, triggerSecrets))
                     .register(new RunsResource(runs))
+                    .register(new InteractionsResource(interactions))
                     .register(new TriggersResource(deliveries));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
@@ -169,13 +177,14 @@ public final class MobiusServer implements AutoCloseable {
             streams.start();
             schedules.start();
             dispatcher.start();
+            expirer.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, streams, List.of(dispatcher, schedules, engine), database, port);
+            return new MobiusServer(http, streams, List.of(dispatcher, schedules, expirer, engine), database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;

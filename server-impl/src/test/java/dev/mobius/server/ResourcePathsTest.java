@@ -13,17 +13,18 @@ import org.junit.jupiter.api.Test;
 class ResourcePathsTest {
     @Test
     void resourcePathsEqualTheirGeneratedInterfaces() {
-        Map<Class<?>, Class<?>> resources = Map.of(
-                dev.mobius.server.projects.ProjectsResource.class, dev.mobius.api.ProjectsApi.class,
-                dev.mobius.server.access.PrincipalsResource.class, dev.mobius.api.PrincipalsApi.class,
-                dev.mobius.server.access.ApiKeysResource.class, dev.mobius.api.ApiKeysApi.class,
-                dev.mobius.server.audit.AuditLogsResource.class, dev.mobius.api.AuditLogsApi.class,
-                dev.mobius.server.system.SystemResource.class, dev.mobius.api.SystemApi.class,
-                dev.mobius.server.access.RolesResource.class, dev.mobius.api.RolesApi.class,
-                dev.mobius.server.access.PermissionsResource.class, dev.mobius.api.PermissionsApi.class,
-                dev.mobius.server.automations.AutomationsResource.class, dev.mobius.api.AutomationsApi.class,
-                dev.mobius.server.runs.RunsResource.class, dev.mobius.api.RunsApi.class,
-                dev.mobius.server.automations.TriggersResource.class, dev.mobius.api.TriggersApi.class);
+        Map<Class<?>, Class<?>> resources = Map.ofEntries(
+                Map.entry(dev.mobius.server.projects.ProjectsResource.class, dev.mobius.api.ProjectsApi.class),
+                Map.entry(dev.mobius.server.access.PrincipalsResource.class, dev.mobius.api.PrincipalsApi.class),
+                Map.entry(dev.mobius.server.access.ApiKeysResource.class, dev.mobius.api.ApiKeysApi.class),
+                Map.entry(dev.mobius.server.audit.AuditLogsResource.class, dev.mobius.api.AuditLogsApi.class),
+                Map.entry(dev.mobius.server.system.SystemResource.class, dev.mobius.api.SystemApi.class),
+                Map.entry(dev.mobius.server.access.RolesResource.class, dev.mobius.api.RolesApi.class),
+                Map.entry(dev.mobius.server.access.PermissionsResource.class, dev.mobius.api.PermissionsApi.class),
+                Map.entry(dev.mobius.server.automations.AutomationsResource.class, dev.mobius.api.AutomationsApi.class),
+                Map.entry(dev.mobius.server.runs.RunsResource.class, dev.mobius.api.RunsApi.class),
+                Map.entry(dev.mobius.server.automations.TriggersResource.class, dev.mobius.api.TriggersApi.class),
+                Map.entry(dev.mobius.server.interactions.InteractionsResource.class, dev.mobius.api.InteractionsApi.class));
         resources.forEach((impl, api) -> {
             assertNotNull(impl.getAnnotation(Path.class), impl.getSimpleName() + " has no @Path");
             assertEquals(api.getAnnotation(Path.class).value(), impl.getAnnotation(Path.class).value(), impl.getSimpleName());

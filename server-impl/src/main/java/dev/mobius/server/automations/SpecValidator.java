@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.interactions.InteractionService;
 import dev.mobius.server.runs.Templates;
 
 /**
@@ -29,7 +30,6 @@ public final class SpecValidator {
     static final Pattern STEP_KEY = Pattern.compile("^[A-Za-z0-9_-]{1,64}$");
     static final Pattern IDENTIFIER = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
     static final String DURATION = "must be a duration such as 30s, 5m or 2h";
-    static final List<String> PROTOCOLS = List.of("request_information", "request_approval", "request_review");
 
     /** What a step config of each kind may hold, and which of those fields are required. */
     record ConfigShape(Set<String> allowed, Set<String> required) {}
@@ -37,14 +37,12 @@ public final class SpecValidator {
     static final Map<String, ConfigShape> SHAPES = Map.of(
             "sleep", new ConfigShape(Set.of("duration", "until"), Set.of()),
             "wait_for_event", new ConfigShape(Set.of("event_type", "source_id", "match", "condition", "payload_mapping"), Set.of("event_type")),
-            "interaction", new ConfigShape(Set.of("protocol", "targets", "prompt", "resolution_policy", "spec", "expires_in"), Set.of("protocol")),
             "automation", new ConfigShape(Set.of("automation_handle", "inputs", "condition"), Set.of("automation_handle")),
             "action", new ConfigShape(Set.of("action_name", "execution_location", "environment_id", "parameters"), Set.of("action_name")),
             "agent", new ConfigShape(Set.of("agent_id", "instructions", "tool_names", "output_schema", "max_turns", "model_route",
                     "memory_tables", "session"), Set.of("agent_id", "instructions")));
 
     static final int MAX_ATTEMPTS = 100;
-    static final Pattern RESOLUTION_POLICY = Pattern.compile("^(any_of|all_of|quorum(:[1-9][0-9]*)?)$");
 
     private final List<ApiException.FieldError> errors = new ArrayList<>();
     private final Predicate<String> automationExists;
@@ -91,13 +89,15 @@ public final class SpecValidator {
         }
         String kind = step.path("kind").asText("");
         JsonNode config = step.path("config");
+        if (kind.equals("interaction")) {
+            interaction(at + ".config", config);
+        }
         ConfigShape shape = SHAPES.get(kind);
         if (shape != null) {
             closed(at + ".config", config, shape);
             switch (kind) {
                 case "sleep" -> sleep(at + ".config", config);
                 case "wait_for_event" -> waitForEvent(at + ".config", config);
-                case "interaction" -> interaction(at + ".config", config);
                 case "automation" -> {
                     String handle = config.path("automation_handle").asText(null);
                     if (handle != null && !automationExists.test(handle)) {
@@ -169,22 +169,15 @@ public final class SpecValidator {
         }
     }
 
+    /** Interaction configs follow the interactions' own rules (closed, policies, spec modes), plus templates. */
     private void interaction(String at, JsonNode config) {
-        String protocol = config.path("protocol").asText(null);
-        if (protocol != null && !PROTOCOLS.contains(protocol)) {
-            error(at + ".protocol", "must be one of " + String.join(", ", PROTOCOLS));
+        if (!config.isObject()) {
+            error(at, "must be an object");
+            return;
         }
-        JsonNode targets = config.path("targets");
-        if (!targets.isArray() || targets.isEmpty()) {
-            error(at + ".targets", "must hold at least one target");
-        }
-        JsonNode policy = config.path("resolution_policy");
-        if (!policy.isMissingNode() && !policy.isNull() && !RESOLUTION_POLICY.matcher(policy.asText()).matches()) {
-            error(at + ".resolution_policy", "must be any_of, all_of or quorum:<threshold>");
-        }
-        duration(at + ".expires_in", config.path("expires_in"));
+        errors.addAll(InteractionService.validateStepConfig(mapper.convertValue(config, Map.class), at));
         templates(at + ".prompt", config.path("prompt"));
-        templates(at + ".targets", targets);
+        templates(at + ".targets", config.path("targets"));
         templates(at + ".spec", config.path("spec"));
     }
 

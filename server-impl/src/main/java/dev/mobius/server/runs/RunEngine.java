@@ -2,9 +2,6 @@ package dev.mobius.server.runs;
 
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 
 import org.jdbi.v3.core.Jdbi;
@@ -26,15 +23,14 @@ public final class RunEngine implements AutoCloseable {
 
     private final Jdbi jdbi;
     private final RunMachine machine;
+    private final RunWakeups wakeups;
     private final List<Thread> threads;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition work = lock.newCondition();
     private volatile boolean running = true;
-    private boolean nudged;
 
-    public RunEngine(Jdbi jdbi, RunMachine machine, int threadCount) {
+    public RunEngine(Jdbi jdbi, RunMachine machine, RunWakeups wakeups, int threadCount) {
         this.jdbi = jdbi;
         this.machine = machine;
+        this.wakeups = wakeups;
         this.threads = java.util.stream.IntStream.range(0, threadCount)
                 .mapToObj(i -> new Thread(this::loop, "run-engine-" + i)).toList();
     }
@@ -45,13 +41,7 @@ public final class RunEngine implements AutoCloseable {
 
     /** Something became due on this node (a start or a signal): look now instead of at the next poll. */
     public void nudge() {
-        lock.lock();
-        try {
-            nudged = true;
-            work.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        wakeups.nudge();
     }
 
     private void loop() {
@@ -70,17 +60,13 @@ public final class RunEngine implements AutoCloseable {
     }
 
     private void idle() {
-        lock.lock();
         try {
-            if (!nudged && running) {
-                work.await(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
+            if (running) {
+                wakeups.await(IDLE_POLL_MILLIS);
             }
-            nudged = false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             running = false;
-        } finally {
-            lock.unlock();
         }
     }
 

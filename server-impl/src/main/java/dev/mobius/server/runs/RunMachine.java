@@ -194,7 +194,21 @@ public final class RunMachine {
             return stepFailed(run, started, step, "template_error", e.getMessage());
         } catch (Expressions.ExpressionException e) {
             return stepFailed(run, started, step, "expression_error", e.getMessage());
+        } catch (ApiException e) {
+            // A config that passed the spec checks but whose templates resolved to something invalid.
+            return stepFailed(run, started, step, "invalid_step_config", describe(e));
         }
+    }
+
+    private static String describe(ApiException e) {
+        if (e.details() != null && e.details().get("fields") instanceof List<?> fields && !fields.isEmpty()) {
+            StringBuilder text = new StringBuilder("the resolved config is invalid:");
+            for (Object f : fields) {
+                text.append(' ').append(f instanceof ApiException.FieldError fe ? fe.field() + " " + fe.reason() : String.valueOf(f)).append(';');
+            }
+            return text.substring(0, text.length() - 1);
+        }
+        return e.getMessage();
     }
 
     private Outcome sleep(RunState run, StepRow started, AutomationStep step, Map<String, Object> config) {

@@ -212,4 +212,73 @@ class StepKindsTest extends SharedServerTest {
         assertEquals("cancelled", run.get("status").asText());
         assertFalse(eventTypes(api, listener).contains("run.resumed"));
     }
+
+    private String bootstrapPrincipal() {
+        JsonNode items = api.get(P + "/principals", KEY).json().get("items");
+        for (JsonNode p : items) {
+            if (p.get("name").asText().equals("bootstrap")) {
+                return p.get("id").asText();
+            }
+        }
+        throw new AssertionError("no bootstrap principal");
+    }
+
+    @Test
+    void anInteractionStepWaitsForTheAnswerAndHandsItToLaterSteps() throws Exception {
+        String me = bootstrapPrincipal();
+        Map<String, Object> ask = step("approve", "interaction", Map.of("protocol", "request_approval", "targets", List.of(me),
+                "prompt", "Approve order {{ .inputs.order }}?", "spec", Map.of("mode", "confirm")));
+        Map<String, Object> use = with(step("use", "sleep", Map.of("duration", "0s")), "input",
+                Map.of("approved", "{{ .context.approve.outcome }}", "by", "{{ .context.approve.responder.user_id }}"));
+        automation(api, "ask-first", List.of(ask, use));
+        String id = start(api, "ask-first", Map.of("order", 42));
+        awaitRun(api, id, r -> is(r, "suspended"));
+        String interactionId = steps(api, id).get(0).get("wait_id").asText();
+        JsonNode interaction = api.get(P + "/interactions/" + interactionId, KEY).json();
+        assertEquals("Approve order 42?", interaction.get("title").asText());
+        assertEquals(id, interaction.get("run_id").asText());
+        assertEquals("approve", interaction.get("signal_name").asText());
+        assertEquals("run", interaction.get("consumer").get("kind").asText());
+        Api.Reply answered = api.post(P + "/interactions/" + interactionId + "/respond", KEY, Map.of("value", true, "comment", "fine"));
+        assertEquals(200, answered.status(), answered.toString());
+        JsonNode done = awaitRun(api, id, r -> is(r, "completed"));
+        JsonNode inputs = steps(api, id).get(1).get("inputs");
+        assertTrue(inputs.get("approved").asBoolean());
+        assertEquals(me, inputs.get("by").asText());
+        assertEquals("completed", done.get("result").get("approve").get("status").asText());
+        assertEquals("fine", done.get("result").get("approve").get("comment").asText());
+        List<String> types = eventTypes(api, id);
+        assertTrue(types.containsAll(List.of("interaction.requested", "interaction.responded")), types.toString());
+    }
+
+    @Test
+    void aCancelledInteractionResumesTheRunWithItsStatusAndCancellingTheRunCancelsTheInteraction() throws Exception {
+        Map<String, Object> ask = step("review", "interaction", Map.of("protocol", "request_review", "targets", List.of("prin_someone"),
+                "resolution_policy", "all_of"));
+        automation(api, "review-flow", List.of(ask));
+        String first = start(api, "review-flow", Map.of());
+        awaitRun(api, first, r -> is(r, "suspended"));
+        String firstInteraction = steps(api, first).get(0).get("wait_id").asText();
+        assertEquals(200, api.post(P + "/interactions/" + firstInteraction + "/cancel", KEY, Map.of("reason", "not needed")).status());
+        JsonNode done = awaitRun(api, first, r -> is(r, "completed"));
+        assertEquals("cancelled", done.get("result").get("review").get("status").asText());
+        assertEquals("not needed", done.get("result").get("review").get("reason").asText());
+
+        String second = start(api, "review-flow", Map.of());
+        awaitRun(api, second, r -> is(r, "suspended"));
+        String secondInteraction = steps(api, second).get(0).get("wait_id").asText();
+        api.post(P + "/runs/" + second + "/cancellations", KEY, Map.of("reason", "stop"));
+        assertEquals("cancelled", api.get(P + "/interactions/" + secondInteraction, KEY).json().get("status").asText());
+    }
+
+    @Test
+    void anExpiredInteractionResumesTheRunWithStatusExpired() throws Exception {
+        Map<String, Object> ask = step("info", "interaction", Map.of("protocol", "request_information", "targets", List.of("prin_someone"),
+                "expires_in", "1s", "spec", Map.of("mode", "input")));
+        automation(api, "short-question", List.of(ask));
+        String id = start(api, "short-question", Map.of());
+        JsonNode done = awaitRun(api, id, r -> is(r, "completed"));
+        assertEquals("expired", done.get("result").get("info").get("status").asText());
+        assertTrue(eventTypes(api, id).contains("interaction.expired"));
+    }
 }

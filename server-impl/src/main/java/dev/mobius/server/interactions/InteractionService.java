@@ -1,0 +1,566 @@
+package dev.mobius.server.interactions;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+import dev.mobius.api.model.CancelInteractionRequest;
+import dev.mobius.api.model.Consumer;
+import dev.mobius.api.model.CreateInteractionRequest;
+import dev.mobius.api.model.Delivery;
+import dev.mobius.api.model.Interaction;
+import dev.mobius.api.model.InteractionKind;
+import dev.mobius.api.model.InteractionListResponse;
+import dev.mobius.api.model.InteractionReference;
+import dev.mobius.api.model.InteractionResponder;
+import dev.mobius.api.model.InteractionResponse;
+import dev.mobius.api.model.InteractionSpec;
+import dev.mobius.api.model.ResolutionPolicy;
+import dev.mobius.api.model.RespondToInteractionRequest;
+import dev.mobius.api.model.RunConsumer;
+import dev.mobius.server.access.Caller;
+import dev.mobius.server.access.PrincipalDao;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.automations.Durations;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.PageRequest;
+import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.http.Tags;
+import dev.mobius.server.http.Text;
+import dev.mobius.server.http.Times;
+import dev.mobius.server.projects.ProjectAccess;
+import dev.mobius.server.projects.ProjectRow;
+
+/**
+ * Interactions: questions put to people or principals, their answers and how they resolve.
+ * An interaction leaves {@code pending} exactly once (answered, cancelled or expired), always
+ * while its row lock is held; when an {@code interaction} step of a run opened it, the same
+ * transaction marks that run due so the engine looks at it. Lock order everywhere: the
+ * interaction row first, then the run row.
+ *
+ * <p>The HTTP operations take a {@link Caller}; the methods taking a {@link Handle} are for the
+ * run engine and work inside its transaction.
+ */
+public final class InteractionService {
+    static final List<String> STATUSES = List.of("pending", "completed", "expired", "cancelled");
+    /** Title of an interaction opened by a step without a {@code prompt}. */
+    public static final String DEFAULT_TITLE = "Input requested";
+    private static final ObjectMapper CONFIG_MAPPER = Json.newMapper();
+
+    private final Jdbi jdbi;
+    private final Ids ids;
+    private final ObjectMapper mapper;
+    private final AuditTrail audit;
+    private final Cursors cursors;
+    private final Runnable runWoken;
+
+    /** @param runWoken called after a commit that made a waiting run due (lets the local engine look at once) */
+    public InteractionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Runnable runWoken) {
+        this.jdbi = jdbi;
+        this.ids = ids;
+        this.mapper = mapper;
+        this.audit = audit;
+        this.cursors = cursors;
+        this.runWoken = runWoken;
+    }
+
+    /** What a command's transaction produced: the answer, or an error to raise after the commit. */
+    private record Result(Interaction view, ApiException error, boolean wokeRun) {}
+
+    // ---- HTTP operations --------------------------------------------------------------------
+
+    public Interaction create(Caller caller, String projectRef, CreateInteractionRequest request) {
+        OffsetDateTime now = Times.now();
+        InteractionRules rules = new InteractionRules();
+        rules.create(mapper.valueToTree(request), now);
+        if (!rules.errors().isEmpty()) {
+            throw ApiException.validation(rules.errors());
+        }
+        return jdbi.inTransaction(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            InteractionDao dao = h.attach(InteractionDao.class);
+            String runId = Text.blankToNull(request.getRunId());
+            requireRun(dao, project, runId);
+            Consumer consumer = request.getConsumer();
+            String consumerRun = consumer != null && consumer.getKind() == Consumer.KindEnum.RUN ? consumer.getRun().getRunId() : null;
+            requireRun(dao, project, consumerRun);
+            InteractionRules.Policy policy = policyOf(request);
+            List<String> targets = request.getTargetUserIds() == null ? List.of() : request.getTargetUserIds();
+            InteractionRow row = new InteractionRow(ids.next("iact"), project.orgId(), project.id(), request.getKind().toString(),
+                    "pending", request.getTitle(), Text.blankToNull(request.getDescription()), json(request.getSubject()),
+                    Json.write(mapper, request.getReferences() == null ? List.of() : request.getReferences()), json(request.getContext()),
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), json(request.getProperties()),
+                    json(request.getSpec()), targets.toArray(new String[0]), policy.type(), policy.threshold(), json(consumer),
+                    consumerRun, false, json(request.getDelivery()), runId, runId == null ? null : request.getSignalName(),
+                    caller.principalId(), null, null, null, null, null,
+                    request.getExpiresAt() == null ? null : utc(request.getExpiresAt()), null, null, now, now);
+            dao.insert(row);
+            audit.created(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, 0));
+            return view(row, List.of());
+        });
+    }
+
+    public InteractionListResponse list(Caller caller, String projectRef, String status, String kind, String runId, String targetUserId,
+                                        Boolean inbox, String cursor, Integer limit, List<String> tag) {
+        List<ApiException.FieldError> bad = new ArrayList<>();
+        if (status != null && !STATUSES.contains(status)) {
+            bad.add(new ApiException.FieldError("status", "must be one of " + String.join(", ", STATUSES)));
+        }
+        if (kind != null && !InteractionRules.KINDS.contains(kind)) {
+            bad.add(new ApiException.FieldError("kind", "must be one of " + String.join(", ", InteractionRules.KINDS)));
+        }
+        if (!bad.isEmpty()) {
+            throw ApiException.invalidParameter(bad);
+        }
+        List<Tags.Filter> filters = Tags.parseFilters(tag);
+        boolean mine = Boolean.TRUE.equals(inbox);
+        return jdbi.withHandle(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            String scope = "interactions:" + project.id() + ":" + status + ":" + kind + ":" + runId + ":" + targetUserId + ":"
+                    + (mine ? caller.principalId() : "") + ":" + (tag == null ? "" : String.join("\u0000", tag));
+            PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
+            SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id()).and("deleted_at IS NULL")
+                    .andIf(status, "status = :status", "status")
+                    .andIf(kind, "kind = :kind", "kind")
+                    .andIf(runId, "run_id = :run", "run")
+                    .andIf(targetUserId, "target_user_ids @> ARRAY[CAST(:target AS text)]", "target");
+            if (mine) {
+                where.and("(cardinality(target_user_ids) = 0 OR :me = ANY(target_user_ids))", "me", caller.principalId());
+            }
+            Tags.apply(filters, "tags", where);
+            where.andIf(page.afterId(), "id < :after", "after");
+            InteractionDao dao = h.attach(InteractionDao.class);
+            List<InteractionRow> rows = dao.list(where, page.fetchSize());
+            Map<String, List<ResponseRow>> responses = new HashMap<>();
+            if (!rows.isEmpty()) {
+                dao.responsesOf(rows.stream().map(InteractionRow::id).toList())
+                        .forEach(r -> responses.computeIfAbsent(r.interactionId(), k -> new ArrayList<>()).add(r));
+            }
+            PageRequest.Page<Interaction> result = page.page(rows, InteractionRow::id,
+                    r -> view(r, responses.getOrDefault(r.id(), List.of())), scope, cursors);
+            return new InteractionListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+        });
+    }
+
+    public Interaction get(Caller caller, String projectRef, String id) {
+        return jdbi.withHandle(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionRow row = dao.find(project.id(), id).orElseThrow(() -> notFound(id));
+            return view(row, dao.responses(row.id()));
+        });
+    }
+
+    /** Soft delete of a finished interaction; a pending one is refused. */
+    public void delete(Caller caller, String projectRef, String id) {
+        boolean woke = jdbi.inTransaction(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
+            OffsetDateTime now = Times.now();
+            boolean expired = false;
+            if (dueToExpire(row, now)) {
+                expired = leavePending(dao, row, expired(row, now));
+                row = dao.find(project.id(), id).orElseThrow();
+            }
+            if (row.pending()) {
+                throw ApiException.badRequest("interaction_not_terminal", "interaction \"" + id + "\" is still pending; cancel it first");
+            }
+            dao.update(with(row, row.status(), row.cancelReason(), now, now));
+            audit.deleted(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, dao.responses(row.id()).size()));
+            return expired;
+        });
+        if (woke) {
+            runWoken.run();
+        }
+    }
+
+    public Interaction respond(Caller caller, String projectRef, String id, RespondToInteractionRequest request) {
+        if (request.getValue() == null) {
+            throw ApiException.validation("value", "is required");
+        }
+        JsonNode value = mapper.valueToTree(request.getValue());
+        Result result = jdbi.inTransaction(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
+            OffsetDateTime now = Times.now();
+            if (dueToExpire(row, now)) {
+                InteractionRow after = expired(row, now);
+                return new Result(null, notPending(after), leavePending(dao, row, after));
+            }
+            if (!row.pending()) {
+                throw notPending(row);
+            }
+            List<String> targets = List.of(row.targetUserIds());
+            String me = caller.principalId();
+            if (!targets.isEmpty() && !targets.contains(me)) {
+                throw ApiException.forbidden("not_a_target", "principal \"" + me + "\" is not a target of interaction \"" + id + "\"");
+            }
+            List<ResponseRow> responses = new ArrayList<>(dao.responses(row.id()));
+            if (responses.stream().anyMatch(r -> r.responderUserId().equals(me))) {
+                throw ApiException.conflict("already_responded", "principal \"" + me + "\" has already responded to interaction \"" + id + "\"",
+                        null);
+            }
+            String problem = InteractionRules.valueProblem(row.spec() == null ? null : readTree(row.spec()), value);
+            if (problem != null) {
+                throw ApiException.validation("value", problem);
+            }
+            ResponseRow response = new ResponseRow(ids.next("iresp"), row.id(), me, Json.write(mapper, request.getValue()),
+                    Text.blankToNull(request.getComment()), now, now, now);
+            dao.insertResponse(response);
+            responses.add(response);
+            boolean woke = false;
+            InteractionRow after;
+            if (resolves(row, responses)) {
+                after = new InteractionRow(row.id(), row.orgId(), row.projectId(), row.kind(), "completed", row.title(), row.description(),
+                        row.subject(), row.refs(), row.context(), row.tags(), row.properties(), row.spec(), row.targetUserIds(),
+                        row.policyType(), row.policyThreshold(), row.consumer(), row.consumerRunId(), row.wakesRun(), row.delivery(),
+                        row.runId(), row.signalName(), row.createdBy(), response.value(), me, response.id(), row.policyType(), null,
+                        row.expiresAt(), now, null, row.createdAt(), now);
+                woke = leavePending(dao, row, after);
+            } else {
+                after = with(row, row.status(), null, null, now);
+                dao.update(after);
+            }
+            audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size() - 1),
+                    summary(after, responses.size()));
+            return new Result(view(after, responses), null, woke);
+        });
+        return finish(result);
+    }
+
+    public Interaction cancel(Caller caller, String projectRef, String id, CancelInteractionRequest request) {
+        String reason = request == null ? null : Text.blankToNull(request.getReason());
+        Result result = jdbi.inTransaction(h -> {
+            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            boolean agent = h.attach(PrincipalDao.class).findInOrg(caller.orgId(), caller.principalId())
+                    .map(p -> "agent".equals(p.kind())).orElse(false);
+            if (agent) {
+                throw ApiException.forbidden("agents_cannot_cancel", "agent principals may not cancel interactions");
+            }
+            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
+            OffsetDateTime now = Times.now();
+            if (dueToExpire(row, now)) {
+                InteractionRow after = expired(row, now);
+                return new Result(null, notPending(after), leavePending(dao, row, after));
+            }
+            if (!row.pending()) {
+                throw notPending(row);
+            }
+            InteractionRow after = with(row, "cancelled", reason, null, now);
+            boolean woke = leavePending(dao, row, after);
+            List<ResponseRow> responses = dao.responses(row.id());
+            audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size()),
+                    summary(after, responses.size()));
+            return new Result(view(after, responses), null, woke);
+        });
+        return finish(result);
+    }
+
+    // ---- the run engine's side --------------------------------------------------------------
+
+    /**
+     * Opens the interaction of an {@code interaction} step, inside the engine's transaction.
+     * Config mapping: {@code protocol} is the kind; {@code targets} the target principal ids;
+     * {@code prompt} the title ({@value #DEFAULT_TITLE} when absent or blank);
+     * {@code resolution_policy} {@code any_of} (default), {@code all_of}, {@code quorum:N}, or
+     * {@code quorum} alone for a majority of the targets; {@code spec} an InteractionSpec;
+     * {@code expires_in} a duration after {@code now}. The consumer is the run, with the step key
+     * as signal name: when the interaction leaves {@code pending}, the run is made due and the
+     * engine reads {@link #resolutionForRun}.
+     *
+     * @return the new interaction's id
+     * @throws ApiException 400 {@code validation_failed} when the config breaks the rules of
+     *         {@link #validateStepConfig} (check specs when they are stored so that this never happens)
+     */
+    public String openForRunStep(Handle h, String orgId, String projectId, String runId, String stepKey, Map<String, Object> stepConfig,
+                                 OffsetDateTime now) {
+        List<ApiException.FieldError> problems = validateStepConfig(stepConfig, "config");
+        if (!problems.isEmpty()) {
+            throw ApiException.validation(problems);
+        }
+        JsonNode config = mapper.valueToTree(stepConfig);
+        List<String> targets = new ArrayList<>();
+        config.path("targets").forEach(t -> targets.add(t.asText()));
+        String prompt = config.path("prompt").asText("");
+        InteractionRules.Policy policy = InteractionRules.stepPolicy(config.path("resolution_policy").asText(null), targets.size());
+        OffsetDateTime at = utc(now);
+        OffsetDateTime expiresAt = null;
+        if (config.hasNonNull("expires_in")) {
+            Duration d = Durations.parse(config.get("expires_in").asText()).orElseThrow();
+            expiresAt = at.plus(d).truncatedTo(ChronoUnit.MICROS);
+        }
+        Consumer consumer = new Consumer().kind(Consumer.KindEnum.RUN).run(new RunConsumer().runId(runId).signalName(stepKey));
+        InteractionRow row = new InteractionRow(ids.next("iact"), orgId, projectId, config.get("protocol").asText(), "pending",
+                prompt.isBlank() ? DEFAULT_TITLE : prompt, null, null, "[]", null, "{}", null,
+                config.hasNonNull("spec") ? Json.write(mapper, config.get("spec")) : null, targets.toArray(new String[0]),
+                policy.type(), policy.threshold(), Json.write(mapper, consumer), runId, true, null, runId, stepKey, null, null, null, null,
+                null, null, expiresAt, null, null, at, at);
+        h.attach(InteractionDao.class).insert(row);
+        return row.id();
+    }
+
+    /**
+     * Every problem of an {@code interaction} step's config, each with its path under {@code path}
+     * (e.g. {@code spec.steps[2].config.protocol}), sorted by path; empty when it is valid. The
+     * config is closed: fields other than {@code protocol}, {@code targets}, {@code prompt},
+     * {@code resolution_policy}, {@code spec} and {@code expires_in} are {@code unknown field}.
+     */
+    public static List<ApiException.FieldError> validateStepConfig(Map<String, Object> config, String path) {
+        InteractionRules rules = new InteractionRules();
+        rules.stepConfig(CONFIG_MAPPER.valueToTree(config == null ? Map.of() : config), path);
+        return rules.errors();
+    }
+
+    /**
+     * What the waiting step of a run gets once its interaction has left {@code pending}; empty
+     * while it is pending. Completed: {@code {status: "completed", interaction_id, outcome,
+     * comment (when given), responder: {user_id}, resolved_by, responses: [{id,
+     * responder_user_id, value, comment, responded_at}]}}; cancelled: {@code {status:
+     * "cancelled", interaction_id, reason (when given)}}; expired: {@code {status: "expired",
+     * interaction_id}}. Reads without locking (the engine holds the run's lock).
+     */
+    public Optional<Map<String, Object>> resolutionForRun(Handle h, String interactionId) {
+        InteractionDao dao = h.attach(InteractionDao.class);
+        InteractionRow row = dao.findById(interactionId).orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("status", row.status());
+        out.put("interaction_id", row.id());
+        switch (row.status()) {
+            case "pending" -> {
+                return Optional.empty();
+            }
+            case "completed" -> {
+                List<ResponseRow> responses = dao.responses(row.id());
+                out.put("outcome", readAny(row.outcome()));
+                responses.stream().filter(r -> r.id().equals(row.resolvingResponseId())).findFirst()
+                        .map(ResponseRow::comment).ifPresent(c -> out.put("comment", c));
+                out.put("responder", Map.of("user_id", row.responderUserId()));
+                out.put("resolved_by", row.resolvedBy());
+                List<Map<String, Object>> list = new ArrayList<>();
+                for (ResponseRow r : responses) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("id", r.id());
+                    m.put("responder_user_id", r.responderUserId());
+                    m.put("value", readAny(r.value()));
+                    if (r.comment() != null) {
+                        m.put("comment", r.comment());
+                    }
+                    m.put("responded_at", r.respondedAt().toString());
+                    list.add(m);
+                }
+                out.put("responses", list);
+            }
+            case "cancelled" -> {
+                if (row.cancelReason() != null) {
+                    out.put("reason", row.cancelReason());
+                }
+            }
+            default -> { }
+        }
+        return Optional.of(out);
+    }
+
+    /**
+     * Cancels the pending interactions whose consumer is the run, inside the caller's transaction,
+     * without touching the run itself (the caller holds its lock and is ending the wait). One that
+     * an answer holds at this moment is skipped: that answer decides it, and the run, no longer
+     * waiting, ignores the wake-up.
+     */
+    public void cancelOpenForRun(Handle h, String runId, String reason) {
+        InteractionDao dao = h.attach(InteractionDao.class);
+        OffsetDateTime now = Times.now();
+        for (InteractionRow row : dao.lockPendingForRun(runId)) {
+            dao.update(with(row, "cancelled", Text.blankToNull(reason), null, now));
+        }
+    }
+
+    // ---- expiry -------------------------------------------------------------------------------
+
+    /**
+     * Expires up to {@code limit} pending interactions whose {@code expires_at} has passed, claimed
+     * with SKIP LOCKED so that nodes never expire the same one. @return how many
+     */
+    int expireDue(int limit) {
+        int[] woke = {0};
+        int expired = jdbi.inTransaction(h -> {
+            InteractionDao dao = h.attach(InteractionDao.class);
+            OffsetDateTime now = Times.now();
+            List<InteractionRow> due = dao.claimExpired(limit);
+            for (InteractionRow row : due) {
+                if (leavePending(dao, row, expired(row, now))) {
+                    woke[0]++;
+                }
+            }
+            return due.size();
+        });
+        if (woke[0] > 0) {
+            runWoken.run();
+        }
+        return expired;
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private Interaction finish(Result result) {
+        if (result.wokeRun()) {
+            runWoken.run();
+        }
+        if (result.error() != null) {
+            throw result.error();
+        }
+        return result.view();
+    }
+
+    /**
+     * Writes a row that leaves {@code pending} and, for an interaction a run step opened, makes the
+     * run due in the same transaction (the interaction's lock is held already). @return whether a run was woken
+     */
+    private static boolean leavePending(InteractionDao dao, InteractionRow before, InteractionRow after) {
+        dao.update(after);
+        return before.wakesRun() && before.consumerRunId() != null && dao.wakeRun(before.consumerRunId()) > 0;
+    }
+
+    private static boolean dueToExpire(InteractionRow row, OffsetDateTime now) {
+        return row.pending() && row.expiresAt() != null && !row.expiresAt().isAfter(now);
+    }
+
+    private static boolean resolves(InteractionRow row, List<ResponseRow> responses) {
+        return switch (row.policyType()) {
+            case "all_of" -> row.targetUserIds().length == 0 || responses.size() >= row.targetUserIds().length;
+            case "quorum" -> responses.size() >= row.policyThreshold();
+            default -> true;
+        };
+    }
+
+    private static InteractionRow expired(InteractionRow row, OffsetDateTime now) {
+        return with(row, "expired", null, null, now);
+    }
+
+    /** The row with a new status, cancel reason, deletion time and update time; everything else kept. */
+    private static InteractionRow with(InteractionRow r, String status, String cancelReason, OffsetDateTime deletedAt, OffsetDateTime now) {
+        return new InteractionRow(r.id(), r.orgId(), r.projectId(), r.kind(), status, r.title(), r.description(), r.subject(), r.refs(),
+                r.context(), r.tags(), r.properties(), r.spec(), r.targetUserIds(), r.policyType(), r.policyThreshold(), r.consumer(),
+                r.consumerRunId(), r.wakesRun(), r.delivery(), r.runId(), r.signalName(), r.createdBy(), r.outcome(), r.responderUserId(),
+                r.resolvingResponseId(), r.resolvedBy(), cancelReason, r.expiresAt(), r.completedAt(),
+                deletedAt == null ? r.deletedAt() : deletedAt, r.createdAt(), now);
+    }
+
+    private static InteractionRules.Policy policyOf(CreateInteractionRequest request) {
+        ResolutionPolicy policy = request.getResolutionPolicy();
+        if (policy != null) {
+            String type = policy.getType().toString();
+            return new InteractionRules.Policy(type, type.equals("quorum") ? policy.getThreshold() : null);
+        }
+        return new InteractionRules.Policy(Boolean.TRUE.equals(request.getRequireAll()) ? "all_of" : "any_of", null);
+    }
+
+    private static void requireRun(InteractionDao dao, ProjectRow project, String runId) {
+        if (runId != null && !dao.runExists(project.id(), runId)) {
+            throw ApiException.notFound("run \"" + runId + "\" not found");
+        }
+    }
+
+    private static ApiException notFound(String id) {
+        return ApiException.notFound("interaction \"" + id + "\" not found");
+    }
+
+    private static ApiException notPending(InteractionRow row) {
+        return ApiException.conflict("interaction_not_pending", "interaction \"" + row.id() + "\" is " + row.status() + ", not pending", null);
+    }
+
+    private static OffsetDateTime utc(OffsetDateTime t) {
+        return t.withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
+    }
+
+    private Map<String, Object> summary(InteractionRow row, int responses) {
+        Map<String, Object> policy = new LinkedHashMap<>();
+        policy.put("type", row.policyType());
+        if (row.policyThreshold() != null) {
+            policy.put("threshold", row.policyThreshold());
+        }
+        return AuditTrail.summary("kind", row.kind(), "status", row.status(), "title", row.title(), "target_user_ids",
+                List.of(row.targetUserIds()), "resolution_policy", policy, "responses", responses, "cancel_reason", row.cancelReason(),
+                "tags", Json.readStringMap(mapper, row.tags()));
+    }
+
+    private Interaction view(InteractionRow row, List<ResponseRow> responses) {
+        ResolutionPolicy policy = new ResolutionPolicy().type(ResolutionPolicy.TypeEnum.fromValue(row.policyType()))
+                .threshold(row.policyThreshold());
+        return new Interaction().id(row.id()).runId(row.runId()).signalName(row.signalName()).createdBy(row.createdBy())
+                .kind(InteractionKind.fromValue(row.kind())).status(Interaction.StatusEnum.fromValue(row.status())).title(row.title())
+                .description(row.description()).subject(read(row.subject(), InteractionReference.class))
+                .references(read(row.refs(), new TypeReference<List<InteractionReference>>() {}))
+                .context(Json.readObject(mapper, row.context())).tags(Json.readStringMap(mapper, row.tags()))
+                .properties(Json.readObject(mapper, row.properties())).spec(read(row.spec(), InteractionSpec.class))
+                .targetUserIds(List.of(row.targetUserIds()))
+                .responder(row.responderUserId() == null ? null : new InteractionResponder().userId(row.responderUserId()))
+                .resolvingResponseId(row.resolvingResponseId()).responses(responses.stream().map(this::responseView).toList())
+                .expiresAt(row.expiresAt()).completedAt(row.completedAt()).createdAt(row.createdAt()).updatedAt(row.updatedAt())
+                .requireAll(row.policyType().equals("all_of")).resolutionPolicy(policy).consumer(read(row.consumer(), Consumer.class))
+                .delivery(read(row.delivery(), Delivery.class)).outcome(row.outcome() == null ? null : readAny(row.outcome()))
+                .resolvedBy(row.resolvedBy()).cancelReason(row.cancelReason());
+    }
+
+    private InteractionResponse responseView(ResponseRow r) {
+        return new InteractionResponse().id(r.id()).interactionId(r.interactionId())
+                .responseKind(InteractionResponse.ResponseKindEnum.RESPONSE).state(InteractionResponse.StateEnum.SUBMITTED)
+                .responderUserId(r.responderUserId()).value(readAny(r.value())).comment(r.comment()).respondedAt(r.respondedAt())
+                .createdAt(r.createdAt()).updatedAt(r.updatedAt());
+    }
+
+    private String json(Object value) {
+        return value == null ? null : Json.write(mapper, value);
+    }
+
+    private <T> T read(String json, Class<T> type) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            return mapper.readValue(json, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored " + type.getSimpleName() + " is unreadable", e);
+        }
+    }
+
+    private <T> T read(String json, TypeReference<T> type) {
+        try {
+            return mapper.readValue(json, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON is unreadable", e);
+        }
+    }
+
+    private JsonNode readTree(String json) {
+        try {
+            return mapper.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON is unreadable", e);
+        }
+    }
+
+    private Object readAny(String json) {
+        return read(json, Object.class);
+    }
+}
