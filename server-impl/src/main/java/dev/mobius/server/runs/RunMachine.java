@@ -40,14 +40,17 @@ public final class RunMachine {
     private final Specs specs;
     private final Expressions expressions;
     private final InteractionSteps interactions;
+    private final ActionSteps actions;
     private final RunStarter starter;
 
-    public RunMachine(Ids ids, ObjectMapper mapper, Specs specs, Expressions expressions, InteractionSteps interactions, RunStarter starter) {
+    public RunMachine(Ids ids, ObjectMapper mapper, Specs specs, Expressions expressions, InteractionSteps interactions,
+                      ActionSteps actions, RunStarter starter) {
         this.ids = ids;
         this.mapper = mapper;
         this.specs = specs;
         this.expressions = expressions;
         this.interactions = interactions;
+        this.actions = actions;
         this.starter = starter;
     }
 
@@ -56,7 +59,7 @@ public final class RunMachine {
     }
 
     void advance(Handle h, RunRow row) {
-        RunState run = new RunState(h, ids, mapper, row);
+        RunState run = starter.state(h, row);
         if (run.terminal()) {
             run.dueAt = null;
             run.save();
@@ -117,6 +120,9 @@ public final class RunMachine {
                     return stepFailed(run, open, step, "step_timeout", "step \"" + open.stepKey() + "\" exceeded its timeout of "
                             + step.getTimeout().getDuration());
                 }
+                if (open.kind().equals("action")) {
+                    return actionOver(run, open, step, stepDeadline);
+                }
                 Optional<Object> output = waitOver(run, open);
                 if (output.isEmpty()) {
                     run.dueAt = earliest(earliest(open.kind().equals("sleep") ? run.wakeAt : null, run.deadline), stepDeadline);
@@ -155,6 +161,32 @@ public final class RunMachine {
         };
     }
 
+    /** An action step resumes with the invocation's output, or its failure goes through the retry policy. */
+    private Outcome actionOver(RunState run, StepRow open, AutomationStep step, OffsetDateTime stepDeadline) {
+        Optional<ActionSteps.Outcome> outcome = actions.outcome(run.handle(), open.waitId());
+        if (outcome.isEmpty()) {
+            run.dueAt = earliest(run.deadline, stepDeadline);
+            return Outcome.WAIT;
+        }
+        ActionSteps.Outcome o = outcome.get();
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("action_name", actionName(step));
+        payload.put("invocation_id", open.waitId());
+        if (o.succeeded()) {
+            run.emit("action.completed", open, payload);
+            resume(run, open, o.output() == null ? Map.of() : o.output(), step);
+            return Outcome.NEXT;
+        }
+        payload.put("error_type", o.errorType());
+        payload.put("error_message", o.errorMessage());
+        run.emit("action.failed", open, payload);
+        return stepFailed(run, open, step, o.errorType(), o.errorMessage(), o.retryable(), o.retryAfter());
+    }
+
+    private static String actionName(AutomationStep step) {
+        return step.getConfig() == null ? null : (String) step.getConfig().get("action_name");
+    }
+
     private static String resolutionEvent(Object status) {
         return "completed".equals(status) ? "responded" : String.valueOf(status);
     }
@@ -188,6 +220,7 @@ public final class RunMachine {
                 case "wait_for_event" -> waitForEvent(run, started, step, config);
                 case "interaction" -> interaction(run, started, step, config);
                 case "automation" -> childRun(run, started, step, config, input);
+                case "action" -> action(run, started, step, config);
                 default -> stepFailed(run, started, step, "unsupported_step", kind + " steps are not executed by this server yet");
             };
         } catch (Templates.TemplateException e) {
@@ -247,6 +280,25 @@ public final class RunMachine {
         return Outcome.WAIT;
     }
 
+    /** Starts one attempt of the action (templated {@code parameters}) and suspends until it finishes. */
+    private Outcome action(RunState run, StepRow started, AutomationStep step, Map<String, Object> config) {
+        Object parameters = config.get("parameters") == null ? Map.of() : resolve(run, config.get("parameters"));
+        String invocationId;
+        try {
+            invocationId = actions.start(run.handle(), run.row(), started, config, parameters);
+        } catch (ActionSteps.Refused e) {
+            return stepFailed(run, started, step, e.errorType(), e.getMessage(), e.retryable(), null);
+        }
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("action_name", config.get("action_name"));
+        payload.put("invocation_id", invocationId);
+        StepRow suspended = run.suspendStep(started, invocationId, payload);
+        run.emit("action.called", suspended, payload);
+        run.transition("suspended", "run.suspended", Map.of());
+        run.dueAt = earliest(run.deadline, stepDeadline(suspended, step));
+        return Outcome.WAIT;
+    }
+
     private Outcome interaction(RunState run, StepRow started, AutomationStep step, Map<String, Object> config) {
         Map<String, Object> resolved = castMap((Map<?, ?>) resolve(run, config));
         String interactionId = interactions.open(run.handle(), run.row(), step.getKey(), resolved);
@@ -294,13 +346,25 @@ public final class RunMachine {
 
     /** A failed attempt: try again after the retry delay while attempts remain, else fail the run. */
     private Outcome stepFailed(RunState run, StepRow step, AutomationStep spec, String type, String message) {
+        return stepFailed(run, step, spec, type, message, true, null);
+    }
+
+    /**
+     * @param retryable   false for failures another attempt cannot fix (an action's 4xx, invalid input)
+     * @param retryAfter  the earliest moment the failing party asked to be tried again, if any
+     */
+    private Outcome stepFailed(RunState run, StepRow step, AutomationStep spec, String type, String message, boolean retryable,
+                               Duration retryAfter) {
         releaseWait(run, step, "step \"" + step.stepKey() + "\" failed");
         int maxAttempts = spec.getRetry() == null || spec.getRetry().getMaxAttempts() == null ? 1 : spec.getRetry().getMaxAttempts();
-        if (step.attempt() >= maxAttempts) {
+        if (!retryable || step.attempt() >= maxAttempts) {
             run.fail(step, type, message);
             return Outcome.WAIT;
         }
         Duration delay = spec.getRetry().getDelay() == null ? Duration.ZERO : Durations.parse(spec.getRetry().getDelay()).orElse(Duration.ZERO);
+        if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
+            delay = retryAfter;
+        }
         OffsetDateTime retryAt = run.now.plus(delay);
         run.retryLater(step, type, message, retryAt);
         if (run.status.equals("suspended")) {
@@ -320,6 +384,8 @@ public final class RunMachine {
             run.handle().attach(RunDao.class).closeWait(step.waitId());
         } else if (step.kind().equals("interaction")) {
             interactions.cancelOpen(run.handle(), run.row().id(), reason);
+        } else if (step.kind().equals("action")) {
+            actions.cancel(run.handle(), run.row().id(), reason);
         }
     }
 

@@ -168,7 +168,7 @@ public final class RunService {
         }
         AutomationRun run = jdbi.inTransaction(h -> {
             RunRow row = find(h, caller, projectRef, id, true);
-            RunState state = new RunState(h, ids, mapper, row);
+            RunState state = starter.state(h, row);
             StepRow open = row.terminal() ? null : state.openStep();
             if (open == null || !open.status().equals("suspended") || !open.kind().equals("wait_for_event")
                     || !open.stepKey().equals(request.getStepKey())) {
@@ -217,7 +217,7 @@ public final class RunService {
             runs.closeWait(wait.id());
             return false;
         }
-        RunState state = new RunState(h, ids, mapper, row);
+        RunState state = starter.state(h, row);
         StepRow open = state.openStep();
         if (open == null || !open.status().equals("suspended") || !wait.id().equals(open.waitId())) {
             runs.closeWait(wait.id());

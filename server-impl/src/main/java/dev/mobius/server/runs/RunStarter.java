@@ -14,6 +14,7 @@ import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationSpecInput;
 import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.automations.VersionRow;
+import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
@@ -50,12 +51,21 @@ public final class RunStarter {
     private final ObjectMapper mapper;
     private final Specs specs;
     private final InteractionSteps interactions;
+    private final ActionSteps actions;
+    private final Lifecycle lifecycle;
 
-    public RunStarter(Ids ids, ObjectMapper mapper, Specs specs, InteractionSteps interactions) {
+    public RunStarter(Ids ids, ObjectMapper mapper, Specs specs, InteractionSteps interactions, ActionSteps actions, Lifecycle lifecycle) {
+        this.actions = actions;
         this.ids = ids;
         this.mapper = mapper;
         this.specs = specs;
         this.interactions = interactions;
+        this.lifecycle = lifecycle;
+    }
+
+    /** A run locked by the caller, to be changed in its transaction. */
+    RunState state(Handle h, RunRow row) {
+        return state(h, row);
     }
 
     /**
@@ -86,6 +96,7 @@ public final class RunStarter {
         runs.insert(row);
         runs.insertEvent(new EventRow(ids.next("evt"), row.id(), 1, "run.queued", null, null,
                 Json.write(mapper, Map.of("status", "queued")), now));
+        lifecycle.runChanged(h, row.projectId(), row.id(), "run.queued");
         return row;
     }
 
@@ -128,12 +139,13 @@ public final class RunStarter {
 
     /** Cancels a locked, unfinished run: its open step, its waits and interactions, then the run. */
     void cancel(Handle h, RunRow row, String reason) {
-        RunState run = new RunState(h, ids, mapper, row);
+        RunState run = state(h, row);
         StepRow open = run.openStep();
         if (open != null) {
             run.finishStep(open, "cancelled", null, null, null, Map.of());
         }
         interactions.cancelOpen(h, row.id(), reason == null ? "run cancelled" : reason);
+        actions.cancel(h, row.id(), reason == null ? "run cancelled" : reason);
         run.transition("cancelled", "run.cancelled", reason == null ? Map.of() : Map.of("reason", reason));
         run.save();
     }

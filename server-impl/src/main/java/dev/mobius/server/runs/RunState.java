@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Handle;
 
+import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.events.SourceEvents;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
@@ -28,6 +29,9 @@ final class RunState {
     private final Ids ids;
     private final ObjectMapper mapper;
     private final RunRow original;
+    private final Lifecycle lifecycle;
+    /** Run events of the status changes made in this transaction, told to {@link Lifecycle} on save. */
+    private final List<String> changes = new java.util.ArrayList<>();
     final OffsetDateTime now = Times.now();
 
     String status;
@@ -44,7 +48,8 @@ final class RunState {
     OffsetDateTime startedAt;
     OffsetDateTime completedAt;
 
-    RunState(Handle h, Ids ids, ObjectMapper mapper, RunRow row) {
+    RunState(Handle h, Ids ids, ObjectMapper mapper, Lifecycle lifecycle, RunRow row) {
+        this.lifecycle = lifecycle;
         this.h = h;
         this.ids = ids;
         this.mapper = mapper;
@@ -79,6 +84,7 @@ final class RunState {
     /** Changes the run's status and records it; every status event carries the new status. */
     void transition(String newStatus, String eventType, Map<String, Object> extra) {
         status = newStatus;
+        changes.add(eventType);
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("status", newStatus);
         payload.putAll(extra);
@@ -246,5 +252,7 @@ final class RunState {
                 result == null ? null : Json.write(mapper, result), r.source(), r.externalId(), r.triggerFireId(), r.parentRunId(),
                 r.parentAutomationId(), r.parentStepKey(), r.concurrencyKey(), r.concurrencyPolicy(), r.concurrencyLimit(), nextStep,
                 lastSequence, errorType, errorMessage, wakeAt, deadline, dueAt, startedAt, completedAt, r.createdAt(), now));
+        changes.forEach(eventType -> lifecycle.runChanged(h, r.projectId(), r.id(), eventType));
+        changes.clear();
     }
 }
