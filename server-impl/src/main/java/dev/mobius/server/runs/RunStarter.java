@@ -65,7 +65,7 @@ public final class RunStarter {
 
     /** A run locked by the caller, to be changed in its transaction. */
     RunState state(Handle h, RunRow row) {
-        return state(h, row);
+        return new RunState(h, ids, mapper, lifecycle, row);
     }
 
     /**
