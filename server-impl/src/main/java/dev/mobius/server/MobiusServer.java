@@ -71,9 +71,14 @@ import dev.mobius.server.runs.RunStreams;
 import dev.mobius.server.runs.RunsResource;
 import dev.mobius.server.runs.Specs;
 import dev.mobius.server.runs.WaitRoute;
+import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
+import dev.mobius.server.webhooks.WebhookDeliverer;
+import dev.mobius.server.webhooks.WebhookOutbox;
+import dev.mobius.server.webhooks.WebhookService;
+import dev.mobius.server.webhooks.WebhooksResource;
 
 /**
  * The whole object graph, wired by hand in one place: database, shared HTTP pieces, one
@@ -123,10 +128,18 @@ public final class MobiusServer implements AutoCloseable {
             Expressions expressions = new Expressions();
             AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions);
             RunWakeups wakeups = new RunWakeups();
-            InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, wakeups::nudge);
+            SecretBox secretBox = new SecretBox(database.installationSecret("secret_box_key"));
+            OutboundGuard outbound = new OutboundGuard(config.outboundAllowPrivate());
+            // Webhooks: the outbox is the Lifecycle of runs and interactions; it needs the interaction
+            // view, which a view-only InteractionService (it never writes) provides without a cycle.
+            WebhookDeliverer webhookDeliverer = new WebhookDeliverer(jdbi, secretBox, audit, mapper, outbound, config.webhooks());
+            InteractionService interactionViews = new InteractionService(jdbi, ids, mapper, audit, cursors, () -> { }, Lifecycle.NONE);
+            Lifecycle lifecycle = new WebhookOutbox(ids, mapper, interactionViews::viewOf, webhookDeliverer::nudge);
+            WebhookService webhooks = new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer);
+            InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, wakeups::nudge, lifecycle);
             InteractionSteps interactionSteps = new StepInteractions(interactions);
             Specs specs = new Specs(mapper);
-            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, ActionSteps.NONE, Lifecycle.NONE);
+            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, ActionSteps.NONE, lifecycle);
             RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, ActionSteps.NONE, starter);
             RunEngine engine = new RunEngine(jdbi, machine, wakeups, Integer.getInteger("mobius.engine.threads", 2));
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
@@ -137,7 +150,7 @@ public final class MobiusServer implements AutoCloseable {
                 engine.nudge();
                 dispatcher.nudge();
             });
-            TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, new SecretBox(database.installationSecret("secret_box_key")), audit);
+            TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretBox, audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
 
@@ -169,7 +182,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new AutomationsResource(automations, triggerSecrets))
                     .register(new RunsResource(runs))
                     .register(new InteractionsResource(interactions))
-                    .register(new TriggersResource(deliveries));
+                    .register(new TriggersResource(deliveries))
+                    .register(new WebhooksResource(webhooks));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
@@ -180,13 +194,14 @@ public final class MobiusServer implements AutoCloseable {
             schedules.start();
             dispatcher.start();
             expirer.start();
+            webhookDeliverer.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, streams, List.of(dispatcher, schedules, expirer, engine), database, port);
+            return new MobiusServer(http, streams, List.of(dispatcher, schedules, expirer, engine, webhookDeliverer), database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import dev.mobius.server.access.RateLimiter;
+import dev.mobius.server.webhooks.WebhookSettings;
 
 /**
  * Everything the server reads from its environment and flags, resolved once at start.
@@ -12,6 +13,8 @@ import dev.mobius.server.access.RateLimiter;
  * @param durableEmbedded false only in tests: the embedded database then skips fsync
  * @param bootstrapApiKey the value of the first API key, instead of a random one
  * @param printBootstrapKey whether the first start prints the new key to stdout
+ * @param outboundAllowPrivate whether outgoing requests (webhooks) may reach loopback and private addresses
+ * @param webhooks delivery settings of outgoing webhooks
  */
 public record ServerConfig(
         String bind,
@@ -21,7 +24,16 @@ public record ServerConfig(
         boolean durableEmbedded,
         String bootstrapApiKey,
         boolean printBootstrapKey,
-        RateLimiter.Limits rateLimits) {
+        RateLimiter.Limits rateLimits,
+        boolean outboundAllowPrivate,
+        WebhookSettings webhooks) {
+
+    /** Production defaults for outgoing requests: public destinations only. */
+    public ServerConfig(String bind, int port, String databaseUrl, Path dataDir, boolean durableEmbedded, String bootstrapApiKey,
+                        boolean printBootstrapKey, RateLimiter.Limits rateLimits) {
+        this(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits, false,
+                WebhookSettings.DEFAULTS);
+    }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000);
 
@@ -33,7 +45,10 @@ public record ServerConfig(
             "  --data-dir      MOBIUS_DATA_DIR      data directory (default ./data)",
             "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
             "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
-            "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)");
+            "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)",
+            "                  MOBIUS_OUTBOUND_ALLOW_PRIVATE  true: webhooks may call loopback/private addresses (default false)",
+            "                  MOBIUS_WEBHOOK_DISABLE_AFTER  consecutive failed attempts that disable a webhook (default 50)",
+            "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)");
 
     /** Flags win over environment variables, which win over defaults. */
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -63,7 +78,8 @@ public record ServerConfig(
                 number("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.keyPerMinute())),
                 number("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())));
         return new ServerConfig(bind, number("port", port), db == null || db.isBlank() ? null : db, Path.of(dataDir),
-                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits);
+                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits,
+                Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false").trim()), WebhookSettings.from(env));
     }
 
     private static int number(String name, String value) {

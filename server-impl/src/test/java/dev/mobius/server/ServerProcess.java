@@ -31,6 +31,12 @@ public final class ServerProcess implements AutoCloseable {
                 .redirectErrorStream(true);
         pb.environment().put("MOBIUS_BOOTSTRAP_API_KEY", TestServer.BOOTSTRAP_KEY);
         pb.environment().remove("MOBIUS_DATABASE_URL");
+        // Webhook receivers of tests listen on loopback; retries run a thousand times faster.
+        pb.environment().put("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "true");
+        pb.environment().put("MOBIUS_WEBHOOK_RETRY_SCALE", "0.001");
+        pb.environment().put("MOBIUS_WEBHOOK_TIMEOUT_MS", "1500");
+        pb.environment().put("MOBIUS_WEBHOOK_LEASE_MS", "8000");
+        pb.environment().put("MOBIUS_WEBHOOK_DISABLE_AFTER", "1000");
         Process process = pb.start();
         StringBuffer output = new StringBuffer();
         CompletableFuture<Integer> port = new CompletableFuture<>();

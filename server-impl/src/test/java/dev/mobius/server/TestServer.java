@@ -13,6 +13,13 @@ import dev.mobius.server.access.RateLimiter;
  */
 public final class TestServer implements AutoCloseable {
     public static final String BOOTSTRAP_KEY = "mbx_TestBootstrapKey000000000000000000000000";
+    /**
+     * Webhook deliveries in tests: receivers on loopback are allowed, the retry schedule runs a
+     * thousand times faster (5 ms, 30 ms, 120 ms, ...), a receiver has 1.5 s to answer, and ten
+     * consecutive failed attempts disable a webhook.
+     */
+    public static final dev.mobius.server.webhooks.WebhookSettings WEBHOOKS = new dev.mobius.server.webhooks.WebhookSettings(10,
+            java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(1500), java.time.Duration.ofSeconds(4), 0.001, 4, 64);
 
     private final MobiusServer server;
     private final Path dataDir;
@@ -53,7 +60,8 @@ public final class TestServer implements AutoCloseable {
 
     private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits) {
         try {
-            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits);
+            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits, true,
+                    WEBHOOKS);
             return new TestServer(MobiusServer.start(config), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -37,6 +37,7 @@ import dev.mobius.server.access.Caller;
 import dev.mobius.server.access.PrincipalDao;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.automations.Durations;
+import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.Ids;
@@ -71,15 +72,21 @@ public final class InteractionService {
     private final AuditTrail audit;
     private final Cursors cursors;
     private final Runnable runWoken;
+    private final Lifecycle lifecycle;
 
-    /** @param runWoken called after a commit that made a waiting run due (lets the local engine look at once) */
-    public InteractionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Runnable runWoken) {
+    /**
+     * @param runWoken called after a commit that made a waiting run due (lets the local engine look at once)
+     * @param lifecycle told of every interaction that opens or leaves {@code pending}, inside that transaction
+     */
+    public InteractionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Runnable runWoken,
+                              Lifecycle lifecycle) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
         this.audit = audit;
         this.cursors = cursors;
         this.runWoken = runWoken;
+        this.lifecycle = lifecycle;
     }
 
     /** What a command's transaction produced: the answer, or an error to raise after the commit. */
@@ -113,6 +120,7 @@ public final class InteractionService {
                     caller.principalId(), null, null, null, null, null,
                     request.getExpiresAt() == null ? null : utc(request.getExpiresAt()), null, null, now, now);
             dao.insert(row);
+            lifecycle.interactionChanged(h, project.id(), row.id(), "interaction.requested");
             audit.created(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, 0));
             return view(row, List.of());
         });
@@ -178,7 +186,7 @@ public final class InteractionService {
             OffsetDateTime now = Times.now();
             boolean expired = false;
             if (dueToExpire(row, now)) {
-                expired = leavePending(dao, row, expired(row, now));
+                expired = leavePending(h, dao, row, expired(row, now));
                 row = dao.find(project.id(), id).orElseThrow();
             }
             if (row.pending()) {
@@ -205,7 +213,7 @@ public final class InteractionService {
             OffsetDateTime now = Times.now();
             if (dueToExpire(row, now)) {
                 InteractionRow after = expired(row, now);
-                return new Result(null, notPending(after), leavePending(dao, row, after));
+                return new Result(null, notPending(after), leavePending(h, dao, row, after));
             }
             if (!row.pending()) {
                 throw notPending(row);
@@ -236,7 +244,7 @@ public final class InteractionService {
                         row.policyType(), row.policyThreshold(), row.consumer(), row.consumerRunId(), row.wakesRun(), row.delivery(),
                         row.runId(), row.signalName(), row.createdBy(), response.value(), me, response.id(), row.policyType(), null,
                         row.expiresAt(), now, null, row.createdAt(), now);
-                woke = leavePending(dao, row, after);
+                woke = leavePending(h, dao, row, after);
             } else {
                 after = with(row, row.status(), null, null, now);
                 dao.update(after);
@@ -262,19 +270,26 @@ public final class InteractionService {
             OffsetDateTime now = Times.now();
             if (dueToExpire(row, now)) {
                 InteractionRow after = expired(row, now);
-                return new Result(null, notPending(after), leavePending(dao, row, after));
+                return new Result(null, notPending(after), leavePending(h, dao, row, after));
             }
             if (!row.pending()) {
                 throw notPending(row);
             }
             InteractionRow after = with(row, "cancelled", reason, null, now);
-            boolean woke = leavePending(dao, row, after);
+            boolean woke = leavePending(h, dao, row, after);
             List<ResponseRow> responses = dao.responses(row.id());
             audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size()),
                     summary(after, responses.size()));
             return new Result(view(after, responses), null, woke);
         });
         return finish(result);
+    }
+
+    /** The interaction exactly as getInteraction answers it, read in the caller's transaction (webhook event data). */
+    public Interaction viewOf(Handle h, String interactionId) {
+        InteractionDao dao = h.attach(InteractionDao.class);
+        InteractionRow row = dao.findById(interactionId).orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
+        return view(row, dao.responses(row.id()));
     }
 
     // ---- the run engine's side --------------------------------------------------------------
@@ -317,6 +332,7 @@ public final class InteractionService {
                 policy.type(), policy.threshold(), Json.write(mapper, consumer), runId, true, null, runId, stepKey, null, null, null, null,
                 null, null, expiresAt, null, null, at, at);
         h.attach(InteractionDao.class).insert(row);
+        lifecycle.interactionChanged(h, projectId, row.id(), "interaction.requested");
         return row.id();
     }
 
@@ -392,6 +408,7 @@ public final class InteractionService {
         OffsetDateTime now = Times.now();
         for (InteractionRow row : dao.lockPendingForRun(runId)) {
             dao.update(with(row, "cancelled", Text.blankToNull(reason), null, now));
+            lifecycle.interactionChanged(h, row.projectId(), row.id(), "interaction.cancelled");
         }
     }
 
@@ -408,7 +425,7 @@ public final class InteractionService {
             OffsetDateTime now = Times.now();
             List<InteractionRow> due = dao.claimExpired(limit);
             for (InteractionRow row : due) {
-                if (leavePending(dao, row, expired(row, now))) {
+                if (leavePending(h, dao, row, expired(row, now))) {
                     woke[0]++;
                 }
             }
@@ -436,8 +453,9 @@ public final class InteractionService {
      * Writes a row that leaves {@code pending} and, for an interaction a run step opened, makes the
      * run due in the same transaction (the interaction's lock is held already). @return whether a run was woken
      */
-    private static boolean leavePending(InteractionDao dao, InteractionRow before, InteractionRow after) {
+    private boolean leavePending(Handle h, InteractionDao dao, InteractionRow before, InteractionRow after) {
         dao.update(after);
+        lifecycle.interactionChanged(h, after.projectId(), after.id(), "interaction." + after.status());
         return before.wakesRun() && before.consumerRunId() != null && dao.wakeRun(before.consumerRunId()) > 0;
     }
 

@@ -255,6 +255,11 @@ public final class RunService {
 
 
     AutomationRun view(RunRow row) {
+        return runView(mapper, row);
+    }
+
+    /** The run exactly as getAutomationRun answers it (also the {@code data} of run webhook events). */
+    public static AutomationRun runView(ObjectMapper mapper, RunRow row) {
         AutomationRunSource source;
         try {
             source = mapper.readValue(row.source(), AutomationRunSource.class);

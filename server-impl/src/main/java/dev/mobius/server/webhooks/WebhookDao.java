@@ -1,0 +1,78 @@
+package dev.mobius.server.webhooks;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.jdbi.v3.sqlobject.SqlObject;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlBatch;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+import dev.mobius.server.http.SqlWhere;
+
+@RegisterConstructorMapper(WebhookRow.class)
+@RegisterConstructorMapper(DeliveryRow.class)
+@RegisterConstructorMapper(WebhookDao.Live.class)
+public interface WebhookDao extends SqlObject {
+    String COLUMNS = "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "
+            + "consecutive_failures, created_by, updated_by, created_at, updated_at";
+    String DELIVERY_COLUMNS = "id, webhook_id, project_id, event_type, run_id, body, status, attempts, last_error, due_at, created_at, "
+            + "delivered_at";
+
+    /** What the outbox writer needs of a live webhook. */
+    record Live(String id, String[] events) {}
+
+    // ---- webhooks -----------------------------------------------------------------------------
+
+    @SqlUpdate("INSERT INTO webhooks (id, org_id, project_id, name, url, events, enabled, tags, signing_key, secret_version, "
+            + "consecutive_failures, created_by, updated_by, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, :url, "
+            + ":events, :enabled, CAST(:tags AS jsonb), :signingKey, :secretVersion, :consecutiveFailures, :createdBy, :updatedBy, "
+            + ":createdAt, :updatedAt)")
+    void insert(@BindMethods WebhookRow row);
+
+    @SqlUpdate("UPDATE webhooks SET name = :name, url = :url, events = :events, enabled = :enabled, tags = CAST(:tags AS jsonb), "
+            + "signing_key = :signingKey, secret_version = :secretVersion, consecutive_failures = :consecutiveFailures, "
+            + "updated_by = :updatedBy, updated_at = :updatedAt WHERE id = :id")
+    void update(@BindMethods WebhookRow row);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM webhooks WHERE project_id = :projectId AND id = :id")
+    Optional<WebhookRow> find(@Bind("projectId") String projectId, @Bind("id") String id);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM webhooks WHERE project_id = :projectId AND id = :id FOR UPDATE")
+    Optional<WebhookRow> lock(@Bind("projectId") String projectId, @Bind("id") String id);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM webhooks WHERE id = :id FOR UPDATE")
+    Optional<WebhookRow> lockById(@Bind("id") String id);
+
+    @SqlQuery("SELECT EXISTS (SELECT 1 FROM webhooks WHERE project_id = :projectId AND name = :name AND id <> :id)")
+    boolean nameTaken(@Bind("projectId") String projectId, @Bind("name") String name, @Bind("id") String exceptId);
+
+    @SqlUpdate("DELETE FROM webhooks WHERE id = :id")
+    void delete(@Bind("id") String id);
+
+    default List<WebhookRow> list(SqlWhere where, int limit) {
+        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM webhooks", "ORDER BY id DESC", limit, WebhookRow.class);
+    }
+
+    /** Served by the partial index webhooks_live: the one query a change costs a project without webhooks. */
+    @SqlQuery("SELECT id, events FROM webhooks WHERE project_id = :projectId AND enabled AND url <> ''")
+    List<Live> live(@Bind("projectId") String projectId);
+
+    // ---- deliveries ---------------------------------------------------------------------------
+
+    @SqlBatch("INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_type, run_id, body, status, attempts, due_at, created_at) "
+            + "VALUES (:id, :webhookId, :projectId, :eventType, :runId, :body, 'pending', 0, :dueAt, :createdAt)")
+    void insertDeliveries(@BindMethods List<DeliveryRow> rows);
+
+    default List<DeliveryRow> deliveries(SqlWhere where, int limit) {
+        return where.list(getHandle(), "SELECT " + DELIVERY_COLUMNS + " FROM webhook_deliveries", "ORDER BY id DESC", limit,
+                DeliveryRow.class);
+    }
+
+    @SqlUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, last_error = :reason "
+            + "WHERE webhook_id = :webhookId AND status = 'pending'")
+    int failPending(@Bind("webhookId") String webhookId, @Bind("reason") String reason);
+}

@@ -1,0 +1,322 @@
+package dev.mobius.server.webhooks;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.mobius.server.access.Caller;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.signing.SecretBox;
+
+/**
+ * Sends queued deliveries. One claimer thread per node takes due rows with {@code FOR UPDATE SKIP
+ * LOCKED} (so nodes never take the same attempt), marks them {@code processing} with a lease, and
+ * hands them to a bounded pool of senders; each outcome is recorded in its own short transaction.
+ * An attempt whose node dies keeps its row {@code processing}: once the lease has run out the row
+ * is due again and is re-sent with the same delivery id (at least once; receivers de-duplicate).
+ *
+ * <p>Wake-ups: a local nudge after the commit that queued deliveries, and a poll every
+ * {@value #POLL_MILLIS} ms for rows queued by other nodes and for retries coming due.
+ *
+ * <p>Retry schedule after attempt n (n = 1..9): 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h,
+ * 12 h, each with ±20 % jitter (about 23 h in all); a longer {@code Retry-After} wins, up to 24 h.
+ */
+public final class WebhookDeliverer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WebhookDeliverer.class);
+    public static final int MAX_ATTEMPTS = 10;
+    static final List<Duration> SCHEDULE = List.of(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMinutes(2),
+            Duration.ofMinutes(10), Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(3), Duration.ofHours(6),
+            Duration.ofHours(12));
+    private static final Duration MAX_DELAY = Duration.ofHours(24);
+    private static final long POLL_MILLIS = 250;
+    private static final int BATCH = 100;
+
+    /** A claimed attempt with what signing it needs. */
+    private record Attempt(DeliveryRow delivery, String url, byte[] key, int secretVersion) {}
+
+    private record Candidate(String id, String webhookId) {}
+
+    private final Jdbi jdbi;
+    private final SecretBox box;
+    private final AuditTrail audit;
+    private final WebhookSettings settings;
+    private final WebhookSender sender;
+    private final ObjectMapper mapper;
+    private final Semaphore permits;
+    private final ExecutorService senders;
+    private final Thread claimer;
+    private final Object signal = new Object();
+    private final AtomicInteger sent = new AtomicInteger();
+    private boolean nudged;
+    private volatile boolean starved;
+    private volatile boolean running = true;
+
+    public WebhookDeliverer(Jdbi jdbi, SecretBox box, AuditTrail audit, ObjectMapper mapper, OutboundGuard guard, WebhookSettings settings) {
+        this.jdbi = jdbi;
+        this.box = box;
+        this.audit = audit;
+        this.mapper = mapper;
+        this.settings = settings;
+        this.sender = new WebhookSender(guard, settings);
+        this.permits = new Semaphore(settings.maxInFlight());
+        AtomicInteger n = new AtomicInteger();
+        this.senders = Executors.newFixedThreadPool(settings.maxInFlight(), r -> {
+            Thread t = new Thread(r, "webhook-sender-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.claimer = new Thread(this::loop, "webhook-claimer");
+        this.claimer.setDaemon(true);
+    }
+
+    WebhookSender sender() {
+        return sender;
+    }
+
+    public void start() {
+        claimer.start();
+    }
+
+    /** Something may be due now (called after a commit that queued deliveries). */
+    public void nudge() {
+        synchronized (signal) {
+            nudged = true;
+            signal.notifyAll();
+        }
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                int want = Math.min(BATCH, permits.availablePermits());
+                int claimed = 0;
+                if (want > 0 && permits.tryAcquire(want)) {
+                    List<Attempt> attempts = List.of();
+                    try {
+                        attempts = claim(want);
+                    } finally {
+                        permits.release(want - attempts.size()); // what this batch does not use goes straight back
+                    }
+                    claimed = attempts.size();
+                    for (Attempt a : attempts) {
+                        senders.execute(() -> {
+                            try {
+                                deliver(a);
+                            } finally {
+                                permits.release();
+                                if (starved) {
+                                    nudge();
+                                }
+                            }
+                        });
+                    }
+                }
+                starved = want == 0 || claimed == want;
+                if (claimed < want || want == 0) {
+                    synchronized (signal) {
+                        if (!nudged) {
+                            signal.wait(POLL_MILLIS);
+                        }
+                        nudged = false;
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (running) {
+                    log.error("claiming webhook deliveries failed; retrying", e);
+                    sleep(1000);
+                }
+            }
+        }
+    }
+
+    private List<Attempt> claim(int limit) {
+        return jdbi.inTransaction(h -> {
+            // Webhooks already at their concurrency bound are left out, so a slow receiver's
+            // backlog never fills the batch and holds up the others.
+            List<Candidate> due = h.createQuery("SELECT d.id, d.webhook_id FROM webhook_deliveries d WHERE d.due_at <= now() "
+                            + "AND d.webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'processing' "
+                            + "AND due_at > now() GROUP BY webhook_id HAVING count(*) >= :bound) "
+                            + "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED")
+                    .bind("bound", settings.perWebhookConcurrency()).bind("limit", limit)
+                    .map((rs, ctx) -> new Candidate(rs.getString(1), rs.getString(2))).list();
+            if (due.isEmpty()) {
+                return List.of();
+            }
+            String[] hookIds = new LinkedHashSet<>(due.stream().map(Candidate::webhookId).toList()).toArray(new String[0]);
+            // Locking the webhooks serializes claims per webhook across nodes: the in-flight count stays exact.
+            Map<String, WebhookRow> hooks = new HashMap<>();
+            h.createQuery("SELECT " + WebhookDao.COLUMNS + " FROM webhooks WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED")
+                    .bind("ids", hookIds).mapTo(WebhookRow.class).forEach(w -> hooks.put(w.id(), w));
+            Map<String, Integer> inFlight = new HashMap<>();
+            h.createQuery("SELECT webhook_id, count(*) FROM webhook_deliveries WHERE status = 'processing' AND due_at > now() "
+                            + "AND webhook_id = ANY(:ids) GROUP BY webhook_id")
+                    .bind("ids", hookIds).map((rs, ctx) -> Map.entry(rs.getString(1), rs.getInt(2)))
+                    .forEach(e -> inFlight.put(e.getKey(), e.getValue()));
+            List<String> taken = new ArrayList<>();
+            Map<String, List<String>> dropped = new LinkedHashMap<>();
+            for (Candidate c : due) {
+                WebhookRow w = hooks.get(c.webhookId());
+                if (w == null) {
+                    continue; // another node holds the webhook right now; next round
+                }
+                if (!w.enabled() || w.url().isEmpty()) {
+                    dropped.computeIfAbsent(w.enabled() ? "webhook has no url" : "webhook disabled", k -> new ArrayList<>()).add(c.id());
+                    continue;
+                }
+                int n = inFlight.getOrDefault(w.id(), 0);
+                if (n < settings.perWebhookConcurrency()) {
+                    inFlight.put(w.id(), n + 1);
+                    taken.add(c.id());
+                }
+            }
+            dropped.forEach((reason, ids) -> h.createUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, "
+                    + "last_error = :reason WHERE id = ANY(:ids)").bind("reason", reason).bind("ids", ids.toArray(new String[0])).execute());
+            if (taken.isEmpty()) {
+                return List.of();
+            }
+            List<DeliveryRow> rows = h.createQuery("UPDATE webhook_deliveries SET status = 'processing', "
+                            + "attempts = LEAST(attempts + 1, " + MAX_ATTEMPTS + "), "
+                            + "due_at = now() + make_interval(secs => :lease) WHERE id = ANY(:ids) RETURNING " + WebhookDao.DELIVERY_COLUMNS)
+                    .bind("lease", settings.lease().toMillis() / 1000.0).bind("ids", taken.toArray(new String[0]))
+                    .mapTo(DeliveryRow.class).list();
+            List<Attempt> out = new ArrayList<>(rows.size());
+            Map<String, byte[]> keys = new HashMap<>();
+            for (DeliveryRow d : rows) {
+                WebhookRow w = hooks.get(d.webhookId());
+                out.add(new Attempt(d, w.url(), keys.computeIfAbsent(w.id(), k -> box.open(w.signingKey())), w.secretVersion()));
+            }
+            return out;
+        });
+    }
+
+    private void deliver(Attempt a) {
+        DeliveryRow d = a.delivery();
+        WebhookSender.Outcome outcome;
+        try {
+            outcome = sender.send(a.url(), new WebhookSender.Message(d.id(), d.eventType(), d.body().getBytes(StandardCharsets.UTF_8),
+                    a.key(), WebhookService.secretRef(d.webhookId()), a.secretVersion()));
+        } catch (RuntimeException e) {
+            outcome = new WebhookSender.Outcome(null, "network error: " + e.getMessage(), true, null, 0);
+        }
+        try {
+            record(d, outcome);
+            sent.incrementAndGet();
+        } catch (RuntimeException e) {
+            // The lease runs out and the attempt is made again: at least once, never lost.
+            log.warn("recording the outcome of webhook delivery {} failed: {}", d.id(), e.getMessage());
+        }
+    }
+
+    private void record(DeliveryRow d, WebhookSender.Outcome outcome) {
+        jdbi.useTransaction(h -> {
+            if (outcome.delivered()) {
+                int n = h.createUpdate("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), due_at = NULL "
+                                + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
+                        .bind("id", d.id()).bind("attempts", d.attempts()).execute();
+                if (n > 0) {
+                    h.createUpdate("UPDATE webhooks SET consecutive_failures = 0 WHERE id = :id AND consecutive_failures <> 0")
+                            .bind("id", d.webhookId()).execute();
+                }
+                return;
+            }
+            boolean terminal = !outcome.retryable() || d.attempts() >= MAX_ATTEMPTS;
+            String error = outcome.error().length() > 1000 ? outcome.error().substring(0, 1000) : outcome.error();
+            int n = h.createUpdate("UPDATE webhook_deliveries SET status = :status, last_error = :error, "
+                            + "due_at = CASE WHEN :terminal THEN NULL ELSE now() + make_interval(secs => :delay) END "
+                            + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
+                    .bind("status", terminal ? "failed" : "pending").bind("error", error).bind("terminal", terminal)
+                    .bind("delay", terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0)
+                    .bind("id", d.id()).bind("attempts", d.attempts()).execute();
+            if (n == 0) {
+                return; // the webhook was deleted, or the lease ran out and another attempt owns the row
+            }
+            Integer failures = h.createQuery("UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = :id "
+                    + "RETURNING consecutive_failures").bind("id", d.webhookId()).mapTo(Integer.class).findOne().orElse(null);
+            if (failures != null && failures >= settings.disableAfter()) {
+                disable(h, d.webhookId(), failures);
+            }
+        });
+    }
+
+    /** Disables a webhook that keeps failing, visibly: the flag, a system tag, failed queue, an audit entry. */
+    private void disable(Handle h, String webhookId, int failures) {
+        WebhookDao dao = h.attach(WebhookDao.class);
+        WebhookRow w = dao.lockById(webhookId).orElse(null);
+        if (w == null || !w.enabled()) {
+            return;
+        }
+        String reason = failures + " consecutive failed delivery attempts";
+        Map<String, String> tags = new LinkedHashMap<>(Json.readStringMap(mapper, w.tags()));
+        tags.put(WebhookService.DISABLED_TAG, reason);
+        dao.update(new WebhookRow(w.id(), w.orgId(), w.projectId(), w.name(), w.url(), w.events(), false, Json.write(mapper, tags),
+                w.signingKey(), w.secretVersion(), w.consecutiveFailures(), w.createdBy(), w.updatedBy(), w.createdAt(),
+                dev.mobius.server.http.Times.now()));
+        dao.failPending(w.id(), "webhook disabled after " + reason);
+        Caller system = new Caller(w.orgId(), null, "system", null, null, null, false, null, null, null, null);
+        audit.updated(h, system, w.projectId(), "webhook", w.id(), w.name(),
+                AuditTrail.summary("enabled", true), AuditTrail.summary("enabled", false, "disabled_reason", reason));
+        log.warn("webhook {} disabled after {}", w.id(), reason);
+    }
+
+    /** The wait before the attempt after attempt {@code attempt} (1-based). */
+    Duration delay(int attempt, Duration retryAfter) {
+        Duration base = SCHEDULE.get(Math.min(Math.max(attempt, 1), SCHEDULE.size()) - 1);
+        double jitter = 0.8 + 0.4 * ThreadLocalRandom.current().nextDouble();
+        long millis = (long) (base.toMillis() * jitter);
+        if (retryAfter != null && retryAfter.toMillis() > millis) {
+            millis = retryAfter.toMillis();
+        }
+        millis = Math.min(millis, MAX_DELAY.toMillis());
+        return Duration.ofMillis((long) (millis * settings.retryScale()));
+    }
+
+    /** Attempts whose outcome this node recorded (for benchmarks and logs). */
+    public int attemptsRecorded() {
+        return sent.get();
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        claimer.interrupt();
+        senders.shutdown();
+        try {
+            claimer.join(2000);
+            if (!senders.awaitTermination(5, TimeUnit.SECONDS)) {
+                senders.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

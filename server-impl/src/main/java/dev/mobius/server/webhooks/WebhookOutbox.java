@@ -1,0 +1,116 @@
+package dev.mobius.server.webhooks;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+
+import dev.mobius.server.events.Lifecycle;
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.http.Times;
+import dev.mobius.server.runs.RunDao;
+import dev.mobius.server.runs.RunRow;
+import dev.mobius.server.runs.RunService;
+
+/**
+ * The transactional outbox: told of every run and interaction change inside the transaction that
+ * makes it, it writes one delivery row per live webhook of the project that subscribes to the
+ * event, in that same transaction. A change that commits therefore always has its deliveries,
+ * and a change that rolls back never has any. The body is built now, a snapshot of the resource
+ * as GET answers it at this moment. A project without live webhooks costs one indexed query.
+ */
+public final class WebhookOutbox implements Lifecycle {
+    /** Every event type a webhook can subscribe to, in catalogue order. */
+    public static final List<String> EVENT_TYPES = List.of("run.queued", "run.started", "run.suspended", "run.resumed", "run.completed",
+            "run.failed", "run.cancelled", "interaction.requested", "interaction.completed", "interaction.cancelled",
+            "interaction.expired");
+    /** Family wildcards accepted besides exact types. */
+    public static final List<String> WILDCARDS = List.of("run.*", "interaction.*");
+
+    /** The interaction exactly as getInteraction answers it, read inside the caller's transaction. */
+    @FunctionalInterface
+    public interface InteractionViews {
+        Object view(Handle h, String interactionId);
+    }
+
+    private final Ids ids;
+    private final ObjectMapper mapper;
+    private final InteractionViews interactions;
+    private final Runnable committed;
+
+    /** @param committed called after a commit that queued deliveries (wakes the local deliverer) */
+    public WebhookOutbox(Ids ids, ObjectMapper mapper, InteractionViews interactions, Runnable committed) {
+        this.ids = ids;
+        this.mapper = mapper;
+        this.interactions = interactions;
+        this.committed = committed;
+    }
+
+    public static boolean subscribes(String[] events, String type) {
+        if (events == null || events.length == 0) {
+            return true;
+        }
+        for (String e : events) {
+            if (e.equals(type) || (e.endsWith(".*") && type.startsWith(e.substring(0, e.length() - 1)))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void runChanged(Handle h, String projectId, String runId, String eventType) {
+        List<WebhookDao.Live> targets = targets(h, projectId, eventType);
+        if (targets.isEmpty()) {
+            return;
+        }
+        RunRow run = h.attach(RunDao.class).find(projectId, runId)
+                .orElseThrow(() -> new IllegalStateException("run " + runId + " is not written yet"));
+        queue(h, targets, projectId, eventType, runId, RunService.runView(mapper, run));
+    }
+
+    @Override
+    public void interactionChanged(Handle h, String projectId, String interactionId, String eventType) {
+        List<WebhookDao.Live> targets = targets(h, projectId, eventType);
+        if (targets.isEmpty()) {
+            return;
+        }
+        Object view = interactions.view(h, interactionId);
+        Object runId = mapper.convertValue(view, Map.class).get("run_id");
+        queue(h, targets, projectId, eventType, runId == null ? null : runId.toString(), view);
+    }
+
+    private static List<WebhookDao.Live> targets(Handle h, String projectId, String eventType) {
+        List<WebhookDao.Live> live = h.attach(WebhookDao.class).live(projectId);
+        if (live.isEmpty()) {
+            return live;
+        }
+        List<WebhookDao.Live> out = new ArrayList<>();
+        for (WebhookDao.Live w : live) {
+            if (subscribes(w.events(), eventType)) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
+    private void queue(Handle h, List<WebhookDao.Live> targets, String projectId, String eventType, String runId, Object data) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", eventType);
+        body.put("data", data);
+        String json = Json.write(mapper, body);
+        OffsetDateTime now = Times.now();
+        List<DeliveryRow> rows = new ArrayList<>(targets.size());
+        for (WebhookDao.Live w : targets) {
+            rows.add(new DeliveryRow(ids.next("whdel"), w.id(), projectId, eventType, runId, json, "pending", 0, null, now, now, null));
+        }
+        h.attach(WebhookDao.class).insertDeliveries(rows);
+        h.afterCommit(committed);
+    }
+}
