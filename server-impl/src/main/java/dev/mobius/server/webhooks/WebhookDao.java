@@ -72,6 +72,16 @@ public interface WebhookDao extends SqlObject {
                 DeliveryRow.class);
     }
 
+    /** The webhooks of claimed deliveries; one that another node holds right now is left out. */
+    @SqlQuery("SELECT " + COLUMNS + " FROM webhooks WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED")
+    List<WebhookRow> lockSkipping(@Bind("ids") String[] ids);
+
+    /** Starts an attempt of each delivery: in flight until the lease runs out. */
+    @SqlQuery("UPDATE webhook_deliveries SET status = 'processing', attempts = LEAST(attempts + 1, :maxAttempts), "
+            + "due_at = now() + make_interval(secs => :leaseSeconds) WHERE id = ANY(:ids) RETURNING " + DELIVERY_COLUMNS)
+    List<DeliveryRow> startAttempts(@Bind("ids") String[] ids, @Bind("leaseSeconds") double leaseSeconds,
+                                    @Bind("maxAttempts") int maxAttempts);
+
     @SqlUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, last_error = :reason "
             + "WHERE webhook_id = :webhookId AND status = 'pending'")
     int failPending(@Bind("webhookId") String webhookId, @Bind("reason") String reason);

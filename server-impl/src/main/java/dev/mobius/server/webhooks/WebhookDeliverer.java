@@ -166,9 +166,9 @@ public final class WebhookDeliverer implements AutoCloseable {
             }
             String[] hookIds = new LinkedHashSet<>(due.stream().map(Candidate::webhookId).toList()).toArray(new String[0]);
             // Locking the webhooks serializes claims per webhook across nodes: the in-flight count stays exact.
+            WebhookDao dao = h.attach(WebhookDao.class);
             Map<String, WebhookRow> hooks = new HashMap<>();
-            h.createQuery("SELECT " + WebhookDao.COLUMNS + " FROM webhooks WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED")
-                    .bind("ids", hookIds).mapTo(WebhookRow.class).forEach(w -> hooks.put(w.id(), w));
+            dao.lockSkipping(hookIds).forEach(w -> hooks.put(w.id(), w));
             Map<String, Integer> inFlight = new HashMap<>();
             h.createQuery("SELECT webhook_id, count(*) FROM webhook_deliveries WHERE status = 'processing' AND due_at > now() "
                             + "AND webhook_id = ANY(:ids) GROUP BY webhook_id")
@@ -196,11 +196,7 @@ public final class WebhookDeliverer implements AutoCloseable {
             if (taken.isEmpty()) {
                 return List.of();
             }
-            List<DeliveryRow> rows = h.createQuery("UPDATE webhook_deliveries SET status = 'processing', "
-                            + "attempts = LEAST(attempts + 1, " + MAX_ATTEMPTS + "), "
-                            + "due_at = now() + make_interval(secs => :lease) WHERE id = ANY(:ids) RETURNING " + WebhookDao.DELIVERY_COLUMNS)
-                    .bind("lease", settings.lease().toMillis() / 1000.0).bind("ids", taken.toArray(new String[0]))
-                    .mapTo(DeliveryRow.class).list();
+            List<DeliveryRow> rows = dao.startAttempts(taken.toArray(new String[0]), settings.lease().toMillis() / 1000.0, MAX_ATTEMPTS);
             List<Attempt> out = new ArrayList<>(rows.size());
             Map<String, byte[]> keys = new HashMap<>();
             for (DeliveryRow d : rows) {
