@@ -26,6 +26,9 @@ import com.sun.net.httpserver.HttpServer;
 import dev.mobius.server.MobiusServer;
 import dev.mobius.server.ServerConfig;
 import dev.mobius.server.access.RateLimiter;
+import dev.mobius.server.http.Ids;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.webhooks.WebhookOutbox;
 import dev.mobius.server.webhooks.WebhookSettings;
 
 /**
@@ -122,9 +125,31 @@ public final class WebhookBench {
             System.out.printf("webhook deliveries: %d of %d in %.2f s = %.0f deliveries/s (%d runs x 3 events x %d webhooks, "
                             + "%d clients starting runs, fsync on)%n", received.get(), expected, seconds, received.get() / seconds, runs,
                     hooks, clients);
+            // Drain: 10,000 deliveries queued in one transaction (as 1,000 run.completed events of one
+            // run to the same webhooks), then the time from the first to the last one received.
+            JsonNode anyRun = call(base, "GET", P + "/runs?limit=1", null).get("items").get(0);
+            String runId = anyRun.get("id").asText();
+            String projectId = anyRun.get("project_id").asText();
+            WebhookOutbox outbox = new WebhookOutbox(new Ids(), Json.newMapper(), (h, id) -> null, () -> { });
+            int before = received.get();
+            first.set(0);
+            int drain = 1000 * hooks;
+            server.database().jdbi().useTransaction(h -> {
+                for (int i = 0; i < 1000; i++) {
+                    outbox.runChanged(h, projectId, runId, "run.completed");
+                }
+            });
+            deadline = System.nanoTime() + 300_000_000_000L;
+            while (received.get() < before + drain && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            double drainSeconds = (last.get() - first.get()) / 1e9;
+            System.out.printf("webhook drain: %d queued deliveries received in %.2f s = %.0f deliveries/s (%d webhooks)%n",
+                    received.get() - before, drainSeconds, (received.get() - before) / drainSeconds, hooks);
             for (String id : hookIds) {
                 call(base, "DELETE", P + "/webhooks/" + id, null);
             }
+            Thread.sleep(3000); // let the deletions above and the database settle
             // Latency under light load.
             call(base, "POST", P + "/webhooks", "{\"name\":\"latency\",\"url\":\"" + hookBase + "/latency\",\"events\":[\"run.completed\"]}");
             for (int i = 0; i < samples; i++) {

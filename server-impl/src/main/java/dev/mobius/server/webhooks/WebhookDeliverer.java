@@ -56,6 +56,8 @@ public final class WebhookDeliverer implements AutoCloseable {
 
     private record Candidate(String id, String webhookId) {}
 
+    private record Result(DeliveryRow delivery, WebhookSender.Outcome outcome) {}
+
     private final Jdbi jdbi;
     private final SecretBox box;
     private final AuditTrail audit;
@@ -65,11 +67,15 @@ public final class WebhookDeliverer implements AutoCloseable {
     private final Semaphore permits;
     private final ExecutorService senders;
     private final Thread claimer;
+    /** Outcomes waiting to be written; one recorder writes them in batches, one commit (one fsync) each. */
+    private final java.util.concurrent.BlockingQueue<Result> outcomes = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final Thread recorder;
     private final Object signal = new Object();
     private final AtomicInteger sent = new AtomicInteger();
     private boolean nudged;
     private volatile boolean starved;
     private volatile boolean running = true;
+    private volatile boolean sendersDone;
 
     public WebhookDeliverer(Jdbi jdbi, SecretBox box, AuditTrail audit, ObjectMapper mapper, OutboundGuard guard, WebhookSettings settings) {
         this.jdbi = jdbi;
@@ -87,6 +93,8 @@ public final class WebhookDeliverer implements AutoCloseable {
         });
         this.claimer = new Thread(this::loop, "webhook-claimer");
         this.claimer.setDaemon(true);
+        this.recorder = new Thread(this::recordLoop, "webhook-recorder");
+        this.recorder.setDaemon(true);
     }
 
     WebhookSender sender() {
@@ -95,6 +103,7 @@ public final class WebhookDeliverer implements AutoCloseable {
 
     public void start() {
         claimer.start();
+        recorder.start();
     }
 
     /** Something may be due now (called after a commit that queued deliveries). */
@@ -216,17 +225,47 @@ public final class WebhookDeliverer implements AutoCloseable {
         } catch (RuntimeException e) {
             outcome = new WebhookSender.Outcome(null, "network error: " + e.getMessage(), true, null, 0);
         }
-        try {
-            record(d, outcome);
-            sent.incrementAndGet();
-        } catch (RuntimeException e) {
-            // The lease runs out and the attempt is made again: at least once, never lost.
-            log.warn("recording the outcome of webhook delivery {} failed: {}", d.id(), e.getMessage());
+        outcomes.add(new Result(d, outcome));
+    }
+
+    /**
+     * Writes outcomes in batches. A batch that fails is written again one outcome per transaction;
+     * an outcome that cannot be written at all is lost only as a record: the lease runs out and the
+     * attempt is made again (at least once, never lost).
+     */
+    private void recordLoop() {
+        List<Result> batch = new ArrayList<>();
+        while (!sendersDone || !outcomes.isEmpty()) {
+            try {
+                Result first = outcomes.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                outcomes.drainTo(batch, 499);
+                try {
+                    jdbi.useTransaction(h -> batch.forEach(r -> record(h, r.delivery(), r.outcome())));
+                } catch (RuntimeException e) {
+                    for (Result r : batch) {
+                        try {
+                            jdbi.useTransaction(h -> record(h, r.delivery(), r.outcome()));
+                        } catch (RuntimeException e2) {
+                            log.warn("recording the outcome of webhook delivery {} failed: {}", r.delivery().id(), e2.getMessage());
+                        }
+                    }
+                }
+                sent.addAndGet(batch.size());
+                batch.clear();
+                // Recorded attempts free their webhooks' concurrency slots: more may be claimable now.
+                nudge();
+            } catch (InterruptedException e) {
+                return;
+            }
         }
     }
 
-    private void record(DeliveryRow d, WebhookSender.Outcome outcome) {
-        jdbi.useTransaction(h -> {
+    private void record(Handle h, DeliveryRow d, WebhookSender.Outcome outcome) {
+        {
             if (outcome.delivered()) {
                 int n = h.createUpdate("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), due_at = NULL "
                                 + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
@@ -253,7 +292,7 @@ public final class WebhookDeliverer implements AutoCloseable {
             if (failures != null && failures >= settings.disableAfter()) {
                 disable(h, d.webhookId(), failures);
             }
-        });
+        }
     }
 
     /** Disables a webhook that keeps failing, visibly: the flag, a system tag, failed queue, an audit entry. */
@@ -311,6 +350,8 @@ public final class WebhookDeliverer implements AutoCloseable {
             if (!senders.awaitTermination(5, TimeUnit.SECONDS)) {
                 senders.shutdownNow();
             }
+            sendersDone = true;
+            recorder.join(5000); // it stops once the outcomes of finished attempts are written
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
