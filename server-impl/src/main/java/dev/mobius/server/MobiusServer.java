@@ -136,6 +136,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new AuditLogsResource(auditLogs))
                     .register(new AutomationsResource(automations))
                     .register(new RunsResource(runs))
+                    .register(streams.connectionFilter())
                     .register(new TriggersResource(deliveries));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
