@@ -169,6 +169,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new AutomationsResource(automations, triggerSecrets))
                     .register(new RunsResource(runs))
                     .register(new InteractionsResource(interactions))
+                    .register(streams.connectionFilter())
                     .register(new TriggersResource(deliveries));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
