@@ -31,14 +31,19 @@ import java.util.regex.Pattern;
  * <p>Starts the server as its own process (so its memory is its own: {@code VmRSS} from
  * {@code /proc/<pid>/status}, heap from {@code jcmd <pid> GC.heap_info}), starts N runs of a
  * one-step automation that waits for an event (so every run stays suspended and its stream stays
- * open), opens one stream per run with a small NIO client (two selector threads; a connection costs
- * the client one socket and a few hundred bytes), then signals a sample of the runs one at a time
- * and times each signal until the first event frame it causes arrives on that run's stream, with
- * every other stream still open. Bounded in count and time; everything is on loopback.
+ * open), signals as many spare runs as there will be samples with no stream open (what a signal
+ * costs by itself), opens one stream per run with a small NIO client (two selector threads; a
+ * connection costs the client one socket and a few hundred bytes), waits, then signals a sample of
+ * the runs one at a time, ten a second, and times each signal until the first event frame it
+ * causes arrives on that run's stream, with every other stream still open. It also reports the
+ * live heap the streams added by class (two class histograms), the server's CPU while idle, its
+ * GC pauses ({@code -Xlog:gc}; the log and the server's own log are kept in
+ * {@code bench/target/stream-bench/}) and, with {@code -XX:NativeMemoryTracking=summary} among the
+ * server options, its native memory. Bounded in count and time; everything is on loopback.
  *
  * <p>{@code bench/stream-bench.sh [streams] [samples]} (defaults 10000 and 300); the script raises
  * the open-file limit and sets the JVM flags. Arguments: streams, samples, server JVM options
- * (one string, split on spaces).
+ * (one string, split on spaces), seconds to stay idle with every stream open before measuring.
  */
 public final class StreamBench {
     private static final Pattern LISTENING = Pattern.compile("Mobius listening on http://127\\.0\\.0\\.1:(\\d+)");
@@ -49,7 +54,7 @@ public final class StreamBench {
     public static void main(String[] args) throws Exception {
         int streams = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int samples = args.length > 1 ? Integer.parseInt(args[1]) : 300;
-        String serverOpts = args.length > 2 ? args[2] : "-Xms64m -Xmx512m";
+        String serverOpts = args.length > 2 ? args[2] : "-Xms512m -Xmx512m -XX:-G1UseAdaptiveIHOP -XX:InitiatingHeapOccupancyPercent=70";
         int idleSeconds = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         Path dir = Files.createTempDirectory("mobius-stream-bench-");
         Server server = Server.start(dir, serverOpts);
