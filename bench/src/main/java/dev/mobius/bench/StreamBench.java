@@ -31,14 +31,19 @@ import java.util.regex.Pattern;
  * <p>Starts the server as its own process (so its memory is its own: {@code VmRSS} from
  * {@code /proc/<pid>/status}, heap from {@code jcmd <pid> GC.heap_info}), starts N runs of a
  * one-step automation that waits for an event (so every run stays suspended and its stream stays
- * open), opens one stream per run with a small NIO client (two selector threads; a connection costs
- * the client one socket and a few hundred bytes), then signals a sample of the runs one at a time
- * and times each signal until the first event frame it causes arrives on that run's stream, with
- * every other stream still open. Bounded in count and time; everything is on loopback.
+ * open), signals as many spare runs as there will be samples with no stream open (what a signal
+ * costs by itself), opens one stream per run with a small NIO client (two selector threads; a
+ * connection costs the client one socket and a few hundred bytes), waits, then signals a sample of
+ * the runs one at a time, ten a second, and times each signal until the first event frame it
+ * causes arrives on that run's stream, with every other stream still open. It also reports the
+ * live heap the streams added by class (two class histograms), the server's CPU while idle, its
+ * GC pauses ({@code -Xlog:gc}; the log and the server's own log are kept in
+ * {@code bench/target/stream-bench/}) and, with {@code -XX:NativeMemoryTracking=summary} among the
+ * server options, its native memory. Bounded in count and time; everything is on loopback.
  *
  * <p>{@code bench/stream-bench.sh [streams] [samples]} (defaults 10000 and 300); the script raises
  * the open-file limit and sets the JVM flags. Arguments: streams, samples, server JVM options
- * (one string, split on spaces).
+ * (one string, split on spaces), seconds to stay idle with every stream open before measuring.
  */
 public final class StreamBench {
     private static final Pattern LISTENING = Pattern.compile("Mobius listening on http://127\\.0\\.0\\.1:(\\d+)");
@@ -49,7 +54,7 @@ public final class StreamBench {
     public static void main(String[] args) throws Exception {
         int streams = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int samples = args.length > 1 ? Integer.parseInt(args[1]) : 300;
-        String serverOpts = args.length > 2 ? args[2] : "-Xms64m -Xmx512m";
+        String serverOpts = args.length > 2 ? args[2] : "-Xms512m -Xmx512m -XX:-G1UseAdaptiveIHOP -XX:InitiatingHeapOccupancyPercent=70";
         int idleSeconds = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         Path dir = Files.createTempDirectory("mobius-stream-bench-");
         Server server = Server.start(dir, serverOpts);
@@ -63,12 +68,26 @@ public final class StreamBench {
             RunBench.call(base, "POST", RunBench.P + "/automations/hold/versions/1/publication", null);
 
             long t0 = System.nanoTime();
-            List<String> ids = RunBench.startMany(base, streams, 16, "hold");
+            List<String> ids = RunBench.startMany(base, streams + samples, 16, "hold");
             long t1 = System.nanoTime();
-            while (RunBench.count(base, "suspended") < streams && System.nanoTime() - t1 < 300e9) {
+            while (RunBench.count(base, "suspended") < streams + samples && System.nanoTime() - t1 < 300e9) {
                 Thread.sleep(500);
             }
-            System.out.printf("%d runs started and suspended in %.1f s%n", streams, (System.nanoTime() - t0) / 1e9);
+            System.out.printf("%d runs started and suspended in %.1f s%n", streams + samples, (System.nanoTime() - t0) / 1e9);
+            // The same signals with no stream open: what the signal itself costs, for comparison.
+            List<String> spare = ids.subList(streams, ids.size());
+            ids = ids.subList(0, streams);
+            List<Double> alone = new ArrayList<>();
+            long a0 = System.nanoTime();
+            for (int i = 0; i < spare.size(); i++) {
+                long sent = System.nanoTime();
+                RunBench.call(base, "POST", RunBench.P + "/runs/" + spare.get(i) + "/signals", "{\"step_key\":\"wait\"}");
+                alone.add((System.nanoTime() - sent) / 1e6);
+                pace(a0, i);
+            }
+            Collections.sort(alone);
+            System.out.printf("the signal request with no stream open (sent to answered), %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                    alone.size(), RunBench.pct(alone, 50), RunBench.pct(alone, 99), alone.get(alone.size() - 1));
             report("server before streams", server);
             java.util.Map<String, long[]> heapBefore = histogram(server);
 
@@ -79,15 +98,17 @@ public final class StreamBench {
             System.out.printf("streams open: %d of %d (opened in %.1f s, %.0f/s; %d failed)%n", clients.open.get(), streams,
                     openSeconds, clients.open.get() / openSeconds, clients.failed.get());
             int gcIdleStart = server.gcLog().size();
+            double cpu0 = cpuSeconds(server);
             Thread.sleep(idleSeconds * 1000L);
-            System.out.printf("  idle for %d s with every stream open: %s%n", idleSeconds,
-                    gcSummary(server.gcLog().subList(gcIdleStart, server.gcLog().size())));
+            System.out.printf("  idle for %d s with every stream open: server CPU %.1f%% of one core; %s%n", idleSeconds,
+                    (cpuSeconds(server) - cpu0) * 100 / idleSeconds, gcSummary(server.gcLog().subList(gcIdleStart, server.gcLog().size())));
             report("server with " + clients.open.get() + " streams open", server);
             growth(heapBefore, histogram(server), clients.open.get(), 15);
 
             // Publish-to-receive with every stream open: signal one run at a time, time its first frame.
             List<Double> latencies = new ArrayList<>();
             List<Double> answers = new ArrayList<>();
+            List<Double> fromEvent = new ArrayList<>();
             int gcLinesBefore = server.gcLog().size();
             int lost = 0;
             int openAtStart = clients.open.get();
@@ -96,30 +117,30 @@ public final class StreamBench {
             for (int i = 0; i < samples && i * step < conns.size(); i++) {
                 Conn c = conns.get(i * step);
                 CompletableFuture<Long> arrived = new CompletableFuture<>();
+                c.frameText = new CompletableFuture<>();
                 c.waiter = arrived;
                 long sent = System.nanoTime();
                 RunBench.call(base, "POST", RunBench.P + "/runs/" + c.runId + "/signals", "{\"step_key\":\"wait\"}");
                 answers.add((System.nanoTime() - sent) / 1e6);
                 try {
                     latencies.add((arrived.get(10, TimeUnit.SECONDS) - sent) / 1e6);
+                    fromEvent.add(sinceCreated(c.frameText.get(10, TimeUnit.SECONDS)));
                 } catch (java.util.concurrent.TimeoutException e) {
                     lost++;
                 }
-                // Spread the samples over more than two keepalive rounds (15 s each).
-                long next = s0 + (long) ((i + 1) * 100e6);
-                long wait = next - System.nanoTime();
-                if (wait > 0) {
-                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                }
+                pace(s0, i);
             }
             Collections.sort(latencies);
             Collections.sort(answers);
+            Collections.sort(fromEvent);
             List<String> pauses = server.gcLog().subList(gcLinesBefore, server.gcLog().size());
             System.out.printf("SSE publish-to-receive with %d streams open, %d samples over %.0f s: p50 %.2f ms, p99 %.2f ms, max %.2f ms"
                             + " (%d lost)%n", openAtStart, latencies.size(), (System.nanoTime() - s0) / 1e9,
                     RunBench.pct(latencies, 50), RunBench.pct(latencies, 99), latencies.get(latencies.size() - 1), lost);
             System.out.printf("  for comparison, the signal request itself (sent to answered): p50 %.2f ms, p99 %.2f ms%n",
                     RunBench.pct(answers, 50), RunBench.pct(answers, 99));
+            System.out.printf("  the event's created_at (server clock, inside the signal's transaction) to received: p50 %.2f ms,"
+                    + " p99 %.2f ms, max %.2f ms%n", RunBench.pct(fromEvent, 50), RunBench.pct(fromEvent, 99), fromEvent.get(fromEvent.size() - 1));
             System.out.println("  " + gcSummary(pauses) + " in the server during the samples");
             System.out.printf("streams still open: %d (the %d signalled runs completed and their streams ended)%n",
                     clients.open.get(), latencies.size());
@@ -129,9 +150,43 @@ public final class StreamBench {
                 clients.close();
             }
             server.stop();
+            // The server's log and GC log outlive the run, for a closer look.
+            Path keep = Path.of("bench", "target", "stream-bench");
+            Files.createDirectories(keep);
+            for (String name : List.of("server.log", "gc.log")) {
+                if (Files.exists(dir.resolve(name))) {
+                    Files.copy(dir.resolve(name), keep.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
             deleteTree(dir);
         }
         System.exit(0);
+    }
+
+    /** "<arrival instant> event: ...\ndata: {...\"created_at\":\"...\"...}" becomes the milliseconds between the two. */
+    private static double sinceCreated(String arrivedFrame) {
+        java.time.Instant arrived = java.time.Instant.parse(arrivedFrame.substring(0, arrivedFrame.indexOf(' ')));
+        Matcher m = Pattern.compile("\"created_at\":\"([^\"]+)\"").matcher(arrivedFrame);
+        if (!m.find()) {
+            throw new IllegalStateException("no created_at in " + arrivedFrame);
+        }
+        java.time.Instant created = java.time.OffsetDateTime.parse(m.group(1)).toInstant();
+        return java.time.Duration.between(created, arrived).toNanos() / 1e6;
+    }
+
+    /** Ten samples a second: 300 of them span two keepalive rounds (15 s each). */
+    private static void pace(long start, int i) throws InterruptedException {
+        long wait = start + (long) ((i + 1) * 100e6) - System.nanoTime();
+        if (wait > 0) {
+            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        }
+    }
+
+    /** CPU time (user + system) the process has used so far, in seconds, from /proc/<pid>/stat. */
+    private static double cpuSeconds(Server server) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + server.process.pid() + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime in clock ticks (USER_HZ 100)
     }
 
     private static void report(String when, Server server) throws Exception {
@@ -309,6 +364,10 @@ public final class StreamBench {
         int endMatch;
         boolean ended;
         volatile CompletableFuture<Long> waiter;
+        /** The first frame after the waiter was armed, as it arrives; with the wall-clock time of its arrival. */
+        StringBuilder frame;
+        volatile CompletableFuture<String> frameText;
+        java.time.Instant frameAt;
 
         Conn(String runId, SocketChannel channel) {
             this.runId = runId;
@@ -462,6 +521,14 @@ public final class StreamBench {
                         }
                         continue;
                     }
+                    if (c.frame != null) {
+                        c.frame.append((char) b);
+                        int len = c.frame.length();
+                        if (len >= 2 && c.frame.charAt(len - 1) == '\n' && c.frame.charAt(len - 2) == '\n') {
+                            c.frameText.complete(c.frameAt + " " + c.frame);
+                            c.frame = null;
+                        }
+                    }
                     if (b == END[c.endMatch]) {
                         if (++c.endMatch == END.length) {
                             c.endMatch = 0;
@@ -477,8 +544,9 @@ public final class StreamBench {
                         if (++c.match == EVENT.length) {
                             c.match = 0;
                             CompletableFuture<Long> w = c.waiter;
-                            if (w != null) {
-                                w.complete(now);
+                            if (w != null && w.complete(now)) {
+                                c.frame = new StringBuilder("event: ");
+                                c.frameAt = java.time.Instant.now();
                             }
                         }
                     } else {

@@ -204,15 +204,23 @@ public final class RunStreams implements AutoCloseable {
         }
 
         private void run() {
-            do {
-                state.set(1);
-                try {
-                    drain();
-                } catch (RuntimeException e) {
-                    // The once-a-second check wakes the feed again.
-                    log.warn("run event stream of {} could not read events: {}", run.id(), e.toString());
+            boolean done = false;
+            try {
+                do {
+                    state.set(1);
+                    try {
+                        drain();
+                    } catch (RuntimeException e) {
+                        // The once-a-second check wakes the feed again.
+                        log.warn("run event stream of {} could not read events: {}", run.id(), e.toString());
+                    }
+                } while (!state.compareAndSet(1, 0));
+                done = true;
+            } finally {
+                if (!done) {
+                    state.set(0); // an Error: later wakes must still find the feed idle
                 }
-            } while (!state.compareAndSet(1, 0));
+            }
         }
 
         /** Sends every committed event each stream has not sent yet, in pages; ends streams at the terminal event. */
@@ -313,7 +321,13 @@ public final class RunStreams implements AutoCloseable {
         private volatile Response response;
         private int connectionLimit;
         private long bytesBeforeCommit;
-        private final CloseListener<Closeable, ICloseType> onClosed = (closeable, type) -> writers.execute(() -> drop(null));
+        private final CloseListener<Closeable, ICloseType> onClosed = (closeable, type) -> {
+            try {
+                writers.execute(() -> drop(null));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shutting down: every stream is being ended anyway
+            }
+        };
 
         Stream(long lastSent, boolean endWhenCaughtUp) {
             this.lastSent = lastSent;
@@ -445,7 +459,7 @@ public final class RunStreams implements AutoCloseable {
                     } else if (now - s.behindSince > stallNanos) {
                         s.drop("the client stopped reading (" + s.pending() + " bytes unsent)");
                     }
-                } else if (s.response == null && now - s.openedAt > ATTACH_NANOS) {
+                } else if ((s.response == null || !s.response.isCommitted()) && now - s.openedAt > ATTACH_NANOS) {
                     s.drop("the response never started");
                 } else if (now - s.lastWrite >= KEEPALIVE_NANOS && budget > 0) {
                     budget--;

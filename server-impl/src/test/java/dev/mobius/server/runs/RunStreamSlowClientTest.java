@@ -64,8 +64,8 @@ class RunStreamSlowClientTest {
             CompletableFuture<List<String[]>> fastOnHeavy = RunStreamTest.read(server.baseUrl(), heavy, "", Map.of());
             Thread.sleep(500);
 
-            // 16 MiB of events: far more than the socket buffers and a stream's backlog hold.
-            long first = commit(server, heavy, 32, 512 * 1024, true) - 31;
+            // 6 MiB of events: far more than the socket buffers and a stream's backlog hold.
+            long first = commit(server, heavy, 24, 256 * 1024, true) - 23;
             long committed = System.nanoTime();
 
             // Meanwhile another run's stream gets its events as if nothing else were going on.
@@ -78,20 +78,20 @@ class RunStreamSlowClientTest {
             assertEquals(List.of("step.completed", "run.resumed", "run.completed"), lightFrames.stream().map(f -> f[0]).toList());
             assertTrue(ms < 2000, "the other stream waited " + ms + " ms");
 
-            // Every stalled client is cut off: its connection ends long before 16 MiB came through. (Not a
+            // Every stalled client is cut off: its connection ends long before 6 MiB came through. (Not a
             // byte is read before the grace period is surely over: reading is what a live client does.)
             Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(committed + TimeUnit.SECONDS.toNanos(5) - System.nanoTime())));
             for (Socket s : stalled) {
                 long received = drainUntilClosed(s, 15_000);
                 assertTrue(received >= 0, "the server closed the connection of a client that stopped reading");
-                assertTrue(received < 8L * 1024 * 1024, "dropped, not served in full: " + received + " bytes");
+                assertTrue(received < 3L * 1024 * 1024, "dropped, not served in full: " + received + " bytes");
             }
 
             // A client that reads gets every event of the same run, in order, through to the end.
             api.post(P + "/runs/" + heavy + "/signals", KEY, Map.of("step_key", "wait"));
             List<String[]> frames = fastOnHeavy.get(30, TimeUnit.SECONDS);
             RunStreamTest.assertContiguous(frames, first);
-            assertEquals(32 + 3, frames.size());
+            assertEquals(24 + 3, frames.size());
             assertEquals("run.completed", frames.get(frames.size() - 1)[0]);
         }
     }
