@@ -33,6 +33,15 @@ import dev.mobius.server.access.PrincipalsResource;
 import dev.mobius.server.audit.AuditLogService;
 import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.actions.ActionExecutor;
+import dev.mobius.server.actions.ActionService;
+import dev.mobius.server.actions.ActionStepRunner;
+import dev.mobius.server.actions.ActionsResource;
+import dev.mobius.server.actions.Calls;
+import dev.mobius.server.actions.Catalog;
+import dev.mobius.server.actions.CatalogResource;
+import dev.mobius.server.actions.PatchBody;
+import dev.mobius.server.automations.ActionLookup;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.automations.EventTriggerRoute;
@@ -60,7 +69,10 @@ import dev.mobius.server.http.RequestRules;
 import dev.mobius.server.http.TimestampParam;
 import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
-import dev.mobius.server.runs.ActionSteps;
+import dev.mobius.server.jobs.JobDispatch;
+import dev.mobius.server.jobs.JobOutcomes;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.outbound.OutboundHttp;
 import dev.mobius.server.runs.InteractionSteps;
 import dev.mobius.server.runs.RunWakeups;
 import dev.mobius.server.runs.RunEngine;
@@ -121,13 +133,26 @@ public final class MobiusServer implements AutoCloseable {
             ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
             Expressions expressions = new Expressions();
-            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions);
+            SecretBox secretBox = new SecretBox(database.installationSecret("secret_box_key"));
+            Catalog actionCatalog = new Catalog(mapper);
+            ActionLookup actionLookup = (h, projectId, name) -> actionCatalog.find(h, projectId, name).map(Catalog.Entry::supportedLocations);
+            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, actionLookup);
             RunWakeups wakeups = new RunWakeups();
+            // Outbound calls (actions now, webhooks later) share one guard and one bounded client.
+            OutboundHttp outbound = new OutboundHttp(new OutboundGuard(config.outboundAllowPrivate()),
+                    java.time.Duration.ofSeconds(config.outboundTimeoutSeconds()));
+            JobDispatch jobDispatch = JobDispatch.NONE;
+            ActionExecutor actionExecutor = new ActionExecutor(jdbi, mapper, actionCatalog, new Calls(mapper, outbound, expressions), secretBox,
+                    wakeups::nudge, Integer.getInteger("mobius.actions.threads", 8));
+            ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch);
+            ActionStepRunner actionSteps = new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
+            // Where the workers feature reports finished action jobs.
+            JobOutcomes jobOutcomes = actionSteps;
             InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, wakeups::nudge);
             InteractionSteps interactionSteps = new StepInteractions(interactions);
             Specs specs = new Specs(mapper);
-            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, ActionSteps.NONE, Lifecycle.NONE);
-            RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, ActionSteps.NONE, starter);
+            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, actionSteps, Lifecycle.NONE);
+            RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, actionSteps, starter);
             RunEngine engine = new RunEngine(jdbi, machine, wakeups, Integer.getInteger("mobius.engine.threads", 2));
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);
@@ -137,7 +162,7 @@ public final class MobiusServer implements AutoCloseable {
                 engine.nudge();
                 dispatcher.nudge();
             });
-            TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, new SecretBox(database.installationSecret("secret_box_key")), audit);
+            TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretBox, audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
 
@@ -159,6 +184,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(triggerSecrets)
                     .register(new Authorizer(jdbi, catalog))
                     .register(new Idempotency(jdbi, catalog, mapper))
+                    .register(new PatchBody(mapper))
                     .register(new SystemResource(database, catalog))
                     .register(new ProjectsResource(projects))
                     .register(new PrincipalsResource(principals))
@@ -170,7 +196,9 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new RunsResource(runs))
                     .register(new InteractionsResource(interactions))
                     .register(streams.connectionFilter())
-                    .register(new TriggersResource(deliveries));
+                    .register(new TriggersResource(deliveries))
+                    .register(new ActionsResource(actions))
+                    .register(new CatalogResource(actions));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
@@ -181,13 +209,14 @@ public final class MobiusServer implements AutoCloseable {
             schedules.start();
             dispatcher.start();
             expirer.start();
+            actionExecutor.start();
             int port = http.getListener("grizzly").getPort();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, streams, List.of(dispatcher, schedules, expirer, engine), database, port);
+            return new MobiusServer(http, streams, List.of(dispatcher, schedules, expirer, actionExecutor, engine), database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;

@@ -12,6 +12,8 @@ import dev.mobius.server.access.RateLimiter;
  * @param durableEmbedded false only in tests: the embedded database then skips fsync
  * @param bootstrapApiKey the value of the first API key, instead of a random one
  * @param printBootstrapKey whether the first start prints the new key to stdout
+ * @param outboundAllowPrivate whether calls out (actions, webhooks) may reach loopback and private addresses
+ * @param outboundTimeoutSeconds the longest one outbound call may take
  */
 public record ServerConfig(
         String bind,
@@ -21,7 +23,23 @@ public record ServerConfig(
         boolean durableEmbedded,
         String bootstrapApiKey,
         boolean printBootstrapKey,
-        RateLimiter.Limits rateLimits) {
+        RateLimiter.Limits rateLimits,
+        boolean outboundAllowPrivate,
+        int outboundTimeoutSeconds) {
+
+    public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
+
+    /** Outbound calls to public addresses only, with the default timeout. */
+    public ServerConfig(String bind, int port, String databaseUrl, Path dataDir, boolean durableEmbedded, String bootstrapApiKey,
+                        boolean printBootstrapKey, RateLimiter.Limits rateLimits) {
+        this(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits, false,
+                DEFAULT_OUTBOUND_TIMEOUT_SECONDS);
+    }
+
+    public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
+        return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
+                allowPrivate, timeoutSeconds);
+    }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000);
 
@@ -33,7 +51,9 @@ public record ServerConfig(
             "  --data-dir      MOBIUS_DATA_DIR      data directory (default ./data)",
             "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
             "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
-            "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)");
+            "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)",
+            "                  MOBIUS_OUTBOUND_ALLOW_PRIVATE  true lets actions call loopback and private addresses (default false)",
+            "                  MOBIUS_OUTBOUND_TIMEOUT_SECONDS  longest outbound call (default 30)");
 
     /** Flags win over environment variables, which win over defaults. */
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -62,8 +82,14 @@ public record ServerConfig(
         RateLimiter.Limits limits = new RateLimiter.Limits(
                 number("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.keyPerMinute())),
                 number("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())));
+        int outboundTimeout = number("MOBIUS_OUTBOUND_TIMEOUT_SECONDS",
+                env.getOrDefault("MOBIUS_OUTBOUND_TIMEOUT_SECONDS", "" + DEFAULT_OUTBOUND_TIMEOUT_SECONDS));
+        if (outboundTimeout < 1) {
+            throw new IllegalArgumentException("MOBIUS_OUTBOUND_TIMEOUT_SECONDS must be at least 1");
+        }
         return new ServerConfig(bind, number("port", port), db == null || db.isBlank() ? null : db, Path.of(dataDir),
-                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits);
+                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits,
+                Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false").trim()), outboundTimeout);
     }
 
     private static int number(String name, String value) {

@@ -31,6 +31,8 @@ public final class ServerProcess implements AutoCloseable {
                 .redirectErrorStream(true);
         pb.environment().put("MOBIUS_BOOTSTRAP_API_KEY", TestServer.BOOTSTRAP_KEY);
         pb.environment().remove("MOBIUS_DATABASE_URL");
+        pb.environment().put("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "true");
+        pb.environment().put("MOBIUS_OUTBOUND_TIMEOUT_SECONDS", "3");
         Process process = pb.start();
         StringBuffer output = new StringBuffer();
         CompletableFuture<Integer> port = new CompletableFuture<>();

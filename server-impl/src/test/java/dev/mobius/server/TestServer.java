@@ -53,7 +53,9 @@ public final class TestServer implements AutoCloseable {
 
     private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits) {
         try {
-            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits);
+            // Tests run local HTTP receivers, on loopback.
+            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits)
+                    .withOutbound(true, 5);
             return new TestServer(MobiusServer.start(config), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

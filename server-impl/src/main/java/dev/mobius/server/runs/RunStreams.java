@@ -394,6 +394,20 @@ public final class RunStreams implements AutoCloseable {
             } catch (IOException | RuntimeException ignored) {
                 // the client is gone already
             }
+            // Jersey can miss a close that races with its own hand-over of the output to the
+            // response (a stream that ends at once, on a finished run); closing again once that
+            // hand-over is surely over completes the response then. A second close is a no-op.
+            try {
+                timers.schedule(() -> {
+                    try {
+                        out.close();
+                    } catch (IOException | RuntimeException ignored) {
+                        // gone meanwhile
+                    }
+                }, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shutting down
+            }
             if (connection != null) {
                 connection.removeCloseListener(onClosed);
                 connection.setMaxAsyncWriteQueueSize(connectionLimit);

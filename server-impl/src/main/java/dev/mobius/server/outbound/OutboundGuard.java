@@ -1,0 +1,84 @@
+package dev.mobius.server.outbound;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+
+/**
+ * Decides whether the server may call a URL on someone's behalf. By default a URL whose host
+ * resolves to a loopback, link-local, private (site-local), unique-local, multicast or wildcard
+ * address is refused, so actions and webhooks cannot be pointed at the server's own network;
+ * {@code allowPrivate} lifts that for tests and local development.
+ */
+public final class OutboundGuard {
+    private final boolean allowPrivate;
+
+    public OutboundGuard(boolean allowPrivate) {
+        this.allowPrivate = allowPrivate;
+    }
+
+    public boolean allowPrivate() {
+        return allowPrivate;
+    }
+
+    /** @throws Refused with the reason when the URL may not be called */
+    public void check(URI uri) {
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new Refused("only http and https URLs may be called, not " + uri);
+        }
+        String host = uri.getHost();
+        if (host == null || host.isBlank()) {
+            throw new Refused("the URL " + uri + " has no host");
+        }
+        InetAddress[] addresses;
+        try {
+            addresses = InetAddress.getAllByName(host);
+        } catch (UnknownHostException e) {
+            throw new Refused("the host " + host + " cannot be resolved");
+        }
+        if (allowPrivate) {
+            return;
+        }
+        for (InetAddress address : addresses) {
+            String kind = privateKind(address);
+            if (kind != null) {
+                throw new Refused("calls to " + kind + " addresses are not allowed (" + host + " is " + address.getHostAddress()
+                        + "); set MOBIUS_OUTBOUND_ALLOW_PRIVATE=true to allow them");
+            }
+        }
+    }
+
+    private static String privateKind(InetAddress a) {
+        if (a.isLoopbackAddress()) {
+            return "loopback";
+        }
+        if (a.isLinkLocalAddress()) {
+            return "link-local";
+        }
+        if (a.isSiteLocalAddress()) {
+            return "private";
+        }
+        if (a.isAnyLocalAddress()) {
+            return "wildcard";
+        }
+        if (a.isMulticastAddress()) {
+            return "multicast";
+        }
+        byte[] b = a.getAddress();
+        if (b.length == 16 && (b[0] & 0xfe) == 0xfc) {
+            return "unique-local";
+        }
+        if (b.length == 4 && (b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64) {
+            return "private"; // 100.64.0.0/10, carrier-grade NAT
+        }
+        return null;
+    }
+
+    /** A URL the guard refuses; the message says why. */
+    public static final class Refused extends RuntimeException {
+        public Refused(String message) {
+            super(message, null, false, false);
+        }
+    }
+}
