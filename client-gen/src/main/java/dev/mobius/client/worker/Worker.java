@@ -265,6 +265,8 @@ public final class Worker implements AutoCloseable {
         WebSocket ws = socket;
         if (ws != null) {
             ws.abort();
+            // A local abort is not reported to the listener; notice it as a dropped connection would be.
+            reconnectLater();
         }
     }
 
