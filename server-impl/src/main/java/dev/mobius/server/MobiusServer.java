@@ -50,6 +50,12 @@ import dev.mobius.server.automations.TriggerDeliveries;
 import dev.mobius.server.automations.TriggerSecrets;
 import dev.mobius.server.automations.TriggersResource;
 import dev.mobius.server.interactions.InteractionExpirer;
+import dev.mobius.server.jobs.JobOutcomesRelay;
+import dev.mobius.server.jobs.JobQueue;
+import dev.mobius.server.workers.WorkerHub;
+import dev.mobius.server.workers.WorkerSessions;
+import dev.mobius.server.workers.WorkerSessionsResource;
+import dev.mobius.server.workers.WorkerSocketResource;
 import dev.mobius.server.interactions.InteractionService;
 import dev.mobius.server.interactions.InteractionsResource;
 import dev.mobius.server.interactions.StepInteractions;
@@ -69,8 +75,6 @@ import dev.mobius.server.http.RequestRules;
 import dev.mobius.server.http.TimestampParam;
 import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
-import dev.mobius.server.jobs.JobDispatch;
-import dev.mobius.server.jobs.JobOutcomes;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.outbound.OutboundHttp;
 import dev.mobius.server.runs.InteractionSteps;
@@ -96,14 +100,18 @@ public final class MobiusServer implements AutoCloseable {
 
     private final HttpServer http;
     private final RunStreams streams;
+    private final WorkerHub workerHub;
+    private final JobQueue jobs;
     /** Background workers, stopped in this order once HTTP is down. */
     private final List<AutoCloseable> workers;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunStreams streams, List<AutoCloseable> workers, Database database, int port) {
+    private MobiusServer(HttpServer http, RunStreams streams, WorkerHub workerHub, JobQueue jobs, List<AutoCloseable> workers, Database database, int port) {
+        this.jobs = jobs;
         this.http = http;
         this.streams = streams;
+        this.workerHub = workerHub;
         this.workers = workers;
         this.database = database;
         this.port = port;
@@ -141,13 +149,16 @@ public final class MobiusServer implements AutoCloseable {
             // Outbound calls (actions now, webhooks later) share one guard and one bounded client.
             OutboundHttp outbound = new OutboundHttp(new OutboundGuard(config.outboundAllowPrivate()),
                     java.time.Duration.ofSeconds(config.outboundTimeoutSeconds()));
-            JobDispatch jobDispatch = JobDispatch.NONE;
+            // Workers: jobs in PostgreSQL, handed to connected workers over the worker socket. How a job
+            // ends goes to the action invocation it ran, through the relay (actions need the queue too).
+            JobOutcomesRelay jobOutcomes = new JobOutcomesRelay();
+            JobQueue jobDispatch = new JobQueue(jdbi, ids, mapper, jobOutcomes, Integer.getInteger("mobius.workers.lease-seconds", 60),
+                    Integer.getInteger("mobius.workers.heartbeat-seconds", 20), Integer.getInteger("mobius.workers.max-attempts", 3));
             ActionExecutor actionExecutor = new ActionExecutor(jdbi, mapper, actionCatalog, new Calls(mapper, outbound, expressions), secretBox,
                     wakeups::nudge, Integer.getInteger("mobius.actions.threads", 8));
             ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch);
             ActionStepRunner actionSteps = new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
-            // Where the workers feature reports finished action jobs.
-            JobOutcomes jobOutcomes = actionSteps;
+            jobOutcomes.connect(actionSteps);
             InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, wakeups::nudge);
             InteractionSteps interactionSteps = new StepInteractions(interactions);
             Specs specs = new Specs(mapper);
@@ -165,6 +176,11 @@ public final class MobiusServer implements AutoCloseable {
             TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretBox, audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
+            WorkerSessions workerSessions = new WorkerSessions(jdbi, ids, mapper);
+            Authenticator authenticator = new Authenticator(jdbi, catalog);
+            WorkerHub workerHub = new WorkerHub(jdbi, database.dataSource(), authenticator, jobDispatch, workerSessions,
+                    Boolean.getBoolean("mobius.workers.query-token"), Long.getLong("mobius.workers.poll-ms", 1000L),
+                    Long.getLong("mobius.workers.keepalive-ms", 20_000L), Long.getLong("mobius.workers.auth-check-ms", 5_000L));
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -179,7 +195,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new TimestampParam())
                     .register(new RequestRules())
                     .register(new RequestLog(ids))
-                    .register(new Authenticator(jdbi, catalog))
+                    .register(authenticator)
                     .register(new RateLimiter(jdbi, config.rateLimits()))
                     .register(triggerSecrets)
                     .register(new Authorizer(jdbi, catalog))
@@ -198,11 +214,14 @@ public final class MobiusServer implements AutoCloseable {
                     .register(streams.connectionFilter())
                     .register(new TriggersResource(deliveries))
                     .register(new ActionsResource(actions))
-                    .register(new CatalogResource(actions));
+                    .register(new CatalogResource(actions))
+                    .register(new WorkerSocketResource())
+                    .register(new WorkerSessionsResource(workerSessions));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
             http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
+            http.getListener("grizzly").registerAddOn(new org.glassfish.grizzly.websockets.WebSocketAddOn());
             http.start();
             engine.start();
             streams.start();
@@ -211,12 +230,14 @@ public final class MobiusServer implements AutoCloseable {
             expirer.start();
             actionExecutor.start();
             int port = http.getListener("grizzly").getPort();
+            workerHub.start(port);
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, streams, List.of(dispatcher, schedules, expirer, actionExecutor, engine), database, port);
+            return new MobiusServer(http, streams, workerHub, jobDispatch, List.of(dispatcher, schedules, expirer, actionExecutor, engine),
+                    database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -240,6 +261,11 @@ public final class MobiusServer implements AutoCloseable {
         return port;
     }
 
+    /** The job queue, for tests that enqueue jobs the way the action engine does. */
+    public JobQueue jobs() {
+        return jobs;
+    }
+
     public Database database() {
         return database;
     }
@@ -248,6 +274,8 @@ public final class MobiusServer implements AutoCloseable {
     public void close() {
         // Streams first: open SSE connections would otherwise hold the HTTP shutdown for its grace period.
         streams.close();
+        // Workers are told to drain and their sockets closed before HTTP stops waiting on connections.
+        workerHub.close();
         try {
             http.shutdown(10, TimeUnit.SECONDS).get(15, TimeUnit.SECONDS);
         } catch (Exception e) {

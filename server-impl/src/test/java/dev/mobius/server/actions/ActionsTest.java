@@ -339,12 +339,16 @@ class ActionsTest extends SharedServerTest {
     }
 
     @Test
-    void aWorkerLocationWithoutWorkersFailsWithNoWorkerRuntime() throws Exception {
+    void aWorkerLocationWaitsForAWorkerInsteadOfCallingTheEndpoint() throws Exception {
         String name = action(Map.of());
         Map<String, Object> s = new HashMap<>(step("call", name, Map.of(), null));
         s.put("config", Map.of("action_name", name, "execution_location", "worker"));
         String id = run("worker-" + name, List.of(s), Map.of());
-        JsonNode run = awaitRun(id, r -> r.get("status").asText().equals("failed"));
-        assertEquals("no_worker_runtime", run.get("error_type").asText());
+        awaitRun(id, r -> r.get("status").asText().equals("suspended"));
+        Thread.sleep(500);
+        assertEquals("suspended", api.get(P + "/runs/" + id, KEY).json().get("status").asText(), "no worker is connected");
+        JsonNode invocations = api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items");
+        assertEquals(1, invocations.size());
+        assertTrue(invocations.get(0).has("job_id"), invocations.toString());
     }
 }
