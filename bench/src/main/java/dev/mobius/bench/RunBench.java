@@ -37,8 +37,8 @@ import dev.mobius.server.access.RateLimiter;
  * (runs to start, concurrent clients, latency samples; a fourth argument {@code nosync} turns fsync off).
  */
 public final class RunBench {
-    private static final String KEY = "mbx_BenchBootstrapKey00000000000000000000000";
-    private static final String P = "/v1/projects/default";
+    static final String KEY = "mbx_BenchBootstrapKey00000000000000000000000";
+    static final String P = "/v1/projects/default";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
@@ -61,9 +61,9 @@ public final class RunBench {
             call(base, "POST", P + "/automations/bench/versions/1/publication", null);
 
             // Warm-up, then run starts per second with `clients` concurrent callers.
-            startMany(base, 200, clients);
+            startMany(base, 200, clients, "bench");
             long t0 = System.nanoTime();
-            List<String> ids = startMany(base, runs, clients);
+            List<String> ids = startMany(base, runs, clients, "bench");
             double seconds = (System.nanoTime() - t0) / 1e9;
             System.out.printf("run starts: %d in %.2f s = %.0f starts/s (%d concurrent clients, embedded PostgreSQL, fsync %s)%n",
                     runs, seconds, runs / seconds, clients, durable ? "on" : "off");
@@ -88,7 +88,7 @@ public final class RunBench {
         System.exit(0);
     }
 
-    private static List<String> startMany(String base, int n, int clients) throws Exception {
+    static List<String> startMany(String base, int n, int clients, String handle) throws Exception {
         List<String> ids = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         AtomicInteger next = new AtomicInteger();
@@ -97,7 +97,7 @@ public final class RunBench {
             pool.execute(() -> {
                 try {
                     while (next.getAndIncrement() < n) {
-                        ids.add(call(base, "POST", P + "/automations/bench/runs", "{}").get("id").asText());
+                        ids.add(call(base, "POST", P + "/automations/" + handle + "/runs", "{}").get("id").asText());
                     }
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
@@ -135,7 +135,7 @@ public final class RunBench {
         return (at - sent) / 1e6;
     }
 
-    private static int count(String base, String status) throws Exception {
+    static int count(String base, String status) throws Exception {
         int total = 0;
         String cursor = null;
         do {
@@ -146,7 +146,7 @@ public final class RunBench {
         return total;
     }
 
-    private static JsonNode call(String base, String method, String path, String body) throws Exception {
+    static JsonNode call(String base, String method, String path, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + KEY)
                 .timeout(Duration.ofSeconds(30));
         if (body != null) {
@@ -160,7 +160,7 @@ public final class RunBench {
         return r.body().isEmpty() ? JSON.nullNode() : JSON.readTree(r.body());
     }
 
-    private static double pct(List<Double> sorted, int p) {
+    static double pct(List<Double> sorted, int p) {
         return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
     }
 }

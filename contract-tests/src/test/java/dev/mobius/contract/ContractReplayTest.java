@@ -217,6 +217,10 @@ class ContractReplayTest {
             body = HttpRequest.BodyPublishers.ofString(bytes);
         }
         request.method(c.method, body).uri(URI.create(baseUrl + path + query));
+        if (c.extensions.containsKey("x-replay-websocket-send")) {
+            replayWebSocket(baseUrl + path + query, request.build().headers().firstValue("Authorization").orElse(null), c, api, failures);
+            return;
+        }
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         // State the asynchronous run engine produces is awaited: repeat until it matches, up to 10 s.
         if (Boolean.TRUE.equals(c.extensions.get("x-replay-eventually"))) {
@@ -263,6 +267,53 @@ class ContractReplayTest {
         }
         if (actual.has("key") && expected.has("id") && actual.get("key").isTextual()) {
             rawKeys.put(expected.get("id").asText(), actual.get("key").asText());
+        }
+    }
+
+    /**
+     * A WebSocket case (101): opens the socket with the case's credential, sends the frames of
+     * {@code x-replay-websocket-send}, and compares the first frame received with the example,
+     * against the component schema named by {@code x-replay-websocket-schema}.
+     */
+    private void replayWebSocket(String url, String authorization, Case c, OpenAPI api, List<String> failures) throws Exception {
+        String where = label(c) + " (WS " + url + ")";
+        java.util.concurrent.CompletableFuture<String> first = new java.util.concurrent.CompletableFuture<>();
+        java.net.http.WebSocket.Builder builder = http.newWebSocketBuilder();
+        if (authorization != null) {
+            builder.header("Authorization", authorization);
+        }
+        java.net.http.WebSocket ws;
+        try {
+            ws = builder.buildAsync(URI.create(url.replaceFirst("^http", "ws")), new java.net.http.WebSocket.Listener() {
+                private final StringBuilder partial = new StringBuilder();
+
+                @Override
+                public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data, boolean last) {
+                    partial.append(data);
+                    if (last) {
+                        first.complete(partial.toString());
+                    }
+                    w.request(1);
+                    return null;
+                }
+            }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            failures.add(where + ": the upgrade failed: " + e.getCause());
+            return;
+        }
+        try {
+            for (Object frame : (List<?>) c.extensions.get("x-replay-websocket-send")) {
+                ws.sendText(json.writeValueAsString(substituteTree(json.valueToTree(frame))), true).get(5, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            String text = first.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            Schema<?> schema = api.getComponents().getSchemas().get(String.valueOf(c.extensions.get("x-replay-websocket-schema")));
+            List<String> diffs = new ArrayList<>();
+            compare("$", json.valueToTree(c.example.getValue()), json.readTree(text), schema, diffs);
+            if (!diffs.isEmpty()) {
+                failures.add(where + ": differs from the example: " + String.join("; ", diffs) + "; frame " + text);
+            }
+        } finally {
+            ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "done");
         }
     }
 

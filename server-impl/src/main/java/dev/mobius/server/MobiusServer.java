@@ -33,6 +33,15 @@ import dev.mobius.server.access.PrincipalsResource;
 import dev.mobius.server.audit.AuditLogService;
 import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.actions.ActionExecutor;
+import dev.mobius.server.actions.ActionService;
+import dev.mobius.server.actions.ActionStepRunner;
+import dev.mobius.server.actions.ActionsResource;
+import dev.mobius.server.actions.Calls;
+import dev.mobius.server.actions.Catalog;
+import dev.mobius.server.actions.CatalogResource;
+import dev.mobius.server.actions.PatchBody;
+import dev.mobius.server.automations.ActionLookup;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.automations.EventTriggerRoute;
@@ -41,10 +50,20 @@ import dev.mobius.server.automations.TriggerDeliveries;
 import dev.mobius.server.automations.TriggerSecrets;
 import dev.mobius.server.automations.TriggersResource;
 import dev.mobius.server.interactions.InteractionExpirer;
+import dev.mobius.server.jobs.JobOutcomesRelay;
+import dev.mobius.server.jobs.JobQueue;
+import dev.mobius.server.workers.WorkerHub;
+import dev.mobius.server.workers.WorkerSessions;
+import dev.mobius.server.workers.WorkerSessionsResource;
+import dev.mobius.server.workers.WorkerSocketResource;
 import dev.mobius.server.interactions.InteractionService;
 import dev.mobius.server.interactions.InteractionsResource;
 import dev.mobius.server.interactions.StepInteractions;
 import dev.mobius.server.db.Database;
+import dev.mobius.server.webhooks.WebhookDeliverer;
+import dev.mobius.server.webhooks.WebhookOutbox;
+import dev.mobius.server.webhooks.WebhookService;
+import dev.mobius.server.webhooks.WebhooksResource;
 import dev.mobius.server.events.EventDispatcher;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Lifecycle;
@@ -60,7 +79,8 @@ import dev.mobius.server.http.RequestRules;
 import dev.mobius.server.http.TimestampParam;
 import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
-import dev.mobius.server.runs.ActionSteps;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.outbound.OutboundHttp;
 import dev.mobius.server.runs.InteractionSteps;
 import dev.mobius.server.runs.RunWakeups;
 import dev.mobius.server.runs.RunEngine;
@@ -71,14 +91,9 @@ import dev.mobius.server.runs.RunStreams;
 import dev.mobius.server.runs.RunsResource;
 import dev.mobius.server.runs.Specs;
 import dev.mobius.server.runs.WaitRoute;
-import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
-import dev.mobius.server.webhooks.WebhookDeliverer;
-import dev.mobius.server.webhooks.WebhookOutbox;
-import dev.mobius.server.webhooks.WebhookService;
-import dev.mobius.server.webhooks.WebhooksResource;
 
 /**
  * The whole object graph, wired by hand in one place: database, shared HTTP pieces, one
@@ -89,14 +104,18 @@ public final class MobiusServer implements AutoCloseable {
 
     private final HttpServer http;
     private final RunStreams streams;
+    private final WorkerHub workerHub;
+    private final JobQueue jobs;
     /** Background workers, stopped in this order once HTTP is down. */
     private final List<AutoCloseable> workers;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunStreams streams, List<AutoCloseable> workers, Database database, int port) {
+    private MobiusServer(HttpServer http, RunStreams streams, WorkerHub workerHub, JobQueue jobs, List<AutoCloseable> workers, Database database, int port) {
+        this.jobs = jobs;
         this.http = http;
         this.streams = streams;
+        this.workerHub = workerHub;
         this.workers = workers;
         this.database = database;
         this.port = port;
@@ -126,21 +145,36 @@ public final class MobiusServer implements AutoCloseable {
             ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
             Expressions expressions = new Expressions();
-            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions);
-            RunWakeups wakeups = new RunWakeups();
             SecretBox secretBox = new SecretBox(database.installationSecret("secret_box_key"));
-            OutboundGuard outbound = new OutboundGuard(config.outboundAllowPrivate());
+            Catalog actionCatalog = new Catalog(mapper);
+            ActionLookup actionLookup = (h, projectId, name) -> actionCatalog.find(h, projectId, name).map(Catalog.Entry::supportedLocations);
+            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, actionLookup);
+            RunWakeups wakeups = new RunWakeups();
+            // Outbound calls (actions now, webhooks later) share one guard and one bounded client.
+            OutboundGuard outboundGuard = new OutboundGuard(config.outboundAllowPrivate());
+            OutboundHttp outbound = new OutboundHttp(outboundGuard,
+                    java.time.Duration.ofSeconds(config.outboundTimeoutSeconds()));
+            // Workers: jobs in PostgreSQL, handed to connected workers over the worker socket. How a job
+            // ends goes to the action invocation it ran, through the relay (actions need the queue too).
+            JobOutcomesRelay jobOutcomes = new JobOutcomesRelay();
+            JobQueue jobDispatch = new JobQueue(jdbi, ids, mapper, jobOutcomes, Integer.getInteger("mobius.workers.lease-seconds", 60),
+                    Integer.getInteger("mobius.workers.heartbeat-seconds", 20), Integer.getInteger("mobius.workers.max-attempts", 3));
+            ActionExecutor actionExecutor = new ActionExecutor(jdbi, mapper, actionCatalog, new Calls(mapper, outbound, expressions), secretBox,
+                    wakeups::nudge, Integer.getInteger("mobius.actions.threads", 8));
+            ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch);
+            ActionStepRunner actionSteps = new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
+            jobOutcomes.connect(actionSteps);
             // Webhooks: the outbox is the Lifecycle of runs and interactions; it needs the interaction
             // view, which a view-only InteractionService (it never writes) provides without a cycle.
-            WebhookDeliverer webhookDeliverer = new WebhookDeliverer(jdbi, secretBox, audit, mapper, outbound, config.webhooks());
+            WebhookDeliverer webhookDeliverer = new WebhookDeliverer(jdbi, secretBox, audit, mapper, outboundGuard, config.webhooks());
             InteractionService interactionViews = new InteractionService(jdbi, ids, mapper, audit, cursors, () -> { }, Lifecycle.NONE);
             Lifecycle lifecycle = new WebhookOutbox(ids, mapper, interactionViews::viewOf, webhookDeliverer::nudge);
             WebhookService webhooks = new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer);
             InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, wakeups::nudge, lifecycle);
             InteractionSteps interactionSteps = new StepInteractions(interactions);
             Specs specs = new Specs(mapper);
-            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, ActionSteps.NONE, lifecycle);
-            RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, ActionSteps.NONE, starter);
+            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, actionSteps, lifecycle);
+            RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, actionSteps, starter);
             RunEngine engine = new RunEngine(jdbi, machine, wakeups, Integer.getInteger("mobius.engine.threads", 2));
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);
@@ -153,6 +187,11 @@ public final class MobiusServer implements AutoCloseable {
             TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretBox, audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
+            WorkerSessions workerSessions = new WorkerSessions(jdbi, ids, mapper);
+            Authenticator authenticator = new Authenticator(jdbi, catalog);
+            WorkerHub workerHub = new WorkerHub(jdbi, database.dataSource(), authenticator, jobDispatch, workerSessions,
+                    Boolean.getBoolean("mobius.workers.query-token"), Long.getLong("mobius.workers.poll-ms", 1000L),
+                    Long.getLong("mobius.workers.keepalive-ms", 20_000L), Long.getLong("mobius.workers.auth-check-ms", 5_000L));
 
             ErrorMappers errors = new ErrorMappers();
             ResourceConfig app = new ResourceConfig()
@@ -167,11 +206,12 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new TimestampParam())
                     .register(new RequestRules())
                     .register(new RequestLog(ids))
-                    .register(new Authenticator(jdbi, catalog))
+                    .register(authenticator)
                     .register(new RateLimiter(jdbi, config.rateLimits()))
                     .register(triggerSecrets)
                     .register(new Authorizer(jdbi, catalog))
                     .register(new Idempotency(jdbi, catalog, mapper))
+                    .register(new PatchBody(mapper))
                     .register(new SystemResource(database, catalog))
                     .register(new ProjectsResource(projects))
                     .register(new PrincipalsResource(principals))
@@ -182,26 +222,36 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new AutomationsResource(automations, triggerSecrets))
                     .register(new RunsResource(runs))
                     .register(new InteractionsResource(interactions))
+                    .register(streams.connectionFilter())
                     .register(new TriggersResource(deliveries))
+                    .register(new ActionsResource(actions))
+                    .register(new CatalogResource(actions))
+                    .register(new WorkerSocketResource())
+                    .register(new WorkerSessionsResource(workerSessions))
                     .register(new WebhooksResource(webhooks));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
             http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
+            http.getListener("grizzly").registerAddOn(new org.glassfish.grizzly.websockets.WebSocketAddOn());
             http.start();
             engine.start();
             streams.start();
             schedules.start();
             dispatcher.start();
             expirer.start();
+            actionExecutor.start();
             webhookDeliverer.start();
             int port = http.getListener("grizzly").getPort();
+            workerHub.start(port);
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, streams, List.of(dispatcher, schedules, expirer, engine, webhookDeliverer), database, port);
+            return new MobiusServer(http, streams, workerHub, jobDispatch, List.of(dispatcher, schedules, expirer, actionExecutor, engine,
+                    webhookDeliverer),
+                    database, port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -225,6 +275,11 @@ public final class MobiusServer implements AutoCloseable {
         return port;
     }
 
+    /** The job queue, for tests that enqueue jobs the way the action engine does. */
+    public JobQueue jobs() {
+        return jobs;
+    }
+
     public Database database() {
         return database;
     }
@@ -233,6 +288,8 @@ public final class MobiusServer implements AutoCloseable {
     public void close() {
         // Streams first: open SSE connections would otherwise hold the HTTP shutdown for its grace period.
         streams.close();
+        // Workers are told to drain and their sockets closed before HTTP stops waiting on connections.
+        workerHub.close();
         try {
             http.shutdown(10, TimeUnit.SECONDS).get(15, TimeUnit.SECONDS);
         } catch (Exception e) {

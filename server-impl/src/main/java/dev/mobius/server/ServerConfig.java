@@ -13,7 +13,8 @@ import dev.mobius.server.webhooks.WebhookSettings;
  * @param durableEmbedded false only in tests: the embedded database then skips fsync
  * @param bootstrapApiKey the value of the first API key, instead of a random one
  * @param printBootstrapKey whether the first start prints the new key to stdout
- * @param outboundAllowPrivate whether outgoing requests (webhooks) may reach loopback and private addresses
+ * @param outboundAllowPrivate whether calls out (actions, webhooks) may reach loopback and private addresses
+ * @param outboundTimeoutSeconds the longest one outbound action call may take
  * @param webhooks delivery settings of outgoing webhooks
  */
 public record ServerConfig(
@@ -26,13 +27,26 @@ public record ServerConfig(
         boolean printBootstrapKey,
         RateLimiter.Limits rateLimits,
         boolean outboundAllowPrivate,
+        int outboundTimeoutSeconds,
         WebhookSettings webhooks) {
 
-    /** Production defaults for outgoing requests: public destinations only. */
+    public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
+
+    /** Outbound calls to public addresses only, default timeouts and webhook settings. */
     public ServerConfig(String bind, int port, String databaseUrl, Path dataDir, boolean durableEmbedded, String bootstrapApiKey,
                         boolean printBootstrapKey, RateLimiter.Limits rateLimits) {
         this(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits, false,
-                WebhookSettings.DEFAULTS);
+                DEFAULT_OUTBOUND_TIMEOUT_SECONDS, WebhookSettings.DEFAULTS);
+    }
+
+    public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
+        return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
+                allowPrivate, timeoutSeconds, webhooks);
+    }
+
+    public ServerConfig withWebhooks(WebhookSettings settings) {
+        return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
+                outboundAllowPrivate, outboundTimeoutSeconds, settings);
     }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000);
@@ -46,7 +60,8 @@ public record ServerConfig(
             "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
             "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)",
-            "                  MOBIUS_OUTBOUND_ALLOW_PRIVATE  true: webhooks may call loopback/private addresses (default false)",
+            "                  MOBIUS_OUTBOUND_ALLOW_PRIVATE  true lets actions and webhooks call loopback and private addresses (default false)",
+            "                  MOBIUS_OUTBOUND_TIMEOUT_SECONDS  longest outbound action call (default 30)",
             "                  MOBIUS_WEBHOOK_DISABLE_AFTER  consecutive failed attempts that disable a webhook (default 50)",
             "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)");
 
@@ -77,9 +92,15 @@ public record ServerConfig(
         RateLimiter.Limits limits = new RateLimiter.Limits(
                 number("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.keyPerMinute())),
                 number("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())));
+        int outboundTimeout = number("MOBIUS_OUTBOUND_TIMEOUT_SECONDS",
+                env.getOrDefault("MOBIUS_OUTBOUND_TIMEOUT_SECONDS", "" + DEFAULT_OUTBOUND_TIMEOUT_SECONDS));
+        if (outboundTimeout < 1) {
+            throw new IllegalArgumentException("MOBIUS_OUTBOUND_TIMEOUT_SECONDS must be at least 1");
+        }
         return new ServerConfig(bind, number("port", port), db == null || db.isBlank() ? null : db, Path.of(dataDir),
                 true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits,
-                Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false").trim()), WebhookSettings.from(env));
+                Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false").trim()), outboundTimeout,
+                WebhookSettings.from(env));
     }
 
     private static int number(String name, String value) {

@@ -16,6 +16,10 @@ class ResourcePathsTest {
         Map<Class<?>, Class<?>> resources = Map.ofEntries(
                 Map.entry(dev.mobius.server.projects.ProjectsResource.class, dev.mobius.api.ProjectsApi.class),
                 Map.entry(dev.mobius.server.webhooks.WebhooksResource.class, dev.mobius.api.WebhooksApi.class),
+                Map.entry(dev.mobius.server.actions.ActionsResource.class, dev.mobius.api.ActionsApi.class),
+                Map.entry(dev.mobius.server.actions.CatalogResource.class, dev.mobius.api.CatalogApi.class),
+                Map.entry(dev.mobius.server.workers.WorkerSocketResource.class, dev.mobius.api.JobsApi.class),
+                Map.entry(dev.mobius.server.workers.WorkerSessionsResource.class, dev.mobius.api.WorkerSessionsApi.class),
                 Map.entry(dev.mobius.server.access.PrincipalsResource.class, dev.mobius.api.PrincipalsApi.class),
                 Map.entry(dev.mobius.server.access.ApiKeysResource.class, dev.mobius.api.ApiKeysApi.class),
                 Map.entry(dev.mobius.server.audit.AuditLogsResource.class, dev.mobius.api.AuditLogsApi.class),

@@ -33,6 +33,7 @@ public final class ServerProcess implements AutoCloseable {
         pb.environment().remove("MOBIUS_DATABASE_URL");
         // Webhook receivers of tests listen on loopback; retries run a thousand times faster.
         pb.environment().put("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "true");
+        pb.environment().put("MOBIUS_OUTBOUND_TIMEOUT_SECONDS", "3");
         pb.environment().put("MOBIUS_WEBHOOK_RETRY_SCALE", "0.001");
         pb.environment().put("MOBIUS_WEBHOOK_TIMEOUT_MS", "1500");
         pb.environment().put("MOBIUS_WEBHOOK_LEASE_MS", "8000");

@@ -60,8 +60,9 @@ public final class TestServer implements AutoCloseable {
 
     private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits) {
         try {
-            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits, true,
-                    WEBHOOKS);
+            // Tests run local HTTP receivers, on loopback.
+            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits)
+                    .withOutbound(true, 5).withWebhooks(WEBHOOKS);
             return new TestServer(MobiusServer.start(config), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

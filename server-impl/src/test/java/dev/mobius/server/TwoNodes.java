@@ -42,8 +42,8 @@ public final class TwoNodes implements AutoCloseable {
     }
 
     private static ServerConfig config(String url, Path dataDir) {
-        return new ServerConfig("127.0.0.1", 0, url, dataDir, false, TestServer.BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS,
-                true, TestServer.WEBHOOKS);
+        return new ServerConfig("127.0.0.1", 0, url, dataDir, false, TestServer.BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS)
+                .withOutbound(true, 5).withWebhooks(TestServer.WEBHOOKS);
     }
 
     public Path dataDirA() {

@@ -61,7 +61,8 @@ public final class Authenticator implements ContainerRequestFilter {
         }
     }
 
-    Caller authenticate(String authorization, String ip, String userAgent, String requestId) {
+    /** API key → caller; also used by the worker socket to authenticate its upgrade and re-check it later. */
+    public Caller authenticate(String authorization, String ip, String userAgent, String requestId) {
         if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw ApiException.unauthorized();
         }

@@ -56,9 +56,17 @@ public final class AutomationService {
     private final AuditTrail audit;
     private final Cursors cursors;
     private final Expressions expressions;
+    private final ActionLookup actions;
     private final SecureRandom random = new SecureRandom();
 
     public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Expressions expressions) {
+        this(jdbi, ids, mapper, audit, cursors, expressions, ActionLookup.NONE);
+    }
+
+    /** @param actions the actions {@code action} steps may call */
+    public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Expressions expressions,
+                             ActionLookup actions) {
+        this.actions = actions;
         this.expressions = expressions;
         this.jdbi = jdbi;
         this.ids = ids;
@@ -187,7 +195,8 @@ public final class AutomationService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = notArchived(find(h, project, handle, true));
             AutomationDao dao = h.attach(AutomationDao.class);
-            new SpecValidator(child -> dao.find(project.id(), child).isPresent(), expressions, mapper).validate(spec);
+            new SpecValidator(child -> dao.find(project.id(), child).isPresent(),
+                    action -> actions.supportedLocations(h, project.id(), action), expressions, mapper).validate(spec);
             VersionRow row = new VersionRow(ids.next("autv"), automation.id(), automation.latestVersion() + 1, "draft",
                     Json.write(mapper, request.getSpec()), json(request.getCompiledPlan()), caller.principalId(), Times.now());
             dao.insertVersion(row);

@@ -18,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationRunSource;
+import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.runs.RunService;
@@ -54,8 +55,7 @@ public final class ScheduleFirer implements AutoCloseable {
     private final RunStarter starter;
     private final RunService runs;
     private final Clock clock;
-    private final Thread thread;
-    private volatile boolean running = true;
+    private final PollingLoop loop;
 
     public ScheduleFirer(Jdbi jdbi, ObjectMapper mapper, RunStarter starter, RunService runs, Clock clock) {
         this.jdbi = jdbi;
@@ -63,27 +63,11 @@ public final class ScheduleFirer implements AutoCloseable {
         this.starter = starter;
         this.runs = runs;
         this.clock = clock;
-        this.thread = new Thread(this::loop, "schedule-firer");
-        this.thread.setDaemon(true);
+        this.loop = new PollingLoop("schedule-firer", 1000, this::fireOne);
     }
 
     public void start() {
-        thread.start();
-    }
-
-    private void loop() {
-        while (running) {
-            try {
-                while (running && fireOne()) {
-                    // keep going while ticks are due
-                }
-                Thread.sleep(1000);
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                log.error("schedule firing failed; retrying", e);
-            }
-        }
+        loop.start();
     }
 
     /** Fires the earliest due tick, if any. @return whether one was fired */
@@ -123,12 +107,6 @@ public final class ScheduleFirer implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        thread.interrupt();
-        try {
-            thread.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
     }
 }

@@ -46,12 +46,20 @@ public final class SpecValidator {
 
     private final List<ApiException.FieldError> errors = new ArrayList<>();
     private final Predicate<String> automationExists;
+    private final java.util.function.Function<String, java.util.Optional<List<String>>> actionLocations;
     private final Expressions expressions;
     private final ObjectMapper mapper;
 
     /** @param automationExists whether a handle names an automation of the same project (child-run steps) */
     public SpecValidator(Predicate<String> automationExists, Expressions expressions, ObjectMapper mapper) {
+        this(automationExists, name -> java.util.Optional.empty(), expressions, mapper);
+    }
+
+    /** @param actionLocations the execution locations an action supports, empty when no such action exists */
+    public SpecValidator(Predicate<String> automationExists, java.util.function.Function<String, java.util.Optional<List<String>>> actionLocations,
+                         Expressions expressions, ObjectMapper mapper) {
         this.automationExists = automationExists;
+        this.actionLocations = actionLocations;
         this.expressions = expressions;
         this.mapper = mapper;
     }
@@ -106,13 +114,7 @@ public final class SpecValidator {
                     expression(at + ".config.condition", config.path("condition"));
                     templates(at + ".config.inputs", config.path("inputs"));
                 }
-                case "action" -> {
-                    // Actions arrive with the actions feature; until then no action exists to call.
-                    String name = config.path("action_name").asText(null);
-                    if (name != null) {
-                        error(at + ".config.action_name", "no action named \"" + name + "\" exists in this project");
-                    }
-                }
+                case "action" -> action(at + ".config", config);
                 case "agent" -> {
                     if (config.hasNonNull("agent_id")) {
                         error(at + ".config.agent_id", "no agent with this id exists in the project");
@@ -131,6 +133,27 @@ public final class SpecValidator {
         if (step.hasNonNull("save_as") && !IDENTIFIER.matcher(step.get("save_as").asText()).matches()) {
             error(at + ".save_as", "must be an identifier (letters, digits and _)");
         }
+    }
+
+    /** The action exists (platform or project), may run where the step says, and its parameters hold valid templates. */
+    private void action(String at, JsonNode config) {
+        String name = config.path("action_name").asText(null);
+        if (name != null && !name.isEmpty()) {
+            java.util.Optional<List<String>> locations = actionLocations.apply(name);
+            if (locations.isEmpty()) {
+                error(at + ".action_name", "no action named \"" + name + "\" exists in this project");
+            } else {
+                JsonNode location = config.path("execution_location");
+                if (!location.isMissingNode() && !location.isNull() && !locations.get().contains(location.asText())) {
+                    error(at + ".execution_location", "must be one of " + String.join(", ", locations.get()) + " for action " + name);
+                }
+            }
+        }
+        JsonNode parameters = config.path("parameters");
+        if (!parameters.isMissingNode() && !parameters.isNull() && !parameters.isObject()) {
+            error(at + ".parameters", "must be an object");
+        }
+        templates(at + ".parameters", parameters);
     }
 
     private void closed(String at, JsonNode config, ConfigShape shape) {

@@ -8,9 +8,8 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Jdbi;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
+import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
 
@@ -21,16 +20,13 @@ import dev.mobius.server.http.Times;
  * survives a crash between being recorded and being routed.
  */
 public final class EventDispatcher implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(EventDispatcher.class);
     private static final long IDLE_MILLIS = 100;
 
     private final Jdbi jdbi;
     private final ObjectMapper mapper;
     private final List<EventRoute> routes;
     private final Runnable afterStart;
-    private final Thread thread;
-    private final Object signal = new Object();
-    private volatile boolean running = true;
+    private final PollingLoop loop;
 
     /** @param afterStart called when a route started or resumed a run (wakes the local engine) */
     public EventDispatcher(Jdbi jdbi, ObjectMapper mapper, List<EventRoute> routes, Runnable afterStart) {
@@ -38,44 +34,16 @@ public final class EventDispatcher implements AutoCloseable {
         this.mapper = mapper;
         this.routes = List.copyOf(routes);
         this.afterStart = afterStart;
-        this.thread = new Thread(this::loop, "event-dispatcher");
-        this.thread.setDaemon(true);
+        this.loop = new PollingLoop("event-dispatcher", IDLE_MILLIS, this::dispatchOne);
     }
 
     public void start() {
-        thread.start();
+        loop.start();
     }
 
     /** An event was recorded on this node: route it now rather than at the next poll. */
     public void nudge() {
-        synchronized (signal) {
-            signal.notifyAll();
-        }
-    }
-
-    private void loop() {
-        while (running) {
-            try {
-                boolean any = false;
-                while (running && dispatchOne()) {
-                    any = true;
-                }
-                if (!any) {
-                    synchronized (signal) {
-                        signal.wait(IDLE_MILLIS);
-                    }
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                log.error("routing a source event failed; retrying", e);
-                try {
-                    Thread.sleep(1000);
-                } catch (InterruptedException ie) {
-                    return;
-                }
-            }
-        }
+        loop.nudge();
     }
 
     /** Routes the oldest pending event, if any. @return whether there was one */
@@ -114,12 +82,6 @@ public final class EventDispatcher implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        thread.interrupt();
-        try {
-            thread.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
     }
 }

@@ -1,103 +1,91 @@
 package dev.mobius.server.outbound;
 
-import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
 
 /**
- * Keeps requests the server makes on a caller's behalf (webhooks, HTTP actions) away from the
- * server's own network: a destination whose host resolves to a loopback, link-local, private,
- * unique-local, multicast or unspecified address is refused, unless private destinations are
- * allowed ({@code MOBIUS_OUTBOUND_ALLOW_PRIVATE=true}, for local development and tests). Every
- * address the host resolves to is checked, so one public record cannot smuggle a private one.
+ * Decides whether the server may call a URL on someone's behalf. By default a URL whose host
+ * resolves to a loopback, link-local, private (site-local), unique-local, multicast or wildcard
+ * address is refused, so actions and webhooks cannot be pointed at the server's own network;
+ * {@code allowPrivate} lifts that for tests and local development.
  */
 public final class OutboundGuard {
-    /** Thrown for a destination the guard refuses; the message says why, for the caller. */
-    public static final class Refused extends RuntimeException {
-        public Refused(String message) {
-            super(message);
-        }
-    }
-
-    /** Thrown when the host does not resolve. */
-    public static final class Unresolvable extends RuntimeException {
-        public Unresolvable(String host) {
-            super("could not resolve host " + host);
-        }
-    }
-
     private final boolean allowPrivate;
 
     public OutboundGuard(boolean allowPrivate) {
         this.allowPrivate = allowPrivate;
     }
 
-    public boolean allowsPrivate() {
+    public boolean allowPrivate() {
         return allowPrivate;
     }
 
-    /**
-     * @throws Refused when the scheme is not http(s) or the host resolves to a refused address
-     * @throws Unresolvable when the host does not resolve
-     */
+    /** @throws Refused with the reason when the URL may not be called */
     public void check(URI uri) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new Refused("only http and https destinations are allowed");
+            throw new Refused("only http and https URLs may be called, not " + uri);
         }
         String host = uri.getHost();
-        if (host == null || host.isEmpty()) {
-            throw new Refused("the URL has no host");
-        }
-        if (allowPrivate) {
-            return;
+        if (host == null || host.isBlank()) {
+            throw new Refused("the URL " + uri + " has no host");
         }
         InetAddress[] addresses;
         try {
             addresses = InetAddress.getAllByName(host);
         } catch (UnknownHostException e) {
-            throw new Unresolvable(host);
+            throw new Unresolvable("could not resolve host " + host);
         }
-        for (InetAddress a : addresses) {
-            if (refused(a)) {
-                throw new Refused(host + " resolves to " + a.getHostAddress() + ", a non-public address");
+        if (allowPrivate) {
+            return;
+        }
+        for (InetAddress address : addresses) {
+            String kind = privateKind(address);
+            if (kind != null) {
+                throw new Refused("calls to " + kind + " addresses are not allowed (" + host + " is " + address.getHostAddress()
+                        + "); set MOBIUS_OUTBOUND_ALLOW_PRIVATE=true to allow them");
             }
         }
     }
 
-    static boolean refused(InetAddress a) {
-        if (a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress() || a.isAnyLocalAddress()
-                || a.isMulticastAddress()) {
-            return true;
+    private static String privateKind(InetAddress a) {
+        if (a.isLoopbackAddress()) {
+            return "loopback";
+        }
+        if (a.isLinkLocalAddress()) {
+            return "link-local";
+        }
+        if (a.isSiteLocalAddress()) {
+            return "private";
+        }
+        if (a.isAnyLocalAddress()) {
+            return "wildcard";
+        }
+        if (a.isMulticastAddress()) {
+            return "multicast";
         }
         byte[] b = a.getAddress();
-        if (a instanceof Inet4Address) {
-            int first = b[0] & 0xff;
-            int second = b[1] & 0xff;
-            return first == 0                                   // "this network"
-                    || (first == 100 && second >= 64 && second < 128) // carrier-grade NAT
-                    || (first == 192 && second == 0 && (b[2] & 0xff) == 0) // IETF protocol assignments
-                    || (first == 198 && (second == 18 || second == 19))   // benchmarking
-                    || first >= 240;                            // reserved, broadcast
+        if (b.length == 16 && (b[0] & 0xfe) == 0xfc) {
+            return "unique-local";
         }
-        if (a instanceof Inet6Address) {
-            if ((b[0] & 0xfe) == 0xfc) {
-                return true; // unique local fc00::/7
-            }
-            boolean v4Mapped = true;
-            for (int i = 0; i < 10; i++) {
-                v4Mapped &= b[i] == 0;
-            }
-            if (v4Mapped && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff) {
-                try {
-                    return refused(InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]}));
-                } catch (UnknownHostException e) {
-                    return true;
-                }
-            }
+        if (b.length == 4 && (b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64) {
+            return "private"; // 100.64.0.0/10, carrier-grade NAT
         }
-        return false;
+        return null;
+    }
+
+    /** A URL the guard refuses; the message says why. */
+    public static class Refused extends RuntimeException {
+        public Refused(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** A host that does not resolve now: refused, but it may resolve later (a retry can help). */
+    public static final class Unresolvable extends Refused {
+        public Unresolvable(String message) {
+            super(message);
+        }
     }
 }

@@ -1,10 +1,15 @@
 package dev.mobius.server.runs;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -12,12 +17,26 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
+import jakarta.inject.Provider;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerResponseContext;
+import jakarta.ws.rs.container.ContainerResponseFilter;
+import jakarta.ws.rs.core.Context;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.glassfish.grizzly.CloseListener;
+import org.glassfish.grizzly.Closeable;
+import org.glassfish.grizzly.ICloseType;
+import org.glassfish.grizzly.http.server.Request;
+import org.glassfish.grizzly.http.server.Response;
+import org.glassfish.grizzly.nio.NIOConnection;
 import org.glassfish.jersey.server.ChunkedOutput;
 import org.jdbi.v3.core.Jdbi;
 import org.postgresql.PGConnection;
@@ -34,94 +53,48 @@ import dev.mobius.server.http.Json;
  * <p>Events are never pushed from memory: a stream only remembers the last sequence it sent and
  * reads what follows from {@code run_events}, so every node serves every event in order, without
  * gaps or duplicates, whichever node committed it. Committing transactions send a payload-free
- * {@code NOTIFY mobius_run_events, '<run id>'}; one LISTEN connection per node wakes the streams of
- * that run. A once-a-second check of the subscribed runs' {@code last_sequence} covers a lost
- * notification. Keepalive comments every 15 s surface dead clients, which are dropped.
+ * {@code NOTIFY mobius_run_events, '<run id>'}; one LISTEN connection per node wakes the run's
+ * <em>feed</em>, which reads the new events once and writes them to every stream of that run on
+ * this node. Once a second one query over all followed runs finds any that moved past what their
+ * streams sent (a lost notification, or events committed while the LISTEN connection was down).
+ *
+ * <p>Writes never block: a stream's connection has no write limit of its own, and the feed writes
+ * to it only while fewer than {@code mobius.streams.pendingBytes} (256 KiB) wait unsent. A stream
+ * that has that much waiting is left behind: nothing more is read for it (its events stay in the
+ * database), and it catches up when its client has taken the backlog, or is dropped (connection
+ * closed) when it has not within {@code mobius.streams.stallMillis} (5 s). Memory per stream is
+ * so bounded, and a slow or dead client never delays another. Keepalive comments go to streams
+ * that sent nothing for 15 s, spread over time; a failing write or a closed connection drops the
+ * stream at once.
  */
 public final class RunStreams implements AutoCloseable {
     public static final String CHANNEL = "mobius_run_events";
     private static final Logger log = LoggerFactory.getLogger(RunStreams.class);
-    private static final long KEEPALIVE_SECONDS = 15;
-    private static final int QUEUE_CAPACITY = 256;
-    private static final Set<String> TERMINAL = RunState.TERMINAL;
+    private static final long KEEPALIVE_NANOS = TimeUnit.SECONDS.toNanos(15);
+    private static final long TICK_MILLIS = 100;
+    /** Keepalives due at once are sent over this many ticks, not in one burst. */
+    private static final int KEEPALIVE_SPREAD_TICKS = 50;
+    private static final long ATTACH_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final int PAGE = 200;
+    private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.UTF_8);
+    /** The response's output buffer: a frame is written and flushed at once, most fit in this. */
+    private static final int OUTPUT_BUFFER_BYTES = 1024;
 
-    /** One open stream: what it follows and how far it got. */
-    final class Stream {
-        final String runId;
-        final ChunkedOutput<String> out;
-        long lastSent;
-        volatile boolean closed;
-
-        Stream(String runId, long lastSent) {
-            this.runId = runId;
-            this.lastSent = lastSent;
-            this.out = ChunkedOutput.<String>builder(String.class).chunkDelimiter(new byte[0]).queueCapacity(QUEUE_CAPACITY).build();
-        }
-
-        /** Sends every committed event after {@code lastSent}; closes after a terminal one. */
-        synchronized void flush(RunRow run) {
-            if (closed) {
-                return;
-            }
-            try {
-                List<EventRow> events;
-                do {
-                    events = jdbi.withHandle(h -> h.attach(RunDao.class).events(runId, lastSent, 200));
-                    for (EventRow e : events) {
-                        out.write(frame(run, e));
-                        lastSent = e.sequence();
-                        Map<String, Object> payload = Json.readObject(mapper, e.payload());
-                        // Step events carry statuses too; only the run's own terminal event ends the stream.
-                        if (e.eventType().startsWith("run.") && payload != null && TERMINAL.contains(String.valueOf(payload.get("status")))) {
-                            close();
-                            return;
-                        }
-                    }
-                } while (events.size() == 200);
-            } catch (IOException | RuntimeException e) {
-                close();
-            }
-        }
-
-        synchronized void keepalive() {
-            if (!closed) {
-                try {
-                    out.write(": keepalive\n\n");
-                } catch (IOException | RuntimeException e) {
-                    close();
-                }
-            }
-        }
-
-        void close() {
-            closed = true;
-            Set<Stream> set = streams.get(runId);
-            if (set != null) {
-                set.remove(this);
-                if (streams.computeIfPresent(runId, (k, v) -> v.isEmpty() ? null : v) == null) {
-                    runs.remove(runId);
-                }
-            }
-            try {
-                out.close();
-            } catch (IOException ignored) {
-                // the client is gone already
-            }
-        }
-    }
-
-    private final Jdbi jdbi;
     private final DataSource dataSource;
     private final ObjectMapper mapper;
-    private final Map<String, Set<Stream>> streams = new ConcurrentHashMap<>();
-    private final Map<String, RunRow> runs = new ConcurrentHashMap<>();
-    private final ExecutorService writers = Executors.newFixedThreadPool(4, daemon("sse-writer"));
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(daemon("sse-timer"));
+    private final int maxPendingBytes = Integer.getInteger("mobius.streams.pendingBytes", 256 * 1024);
+    private final long stallNanos = TimeUnit.MILLISECONDS.toNanos(Long.getLong("mobius.streams.stallMillis", 5000));
+    private final Map<String, Feed> feeds = new ConcurrentHashMap<>();
+    /** Every open stream on this node, for the upkeep tick: one pass, no per-run iteration. */
+    private final Set<Stream> all = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger open = new AtomicInteger();
+    private final ExecutorService writers = Executors.newFixedThreadPool(Integer.getInteger("mobius.streams.writers", 4), daemon("sse-writer"));
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, daemon("sse-timer"));
     private final Thread listener;
     private volatile boolean running = true;
 
+    /** Streams read with plain JDBC from {@code dataSource}; {@code jdbi} is accepted for the wiring's sake and not used. */
     public RunStreams(Jdbi jdbi, DataSource dataSource, ObjectMapper mapper) {
-        this.jdbi = jdbi;
         this.dataSource = dataSource;
         this.mapper = mapper;
         this.listener = new Thread(this::listen, "run-events-listener");
@@ -131,7 +104,7 @@ public final class RunStreams implements AutoCloseable {
     public void start() {
         listener.start();
         timers.scheduleWithFixedDelay(this::catchUp, 1, 1, TimeUnit.SECONDS);
-        timers.scheduleWithFixedDelay(this::keepalives, KEEPALIVE_SECONDS, KEEPALIVE_SECONDS, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -140,33 +113,376 @@ public final class RunStreams implements AutoCloseable {
      */
     public ChunkedOutput<String> open(RunRow run, Long since) {
         long start = since == null || since <= 0 ? run.lastSequence() : since;
-        Stream stream = new Stream(run.id(), start);
-        runs.put(run.id(), run);
-        streams.computeIfAbsent(run.id(), k -> ConcurrentHashMap.newKeySet()).add(stream);
+        Stream stream = new Stream(start, run.terminal());
+        Feed feed;
+        do {
+            feed = feeds.computeIfAbsent(run.id(), id -> new Feed(identity(run)));
+        } while (!feed.add(stream));
         // Registered before the first read: an event committed meanwhile is either read now or woken later.
-        writers.execute(() -> {
-            stream.flush(run);
-            if (run.terminal() && !stream.closed) {
-                stream.close();
-            }
-        });
+        feed.wake();
         return stream.out;
     }
 
-    /** Wakes the streams of a run (on this node) to read what was committed. */
-    void wake(String runId) {
-        Set<Stream> set = streams.get(runId);
-        RunRow run = runs.get(runId);
-        if (set == null || run == null) {
-            return;
-        }
-        for (Stream s : set) {
-            writers.execute(() -> s.flush(run));
-        }
+    /** The filter that hands each stream its connection; registered with the HTTP application. */
+    public ContainerResponseFilter connectionFilter() {
+        return new ConnectionFilter();
     }
 
     public int openStreams() {
-        return streams.values().stream().mapToInt(Set::size).sum();
+        return open.get();
+    }
+
+    /** Wakes the feed of a run (on this node) to read what was committed. */
+    void wake(String runId) {
+        Feed feed = feeds.get(runId);
+        if (feed != null) {
+            feed.wake();
+        }
+    }
+
+    /** What an event view needs of its run; the rest (context, inputs) is not kept per stream. */
+    private static RunRow identity(RunRow r) {
+        return new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), null, null, 0, r.status(), null, null, null, null, null,
+                null, null, null, null, null, null, null, 0, r.lastSequence(), null, null, null, null, null, null, null, null, null);
+    }
+
+    /** The streams of one run on this node; reads each event once for all of them. */
+    final class Feed {
+        final RunRow run;
+        final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+        /** 0 idle, 1 queued or draining, 2 draining and woken again meanwhile. */
+        private final AtomicInteger state = new AtomicInteger();
+        private boolean retired;
+
+        Feed(RunRow run) {
+            this.run = run;
+        }
+
+        synchronized boolean add(Stream s) {
+            if (retired) {
+                return false;
+            }
+            s.feed = this;
+            streams.add(s);
+            all.add(s);
+            open.incrementAndGet();
+            return true;
+        }
+
+        synchronized void remove(Stream s) {
+            if (streams.remove(s)) {
+                all.remove(s);
+                open.decrementAndGet();
+                if (streams.isEmpty()) {
+                    retired = true;
+                    feeds.remove(run.id(), this);
+                }
+            }
+        }
+
+        /** Drains soon, on a writer thread; at most one drain per feed at a time, none lost. */
+        void wake() {
+            while (true) {
+                int s = state.get();
+                if (s == 0) {
+                    if (state.compareAndSet(0, 1)) {
+                        try {
+                            writers.execute(this::run);
+                        } catch (java.util.concurrent.RejectedExecutionException e) {
+                            state.set(0); // shutting down
+                        }
+                        return;
+                    }
+                } else if (s == 1) {
+                    if (state.compareAndSet(1, 2)) {
+                        return;
+                    }
+                } else {
+                    return;
+                }
+            }
+        }
+
+        private void run() {
+            boolean done = false;
+            try {
+                do {
+                    state.set(1);
+                    try {
+                        drain();
+                    } catch (RuntimeException e) {
+                        // The once-a-second check wakes the feed again.
+                        log.warn("run event stream of {} could not read events: {}", run.id(), e.toString());
+                    }
+                } while (!state.compareAndSet(1, 0));
+                done = true;
+            } finally {
+                if (!done) {
+                    state.set(0); // an Error: later wakes must still find the feed idle
+                }
+            }
+        }
+
+        /** Sends every committed event each stream has not sent yet, in pages; ends streams at the terminal event. */
+        private void drain() {
+            List<Stream> ready = new ArrayList<>();
+            long from = Long.MAX_VALUE;
+            for (Stream s : streams) {
+                if (!s.closed && s.behindSince == 0) {
+                    ready.add(s);
+                    from = Math.min(from, s.lastSent);
+                }
+            }
+            while (!ready.isEmpty()) {
+                long after = from;
+                List<EventRow> events = events(run.id(), after);
+                byte[][] frames = new byte[events.size()][];
+                boolean[] ends = new boolean[events.size()];
+                for (int i = 0; i < frames.length; i++) {
+                    frames[i] = frame(run, events.get(i));
+                    ends[i] = endsTheRun(events.get(i));
+                }
+                for (Iterator<Stream> it = ready.iterator(); it.hasNext(); ) {
+                    Stream s = it.next();
+                    for (int i = 0; i < frames.length; i++) {
+                        EventRow e = events.get(i);
+                        if (e.sequence() <= s.lastSent) {
+                            continue;
+                        }
+                        if (!s.send(frames[i])) {
+                            it.remove(); // behind or gone: not read for any further
+                            break;
+                        }
+                        s.lastSent = e.sequence();
+                        if (ends[i]) {
+                            s.end();
+                            it.remove();
+                            break;
+                        }
+                    }
+                }
+                if (events.size() < PAGE) {
+                    break;
+                }
+                from = events.get(events.size() - 1).sequence();
+            }
+            // Caught up: a stream opened on a finished run has replayed what it asked for.
+            for (Stream s : ready) {
+                if (s.endWhenCaughtUp) {
+                    s.end();
+                }
+            }
+        }
+
+        /** The lowest sequence a stream that can take more has sent, or -1 if none can. */
+        long lowestSent() {
+            long low = Long.MAX_VALUE;
+            for (Stream s : streams) {
+                if (!s.closed && s.behindSince == 0) {
+                    low = Math.min(low, s.lastSent);
+                }
+            }
+            return low == Long.MAX_VALUE ? -1 : low;
+        }
+    }
+
+    /**
+     * The response body of one stream: what the connection filter recognises. Its chunks are UTF-8
+     * bytes (Jersey writes them as they are, where a String would get an 8 KiB encoder per chunk);
+     * it is a {@code ChunkedOutput<String>} to its callers only, who never write to it.
+     */
+    static final class Output extends ChunkedOutput<String> {
+        final Stream stream;
+
+        Output(Stream stream) {
+            super(byte[].class, new byte[0]);
+            this.stream = stream;
+        }
+
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        void writeBytes(byte[] chunk) throws IOException {
+            ((ChunkedOutput) this).write(chunk);
+        }
+    }
+
+    /** One open stream: how far it got and the connection it writes to. */
+    final class Stream {
+        final Output out = new Output(this);
+        final boolean endWhenCaughtUp;
+        final long openedAt = System.nanoTime();
+        volatile Feed feed;
+        /** Written by its feed's drain only. */
+        volatile long lastSent;
+        volatile long lastWrite = openedAt;
+        /** When it was first found with a full backlog; 0 while it can take more. */
+        volatile long behindSince;
+        volatile boolean closed;
+        private volatile org.glassfish.grizzly.Connection<?> connection;
+        private volatile Response response;
+        private int connectionLimit;
+        private long bytesBeforeCommit;
+        private final CloseListener<Closeable, ICloseType> onClosed = (closeable, type) -> {
+            try {
+                writers.execute(() -> drop(null));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shutting down: every stream is being ended anyway
+            }
+        };
+
+        Stream(long lastSent, boolean endWhenCaughtUp) {
+            this.lastSent = lastSent;
+            this.endWhenCaughtUp = endWhenCaughtUp;
+        }
+
+        /**
+         * Called as the response goes out, before anything reaches the socket. The connection's own
+         * write limit would block the writing thread once reached; this stream limits itself instead.
+         */
+        synchronized void attach(Request request) {
+            if (closed) {
+                return;
+            }
+            connection = request.getConnection();
+            response = request.getResponse();
+            connectionLimit = connection.getMaxAsyncWriteQueueSize();
+            connection.setMaxAsyncWriteQueueSize(-1);
+            connection.addCloseListener(onClosed);
+            response.setBufferSize(OUTPUT_BUFFER_BYTES);
+        }
+
+        /** Bytes written that the client has not taken yet (before the response starts: written so far). */
+        synchronized int pending() {
+            if (response == null || !response.isCommitted()) {
+                return (int) Math.min(Integer.MAX_VALUE, bytesBeforeCommit);
+            }
+            return connection instanceof NIOConnection nio ? nio.getAsyncWriteQueue().spaceInBytes() : 0;
+        }
+
+        /** Writes a frame unless the backlog is full (then the stream is behind) or the client is gone (then dropped). */
+        synchronized boolean send(byte[] frame) {
+            if (closed) {
+                return false;
+            }
+            if (pending() >= maxPendingBytes) {
+                if (behindSince == 0) {
+                    behindSince = System.nanoTime();
+                }
+                return false;
+            }
+            try {
+                out.writeBytes(frame);
+                lastWrite = System.nanoTime();
+                if (response == null || !response.isCommitted()) {
+                    bytesBeforeCommit += frame.length;
+                }
+                return true;
+            } catch (IOException | RuntimeException e) {
+                drop(null);
+                return false;
+            }
+        }
+
+        /** The end of the stream after its run's last event: the response completes, the connection stays usable. */
+        synchronized void end() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            feed.remove(this);
+            try {
+                out.close();
+            } catch (IOException | RuntimeException ignored) {
+                // the client is gone already
+            }
+            // Jersey can miss a close that races with its own hand-over of the output to the
+            // response (a stream that ends at once, on a finished run); closing again once that
+            // hand-over is surely over completes the response then. A second close is a no-op.
+            try {
+                timers.schedule(() -> {
+                    try {
+                        out.close();
+                    } catch (IOException | RuntimeException ignored) {
+                        // gone meanwhile
+                    }
+                }, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shutting down
+            }
+            if (connection != null) {
+                connection.removeCloseListener(onClosed);
+                connection.setMaxAsyncWriteQueueSize(connectionLimit);
+            }
+        }
+
+        /** Gives up on the client: the stream ends and its connection is closed at once, unsent bytes and all. */
+        synchronized void drop(String why) {
+            if (closed) {
+                return;
+            }
+            if (why != null) {
+                log.info("dropped a run event stream of {}: {}", feed.run.id(), why);
+            }
+            closed = true;
+            feed.remove(this);
+            if (connection != null) {
+                connection.removeCloseListener(onClosed);
+                if (connection instanceof NIOConnection nio) {
+                    nio.terminateSilently();
+                } else {
+                    connection.terminate();
+                }
+            }
+            try {
+                out.close();
+            } catch (IOException | RuntimeException ignored) {
+                // expected: the connection is closed
+            }
+        }
+    }
+
+    /** Hands each stream its Grizzly connection before the response is written. */
+    final class ConnectionFilter implements ContainerResponseFilter {
+        @Context
+        private Provider<Request> request;
+
+        @Override
+        public void filter(ContainerRequestContext requestContext, ContainerResponseContext responseContext) {
+            if (responseContext.getEntity() instanceof Output out) {
+                out.stream.attach(request.get());
+            }
+        }
+    }
+
+    /**
+     * Every 100 ms: keepalives to streams quiet for 15 s (at most a fiftieth of all streams per tick),
+     * a look at streams that are behind (caught up again, or stalled and dropped), and the end of
+     * streams whose response never started.
+     */
+    private void tick() {
+        try {
+            long now = System.nanoTime();
+            int budget = Math.max(20, open.get() / KEEPALIVE_SPREAD_TICKS);
+            for (Stream s : all) {
+                if (s.closed) {
+                    continue;
+                }
+                if (s.behindSince != 0) {
+                    if (s.pending() < maxPendingBytes) {
+                        s.behindSince = 0;
+                        s.feed.wake();
+                    } else if (now - s.behindSince > stallNanos) {
+                        s.drop("the client stopped reading (" + s.pending() + " bytes unsent)");
+                    }
+                } else if ((s.response == null || !s.response.isCommitted()) && now - s.openedAt > ATTACH_NANOS) {
+                    s.drop("the response never started");
+                } else if (now - s.lastWrite >= KEEPALIVE_NANOS && budget > 0) {
+                    budget--;
+                    s.send(KEEPALIVE);
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("run stream upkeep failed: {}", e.toString());
+        }
     }
 
     private void listen() {
@@ -176,6 +492,8 @@ public final class RunStreams implements AutoCloseable {
                 try (Statement st = c.createStatement()) {
                     st.execute("LISTEN " + CHANNEL);
                 }
+                // Whatever was committed while nobody listened.
+                timers.execute(this::catchUp);
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (running) {
                     PGNotification[] notifications = pg.getNotifications(500);
@@ -185,7 +503,7 @@ public final class RunStreams implements AutoCloseable {
                         }
                     }
                 }
-            } catch (SQLException e) {
+            } catch (SQLException | java.util.concurrent.RejectedExecutionException e) {
                 if (running) {
                     log.warn("run event listener lost its connection; reconnecting: {}", e.getMessage());
                     sleepQuietly(1000);
@@ -194,40 +512,84 @@ public final class RunStreams implements AutoCloseable {
         }
     }
 
-    /** The fallback for a lost notification: wake streams whose run has moved past what they sent. */
-    private void catchUp() {
-        try {
-            if (streams.isEmpty()) {
-                return;
+    /**
+     * The fallback for a lost notification, one query for all followed runs: wakes the feeds whose
+     * run has moved past what their streams sent. Only those rows come back.
+     */
+    void catchUp() {
+        List<String> ids = new ArrayList<>();
+        List<Long> sent = new ArrayList<>();
+        feeds.forEach((id, feed) -> {
+            long low = feed.lowestSent();
+            if (low >= 0) {
+                ids.add(id);
+                sent.add(low);
             }
-            List<String> ids = new ArrayList<>(streams.keySet());
-            Map<String, Long> latest = new java.util.HashMap<>();
-            jdbi.useHandle(h -> h.createQuery("SELECT id, last_sequence FROM runs WHERE id = ANY(:ids)")
-                    .bind("ids", ids.toArray(new String[0]))
-                    .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
-                    .forEach(e -> latest.put(e.getKey(), e.getValue())));
-            streams.forEach((runId, set) -> {
-                long last = latest.getOrDefault(runId, 0L);
-                if (set.stream().anyMatch(s -> s.lastSent < last)) {
-                    wake(runId);
+        });
+        if (ids.isEmpty()) {
+            return;
+        }
+        List<String> moved = new ArrayList<>();
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT r.id FROM unnest(?::text[], ?::bigint[]) AS s(id, sent) JOIN runs r ON r.id = s.id WHERE r.last_sequence > s.sent")) {
+            ps.setArray(1, c.createArrayOf("text", ids.toArray()));
+            ps.setArray(2, c.createArrayOf("bigint", sent.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    moved.add(rs.getString(1));
                 }
-            });
-        } catch (RuntimeException e) {
+            }
+        } catch (SQLException | RuntimeException e) {
             log.warn("run stream catch-up failed: {}", e.getMessage());
+        }
+        moved.forEach(this::wake);
+    }
+
+    private static final String EVENTS_AFTER = "SELECT id, sequence, event_type, step_id, step_key, payload::text, created_at "
+            + "FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT " + PAGE;
+
+    /**
+     * A page of a run's events after a sequence. Plain JDBC, as the catch-up below: these run for
+     * every wake of every followed run, and a mapped JDBI handle costs several times the query.
+     */
+    private List<EventRow> events(String runId, long after) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(EVENTS_AFTER)) {
+            ps.setString(1, runId);
+            ps.setLong(2, after);
+            List<EventRow> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new EventRow(rs.getString(1), runId, rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                            rs.getString(6), rs.getObject(7, OffsetDateTime.class)));
+                }
+            }
+            return rows;
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading the events of " + runId + ": " + e.getMessage(), e);
         }
     }
 
-    private void keepalives() {
-        streams.values().forEach(set -> set.forEach(s -> writers.execute(s::keepalive)));
+    private byte[] frame(RunRow run, EventRow e) {
+        try {
+            AutomationRunEvent event = RunService.eventView(mapper, run, e);
+            // One line of JSON, LF only: every SDK's parser accepts exactly this.
+            return ("event: " + e.eventType() + "\nid: " + e.sequence() + "\ndata: " + mapper.writeValueAsString(event) + "\n\n")
+                    .getBytes(StandardCharsets.UTF_8);
+        } catch (IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
+        }
     }
 
-    private String frame(RunRow run, EventRow e) throws IOException {
-        AutomationRunEvent event = RunService.eventView(mapper, run, e);
-        // One line of JSON, LF only: every SDK's parser accepts exactly this.
-        return "event: " + e.eventType() + "\nid: " + e.sequence() + "\ndata: " + mapper.writeValueAsString(event) + "\n\n";
+    /** Step events carry statuses too; only the run's own terminal event ends the stream. */
+    private boolean endsTheRun(EventRow e) {
+        if (!e.eventType().startsWith("run.")) {
+            return false;
+        }
+        Map<String, Object> payload = Json.readObject(mapper, e.payload());
+        return payload != null && RunState.TERMINAL.contains(String.valueOf(payload.get("status")));
     }
 
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
+    private static ThreadFactory daemon(String name) {
         return r -> {
             Thread t = new Thread(r, name);
             t.setDaemon(true);
@@ -246,8 +608,8 @@ public final class RunStreams implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        streams.values().forEach(set -> List.copyOf(set).forEach(Stream::close));
         timers.shutdownNow();
+        feeds.values().forEach(feed -> List.copyOf(feed.streams).forEach(Stream::end));
         writers.shutdownNow();
         try {
             listener.join(2000);

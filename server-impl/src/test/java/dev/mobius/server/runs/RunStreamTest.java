@@ -34,6 +34,12 @@ class RunStreamTest {
 
     /** Reads a whole stream (it ends at the run's terminal event) and returns its frames. */
     static CompletableFuture<List<String[]>> read(String baseUrl, String runId, String query, Map<String, String> headers) {
+        return read(baseUrl, runId, query, headers, new CompletableFuture<>());
+    }
+
+    /** As above; {@code firstFrame} completes with the {@link System#nanoTime()} at which the first frame arrived. */
+    static CompletableFuture<List<String[]>> read(String baseUrl, String runId, String query, Map<String, String> headers,
+                                                  CompletableFuture<Long> firstFrame) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + P + "/runs/" + runId + "/events.stream" + query))
                 .header("Authorization", "Bearer " + TestServer.BOOTSTRAP_KEY).timeout(Duration.ofSeconds(30));
         headers.forEach(b::header);
@@ -41,12 +47,12 @@ class RunStreamTest {
             assertEquals(200, r.statusCode());
             assertEquals("text/event-stream", r.headers().firstValue("Content-Type").orElse("").split(";")[0]);
             assertEquals("no-cache", r.headers().firstValue("Cache-Control").orElse(null));
-            return frames(r.body());
+            return frames(r.body(), firstFrame);
         });
     }
 
     /** Splits LF-only frames; each is {event, id, data}. Keepalive comments are skipped. */
-    static List<String[]> frames(InputStream in) {
+    static List<String[]> frames(InputStream in, CompletableFuture<Long> firstFrame) {
         List<String[]> frames = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
             String[] current = new String[3];
@@ -54,6 +60,7 @@ class RunStreamTest {
             while ((line = r.readLine()) != null) {
                 if (line.isEmpty()) {
                     if (current[2] != null) {
+                        firstFrame.complete(System.nanoTime());
                         frames.add(current);
                     }
                     current = new String[3];

@@ -1,0 +1,135 @@
+package dev.mobius.server.actions;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Json;
+import dev.mobius.server.jobs.JobDispatch;
+import dev.mobius.server.jobs.JobOutcomes;
+import dev.mobius.server.runs.ActionSteps;
+import dev.mobius.server.runs.RunRow;
+import dev.mobius.server.runs.StepRow;
+
+/**
+ * Action steps of runs, for the engine: each attempt records an invocation in the run's
+ * transaction (the call happens later, on the {@link ActionExecutor} or a worker), and the step
+ * resumes with the invocation's outcome. Also where workers report the jobs they ran.
+ */
+public final class ActionStepRunner implements ActionSteps, JobOutcomes {
+    private final ObjectMapper mapper;
+    private final Catalog catalog;
+    private final ActionService service;
+    private final JobDispatch jobs;
+    private final Runnable runWoken;
+
+    public ActionStepRunner(ObjectMapper mapper, Catalog catalog, ActionService service, JobDispatch jobs, Runnable runWoken) {
+        this.mapper = mapper;
+        this.catalog = catalog;
+        this.service = service;
+        this.jobs = jobs;
+        this.runWoken = runWoken;
+    }
+
+    @Override
+    public String start(Handle h, RunRow run, StepRow step, Map<String, Object> config, Object parameters) {
+        String name = (String) config.get("action_name");
+        Catalog.Entry entry = catalog.find(h, run.projectId(), name)
+                .orElseThrow(() -> new Refused("unknown_action", "no action named \"" + name + "\" exists in this project", false));
+        Object requested = config.get("execution_location");
+        String location = requested instanceof String s ? s : entry.defaultLocation();
+        if (!entry.supportedLocations().contains(location)) {
+            throw new Refused("invalid_execution_location", "action \"" + name + "\" cannot run at " + location, false);
+        }
+        JsonNode input = mapper.valueToTree(parameters == null ? Map.of() : parameters);
+        int retryCount = Math.max(0, step.attempt() - 1);
+        if (!input.isObject()) {
+            throw refusedAttempt(h, run, step, entry, retryCount, mapper.createObjectNode(), "parameters must be an object");
+        }
+        if (entry.inputSchema() != null) {
+            List<ApiException.FieldError> problems = JsonSchemaCheck.violations(entry.inputSchema(), input, "input");
+            if (!problems.isEmpty()) {
+                throw refusedAttempt(h, run, step, entry, retryCount, input, ActionExecutor.describe(problems));
+            }
+        }
+        String id = service.record(h, run.orgId(), run.projectId(), entry, "automation", run.id(), step.stepKey(), retryCount, input, null,
+                null, location);
+        InvocationRow row = h.attach(ActionDao.class).invocation(id).orElseThrow();
+        if (row.status().equals("failed")) {
+            throw new Refused(row.errorType(), row.errorMessage(), false);
+        }
+        return id;
+    }
+
+    /** An attempt refused before any call still leaves its record, failed. */
+    private Refused refusedAttempt(Handle h, RunRow run, StepRow step, Catalog.Entry entry, int retryCount, JsonNode input, String message) {
+        String id = service.record(h, run.orgId(), run.projectId(), entry, "automation", run.id(), step.stepKey(), retryCount, input, null,
+                null, "managed");
+        ActionDao dao = h.attach(ActionDao.class);
+        ActionExecutor.finish(h, mapper, dao.lockInvocation(id).orElseThrow(), CallResult.failure("invalid_input", message, false));
+        return new Refused("invalid_input", "input of action \"" + entry.name() + "\" is invalid: " + message, false);
+    }
+
+    @Override
+    public Optional<Outcome> outcome(Handle h, String invocationId) {
+        return h.attach(ActionDao.class).invocation(invocationId).flatMap(row -> switch (row.status()) {
+            case "completed" -> Optional.of(Outcome.success(Json.readObject(mapper, row.output())));
+            case "failed" -> Optional.of(Outcome.failure(row.errorType(), row.errorMessage(), row.retryable(),
+                    row.retryAfterMs() == null ? null : Duration.ofMillis(row.retryAfterMs())));
+            case "cancelled" -> Optional.of(Outcome.failure("cancelled", row.errorMessage(), false, null));
+            default -> Optional.empty();
+        });
+    }
+
+    @Override
+    public void cancel(Handle h, String runId, String reason) {
+        ActionDao dao = h.attach(ActionDao.class);
+        for (InvocationRow row : dao.lockOpenForRun(runId)) {
+            // The executor sees the status and aborts the call in flight; a worker is told via its job.
+            h.execute("UPDATE action_invocations SET status = 'cancelled', error_type = 'cancelled', error_message = ?, lease_until = NULL, "
+                    + "finished_at = now(), updated_at = now() WHERE id = ?", reason, row.id());
+            if (row.jobId() != null) {
+                jobs.cancel(h, row.jobId(), reason);
+            }
+        }
+    }
+
+    @Override
+    public void completed(Handle h, String invocationId, Object output) {
+        report(h, invocationId, CallResult.success(output == null ? Map.of() : output));
+    }
+
+    @Override
+    public void failed(Handle h, String invocationId, String errorType, String message, boolean retryable) {
+        report(h, invocationId, CallResult.failure(errorType == null ? "action_error" : errorType, message, retryable));
+    }
+
+    private void report(Handle h, String invocationId, CallResult result) {
+        ActionDao dao = h.attach(ActionDao.class);
+        Optional<InvocationRow> row = dao.lockInvocation(invocationId);
+        if (row.isEmpty() || !row.get().open()) {
+            return; // unknown, or already ended (cancelled): a late report changes nothing
+        }
+        CallResult checked = result;
+        if (result.ok()) {
+            Optional<Catalog.Entry> entry = catalog.find(h, row.get().projectId(), row.get().actionName());
+            if (entry.isPresent() && entry.get().outputSchema() != null) {
+                List<ApiException.FieldError> problems = JsonSchemaCheck.violations(entry.get().outputSchema(),
+                        mapper.valueToTree(result.output()), "output");
+                if (!problems.isEmpty()) {
+                    checked = CallResult.failure("invalid_output", ActionExecutor.describe(problems), false);
+                }
+            }
+        }
+        if (ActionExecutor.finish(h, mapper, row.get(), checked)) {
+            h.afterCommit(runWoken);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.mobius.server.background;
+
+import java.util.function.BooleanSupplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One background thread that does a unit of work again and again: while a unit found something to
+ * do it goes straight on, otherwise it waits {@code idleMillis} or until {@link #nudge()}d. The work
+ * itself lives in rows claimed with SKIP LOCKED, so this loop is only the pace, never the state.
+ * A failing unit is logged and retried after the idle wait.
+ */
+public final class PollingLoop implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PollingLoop.class);
+
+    private final String name;
+    private final long idleMillis;
+    private final BooleanSupplier unit;
+    private final Thread thread;
+    private final Object signal = new Object();
+    private boolean nudged;
+    private volatile boolean running = true;
+
+    /** @param unit does one unit of work; returns whether there was any (then the next runs at once) */
+    public PollingLoop(String name, long idleMillis, BooleanSupplier unit) {
+        this.name = name;
+        this.idleMillis = idleMillis;
+        this.unit = unit;
+        this.thread = new Thread(this::loop, name);
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** Work arrived on this node: look now rather than after the idle wait. */
+    public void nudge() {
+        synchronized (signal) {
+            nudged = true;
+            signal.notifyAll();
+        }
+    }
+
+    private void loop() {
+        while (running) {
+            boolean worked = false;
+            try {
+                worked = unit.getAsBoolean();
+            } catch (RuntimeException e) {
+                if (running) {
+                    log.error("{} failed; retrying", name, e);
+                }
+            }
+            if (!worked && !idle()) {
+                return;
+            }
+        }
+    }
+
+    private boolean idle() {
+        synchronized (signal) {
+            try {
+                if (!nudged && running) {
+                    signal.wait(idleMillis);
+                }
+                nudged = false;
+                return true;
+            } catch (InterruptedException e) {
+                return false;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

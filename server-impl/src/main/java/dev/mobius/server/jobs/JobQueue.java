@@ -1,0 +1,264 @@
+package dev.mobius.server.jobs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+import dev.mobius.server.http.Ids;
+
+/**
+ * The job table as a queue. Pending jobs are claimed oldest first with {@code FOR UPDATE SKIP
+ * LOCKED}, so any number of nodes claim concurrently without handing a job out twice. Every claim
+ * stamps a fresh lease token; heartbeats and reports must present it (fencing), and a lease that
+ * runs out puts the job back (or fails it after {@code maxAttempts} claims). New work and
+ * cancellations are announced with a {@code NOTIFY} on {@link #CHANNEL} from the enqueuing
+ * transaction, so every node hears about them at commit.
+ */
+public final class JobQueue implements JobDispatch {
+    public static final String CHANNEL = "mobius_jobs";
+    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
+
+    private final Jdbi jdbi;
+    private final Ids ids;
+    private final ObjectMapper mapper;
+    private final JobOutcomes outcomes;
+    private final int leaseSeconds;
+    private final int heartbeatSeconds;
+    private final int maxAttempts;
+
+    public JobQueue(Jdbi jdbi, Ids ids, ObjectMapper mapper, JobOutcomes outcomes, int leaseSeconds, int heartbeatSeconds, int maxAttempts) {
+        this.jdbi = jdbi;
+        this.ids = ids;
+        this.mapper = mapper;
+        this.outcomes = outcomes;
+        this.leaseSeconds = leaseSeconds;
+        this.heartbeatSeconds = heartbeatSeconds;
+        this.maxAttempts = maxAttempts;
+    }
+
+    public int leaseSeconds() {
+        return leaseSeconds;
+    }
+
+    public int heartbeatSeconds() {
+        return heartbeatSeconds;
+    }
+
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    @Override
+    public String enqueue(Handle h, JobRequest r) {
+        String id = ids.next("job");
+        Map<String, Object> spec = new java.util.LinkedHashMap<>();
+        spec.put("parameters", r.parameters() == null ? Map.of() : r.parameters());
+        h.createUpdate("""
+                INSERT INTO jobs (id, org_id, project_id, run_id, step_key, invocation_id, action_name, queue,
+                                  required_capabilities, spec, timeout_seconds, status, max_attempts, created_at, updated_at)
+                VALUES (:id, :org, :project, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
+                        :timeout, 'pending', :max, clock_timestamp(), clock_timestamp())""")
+                .bind("id", id).bind("org", r.orgId()).bind("project", r.projectId()).bind("run", r.runId())
+                .bind("step", r.stepKey()).bind("inv", r.invocationId()).bind("action", r.actionName())
+                .bind("queue", r.queue() == null || r.queue().isBlank() ? "default" : r.queue())
+                .bind("caps", json(r.requiredCapabilities() == null ? List.of() : r.requiredCapabilities()))
+                .bind("spec", json(spec)).bind("timeout", r.timeoutSeconds()).bind("max", maxAttempts)
+                .execute();
+        h.execute("SELECT pg_notify(?, ?)", CHANNEL, "w:" + r.projectId());
+        return id;
+    }
+
+    @Override
+    public void cancel(Handle h, String jobId, String reason) {
+        // A pending job simply ends; a claimed one keeps its lease until the worker reports, and is told.
+        int pending = h.createUpdate("""
+                UPDATE jobs SET status = 'cancelled', cancel_requested_at = clock_timestamp(), cancel_reason = :reason,
+                       updated_at = clock_timestamp() WHERE id = :id AND status = 'pending'""")
+                .bind("id", jobId).bind("reason", reason).execute();
+        if (pending == 0) {
+            int claimed = h.createUpdate("""
+                    UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()), cancel_reason = :reason,
+                           updated_at = clock_timestamp() WHERE id = :id AND status = 'claimed'""")
+                    .bind("id", jobId).bind("reason", reason).execute();
+            if (claimed > 0) {
+                h.execute("SELECT pg_notify(?, ?)", CHANNEL, "c:" + jobId);
+            }
+        }
+    }
+
+    /** What a worker claims with. Empty lists mean "any". */
+    public record Filter(List<String> queues, List<String> actionNames, List<String> capabilities) {}
+
+    /** A job handed out under a lease. */
+    public record Leased(String id, String kind, String origin, String queue, String actionName, String runId, String stepKey,
+                         Map<String, Object> spec, String leaseToken, int claimAttempt) {}
+
+    /** Claims up to {@code limit} eligible jobs of the project for the session, in one transaction. */
+    public List<Leased> claim(String projectId, String sessionId, int limit, Filter f) {
+        if (limit <= 0) {
+            return List.of();
+        }
+        return jdbi.inTransaction(h -> h.createQuery("""
+                WITH picked AS (
+                    SELECT id FROM jobs
+                     WHERE project_id = :project AND status = 'pending'
+                       AND (cardinality(CAST(:queues AS text[])) = 0 OR queue = ANY(CAST(:queues AS text[])))
+                       AND (cardinality(CAST(:actions AS text[])) = 0 OR action_name = ANY(CAST(:actions AS text[])))
+                       AND required_capabilities <@ CAST(:caps AS jsonb)
+                     ORDER BY created_at
+                     LIMIT :limit
+                     FOR UPDATE SKIP LOCKED)
+                UPDATE jobs j SET status = 'claimed', claim_attempt = j.claim_attempt + 1,
+                       lease_token = 'lease_' || md5(j.id || clock_timestamp()::text || random()::text),
+                       lease_expires_at = clock_timestamp() + make_interval(secs => :lease),
+                       worker_session_id = :session, claimed_at = clock_timestamp(), heartbeat_at = NULL,
+                       updated_at = clock_timestamp()
+                  FROM picked WHERE j.id = picked.id
+                RETURNING j.id, j.kind, j.origin, j.queue, j.action_name, j.run_id, j.step_key, j.spec::text AS spec,
+                          j.lease_token, j.claim_attempt, j.created_at""")
+                .bind("project", projectId).bind("session", sessionId).bind("limit", limit).bind("lease", leaseSeconds)
+                .bind("queues", f.queues() == null ? new String[0] : f.queues().toArray(new String[0]))
+                .bind("actions", f.actionNames() == null ? new String[0] : f.actionNames().toArray(new String[0]))
+                .bind("caps", json(f.capabilities() == null ? List.of() : f.capabilities()))
+                .map((rs, ctx) -> new Leased(rs.getString("id"), rs.getString("kind"), rs.getString("origin"), rs.getString("queue"),
+                        rs.getString("action_name"), rs.getString("run_id"), rs.getString("step_key"), map(rs.getString("spec")),
+                        rs.getString("lease_token"), rs.getInt("claim_attempt")))
+                .list()
+                .stream().sorted(java.util.Comparator.comparing(Leased::id)).toList());
+    }
+
+    /** A cancellation pending on a held job, or empty; the heartbeat itself failing means the lease is lost. */
+    public record Beat(boolean ok, String cancelReason, java.time.OffsetDateTime cancelRequestedAt) {}
+
+    public Beat heartbeat(String jobId, String leaseToken) {
+        return jdbi.withHandle(h -> h.createQuery("""
+                UPDATE jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => :lease), heartbeat_at = clock_timestamp()
+                 WHERE id = :id AND lease_token = :token AND status = 'claimed'
+                RETURNING cancel_reason, cancel_requested_at""")
+                .bind("id", jobId).bind("token", leaseToken).bind("lease", leaseSeconds)
+                .map((rs, ctx) -> new Beat(true, rs.getString(1), rs.getObject(2, java.time.OffsetDateTime.class)))
+                .findOne().orElse(new Beat(false, null, null)));
+    }
+
+    public enum ReportOutcome { RECORDED, DUPLICATE, LEASE_LOST, NOT_FOUND }
+
+    public record ReportCommand(String jobId, String leaseToken, String status, Map<String, Object> result, String errorType, String errorMessage) {}
+
+    /**
+     * Records one report inside the caller's transaction and hands the outcome to the invocation
+     * ({@link JobOutcomes}) in the same transaction. A cancelled job reports nothing to the
+     * invocation: whoever cancelled it already settled it.
+     */
+    public ReportOutcome report(Handle h, ReportCommand r) {
+        String status = r.status() == null ? "completed" : r.status();
+        Optional<Map.Entry<String, Boolean>> done = h.createQuery("""
+                UPDATE jobs SET status = CASE WHEN cancel_requested_at IS NOT NULL AND :status <> 'completed' THEN 'cancelled' ELSE :status END,
+                       result = CAST(:result AS jsonb), error_type = :etype, error_message = :emsg,
+                       lease_expires_at = NULL, updated_at = clock_timestamp()
+                 WHERE id = :id AND lease_token = :token AND status = 'claimed'
+                RETURNING coalesce(invocation_id, ''), cancel_requested_at IS NOT NULL""")
+                .bind("id", r.jobId()).bind("token", r.leaseToken()).bind("status", status)
+                .bind("result", r.result() == null ? null : json(r.result())).bind("etype", r.errorType()).bind("emsg", r.errorMessage())
+                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getBoolean(2))).findOne();
+        if (done.isPresent()) {
+            String invocation = done.get().getKey();
+            boolean cancelled = done.get().getValue();
+            if (!invocation.isEmpty() && !cancelled) {
+                if ("completed".equals(status)) {
+                    outcomes.completed(h, invocation, r.result() == null ? Map.of() : r.result());
+                } else if ("failed".equals(status)) {
+                    outcomes.failed(h, invocation, r.errorType() == null ? "Error" : r.errorType(),
+                            r.errorMessage() == null ? "" : r.errorMessage(), false);
+                } else {
+                    outcomes.failed(h, invocation, "Cancelled", r.errorMessage() == null ? "job cancelled" : r.errorMessage(), false);
+                }
+            }
+            return ReportOutcome.RECORDED;
+        }
+        return h.createQuery("SELECT status, lease_token FROM jobs WHERE id = :id").bind("id", r.jobId())
+                .map((rs, ctx) -> {
+                    boolean sameLease = r.leaseToken().equals(rs.getString(2));
+                    boolean terminal = !"pending".equals(rs.getString(1)) && !"claimed".equals(rs.getString(1));
+                    return sameLease && terminal ? ReportOutcome.DUPLICATE : ReportOutcome.LEASE_LOST;
+                })
+                .findOne().orElse(ReportOutcome.NOT_FOUND);
+    }
+
+    /** Projects whose jobs went back to the queue, so their parked claims can be retried. */
+    public List<String> sweepExpiredLeases(int batch) {
+        return jdbi.inTransaction(h -> {
+            List<Map<String, Object>> expired = h.createQuery("""
+                    SELECT id, project_id, invocation_id, claim_attempt, max_attempts, cancel_requested_at IS NOT NULL AS cancelled
+                      FROM jobs WHERE status = 'claimed' AND lease_expires_at < clock_timestamp()
+                     ORDER BY lease_expires_at LIMIT :batch FOR UPDATE SKIP LOCKED""")
+                    .bind("batch", batch).mapToMap().list();
+            List<String> projects = new ArrayList<>();
+            for (Map<String, Object> j : expired) {
+                String id = (String) j.get("id");
+                boolean cancelled = (Boolean) j.get("cancelled");
+                int attempt = ((Number) j.get("claim_attempt")).intValue();
+                int max = ((Number) j.get("max_attempts")).intValue();
+                if (cancelled) {
+                    h.execute("UPDATE jobs SET status = 'cancelled', lease_expires_at = NULL, updated_at = clock_timestamp() WHERE id = ?", id);
+                } else if (attempt >= max) {
+                    h.execute("""
+                            UPDATE jobs SET status = 'failed', error_type = 'LeaseExpired', lease_expires_at = NULL,
+                                   error_message = 'the lease expired ' || claim_attempt || ' times without a report',
+                                   updated_at = clock_timestamp() WHERE id = ?""", id);
+                    if (j.get("invocation_id") != null) {
+                        outcomes.failed(h, (String) j.get("invocation_id"), "LeaseExpired",
+                                "the lease expired " + attempt + " times without a report", false);
+                    }
+                } else {
+                    // Back to the queue: the old token dies with the lease, so a late report is refused.
+                    h.execute("""
+                            UPDATE jobs SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, worker_session_id = NULL,
+                                   updated_at = clock_timestamp() WHERE id = ?""", id);
+                    projects.add((String) j.get("project_id"));
+                }
+            }
+            if (!projects.isEmpty()) {
+                for (String p : new java.util.LinkedHashSet<>(projects)) {
+                    h.execute("SELECT pg_notify(?, ?)", CHANNEL, "w:" + p);
+                }
+            }
+            return projects;
+        });
+    }
+
+    /** The session and reason a cancelled, still-held job must be told about. */
+    public record CancelTarget(String jobId, String sessionId, String reason, java.time.OffsetDateTime requestedAt) {}
+
+    public Optional<CancelTarget> cancelTarget(String jobId) {
+        return jdbi.withHandle(h -> h.createQuery("""
+                SELECT worker_session_id, cancel_reason, cancel_requested_at FROM jobs
+                 WHERE id = :id AND status = 'claimed' AND cancel_requested_at IS NOT NULL""")
+                .bind("id", jobId)
+                .map((rs, ctx) -> new CancelTarget(jobId, rs.getString(1), rs.getString(2), rs.getObject(3, java.time.OffsetDateTime.class)))
+                .findOne());
+    }
+
+    private String json(Object value) {
+        try {
+            return mapper.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    private Map<String, Object> map(String json) {
+        try {
+            return json == null ? Map.of() : mapper.readValue(json, MAP);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

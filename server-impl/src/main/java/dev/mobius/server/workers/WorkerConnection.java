@@ -1,0 +1,70 @@
+package dev.mobius.server.workers;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.glassfish.grizzly.http.HttpRequestPacket;
+import org.glassfish.grizzly.websockets.SimpleWebSocket;
+import org.glassfish.grizzly.websockets.ProtocolHandler;
+import org.glassfish.grizzly.websockets.WebSocketListener;
+
+import dev.mobius.server.access.Caller;
+
+/** One worker socket: who opened it, for which project, and the session it registered. */
+// SimpleWebSocket, not DefaultWebSocket: the latter wraps the request in servlet types we do not ship.
+final class WorkerConnection extends SimpleWebSocket {
+    final String id;
+    final Caller caller;
+    final String projectId;
+    /** The credential as presented at the upgrade, re-checked while the socket is open. */
+    final String authorization;
+    volatile String sessionId;
+    volatile Frames.Claim parked;
+    volatile java.util.List<String> capabilities = java.util.List.of();
+    volatile long lastTouchNanos;
+    volatile long lastNudgeNanos;
+    final AtomicBoolean gone = new AtomicBoolean();
+
+    WorkerConnection(ProtocolHandler handler, HttpRequestPacket request, String id, Caller caller, String projectId, String authorization,
+                     WebSocketListener... listeners) {
+        super(handler, listeners);
+        this.id = id;
+        this.caller = caller;
+        this.projectId = projectId;
+        this.authorization = authorization;
+    }
+
+    /**
+     * Frames of one connection are handled in order, off Grizzly's selector thread (which must not
+     * wait on the database): each connection drains its own queue on the shared pool.
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> inbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicBoolean draining = new AtomicBoolean();
+
+    void enqueue(Runnable task, java.util.concurrent.Executor pool) {
+        inbox.add(task);
+        schedule(pool);
+    }
+
+    private void schedule(java.util.concurrent.Executor pool) {
+        if (!inbox.isEmpty() && draining.compareAndSet(false, true)) {
+            pool.execute(() -> {
+                try {
+                    Runnable next;
+                    while ((next = inbox.poll()) != null) {
+                        next.run();
+                    }
+                } finally {
+                    draining.set(false);
+                    schedule(pool);
+                }
+            });
+        }
+    }
+
+    /** Frames go out whole and one at a time, whichever thread sends them. */
+    synchronized void sendText(String text) {
+        if (isConnected()) {
+            send(text);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package dev.mobius.server.workers;
+
+
+import jakarta.ws.rs.core.Response;
+
+import dev.mobius.api.JobsApi;
+import dev.mobius.server.http.ApiException;
+
+/**
+ * The worker socket route as plain HTTP. Upgrades never reach Jersey (the WebSocket filter in
+ * front of it takes them, see {@link WorkerHub}); a GET that gets here asked for no upgrade.
+ * Authentication and permission were already checked by the filters, as for every operation.
+ */
+@jakarta.ws.rs.Path("/v1/projects/{project}/workers/socket")
+public final class WorkerSocketResource implements JobsApi {
+    @Override
+    public Response openWorkerSocket(String project, String accessToken) {
+        throw new ApiException(426, "upgrade_required", "this route only accepts WebSocket upgrades", null);
+    }
+}

@@ -1,0 +1,210 @@
+package dev.mobius.server.workers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocketHandshakeException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.junit.jupiter.api.Test;
+
+import dev.mobius.client.worker.Worker;
+import dev.mobius.server.Api;
+import dev.mobius.server.Fixtures;
+import dev.mobius.server.MobiusServer;
+import dev.mobius.server.SharedServerTest;
+import dev.mobius.server.TestServer;
+import dev.mobius.server.jobs.JobDispatch;
+
+/** The worker socket against a real server: authentication, the protocol, and the Java worker. */
+class WorkerSocketTest extends SharedServerTest {
+    static String enqueue(MobiusServer s, String projectHandle, String action, Map<String, Object> params) {
+        return s.database().jdbi().inTransaction(h -> {
+            Map<String, Object> p = h.createQuery("SELECT id, org_id FROM projects WHERE handle = :h").bind("h", projectHandle).mapToMap().one();
+            return s.jobs().enqueue(h, new JobDispatch.JobRequest((String) p.get("org_id"), (String) p.get("id"), "run_test", "step_1",
+                    null, action, params, "default", List.of(), null));
+        });
+    }
+
+    static Map<String, Object> job(MobiusServer s, String id) {
+        return s.database().jdbi().withHandle(h -> h.createQuery("SELECT status, claim_attempt, result::text AS result, error_type FROM jobs WHERE id = :id")
+                .bind("id", id).mapToMap().one());
+    }
+
+    static Map<String, Object> awaitStatus(MobiusServer s, String id, String status) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        Map<String, Object> j = job(s, id);
+        while (!status.equals(j.get("status")) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            j = job(s, id);
+        }
+        assertEquals(status, j.get("status"), "job " + id + ": " + j);
+        return j;
+    }
+
+    @Test
+    void upgradeWithoutCredentialIsRefusedWith401() {
+        String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-auth");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> HttpClient.newHttpClient().newWebSocketBuilder()
+                .buildAsync(URI.create(server.baseUrl().replace("http", "ws") + "/v1/projects/" + project + "/workers/socket"),
+                        new java.net.http.WebSocket.Listener() { }).get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof WebSocketHandshakeException, e.toString());
+        assertEquals(401, ((WebSocketHandshakeException) e.getCause()).getResponse().statusCode());
+        ExecutionException missing = assertThrows(ExecutionException.class, () -> new WsClient(server.baseUrl(), "nope", TestServer.BOOTSTRAP_KEY));
+        assertEquals(404, ((WebSocketHandshakeException) missing.getCause()).getResponse().statusCode());
+    }
+
+    @Test
+    void javaWorkerRunsQueuedJobs() throws Exception {
+        String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-java-worker");
+        try (Worker worker = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project).concurrency(4).build()) {
+            worker.register("send_email", job -> Map.of("sent_to", job.parameters().get("to")));
+            worker.register("count", job -> 42);
+            worker.start();
+            assertTrue(worker.awaitRegistered(Duration.ofSeconds(10)));
+            String a = enqueue(server.server(), project, "send_email", Map.of("to", "ops@example.com"));
+            String b = enqueue(server.server(), project, "count", Map.of());
+            assertEquals("{\"sent_to\": \"ops@example.com\"}", awaitStatus(server.server(), a, "completed").get("result"));
+            assertEquals("{\"output\": 42}", awaitStatus(server.server(), b, "completed").get("result"));
+            assertEquals(1, job(server.server(), a).get("claim_attempt"));
+
+            JsonNode sessions = api.get("/v1/projects/" + project + "/worker-sessions", TestServer.BOOTSTRAP_KEY).json();
+            assertEquals(1, sessions.get("items").size());
+            assertEquals(4, sessions.get("totals").get("slots").asInt());
+            assertFalse(sessions.get("items").get(0).get("stale").asBoolean());
+        }
+    }
+
+    @Test
+    void claimsParkUntilWorkExistsAndReportsAreFenced() throws Exception {
+        String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-protocol");
+        try (WsClient ws = new WsClient(server.baseUrl(), project, TestServer.BOOTSTRAP_KEY)) {
+            ws.send("{\"type\":\"worker.register\",\"message_id\":\"msg_1\",\"worker_instance_id\":\"w-1\",\"concurrency_limit\":2}");
+            JsonNode registered = ws.next();
+            assertEquals("worker.registered", registered.get("type").asText());
+            assertEquals("msg_1", registered.get("message_id").asText());
+            assertEquals(60, registered.get("lease").get("lease_duration_seconds").asInt());
+
+            ws.send("{\"type\":\"keepalive\",\"message_id\":\"msg_k\"}");
+            ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"msg_2\",\"available_slots\":1}");
+            assertNull(ws.next(500), "an empty claim is parked, and a keepalive is never answered");
+            ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"msg_3\",\"available_slots\":1}");
+            String jobId = enqueue(server.server(), project, "send_email", Map.of("to", "a@example.com"));
+            JsonNode claimed = ws.next();
+            assertEquals("jobs.claimed", claimed.get("type").asText());
+            assertEquals("msg_3", claimed.get("message_id").asText(), "the newer claim superseded the parked one");
+            JsonNode job = claimed.get("jobs").get(0);
+            assertEquals(jobId, job.get("id").asText());
+            assertEquals("a@example.com", job.get("spec").get("parameters").get("to").asText());
+            assertEquals(1, job.get("claim_attempt").asInt());
+            String lease = job.get("lease_token").asText();
+
+            ws.send("{\"type\":\"job.heartbeat\",\"message_id\":\"msg_4\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + lease + "\"}");
+            JsonNode ack = ws.next();
+            assertEquals("job.heartbeat.ack", ack.get("type").asText());
+            assertFalse(ack.has("cancel"));
+
+            ws.send("{\"type\":\"job.report\",\"message_id\":\"msg_5\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"stale\",\"status\":\"completed\"}");
+            JsonNode stale = ws.next();
+            assertEquals("error", stale.get("type").asText());
+            assertEquals("lease_lost", stale.get("error").get("code").asText());
+            assertEquals("msg_5", stale.get("message_id").asText());
+
+            String report = "{\"type\":\"job.report\",\"message_id\":\"msg_6\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + lease
+                    + "\",\"status\":\"completed\",\"result\":{\"output\":{\"ok\":true}}}";
+            ws.send(report);
+            JsonNode first = ws.next();
+            assertEquals("job.report.ack", first.get("type").asText());
+            assertFalse(first.has("duplicate"));
+            ws.send(report);
+            JsonNode second = ws.next();
+            assertTrue(second.get("duplicate").asBoolean());
+            assertEquals("{\"output\": {\"ok\": true}}", job(server.server(), jobId).get("result"));
+
+            ws.send("{\"type\":\"job.heartbeat\",\"message_id\":\"msg_7\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + lease + "\"}");
+            assertEquals("lease_lost", ws.next().get("error").get("code").asText(), "a finished job has no lease");
+
+            ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"msg_8\",\"available_slots\":1,\"bogus\":1}");
+            assertEquals("invalid_frame", ws.next().get("error").get("code").asText(), "frames are closed");
+        }
+    }
+
+    @Test
+    void cancellationIsPushedAndOnTheHeartbeat() throws Exception {
+        String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-cancel");
+        try (WsClient ws = new WsClient(server.baseUrl(), project, TestServer.BOOTSTRAP_KEY)) {
+            ws.send("{\"type\":\"worker.register\",\"worker_instance_id\":\"w-c\"}");
+            ws.next();
+            String jobId = enqueue(server.server(), project, "slow", Map.of());
+            ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"m\",\"available_slots\":4}");
+            JsonNode claimed = ws.next();
+            while ("work.available".equals(claimed.get("type").asText())) {
+                claimed = ws.next(); // the job was queued while no claim was outstanding
+            }
+            JsonNode job = claimed.get("jobs").get(0);
+            server.server().database().jdbi().useTransaction(h -> server.server().jobs().cancel(h, jobId, "user requested"));
+            JsonNode cancel = ws.next();
+            assertEquals("job.cancel", cancel.get("type").asText());
+            assertEquals(jobId, cancel.get("job_id").asText());
+            assertEquals("user requested", cancel.get("reason").asText());
+            ws.send("{\"type\":\"job.heartbeat\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + job.get("lease_token").asText() + "\"}");
+            assertEquals(jobId, ws.next().get("cancel").get("job_id").asText());
+            ws.send("{\"type\":\"job.report\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + job.get("lease_token").asText()
+                    + "\",\"status\":\"failed\",\"error_type\":\"Cancelled\",\"error_message\":\"job cancelled\"}");
+            assertEquals("job.report.ack", ws.next().get("type").asText());
+            assertEquals("cancelled", job(server.server(), jobId).get("status"));
+        }
+    }
+
+    @Test
+    void secondLiveProcessWithTheSameInstanceIdIsRefusedButTheTokenContinuesTheSession() throws Exception {
+        String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-conflict");
+        try (WsClient a = new WsClient(server.baseUrl(), project, TestServer.BOOTSTRAP_KEY);
+             WsClient b = new WsClient(server.baseUrl(), project, TestServer.BOOTSTRAP_KEY)) {
+            a.send("{\"type\":\"worker.register\",\"worker_instance_id\":\"same\"}");
+            String token = a.next().get("worker_session_token").asText();
+            b.send("{\"type\":\"worker.register\",\"message_id\":\"msg_b\",\"worker_instance_id\":\"same\"}");
+            JsonNode error = b.next();
+            assertEquals("worker_instance_conflict", error.get("error").get("code").asText());
+            assertEquals("msg_b", error.get("message_id").asText());
+            assertNotNull(b.closed.get(5, TimeUnit.SECONDS));
+            try (WsClient c = new WsClient(server.baseUrl(), project, TestServer.BOOTSTRAP_KEY)) {
+                c.send("{\"type\":\"worker.register\",\"worker_instance_id\":\"same\",\"worker_session_token\":\"" + token + "\"}");
+                JsonNode registered = c.next();
+                assertEquals("worker.registered", registered.get("type").asText());
+                assertEquals(token, registered.get("worker_session_token").asText());
+            }
+        }
+        JsonNode sessions = api.get("/v1/projects/" + project + "/worker-sessions", TestServer.BOOTSTRAP_KEY).json();
+        assertEquals(1, sessions.get("items").size(), "one instance, one session");
+    }
+
+    @Test
+    void revokedKeyGetsInvalidActorAndTheSocketCloses() throws Exception {
+        String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-revoke");
+        Fixtures.Key key = new Fixtures(api, TestServer.BOOTSTRAP_KEY).key(project, "worker-bot");
+        try (WsClient ws = new WsClient(server.baseUrl(), project, key.raw())) {
+            ws.send("{\"type\":\"worker.register\",\"worker_instance_id\":\"r-1\"}");
+            assertEquals("worker.registered", ws.next().get("type").asText());
+            Api.Reply revoked = api.delete("/v1/projects/" + project + "/api-keys/" + key.id(), TestServer.BOOTSTRAP_KEY);
+            assertTrue(revoked.status() < 300, revoked.toString());
+            JsonNode error = ws.next(15_000);
+            assertNotNull(error);
+            assertEquals("invalid_actor", error.get("error").get("code").asText());
+            assertNotEquals(null, ws.closed.get(5, TimeUnit.SECONDS));
+        }
+    }
+}
