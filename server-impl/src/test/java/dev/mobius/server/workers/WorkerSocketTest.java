@@ -113,12 +113,12 @@ class WorkerSocketTest extends SharedServerTest {
             String lease = job.get("lease_token").asText();
 
             ws.send("{\"type\":\"job.heartbeat\",\"message_id\":\"msg_4\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + lease + "\"}");
-            JsonNode ack = ws.next();
+            JsonNode ack = ws.nextAnswer();
             assertEquals("job.heartbeat.ack", ack.get("type").asText());
             assertFalse(ack.has("cancel"));
 
             ws.send("{\"type\":\"job.report\",\"message_id\":\"msg_5\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"stale\",\"status\":\"completed\"}");
-            JsonNode stale = ws.next();
+            JsonNode stale = ws.nextAnswer();
             assertEquals("error", stale.get("type").asText());
             assertEquals("lease_lost", stale.get("error").get("code").asText());
             assertEquals("msg_5", stale.get("message_id").asText());
@@ -126,16 +126,16 @@ class WorkerSocketTest extends SharedServerTest {
             String report = "{\"type\":\"job.report\",\"message_id\":\"msg_6\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + lease
                     + "\",\"status\":\"completed\",\"result\":{\"output\":{\"ok\":true}}}";
             ws.send(report);
-            JsonNode first = ws.next();
+            JsonNode first = ws.nextAnswer();
             assertEquals("job.report.ack", first.get("type").asText());
             assertFalse(first.has("duplicate"));
             ws.send(report);
-            JsonNode second = ws.next();
+            JsonNode second = ws.nextAnswer();
             assertTrue(second.get("duplicate").asBoolean());
             assertEquals("{\"output\": {\"ok\": true}}", job(server.server(), jobId).get("result"));
 
             ws.send("{\"type\":\"job.heartbeat\",\"message_id\":\"msg_7\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + lease + "\"}");
-            assertEquals("lease_lost", ws.next().get("error").get("code").asText(), "a finished job has no lease");
+            assertEquals("lease_lost", ws.nextAnswer().get("error").get("code").asText(), "a finished job has no lease");
 
             ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"msg_8\",\"available_slots\":1,\"bogus\":1}");
             assertEquals("invalid_frame", ws.next().get("error").get("code").asText(), "frames are closed");

@@ -74,6 +74,16 @@ final class WsClient implements AutoCloseable {
         }
     }
 
+    /** The next frame answering a request, skipping {@code work.available} nudges that may come in between. */
+    JsonNode nextAnswer() throws InterruptedException {
+        while (true) {
+            JsonNode f = next();
+            if (!"work.available".equals(f.path("type").asText())) {
+                return f;
+            }
+        }
+    }
+
     JsonNode next() throws InterruptedException {
         JsonNode f = next(10_000);
         if (f == null) {
