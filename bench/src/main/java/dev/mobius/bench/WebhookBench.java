@@ -88,8 +88,8 @@ public final class WebhookBench {
         receiver.start();
         String hookBase = "http://127.0.0.1:" + receiver.getAddress().getPort();
         Path dir = Files.createTempDirectory("mobius-webhook-bench-");
-        ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dir, true, KEY, false, new RateLimiter.Limits(0, 0), true,
-                WebhookSettings.DEFAULTS);
+        ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dir, true, KEY, false, new RateLimiter.Limits(0, 0))
+                .withOutbound(true, ServerConfig.DEFAULT_OUTBOUND_TIMEOUT_SECONDS).withWebhooks(WebhookSettings.DEFAULTS);
         try (MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
             call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
