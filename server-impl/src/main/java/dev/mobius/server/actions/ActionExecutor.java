@@ -12,7 +12,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,6 +21,8 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.mobius.server.background.PollingLoop;
+import dev.mobius.server.background.Threads;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
@@ -48,10 +49,8 @@ public final class ActionExecutor implements AutoCloseable {
     private final Runnable runWoken;
     private final ExecutorService pool;
     private final Semaphore slots;
-    private final Thread claimer;
+    private final PollingLoop claimer;
     private final Map<String, Future<?>> inFlight = new ConcurrentHashMap<>();
-    private final Object signal = new Object();
-    private boolean nudged;
     private final Object finished = new Object();
     private volatile boolean running = true;
 
@@ -62,15 +61,9 @@ public final class ActionExecutor implements AutoCloseable {
         this.calls = calls;
         this.box = box;
         this.runWoken = runWoken;
-        AtomicInteger n = new AtomicInteger();
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "action-call-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.pool = Executors.newFixedThreadPool(threads, Threads.numberedDaemons("action-call"));
         this.slots = new Semaphore(threads);
-        this.claimer = new Thread(this::loop, "action-executor");
-        this.claimer.setDaemon(true);
+        this.claimer = new PollingLoop("action-executor", POLL_MILLIS, this::claimRound);
     }
 
     public void start() {
@@ -79,39 +72,15 @@ public final class ActionExecutor implements AutoCloseable {
 
     /** Something may be due now (a commit that recorded a new invocation). */
     public void nudge() {
-        synchronized (signal) {
-            nudged = true;
-            signal.notifyAll();
-        }
+        claimer.nudge();
     }
 
-    private void loop() {
-        while (running) {
-            try {
-                abortCancelled();
-                int free = slots.availablePermits();
-                int claimed = free == 0 ? 0 : claimAndSubmit(free);
-                if (claimed == 0 || slots.availablePermits() == 0) {
-                    synchronized (signal) {
-                        if (!nudged) {
-                            signal.wait(POLL_MILLIS);
-                        }
-                        nudged = false;
-                    }
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                if (running) {
-                    log.error("claiming action invocations failed; retrying", e);
-                    try {
-                        Thread.sleep(POLL_MILLIS);
-                    } catch (InterruptedException ie) {
-                        return;
-                    }
-                }
-            }
-        }
+    /** @return whether to claim again at once: something was claimed and pool threads are still free */
+    private boolean claimRound() {
+        abortCancelled();
+        int free = slots.availablePermits();
+        int claimed = free == 0 ? 0 : claimAndSubmit(free);
+        return claimed > 0 && slots.availablePermits() > 0;
     }
 
     private int claimAndSubmit(int free) {
@@ -276,10 +245,9 @@ public final class ActionExecutor implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        claimer.interrupt();
+        claimer.close();
         pool.shutdownNow();
         try {
-            claimer.join(2000);
             pool.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
  * One background thread that does a unit of work again and again: while a unit found something to
  * do it goes straight on, otherwise it waits {@code idleMillis} or until {@link #nudge()}d. The work
  * itself lives in rows claimed with SKIP LOCKED, so this loop is only the pace, never the state.
- * A failing unit is logged and retried after the idle wait.
+ * Every background loop shares one error policy: a failing unit is logged and retried after a
+ * whole idle wait (nudges do not cut it short), so a lost database neither spins a loop nor stops it.
  */
 public final class PollingLoop implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PollingLoop.class);
@@ -27,8 +28,7 @@ public final class PollingLoop implements AutoCloseable {
         this.name = name;
         this.idleMillis = idleMillis;
         this.unit = unit;
-        this.thread = new Thread(this::loop, name);
-        this.thread.setDaemon(true);
+        this.thread = Threads.daemon(this::loop, name);
     }
 
     public void start() {
@@ -45,13 +45,17 @@ public final class PollingLoop implements AutoCloseable {
 
     private void loop() {
         while (running) {
-            boolean worked = false;
+            boolean worked;
             try {
                 worked = unit.getAsBoolean();
             } catch (RuntimeException e) {
                 if (running) {
                     log.error("{} failed; retrying", name, e);
                 }
+                if (!backOff()) {
+                    return;
+                }
+                continue;
             }
             if (!worked && !idle()) {
                 return;
@@ -59,6 +63,7 @@ public final class PollingLoop implements AutoCloseable {
         }
     }
 
+    /** Waits {@code idleMillis} or until nudged. @return false once interrupted (closing) */
     private boolean idle() {
         synchronized (signal) {
             try {
@@ -70,6 +75,18 @@ public final class PollingLoop implements AutoCloseable {
             } catch (InterruptedException e) {
                 return false;
             }
+        }
+    }
+
+    /** After a failure: the whole idle wait, which nudges do not cut short. @return false once interrupted (closing) */
+    private boolean backOff() {
+        try {
+            if (running) {
+                Thread.sleep(idleMillis);
+            }
+            return true;
+        } catch (InterruptedException e) {
+            return false;
         }
     }
 

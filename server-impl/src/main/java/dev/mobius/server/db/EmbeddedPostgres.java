@@ -25,6 +25,8 @@ import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.mobius.server.background.Threads;
+
 /**
  * The zero-setup database: a PostgreSQL cluster whose data lives under the server's data
  * directory, run from the binaries that zonky publishes on Maven Central.
@@ -170,14 +172,13 @@ public final class EmbeddedPostgres implements AutoCloseable {
         // The postmaster inherits stdout when pg_ctl starts it; read until pg_ctl itself exits.
         process.getOutputStream().close();
         StringBuilder output = new StringBuilder();
-        Thread reader = new Thread(() -> {
+        Thread reader = Threads.daemon(() -> {
             try (InputStream in = process.getInputStream()) {
                 output.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
             } catch (IOException ignored) {
                 // output is diagnostics only
             }
         }, "pg-output");
-        reader.setDaemon(true);
         reader.start();
         try {
             if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {

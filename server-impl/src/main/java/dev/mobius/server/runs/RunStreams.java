@@ -17,7 +17,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -45,6 +44,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationRunEvent;
+import dev.mobius.server.background.Threads;
 import dev.mobius.server.http.Json;
 
 /**
@@ -88,8 +88,8 @@ public final class RunStreams implements AutoCloseable {
     /** Every open stream on this node, for the upkeep tick: one pass, no per-run iteration. */
     private final Set<Stream> all = ConcurrentHashMap.newKeySet();
     private final AtomicInteger open = new AtomicInteger();
-    private final ExecutorService writers = Executors.newFixedThreadPool(Integer.getInteger("mobius.streams.writers", 4), daemon("sse-writer"));
-    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, daemon("sse-timer"));
+    private final ExecutorService writers = Executors.newFixedThreadPool(Integer.getInteger("mobius.streams.writers", 4), Threads.daemons("sse-writer"));
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, Threads.daemons("sse-timer"));
     private final Thread listener;
     private volatile boolean running = true;
 
@@ -97,8 +97,7 @@ public final class RunStreams implements AutoCloseable {
     public RunStreams(Jdbi jdbi, DataSource dataSource, ObjectMapper mapper) {
         this.dataSource = dataSource;
         this.mapper = mapper;
-        this.listener = new Thread(this::listen, "run-events-listener");
-        this.listener.setDaemon(true);
+        this.listener = Threads.daemon(this::listen, "run-events-listener");
     }
 
     public void start() {
@@ -506,7 +505,7 @@ public final class RunStreams implements AutoCloseable {
             } catch (SQLException | java.util.concurrent.RejectedExecutionException e) {
                 if (running) {
                     log.warn("run event listener lost its connection; reconnecting: {}", e.getMessage());
-                    sleepQuietly(1000);
+                    Threads.sleepQuietly(1000);
                 }
             }
         }
@@ -587,22 +586,6 @@ public final class RunStreams implements AutoCloseable {
         }
         Map<String, Object> payload = Json.readObject(mapper, e.payload());
         return payload != null && RunState.TERMINAL.contains(String.valueOf(payload.get("status")));
-    }
-
-    private static ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private static void sleepQuietly(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     @Override

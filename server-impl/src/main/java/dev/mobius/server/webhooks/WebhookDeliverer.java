@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
 
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.background.PollingLoop;
+import dev.mobius.server.background.Threads;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.signing.SecretBox;
@@ -66,15 +68,12 @@ public final class WebhookDeliverer implements AutoCloseable {
     private final ObjectMapper mapper;
     private final Semaphore permits;
     private final ExecutorService senders;
-    private final Thread claimer;
+    private final PollingLoop claimer;
     /** Outcomes waiting to be written; one recorder writes them in batches, one commit (one fsync) each. */
     private final java.util.concurrent.BlockingQueue<Result> outcomes = new java.util.concurrent.LinkedBlockingQueue<>();
     private final Thread recorder;
-    private final Object signal = new Object();
     private final AtomicInteger sent = new AtomicInteger();
-    private boolean nudged;
     private volatile boolean starved;
-    private volatile boolean running = true;
     private volatile boolean sendersDone;
 
     public WebhookDeliverer(Jdbi jdbi, SecretBox box, AuditTrail audit, ObjectMapper mapper, OutboundGuard guard, WebhookSettings settings) {
@@ -85,16 +84,9 @@ public final class WebhookDeliverer implements AutoCloseable {
         this.settings = settings;
         this.sender = new WebhookSender(guard, settings);
         this.permits = new Semaphore(settings.maxInFlight());
-        AtomicInteger n = new AtomicInteger();
-        this.senders = Executors.newFixedThreadPool(settings.maxInFlight(), r -> {
-            Thread t = new Thread(r, "webhook-sender-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        this.claimer = new Thread(this::loop, "webhook-claimer");
-        this.claimer.setDaemon(true);
-        this.recorder = new Thread(this::recordLoop, "webhook-recorder");
-        this.recorder.setDaemon(true);
+        this.senders = Executors.newFixedThreadPool(settings.maxInFlight(), Threads.numberedDaemons("webhook-sender"));
+        this.claimer = new PollingLoop("webhook-claimer", POLL_MILLIS, this::claimRound);
+        this.recorder = Threads.daemon(this::recordLoop, "webhook-recorder");
     }
 
     WebhookSender sender() {
@@ -108,56 +100,36 @@ public final class WebhookDeliverer implements AutoCloseable {
 
     /** Something may be due now (called after a commit that queued deliveries). */
     public void nudge() {
-        synchronized (signal) {
-            nudged = true;
-            signal.notifyAll();
-        }
+        claimer.nudge();
     }
 
-    private void loop() {
-        while (running) {
+    /** @return whether to claim again at once: a full batch was claimed, so more may be due */
+    private boolean claimRound() {
+        int want = Math.min(BATCH, permits.availablePermits());
+        int claimed = 0;
+        if (want > 0 && permits.tryAcquire(want)) {
+            List<Attempt> attempts = List.of();
             try {
-                int want = Math.min(BATCH, permits.availablePermits());
-                int claimed = 0;
-                if (want > 0 && permits.tryAcquire(want)) {
-                    List<Attempt> attempts = List.of();
+                attempts = claim(want);
+            } finally {
+                permits.release(want - attempts.size()); // what this batch does not use goes straight back
+            }
+            claimed = attempts.size();
+            for (Attempt a : attempts) {
+                senders.execute(() -> {
                     try {
-                        attempts = claim(want);
+                        deliver(a);
                     } finally {
-                        permits.release(want - attempts.size()); // what this batch does not use goes straight back
-                    }
-                    claimed = attempts.size();
-                    for (Attempt a : attempts) {
-                        senders.execute(() -> {
-                            try {
-                                deliver(a);
-                            } finally {
-                                permits.release();
-                                if (starved) {
-                                    nudge();
-                                }
-                            }
-                        });
-                    }
-                }
-                starved = want == 0 || claimed == want;
-                if (claimed < want || want == 0) {
-                    synchronized (signal) {
-                        if (!nudged) {
-                            signal.wait(POLL_MILLIS);
+                        permits.release();
+                        if (starved) {
+                            nudge();
                         }
-                        nudged = false;
                     }
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                if (running) {
-                    log.error("claiming webhook deliveries failed; retrying", e);
-                    sleep(1000);
-                }
+                });
             }
         }
+        starved = want == 0 || claimed == want;
+        return want > 0 && claimed == want;
     }
 
     private List<Attempt> claim(int limit) {
@@ -335,21 +307,11 @@ public final class WebhookDeliverer implements AutoCloseable {
         return sent.get();
     }
 
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public void close() {
-        running = false;
-        claimer.interrupt();
+        claimer.close();
         senders.shutdown();
         try {
-            claimer.join(2000);
             if (!senders.awaitTermination(5, TimeUnit.SECONDS)) {
                 senders.shutdownNow();
             }

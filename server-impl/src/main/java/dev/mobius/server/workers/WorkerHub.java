@@ -40,6 +40,9 @@ import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import static dev.mobius.server.background.Threads.daemon;
+import static dev.mobius.server.background.Threads.sleepQuietly;
+
 import dev.mobius.server.access.Authenticator;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.access.RoleDao;
@@ -465,7 +468,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
                 return;
             } catch (RuntimeException e) {
                 log.warn("worker dispatch pass failed", e);
-                sleep(200);
+                sleepQuietly(200);
             }
         }
     }
@@ -494,7 +497,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
             } catch (SQLException | RuntimeException e) {
                 if (running) {
                     log.warn("job listener lost its connection; reconnecting: {}", e.getMessage());
-                    sleep(1000);
+                    sleepQuietly(1000);
                 }
             }
         }
@@ -612,20 +615,6 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         return null;
     }
 
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Shutdown: tell every worker to drain, give them a moment to go, then close what is left. */
     @Override
     public void close() {
@@ -634,7 +623,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         }
         long deadline = System.nanoTime() + Long.getLong("mobius.workers.drain-ms", 1000L) * 1_000_000L;
         while (!connections.isEmpty() && System.nanoTime() < deadline) {
-            sleep(50);
+            sleepQuietly(50);
         }
         for (WorkerConnection c : connections) {
             c.close(WebSocket.END_POINT_GOING_DOWN, "server shutting down");
