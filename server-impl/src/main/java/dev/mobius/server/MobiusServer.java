@@ -57,6 +57,7 @@ import dev.mobius.server.workers.WorkerSessions;
 import dev.mobius.server.workers.WorkerSessionsResource;
 import dev.mobius.server.workers.WorkerSocketResource;
 import dev.mobius.server.interactions.InteractionService;
+import dev.mobius.server.interactions.InteractionViews;
 import dev.mobius.server.interactions.InteractionsResource;
 import dev.mobius.server.interactions.StepInteractions;
 import dev.mobius.server.db.Database;
@@ -164,13 +165,14 @@ public final class MobiusServer implements AutoCloseable {
             ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch);
             ActionStepRunner actionSteps = new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
             jobOutcomes.connect(actionSteps);
-            // Webhooks: the outbox is the Lifecycle of runs and interactions; it needs the interaction
-            // view, which a view-only InteractionService (it never writes) provides without a cycle.
+            // Webhooks: the outbox is the Lifecycle of runs and interactions; it reads interactions
+            // through their views alone, so it needs no InteractionService (which reports to it).
             WebhookDeliverer webhookDeliverer = new WebhookDeliverer(jdbi, secretBox, audit, mapper, outboundGuard, config.webhooks());
-            InteractionService interactionViews = new InteractionService(jdbi, ids, mapper, audit, cursors, () -> { }, Lifecycle.NONE);
-            Lifecycle lifecycle = new WebhookOutbox(ids, mapper, interactionViews::viewOf, webhookDeliverer::nudge);
+            InteractionViews interactionViews = new InteractionViews(mapper);
+            Lifecycle lifecycle = new WebhookOutbox(ids, mapper, interactionViews::view, webhookDeliverer::nudge);
             WebhookService webhooks = new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer);
-            InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, wakeups::nudge, lifecycle);
+            InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, interactionViews, wakeups::nudge,
+                    lifecycle);
             InteractionSteps interactionSteps = new StepInteractions(interactions);
             Specs specs = new Specs(mapper);
             RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, actionSteps, lifecycle);

@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.Optional;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -22,14 +21,8 @@ import org.jdbi.v3.core.Jdbi;
 import dev.mobius.api.model.CancelInteractionRequest;
 import dev.mobius.api.model.Consumer;
 import dev.mobius.api.model.CreateInteractionRequest;
-import dev.mobius.api.model.Delivery;
 import dev.mobius.api.model.Interaction;
-import dev.mobius.api.model.InteractionKind;
 import dev.mobius.api.model.InteractionListResponse;
-import dev.mobius.api.model.InteractionReference;
-import dev.mobius.api.model.InteractionResponder;
-import dev.mobius.api.model.InteractionResponse;
-import dev.mobius.api.model.InteractionSpec;
 import dev.mobius.api.model.ResolutionPolicy;
 import dev.mobius.api.model.RespondToInteractionRequest;
 import dev.mobius.api.model.RunConsumer;
@@ -71,6 +64,7 @@ public final class InteractionService {
     private final ObjectMapper mapper;
     private final AuditTrail audit;
     private final Cursors cursors;
+    private final InteractionViews views;
     private final Runnable runWoken;
     private final Lifecycle lifecycle;
 
@@ -78,13 +72,14 @@ public final class InteractionService {
      * @param runWoken called after a commit that made a waiting run due (lets the local engine look at once)
      * @param lifecycle told of every interaction that opens or leaves {@code pending}, inside that transaction
      */
-    public InteractionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Runnable runWoken,
-                              Lifecycle lifecycle) {
+    public InteractionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, InteractionViews views,
+                              Runnable runWoken, Lifecycle lifecycle) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
         this.audit = audit;
         this.cursors = cursors;
+        this.views = views;
         this.runWoken = runWoken;
         this.lifecycle = lifecycle;
     }
@@ -122,7 +117,7 @@ public final class InteractionService {
             dao.insert(row);
             lifecycle.interactionChanged(h, project.id(), row.id(), "interaction.requested");
             audit.created(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, 0));
-            return view(row, List.of());
+            return views.of(row, List.of());
         });
     }
 
@@ -163,7 +158,7 @@ public final class InteractionService {
                         .forEach(r -> responses.computeIfAbsent(r.interactionId(), k -> new ArrayList<>()).add(r));
             }
             PageRequest.Page<Interaction> result = page.page(rows, InteractionRow::id,
-                    r -> view(r, responses.getOrDefault(r.id(), List.of())), scope, cursors);
+                    r -> views.of(r, responses.getOrDefault(r.id(), List.of())), scope, cursors);
             return new InteractionListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });
     }
@@ -173,7 +168,7 @@ public final class InteractionService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             InteractionDao dao = h.attach(InteractionDao.class);
             InteractionRow row = dao.find(project.id(), id).orElseThrow(() -> notFound(id));
-            return view(row, dao.responses(row.id()));
+            return views.of(row, dao.responses(row.id()));
         });
     }
 
@@ -206,18 +201,7 @@ public final class InteractionService {
             throw ApiException.validation("value", "is required");
         }
         JsonNode value = mapper.valueToTree(request.getValue());
-        Result result = jdbi.inTransaction(h -> {
-            ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            InteractionDao dao = h.attach(InteractionDao.class);
-            InteractionRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
-            OffsetDateTime now = Times.now();
-            if (dueToExpire(row, now)) {
-                InteractionRow after = expired(row, now);
-                return new Result(null, notPending(after), leavePending(h, dao, row, after));
-            }
-            if (!row.pending()) {
-                throw notPending(row);
-            }
+        return onPending(caller, projectRef, id, h -> { }, (h, dao, project, row, now) -> {
             List<String> targets = List.of(row.targetUserIds());
             String me = caller.principalId();
             if (!targets.isEmpty() && !targets.contains(me)) {
@@ -251,20 +235,47 @@ public final class InteractionService {
             }
             audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size() - 1),
                     summary(after, responses.size()));
-            return new Result(view(after, responses), null, woke);
+            return new Result(views.of(after, responses), null, woke);
         });
-        return finish(result);
     }
 
     public Interaction cancel(Caller caller, String projectRef, String id, CancelInteractionRequest request) {
         String reason = request == null ? null : Text.blankToNull(request.getReason());
+        return onPending(caller, projectRef, id, h -> refuseAgents(h, caller), (h, dao, project, row, now) -> {
+            InteractionRow after = with(row, "cancelled", reason, null, now);
+            boolean woke = leavePending(h, dao, row, after);
+            List<ResponseRow> responses = dao.responses(row.id());
+            audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size()),
+                    summary(after, responses.size()));
+            return new Result(views.of(after, responses), null, woke);
+        });
+    }
+
+    private static void refuseAgents(Handle h, Caller caller) {
+        boolean agent = h.attach(PrincipalDao.class).findInOrg(caller.orgId(), caller.principalId())
+                .map(p -> "agent".equals(p.kind())).orElse(false);
+        if (agent) {
+            throw ApiException.forbidden("agents_cannot_cancel", "agent principals may not cancel interactions");
+        }
+    }
+
+    /** A command's change to an interaction that is pending, locked by the frame {@link #onPending} gives it. */
+    @FunctionalInterface
+    private interface PendingCommand {
+        Result apply(Handle h, InteractionDao dao, ProjectRow project, InteractionRow row, OffsetDateTime now);
+    }
+
+    /**
+     * Runs {@code command} in one transaction on the interaction {@code id}, once it is known to be
+     * pending: the project is checked, then {@code screen} may refuse the caller, then the
+     * interaction is locked. One whose expiry has passed is expired, and the command refused after
+     * that commits; one no longer pending is refused.
+     */
+    private Interaction onPending(Caller caller, String projectRef, String id, java.util.function.Consumer<Handle> screen,
+                                  PendingCommand command) {
         Result result = jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            boolean agent = h.attach(PrincipalDao.class).findInOrg(caller.orgId(), caller.principalId())
-                    .map(p -> "agent".equals(p.kind())).orElse(false);
-            if (agent) {
-                throw ApiException.forbidden("agents_cannot_cancel", "agent principals may not cancel interactions");
-            }
+            screen.accept(h);
             InteractionDao dao = h.attach(InteractionDao.class);
             InteractionRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             OffsetDateTime now = Times.now();
@@ -275,21 +286,9 @@ public final class InteractionService {
             if (!row.pending()) {
                 throw notPending(row);
             }
-            InteractionRow after = with(row, "cancelled", reason, null, now);
-            boolean woke = leavePending(h, dao, row, after);
-            List<ResponseRow> responses = dao.responses(row.id());
-            audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size()),
-                    summary(after, responses.size()));
-            return new Result(view(after, responses), null, woke);
+            return command.apply(h, dao, project, row, now);
         });
         return finish(result);
-    }
-
-    /** The interaction exactly as getInteraction answers it, read in the caller's transaction (webhook event data). */
-    public Interaction viewOf(Handle h, String interactionId) {
-        InteractionDao dao = h.attach(InteractionDao.class);
-        InteractionRow row = dao.findById(interactionId).orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
-        return view(row, dao.responses(row.id()));
     }
 
     // ---- the run engine's side --------------------------------------------------------------
@@ -368,7 +367,7 @@ public final class InteractionService {
             }
             case "completed" -> {
                 List<ResponseRow> responses = dao.responses(row.id());
-                out.put("outcome", readAny(row.outcome()));
+                out.put("outcome", views.readAny(row.outcome()));
                 responses.stream().filter(r -> r.id().equals(row.resolvingResponseId())).findFirst()
                         .map(ResponseRow::comment).ifPresent(c -> out.put("comment", c));
                 out.put("responder", Map.of("user_id", row.responderUserId()));
@@ -378,7 +377,7 @@ public final class InteractionService {
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("id", r.id());
                     m.put("responder_user_id", r.responderUserId());
-                    m.put("value", readAny(r.value()));
+                    m.put("value", views.readAny(r.value()));
                     if (r.comment() != null) {
                         m.put("comment", r.comment());
                     }
@@ -522,52 +521,8 @@ public final class InteractionService {
                 "tags", Json.readStringMap(mapper, row.tags()));
     }
 
-    private Interaction view(InteractionRow row, List<ResponseRow> responses) {
-        ResolutionPolicy policy = new ResolutionPolicy().type(ResolutionPolicy.TypeEnum.fromValue(row.policyType()))
-                .threshold(row.policyThreshold());
-        return new Interaction().id(row.id()).runId(row.runId()).signalName(row.signalName()).createdBy(row.createdBy())
-                .kind(InteractionKind.fromValue(row.kind())).status(Interaction.StatusEnum.fromValue(row.status())).title(row.title())
-                .description(row.description()).subject(read(row.subject(), InteractionReference.class))
-                .references(read(row.refs(), new TypeReference<List<InteractionReference>>() {}))
-                .context(Json.readObject(mapper, row.context())).tags(Json.readStringMap(mapper, row.tags()))
-                .properties(Json.readObject(mapper, row.properties())).spec(read(row.spec(), InteractionSpec.class))
-                .targetUserIds(List.of(row.targetUserIds()))
-                .responder(row.responderUserId() == null ? null : new InteractionResponder().userId(row.responderUserId()))
-                .resolvingResponseId(row.resolvingResponseId()).responses(responses.stream().map(this::responseView).toList())
-                .expiresAt(row.expiresAt()).completedAt(row.completedAt()).createdAt(row.createdAt()).updatedAt(row.updatedAt())
-                .requireAll(row.policyType().equals("all_of")).resolutionPolicy(policy).consumer(read(row.consumer(), Consumer.class))
-                .delivery(read(row.delivery(), Delivery.class)).outcome(row.outcome() == null ? null : readAny(row.outcome()))
-                .resolvedBy(row.resolvedBy()).cancelReason(row.cancelReason());
-    }
-
-    private InteractionResponse responseView(ResponseRow r) {
-        return new InteractionResponse().id(r.id()).interactionId(r.interactionId())
-                .responseKind(InteractionResponse.ResponseKindEnum.RESPONSE).state(InteractionResponse.StateEnum.SUBMITTED)
-                .responderUserId(r.responderUserId()).value(readAny(r.value())).comment(r.comment()).respondedAt(r.respondedAt())
-                .createdAt(r.createdAt()).updatedAt(r.updatedAt());
-    }
-
     private String json(Object value) {
         return value == null ? null : Json.write(mapper, value);
-    }
-
-    private <T> T read(String json, Class<T> type) {
-        if (json == null) {
-            return null;
-        }
-        try {
-            return mapper.readValue(json, type);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored " + type.getSimpleName() + " is unreadable", e);
-        }
-    }
-
-    private <T> T read(String json, TypeReference<T> type) {
-        try {
-            return mapper.readValue(json, type);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored JSON is unreadable", e);
-        }
     }
 
     private JsonNode readTree(String json) {
@@ -576,9 +531,5 @@ public final class InteractionService {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("stored JSON is unreadable", e);
         }
-    }
-
-    private Object readAny(String json) {
-        return read(json, Object.class);
     }
 }

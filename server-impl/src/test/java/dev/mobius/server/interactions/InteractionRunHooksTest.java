@@ -49,7 +49,8 @@ class InteractionRunHooksTest extends SharedServerTest {
         approver = fx.key("hooks", "approver");
         jdbi = server.server().database().jdbi();
         Ids ids = new Ids();
-        service = new InteractionService(jdbi, ids, Json.newMapper(), new AuditTrail(ids, Json.newMapper()), new Cursors(new byte[32]), () -> { }, dev.mobius.server.events.Lifecycle.NONE);
+        service = new InteractionService(jdbi, ids, Json.newMapper(), new AuditTrail(ids, Json.newMapper()), new Cursors(new byte[32]),
+                new InteractionViews(Json.newMapper()), () -> { }, dev.mobius.server.events.Lifecycle.NONE);
     }
 
     record Run(String id, String orgId, String projectId) {}
