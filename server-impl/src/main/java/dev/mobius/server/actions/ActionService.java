@@ -104,7 +104,7 @@ public final class ActionService {
         url(request.getEndpointUrl(), v);
         schemas(request.getInputSchema(), request.getOutputSchema(), v);
         Tags.validate(request.getTags(), "tags", v);
-        throwSorted(v);
+        v.throwIfInvalidSorted();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             ActionDao dao = h.attach(ActionDao.class);
@@ -133,7 +133,7 @@ public final class ActionService {
         }
         schemas(request.getInputSchema(), request.getOutputSchema(), v);
         Tags.validate(request.getTags(), "tags", v);
-        throwSorted(v);
+        v.throwIfInvalidSorted();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             ActionDao dao = h.attach(ActionDao.class);
@@ -384,13 +384,6 @@ public final class ActionService {
         return value == null ? null : Json.write(mapper, value);
     }
 
-    private static void throwSorted(Validator v) {
-        if (v.hasErrors()) {
-            List<ApiException.FieldError> sorted = new ArrayList<>(v.errors());
-            sorted.sort(java.util.Comparator.comparing(ApiException.FieldError::field));
-            throw ApiException.validation(sorted);
-        }
-    }
 
     private static OffsetDateTime utc(OffsetDateTime t) {
         return t.withOffsetSameInstant(ZoneOffset.UTC);

@@ -3,7 +3,6 @@ package dev.mobius.server.automations;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -18,6 +17,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Validator;
 import dev.mobius.server.interactions.InteractionService;
 import dev.mobius.server.runs.Templates;
 
@@ -82,9 +82,7 @@ public final class SpecValidator {
         }
         duration("spec.defaults.wall_clock_timeout", spec.path("defaults").path("wall_clock_timeout"));
         if (!errors.isEmpty()) {
-            List<ApiException.FieldError> sorted = new ArrayList<>(errors);
-            sorted.sort(Comparator.comparing(ApiException.FieldError::field));
-            throw ApiException.validation(sorted);
+            throw ApiException.validation(Validator.sortedByField(errors));
         }
     }
 

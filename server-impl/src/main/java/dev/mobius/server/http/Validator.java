@@ -1,6 +1,8 @@
 package dev.mobius.server.http;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 
 /** Collects every failing field of one request, so the caller sees all problems at once. */
@@ -32,5 +34,19 @@ public final class Validator {
         if (!errors.isEmpty()) {
             throw ApiException.validation(List.copyOf(errors));
         }
+    }
+
+    /** Like {@link #throwIfInvalid()}, with the fields in path order. */
+    public void throwIfInvalidSorted() {
+        if (!errors.isEmpty()) {
+            throw ApiException.validation(sortedByField(errors));
+        }
+    }
+
+    /** A copy in path order; the reasons of one field keep their order. */
+    public static List<ApiException.FieldError> sortedByField(Collection<ApiException.FieldError> errors) {
+        List<ApiException.FieldError> sorted = new ArrayList<>(errors);
+        sorted.sort(Comparator.comparing(ApiException.FieldError::field));
+        return sorted;
     }
 }

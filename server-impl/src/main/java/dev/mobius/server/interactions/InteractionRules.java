@@ -5,7 +5,6 @@ import java.net.URISyntaxException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -18,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.mobius.server.automations.Durations;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Validator;
 
 /**
  * The rules of an interaction that its schema cannot state, checked on the JSON tree so that the
@@ -45,9 +45,7 @@ final class InteractionRules {
     record Policy(String type, Integer threshold) {}
 
     List<ApiException.FieldError> errors() {
-        List<ApiException.FieldError> sorted = new ArrayList<>(errors);
-        sorted.sort(Comparator.comparing(ApiException.FieldError::field));
-        return sorted;
+        return Validator.sortedByField(errors);
     }
 
     private void error(String field, String reason) {

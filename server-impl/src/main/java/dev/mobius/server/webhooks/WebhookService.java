@@ -4,9 +4,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -89,7 +87,7 @@ public final class WebhookService {
             checkEvents(events, v);
         }
         Tags.validate(request.getTags(), "tags", v);
-        throwSorted(v);
+        v.throwIfInvalidSorted();
         byte[] key = box.newKey();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
@@ -143,7 +141,7 @@ public final class WebhookService {
             checkEvents(request.getEvents(), v);
         }
         Tags.validate(request.getTags(), "tags", v);
-        throwSorted(v);
+        v.throwIfInvalidSorted();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             WebhookDao dao = h.attach(WebhookDao.class);
@@ -292,14 +290,6 @@ public final class WebhookService {
             if (e == null || !(WebhookOutbox.EVENT_TYPES.contains(e) || WebhookOutbox.WILDCARDS.contains(e))) {
                 v.add("events[" + i + "]", "unknown event type");
             }
-        }
-    }
-
-    private static void throwSorted(Validator v) {
-        if (v.hasErrors()) {
-            List<ApiException.FieldError> errors = new ArrayList<>(v.errors());
-            errors.sort(Comparator.comparing(ApiException.FieldError::field));
-            throw ApiException.validation(errors);
         }
     }
 
