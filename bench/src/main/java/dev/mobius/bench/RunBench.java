@@ -39,6 +39,7 @@ import dev.mobius.server.access.RateLimiter;
 public final class RunBench {
     static final String KEY = "mbx_BenchBootstrapKey00000000000000000000000";
     static final String P = "/v1/projects/default";
+    static final int WARM_UP = 2000;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
@@ -61,7 +62,8 @@ public final class RunBench {
             call(base, "POST", P + "/automations/bench/versions/1/publication", null);
 
             // Warm-up, then run starts per second with `clients` concurrent callers.
-            startMany(base, 200, clients, "bench");
+            // Enough starts for the JIT to compile the request and engine paths before timing.
+            startMany(base, WARM_UP, clients, "bench");
             long t0 = System.nanoTime();
             List<String> ids = startMany(base, runs, clients, "bench");
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -70,10 +72,10 @@ public final class RunBench {
 
             // Engine catch-up: how long until every started run reached its wait step.
             long t1 = System.nanoTime();
-            while (count(base, "suspended") < runs + 200 && System.nanoTime() - t1 < 120e9) {
+            while (count(base, "suspended") < runs + WARM_UP && System.nanoTime() - t1 < 120e9) {
                 Thread.sleep(200);
             }
-            System.out.printf("engine: %d runs advanced to their wait step within %.2f s of the last start%n", runs + 200,
+            System.out.printf("engine: %d runs advanced to their wait step within %.2f s of the last start%n", runs + WARM_UP,
                     (System.nanoTime() - t1) / 1e9);
 
             // Publish-to-receive: a stream per sample run, then the signal; time until the first frame arrives.

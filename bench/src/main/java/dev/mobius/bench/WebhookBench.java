@@ -136,7 +136,7 @@ public final class WebhookBench {
             int drain = 1000 * hooks;
             server.database().jdbi().useTransaction(h -> {
                 for (int i = 0; i < 1000; i++) {
-                    outbox.runChanged(h, projectId, runId, "run.completed");
+                    outbox.runChanged(h, projectId, runId, java.util.List.of("run.completed"));
                 }
             });
             deadline = System.nanoTime() + 300_000_000_000L;

@@ -8,6 +8,7 @@ import java.util.Set;
 import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.db.Daos;
 
 /** The two rules every change of roles obeys, wherever the change comes from. */
 public final class AccessGuard {
@@ -35,13 +36,13 @@ public final class AccessGuard {
 
     /** Called after a change inside its transaction: the project must still have an Owner. */
     public void requireOwnerRemains(Handle h, String projectId, String projectHandle) {
-        if (h.attach(RoleDao.class).ownerCount(projectId) == 0) {
+        if (Daos.of(h, RoleDao.class).ownerCount(projectId) == 0) {
             throw ApiException.conflict("last_owner", "project \"" + projectHandle + "\" must keep at least one Owner", null);
         }
     }
 
     private List<String> missing(Handle h, Caller caller, String projectId, Set<String> wanted) {
-        Set<String> held = h.attach(RoleDao.class).grantedPermissions(caller.principalId(), projectId);
+        Set<String> held = Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), projectId);
         return permissions.ordered(wanted).stream().filter(p -> !held.contains(p)).toList();
     }
 

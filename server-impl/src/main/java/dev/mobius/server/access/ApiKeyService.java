@@ -25,6 +25,7 @@ import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.db.Daos;
 
 /** Project API keys: minted for a principal of the project, shown once, revoked for good. */
 public final class ApiKeyService {
@@ -58,7 +59,7 @@ public final class ApiKeyService {
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            PrincipalRow principal = h.attach(PrincipalDao.class).findInProject(project.id(), request.getPrincipalId())
+            PrincipalRow principal = Daos.of(h, PrincipalDao.class).findInProject(project.id(), request.getPrincipalId())
                     .orElseThrow(() -> ApiException.notFound("principal \"" + request.getPrincipalId() + "\" not found"));
             if (!"active".equals(principal.state())) {
                 throw ApiException.validation("principal_id", "the principal is " + principal.state() + "; keys can only be minted for active principals");
@@ -68,7 +69,7 @@ public final class ApiKeyService {
             ApiKeyRow row = new ApiKeyRow(ids.next("key"), caller.orgId(), project.id(), principal.id(), "project", name,
                     ApiKeySecrets.displayPrefix(secret), request.getExpiresAt() == null ? null : request.getExpiresAt().withOffsetSameInstant(ZoneOffset.UTC),
                     null, null, Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), now, now);
-            h.attach(ApiKeyDao.class).insert(row, ApiKeySecrets.sha256(secret));
+            Daos.of(h, ApiKeyDao.class).insert(row, ApiKeySecrets.sha256(secret));
             audit.created(h, caller, project.id(), "api_key", row.id(), row.name(), summary(row));
             APIKey view = view(row);
             // Issued already suffixed, so SDKs infer the project from the key alone.
@@ -88,7 +89,7 @@ public final class ApiKeyService {
             SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id()).and("revoked_at IS NULL");
             where.andIf(page.afterId(), "id > :after", "after");
             Tags.apply(filters, "tags", where);
-            PageRequest.Page<APIKey> result = page.page(h.attach(ApiKeyDao.class).list(where, page.fetchSize()),
+            PageRequest.Page<APIKey> result = page.page(Daos.of(h, ApiKeyDao.class).list(where, page.fetchSize()),
                     ApiKeyRow::id, this::view, scope, cursors);
             return new APIKeyListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });
@@ -101,14 +102,14 @@ public final class ApiKeyService {
     public void revoke(Caller caller, String projectRef, String id) {
         jdbi.useTransaction(h -> {
             ApiKeyRow row = find(h, caller, projectRef, id);
-            h.attach(ApiKeyDao.class).revoke(row.id(), Times.now());
+            Daos.of(h, ApiKeyDao.class).revoke(row.id(), Times.now());
             audit.deleted(h, caller, row.projectId(), "api_key", row.id(), row.name(), summary(row));
         });
     }
 
     private ApiKeyRow find(org.jdbi.v3.core.Handle h, Caller caller, String projectRef, String id) {
         ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-        return h.attach(ApiKeyDao.class).findActive(project.id(), id)
+        return Daos.of(h, ApiKeyDao.class).findActive(project.id(), id)
                 .orElseThrow(() -> ApiException.notFound("API key \"" + id + "\" not found"));
     }
 

@@ -19,6 +19,7 @@ import org.jdbi.v3.core.Jdbi;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.OperationCatalog;
 import dev.mobius.server.http.RequestLog;
+import dev.mobius.server.db.Daos;
 
 /**
  * Authenticates every operation the contract marks as secured. The key's state, expiry,
@@ -72,7 +73,7 @@ public final class Authenticator implements ContainerRequestFilter {
         }
         byte[] hash = ApiKeySecrets.sha256(presented.secret());
         return jdbi.withHandle(h -> {
-            ApiKeyDao keys = h.attach(ApiKeyDao.class);
+            ApiKeyDao keys = Daos.of(h, ApiKeyDao.class);
             ApiKeyDao.Credential key = keys.findCredential(hash).orElseThrow(ApiException::unauthorized);
             // The lookup is by hash; the equality check is repeated in constant time on principle.
             if (!MessageDigest.isEqual(hash, key.secretSha256())

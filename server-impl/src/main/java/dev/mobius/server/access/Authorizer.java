@@ -1,7 +1,6 @@
 package dev.mobius.server.access;
 
 import java.util.Map;
-import java.util.Optional;
 
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
@@ -16,6 +15,7 @@ import org.jdbi.v3.core.Jdbi;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.OperationCatalog;
 import dev.mobius.server.projects.ProjectDao;
+import dev.mobius.server.db.Daos;
 
 /**
  * Checks the permission each operation declares in the contract ({@code x-mobius-permission})
@@ -46,18 +46,18 @@ public final class Authorizer implements ContainerRequestFilter {
         }
         Caller caller = CallerContext.of(request.getSecurityContext());
         String projectRef = projectRef(op, request.getUriInfo().getPathParameters());
-        boolean allowed = jdbi.withHandle(h -> {
-            String projectId = caller.homeProjectId();
-            if (projectRef != null) {
-                Optional<String> target = h.attach(ProjectDao.class).findByRef(caller.orgId(), projectRef)
-                        .filter(p -> caller.canReach(p.id())).map(p -> p.id());
-                if (target.isEmpty()) {
-                    throw ApiException.notFound("project \"" + projectRef + "\" not found");
-                }
-                projectId = target.get();
-            }
-            return h.attach(RoleDao.class).grantedPermissions(caller.principalId(), projectId).contains(op.permission());
-        });
+        boolean allowed;
+        if (projectRef == null) {
+            allowed = jdbi.withHandle(h -> Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), caller.homeProjectId()))
+                    .contains(op.permission());
+        } else {
+            ProjectDao.Grant grant = jdbi.withHandle(h -> Daos.of(h, ProjectDao.class)
+                            .findByRefWithGrant(caller.orgId(), projectRef, caller.principalId(), op.permission()))
+                    .filter(g -> caller.canReach(g.project().id()))
+                    .orElseThrow(() -> ApiException.notFound("project \"" + projectRef + "\" not found"));
+            allowed = grant.permitted();
+            request.setSecurityContext(new CallerContext(caller.withProject(grant.project()), request.getSecurityContext().isSecure()));
+        }
         if (!allowed) {
             throw new ApiException(403, "forbidden", "missing permission " + op.permission(), Map.of("permission", op.permission()));
         }

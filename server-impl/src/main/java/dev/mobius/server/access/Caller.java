@@ -1,5 +1,7 @@
 package dev.mobius.server.access;
 
+import dev.mobius.server.projects.ProjectRow;
+
 /**
  * Who is making the current request: the principal behind the API key, and which projects that
  * key may reach. {@code pinnedProjectId} is the only project a project key (or an organization
@@ -7,7 +9,9 @@ package dev.mobius.server.access;
  */
 /*
  * {@code homeProjectId} is the project the key was issued in: permissions of operations that name
- * no project (create project, organization audit log) are evaluated there.
+ * no project (create project, organization audit log) are evaluated there. {@code project} is the
+ * project the request names, once the Authorizer has found it reachable, so that the operation
+ * need not look it up again; null before that, and on routes that name no project.
  */
 public record Caller(
         String orgId,
@@ -20,9 +24,22 @@ public record Caller(
         String pinnedProjectId,
         String ipAddress,
         String userAgent,
-        String requestId) {
+        String requestId,
+        ProjectRow project) {
+
+    public Caller(String orgId, String principalId, String principalName, String keyId, String keyName, String homeProjectId, boolean orgKey,
+                  String pinnedProjectId, String ipAddress, String userAgent, String requestId) {
+        this(orgId, principalId, principalName, keyId, keyName, homeProjectId, orgKey, pinnedProjectId, ipAddress, userAgent, requestId,
+                null);
+    }
 
     public boolean canReach(String projectId) {
         return pinnedProjectId == null || pinnedProjectId.equals(projectId);
+    }
+
+    /** The same caller, knowing the project its request is about (resolved and checked by the {@link Authorizer}). */
+    public Caller withProject(ProjectRow resolved) {
+        return new Caller(orgId, principalId, principalName, keyId, keyName, homeProjectId, orgKey, pinnedProjectId, ipAddress, userAgent,
+                requestId, resolved);
     }
 }

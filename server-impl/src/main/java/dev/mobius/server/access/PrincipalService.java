@@ -31,6 +31,7 @@ import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectDao;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.db.Daos;
 
 /** Machine principals of a project: the identities API keys authenticate as. */
 public final class PrincipalService {
@@ -63,7 +64,7 @@ public final class PrincipalService {
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            PrincipalDao principals = h.attach(PrincipalDao.class);
+            PrincipalDao principals = Daos.of(h, PrincipalDao.class);
             if (!principals.list(new SqlWhere().and("project_id = :p", "p", project.id()).and("name = :n", "n", name), 1).isEmpty()) {
                 throw ApiException.conflict("principal_name_taken", "a principal named \"" + name + "\" already exists in this project",
                         Map.of("name", name));
@@ -93,8 +94,8 @@ public final class PrincipalService {
             }
             Tags.apply(filters, "tags", where);
             List<Principal> items = new ArrayList<>();
-            for (PrincipalRow row : h.attach(PrincipalDao.class).list(where, n)) {
-                items.add(view(row, h.attach(RoleDao.class).assignedRoleIds(project.id(), row.id())));
+            for (PrincipalRow row : Daos.of(h, PrincipalDao.class).list(where, n)) {
+                items.add(view(row, Daos.of(h, RoleDao.class).assignedRoleIds(project.id(), row.id())));
             }
             return new PrincipalListResponse().items(items);
         });
@@ -104,7 +105,7 @@ public final class PrincipalService {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             PrincipalRow row = find(h, project, id, false);
-            return view(row, h.attach(RoleDao.class).assignedRoleIds(project.id(), row.id()));
+            return view(row, Daos.of(h, RoleDao.class).assignedRoleIds(project.id(), row.id()));
         });
     }
 
@@ -120,7 +121,7 @@ public final class PrincipalService {
             if (request.getState() == PrincipalState.DISABLED && before.id().equals(caller.principalId())) {
                 throw ApiException.badRequest("cannot_disable_self", "a principal cannot disable itself");
             }
-            RoleDao roles = h.attach(RoleDao.class);
+            RoleDao roles = Daos.of(h, RoleDao.class);
             List<String> rolesBefore = roles.assignedRoleIds(project.id(), before.id());
             Map<String, String> tags = request.getTags() == null ? Json.readStringMap(mapper, before.tags())
                     : Tags.replace(Json.readStringMap(mapper, before.tags()), request.getTags());
@@ -130,7 +131,7 @@ public final class PrincipalService {
                     request.getOwnerId() == null ? before.ownerId() : Text.blankToNull(request.getOwnerId()),
                     request.getMetadata() == null ? before.metadata() : Json.write(mapper, request.getMetadata()),
                     Json.write(mapper, tags), before.createdAt(), Times.now());
-            h.attach(PrincipalDao.class).update(after);
+            Daos.of(h, PrincipalDao.class).update(after);
             List<String> rolesAfter = request.getRoleIds() == null ? rolesBefore : setRoles(h, caller, project, after.id(), request.getRoleIds());
             audit.updated(h, caller, project.id(), "principal", after.id(), after.name(), summary(before, rolesBefore), summary(after, rolesAfter));
             return view(after, rolesAfter);
@@ -141,18 +142,18 @@ public final class PrincipalService {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             PrincipalRow row = find(h, project, id, true);
-            int active = h.attach(ApiKeyDao.class).countActive(row.id());
+            int active = Daos.of(h, ApiKeyDao.class).countActive(row.id());
             if (active > 0) {
                 throw ApiException.conflict("principal_has_active_keys", "principal \"" + row.id() + "\" still has " + active
                         + " active API key(s); revoke them first", Map.of("active_key_count", active));
             }
-            RoleDao roleDao = h.attach(RoleDao.class);
+            RoleDao roleDao = Daos.of(h, RoleDao.class);
             List<String> roles = roleDao.assignedRoleIds(project.id(), row.id());
             List<String> owned = roleDao.projectsOwnedBy(row.id());
             audit.deleted(h, caller, project.id(), "principal", row.id(), row.name(), summary(row, roles));
-            h.attach(PrincipalDao.class).delete(row.id());
+            Daos.of(h, PrincipalDao.class).delete(row.id());
             for (String projectId : owned) {
-                ProjectRow ownedProject = h.attach(ProjectDao.class).findByRef(caller.orgId(), projectId).orElseThrow();
+                ProjectRow ownedProject = Daos.of(h, ProjectDao.class).findByRef(caller.orgId(), projectId).orElseThrow();
                 guard.requireOwnerRemains(h, ownedProject.id(), ownedProject.handle());
             }
         });
@@ -161,7 +162,7 @@ public final class PrincipalService {
     /** Replaces the principal's role set in the project; unknown role ids are a 400 naming them. */
     private List<String> setRoles(Handle h, Caller caller, ProjectRow project, String principalId, List<String> requested) {
         List<String> wanted = new ArrayList<>(new LinkedHashSet<>(requested));
-        RoleDao roles = h.attach(RoleDao.class);
+        RoleDao roles = Daos.of(h, RoleDao.class);
         if (!wanted.isEmpty()) {
             List<String> known = roles.existing(project.id(), wanted);
             Validator v = new Validator();
@@ -190,7 +191,7 @@ public final class PrincipalService {
     }
 
     private PrincipalRow find(Handle h, ProjectRow project, String id, boolean forUpdate) {
-        PrincipalDao dao = h.attach(PrincipalDao.class);
+        PrincipalDao dao = Daos.of(h, PrincipalDao.class);
         return (forUpdate ? dao.lockInProject(project.id(), id) : dao.findInProject(project.id(), id))
                 .orElseThrow(() -> ApiException.notFound("principal \"" + id + "\" not found"));
     }

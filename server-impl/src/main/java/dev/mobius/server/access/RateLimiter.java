@@ -19,6 +19,7 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.ErrorMappers;
+import dev.mobius.server.db.Daos;
 
 /**
  * Token-bucket rate limits per API key and per organization, kept in PostgreSQL so that every
@@ -75,7 +76,7 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
             return;
         }
         Caller caller = principal.caller();
-        List<Bucket> buckets = jdbi.withHandle(h -> h.attach(Dao.class).take(
+        List<Bucket> buckets = jdbi.withHandle(h -> Daos.of(h, Dao.class).take(
                 "key:" + caller.keyId(), limits.keyPerMinute(), limits.keyPerMinute() / WINDOW_SECONDS,
                 "org:" + caller.orgId(), limits.orgPerMinute(), limits.orgPerMinute() / WINDOW_SECONDS));
         long now = System.currentTimeMillis() / 1000;

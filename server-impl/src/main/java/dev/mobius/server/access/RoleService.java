@@ -32,6 +32,7 @@ import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.db.Daos;
 
 /** Custom roles of a project, the shared system roles, and who holds which role where. */
 public final class RoleService {
@@ -72,7 +73,7 @@ public final class RoleService {
             SqlWhere where = new SqlWhere().and("(project_id IS NULL OR project_id = :p)", "p", project.id());
             where.andIf(page.afterId(), "id > :after", "after");
             Tags.apply(filters, "tags", where);
-            PageRequest.Page<Role> result = page.page(h.attach(RoleDao.class).list(where, page.fetchSize()), RoleRow::id, this::view, scope, cursors);
+            PageRequest.Page<Role> result = page.page(Daos.of(h, RoleDao.class).list(where, page.fetchSize()), RoleRow::id, this::view, scope, cursors);
             return new RoleListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });
     }
@@ -85,7 +86,7 @@ public final class RoleService {
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            RoleDao roles = h.attach(RoleDao.class);
+            RoleDao roles = Daos.of(h, RoleDao.class);
             if (roles.findByName(project.id(), name).isPresent()) {
                 throw ApiException.conflict("role_name_taken", "a role named \"" + name + "\" already exists in this project", Map.of("name", name));
             }
@@ -119,7 +120,7 @@ public final class RoleService {
                     request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()),
                     wanted == null ? before.permissions() : wanted.toArray(new String[0]), false,
                     Json.write(mapper, tags), before.createdAt(), Times.now());
-            h.attach(RoleDao.class).update(after);
+            Daos.of(h, RoleDao.class).update(after);
             audit.updated(h, caller, project.id(), "role", after.id(), after.name(), summary(before), summary(after));
             return view(after);
         });
@@ -129,7 +130,7 @@ public final class RoleService {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             RoleRow role = mutable(find(h, project, id));
-            RoleDao roles = h.attach(RoleDao.class);
+            RoleDao roles = Daos.of(h, RoleDao.class);
             // The assignments go with the role (foreign key cascade); each is audited first.
             for (AssignmentRow a : roles.assignmentsOfRole(role.id())) {
                 audit.deleted(h, caller, project.id(), "role_assignment", a.id(), a.roleName(), assignmentSummary(a));
@@ -144,7 +145,7 @@ public final class RoleService {
     public RoleAssignmentListResponse assignments(Caller caller, String projectRef, String principalId, String roleId) {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            return new RoleAssignmentListResponse().items(h.attach(RoleDao.class).assignments(project.id(), principalId, roleId)
+            return new RoleAssignmentListResponse().items(Daos.of(h, RoleDao.class).assignments(project.id(), principalId, roleId)
                     .stream().map(RoleService::assignmentView).toList());
         });
     }
@@ -158,11 +159,11 @@ public final class RoleService {
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            RoleDao roles = h.attach(RoleDao.class);
+            RoleDao roles = Daos.of(h, RoleDao.class);
             String ref = byId ? request.getRoleId() : request.getRoleName();
             RoleRow role = (byId ? roles.find(project.id(), ref) : roles.findByName(project.id(), ref))
                     .orElseThrow(() -> ApiException.notFound("role \"" + ref + "\" not found"));
-            h.attach(PrincipalDao.class).findInOrg(caller.orgId(), request.getPrincipalId())
+            Daos.of(h, PrincipalDao.class).findInOrg(caller.orgId(), request.getPrincipalId())
                     .orElseThrow(() -> ApiException.notFound("principal \"" + request.getPrincipalId() + "\" not found"));
             List<AssignmentRow> existing = roles.assignments(project.id(), request.getPrincipalId(), role.id());
             if (!existing.isEmpty()) {
@@ -181,7 +182,7 @@ public final class RoleService {
     public void unassign(Caller caller, String projectRef, String id) {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            RoleDao roles = h.attach(RoleDao.class);
+            RoleDao roles = Daos.of(h, RoleDao.class);
             AssignmentRow row = roles.assignment(project.id(), id)
                     .orElseThrow(() -> ApiException.notFound("role assignment \"" + id + "\" not found"));
             roles.unassign(row.id());
@@ -207,7 +208,7 @@ public final class RoleService {
     }
 
     private RoleRow find(Handle h, ProjectRow project, String id) {
-        return h.attach(RoleDao.class).find(project.id(), id).orElseThrow(() -> ApiException.notFound("role \"" + id + "\" not found"));
+        return Daos.of(h, RoleDao.class).find(project.id(), id).orElseThrow(() -> ApiException.notFound("role \"" + id + "\" not found"));
     }
 
     private static RoleRow mutable(RoleRow role) {

@@ -27,6 +27,7 @@ import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.db.Daos;
 
 /**
  * Calls managed invocations. Rows are the queue: a claim (SKIP LOCKED) leases a due invocation
@@ -85,7 +86,7 @@ public final class ActionExecutor implements AutoCloseable {
 
     private int claimAndSubmit(int free) {
         List<InvocationRow> claimed = jdbi.inTransaction(h -> {
-            ActionDao dao = h.attach(ActionDao.class);
+            ActionDao dao = Daos.of(h, ActionDao.class);
             List<InvocationRow> rows = dao.claimDue(free);
             OffsetDateTime now = Times.now();
             return rows.stream().map(row -> {
@@ -105,7 +106,7 @@ public final class ActionExecutor implements AutoCloseable {
         if (inFlight.isEmpty()) {
             return;
         }
-        List<String> cancelled = jdbi.withHandle(h -> h.attach(ActionDao.class).cancelledAmong(List.copyOf(inFlight.keySet())));
+        List<String> cancelled = jdbi.withHandle(h -> Daos.of(h, ActionDao.class).cancelledAmong(List.copyOf(inFlight.keySet())));
         for (String id : cancelled) {
             Future<?> f = inFlight.remove(id);
             if (f != null) {
@@ -151,7 +152,7 @@ public final class ActionExecutor implements AutoCloseable {
             result = calls.platform(e.name(), input);
         } else {
             ActionRow action = e.row();
-            byte[] sealed = jdbi.withHandle(h -> h.attach(ActionDao.class).secret(action.id(), action.secretVersion())).orElseThrow();
+            byte[] sealed = jdbi.withHandle(h -> Daos.of(h, ActionDao.class).secret(action.id(), action.secretVersion())).orElseThrow();
             Map<String, Object> envelope = new LinkedHashMap<>();
             envelope.put("action", action.name());
             envelope.put("input", mapper.convertValue(input, Object.class));
@@ -192,7 +193,7 @@ public final class ActionExecutor implements AutoCloseable {
     /** Records the outcome unless the invocation was cancelled or re-leased meanwhile. */
     private void record(InvocationRow row, CallResult result) {
         boolean woke = jdbi.inTransaction(h -> {
-            ActionDao dao = h.attach(ActionDao.class);
+            ActionDao dao = Daos.of(h, ActionDao.class);
             Optional<InvocationRow> current = dao.lockInvocation(row.id());
             if (current.isEmpty() || !current.get().status().equals("running") || current.get().tries() != row.tries()) {
                 return false;
@@ -213,7 +214,7 @@ public final class ActionExecutor implements AutoCloseable {
      */
     static boolean finish(Handle h, ObjectMapper mapper, InvocationRow row, CallResult result) {
         OffsetDateTime now = Times.now();
-        ActionDao dao = h.attach(ActionDao.class);
+        ActionDao dao = Daos.of(h, ActionDao.class);
         dao.finish(new InvocationRow(row.id(), row.orgId(), row.projectId(), row.actionName(), row.actionId(), row.source(), row.location(),
                 row.runId(), row.stepKey(), row.retryCount(), row.jobId(), row.parameters(),
                 result.ok() ? Json.write(mapper, result.output() == null ? Map.of() : result.output()) : null,
@@ -226,7 +227,7 @@ public final class ActionExecutor implements AutoCloseable {
     InvocationRow await(String id, Duration wait) throws InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            InvocationRow row = jdbi.withHandle(h -> h.attach(ActionDao.class).invocation(id)).orElseThrow();
+            InvocationRow row = jdbi.withHandle(h -> Daos.of(h, ActionDao.class).invocation(id)).orElseThrow();
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             if (!row.open() || left <= 0) {
                 return row;

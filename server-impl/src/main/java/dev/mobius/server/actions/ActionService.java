@@ -47,6 +47,7 @@ import dev.mobius.server.jobs.JobDispatch;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
 import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.db.Daos;
 
 /**
  * HTTP actions of a project (create, change, delete, rotate their signing key), direct
@@ -107,7 +108,7 @@ public final class ActionService {
         v.throwIfInvalidSorted();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            ActionDao dao = h.attach(ActionDao.class);
+            ActionDao dao = Daos.of(h, ActionDao.class);
             if (dao.find(project.id(), name).isPresent()) {
                 throw ApiException.conflict("action_name_taken", "action \"" + name + "\" already exists in this project", null);
             }
@@ -136,7 +137,7 @@ public final class ActionService {
         v.throwIfInvalidSorted();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            ActionDao dao = h.attach(ActionDao.class);
+            ActionDao dao = Daos.of(h, ActionDao.class);
             ActionRow row = dao.lock(project.id(), name).orElseThrow(() -> notFound(name));
             ActionAnnotationsRequest a = request.getAnnotations();
             boolean replaceFlags = a != null; // null arrives as {} (see PatchBody)
@@ -165,7 +166,7 @@ public final class ActionService {
     public void delete(Caller caller, String projectRef, String name) {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            ActionDao dao = h.attach(ActionDao.class);
+            ActionDao dao = Daos.of(h, ActionDao.class);
             ActionRow row = dao.lock(project.id(), name).orElseThrow(() -> notFound(name));
             Optional<String> use = dao.firstUse(project.id(), name);
             if (use.isPresent()) {
@@ -181,7 +182,7 @@ public final class ActionService {
     public RotateSecretResult rotate(Caller caller, String projectRef, String name) {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            ActionDao dao = h.attach(ActionDao.class);
+            ActionDao dao = Daos.of(h, ActionDao.class);
             ActionRow row = dao.lock(project.id(), name).orElseThrow(() -> notFound(name));
             int version = row.secretVersion() + 1;
             byte[] key = box.newKey();
@@ -210,7 +211,7 @@ public final class ActionService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             Catalog.Entry entry = catalog.find(h, project.id(), name).orElseThrow(() -> notFound(name));
             if (key != null) {
-                Optional<InvocationRow> earlier = h.attach(ActionDao.class).byIdempotencyKey(project.id(), caller.principalId(), key);
+                Optional<InvocationRow> earlier = Daos.of(h, ActionDao.class).byIdempotencyKey(project.id(), caller.principalId(), key);
                 if (earlier.isPresent()) {
                     if (!earlier.get().actionName().equals(name)) {
                         throw ApiException.conflict("idempotency_conflict", "Idempotency-Key \"" + key + "\" was used for another action", null);
@@ -266,7 +267,7 @@ public final class ActionService {
                 errorMessage = "action \"" + entry.name() + "\" must run on a worker, and " + e.getMessage();
             }
         }
-        h.attach(ActionDao.class).insertInvocation(new InvocationRow(id, orgId, projectId, entry.name(), entry.platform() ? null : entry.row().id(),
+        Daos.of(h, ActionDao.class).insertInvocation(new InvocationRow(id, orgId, projectId, entry.name(), entry.platform() ? null : entry.row().id(),
                 source, location, runId, stepKey, retryCount, jobId, Json.write(mapper, input), null, status, errorType, errorMessage,
                 false, null, 0, null, principalId, idempotencyKey, now, status.equals("failed") ? now : null, now));
         if (location.equals("managed")) {
@@ -290,7 +291,7 @@ public final class ActionService {
                     .andIf(actionName, "action_name = :name", "name")
                     .andIf(status, "status = :status", "status")
                     .andIf(page.afterId(), "id < :after", "after");
-            List<InvocationRow> rows = h.attach(ActionDao.class).list(where, page.fetchSize());
+            List<InvocationRow> rows = Daos.of(h, ActionDao.class).list(where, page.fetchSize());
             PageRequest.Page<ActionInvocationEntry> result = page.page(rows, InvocationRow::id, this::entry, scope, cursors);
             return new ActionInvocationListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });

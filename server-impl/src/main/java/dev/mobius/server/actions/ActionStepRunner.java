@@ -17,6 +17,7 @@ import dev.mobius.server.jobs.JobOutcomes;
 import dev.mobius.server.runs.ActionSteps;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepRow;
+import dev.mobius.server.db.Daos;
 
 /**
  * Action steps of runs, for the engine: each attempt records an invocation in the run's
@@ -61,7 +62,7 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
         }
         String id = service.record(h, run.orgId(), run.projectId(), entry, "automation", run.id(), step.stepKey(), retryCount, input, null,
                 null, location);
-        InvocationRow row = h.attach(ActionDao.class).invocation(id).orElseThrow();
+        InvocationRow row = Daos.of(h, ActionDao.class).invocation(id).orElseThrow();
         if (row.status().equals("failed")) {
             throw new Refused(row.errorType(), row.errorMessage(), false);
         }
@@ -72,14 +73,14 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
     private Refused refusedAttempt(Handle h, RunRow run, StepRow step, Catalog.Entry entry, int retryCount, JsonNode input, String message) {
         String id = service.record(h, run.orgId(), run.projectId(), entry, "automation", run.id(), step.stepKey(), retryCount, input, null,
                 null, "managed");
-        ActionDao dao = h.attach(ActionDao.class);
+        ActionDao dao = Daos.of(h, ActionDao.class);
         ActionExecutor.finish(h, mapper, dao.lockInvocation(id).orElseThrow(), CallResult.failure("invalid_input", message, false));
         return new Refused("invalid_input", "input of action \"" + entry.name() + "\" is invalid: " + message, false);
     }
 
     @Override
     public Optional<Outcome> outcome(Handle h, String invocationId) {
-        return h.attach(ActionDao.class).invocation(invocationId).flatMap(row -> switch (row.status()) {
+        return Daos.of(h, ActionDao.class).invocation(invocationId).flatMap(row -> switch (row.status()) {
             case "completed" -> Optional.of(Outcome.success(Json.readObject(mapper, row.output())));
             case "failed" -> Optional.of(Outcome.failure(row.errorType(), row.errorMessage(), row.retryable(),
                     row.retryAfterMs() == null ? null : Duration.ofMillis(row.retryAfterMs())));
@@ -90,7 +91,7 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
 
     @Override
     public void cancel(Handle h, String runId, String reason) {
-        ActionDao dao = h.attach(ActionDao.class);
+        ActionDao dao = Daos.of(h, ActionDao.class);
         for (InvocationRow row : dao.lockOpenForRun(runId)) {
             // The executor sees the status and aborts the call in flight; a worker is told via its job.
             h.execute("UPDATE action_invocations SET status = 'cancelled', error_type = 'cancelled', error_message = ?, lease_until = NULL, "
@@ -112,7 +113,7 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
     }
 
     private void report(Handle h, String invocationId, CallResult result) {
-        ActionDao dao = h.attach(ActionDao.class);
+        ActionDao dao = Daos.of(h, ActionDao.class);
         Optional<InvocationRow> row = dao.lockInvocation(invocationId);
         if (row.isEmpty() || !row.get().open()) {
             return; // unknown, or already ended (cancelled): a late report changes nothing

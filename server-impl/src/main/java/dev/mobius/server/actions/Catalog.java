@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.http.Json;
+import dev.mobius.server.db.Daos;
 
 /**
  * The action catalogue of a project: the platform actions (fixed, read from
@@ -59,12 +60,12 @@ public final class Catalog {
         if (name == null || name.contains(".")) {
             return Optional.empty();
         }
-        return h.attach(ActionDao.class).find(projectId, name).map(this::custom);
+        return Daos.of(h, ActionDao.class).find(projectId, name).map(this::custom);
     }
 
     public List<Entry> all(Handle h, String projectId) {
         List<Entry> entries = new ArrayList<>(platform.values().stream().sorted(java.util.Comparator.comparing(Entry::name)).toList());
-        h.attach(ActionDao.class).all(projectId).forEach(row -> entries.add(custom(row)));
+        Daos.of(h, ActionDao.class).all(projectId).forEach(row -> entries.add(custom(row)));
         return entries;
     }
 

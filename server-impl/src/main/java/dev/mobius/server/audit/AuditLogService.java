@@ -18,6 +18,7 @@ import dev.mobius.server.http.Json;
 import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.http.SqlWhere;
 import dev.mobius.server.projects.ProjectAccess;
+import dev.mobius.server.db.Daos;
 
 /** Reads the audit trail, newest first, for the organization or one project. */
 public final class AuditLogService {
@@ -61,7 +62,7 @@ public final class AuditLogService {
                 .andIf(f.createdAfter(), "created_at > :after_ts", "after_ts")
                 .andIf(f.createdBefore(), "created_at < :before_ts", "before_ts")
                 .andIf(page.afterId(), "id < :cursor_id", "cursor_id");
-        List<AuditRow> rows = jdbi.withHandle(h -> h.attach(AuditDao.class).list(where, page.fetchSize()));
+        List<AuditRow> rows = jdbi.withHandle(h -> Daos.of(h, AuditDao.class).list(where, page.fetchSize()));
         PageRequest.Page<AuditLogEntry> result = page.page(rows, AuditRow::id, this::view, scope, cursors);
         return new AuditLogListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
     }

@@ -14,6 +14,7 @@ import dev.mobius.server.http.Times;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
+import dev.mobius.server.db.Daos;
 
 /**
  * Writes audit entries inside the caller's transaction, so an entry exists exactly when the
@@ -70,7 +71,7 @@ public final class AuditTrail {
         if (after != null) {
             changes.put("after", after);
         }
-        h.attach(AuditDao.class).insert(new AuditRow(ids.next("aud"), caller.orgId(), projectId, caller.principalId(),
+        Daos.of(h, AuditDao.class).insert(new AuditRow(ids.next("aud"), caller.orgId(), projectId, caller.principalId(),
                 caller.principalName(), caller.keyId(), caller.keyName(), action.name(), type, id, name,
                 changes.isEmpty() ? null : Json.write(mapper, changes), caller.ipAddress(), caller.userAgent(),
                 caller.requestId(), Times.now()));

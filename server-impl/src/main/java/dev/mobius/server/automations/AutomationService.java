@@ -40,6 +40,7 @@ import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.db.Daos;
 
 /**
  * Automations and their versions. A version is immutable once stored; publishing one makes it
@@ -92,7 +93,7 @@ public final class AutomationService {
                 where.and("status = :status", "status", status);
             }
             where.andIf(page.afterId(), "id < :after", "after");
-            List<AutomationRow> rows = h.attach(AutomationDao.class).list(where, page.fetchSize());
+            List<AutomationRow> rows = Daos.of(h, AutomationDao.class).list(where, page.fetchSize());
             PageRequest.Page<Automation> result = page.page(rows, AutomationRow::id, row -> view(h, row), scope, cursors);
             return new AutomationListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });
@@ -107,7 +108,7 @@ public final class AutomationService {
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            AutomationDao dao = h.attach(AutomationDao.class);
+            AutomationDao dao = Daos.of(h, AutomationDao.class);
             if (dao.find(project.id(), request.getHandle()).isPresent()) {
                 throw ApiException.conflict("automation_handle_taken", "an automation with handle \"" + request.getHandle()
                         + "\" already exists in this project", Map.of("handle", request.getHandle()));
@@ -156,7 +157,7 @@ public final class AutomationService {
                     request.getDefaultInputs() == null ? before.defaultInputs() : json(request.getDefaultInputs()),
                     request.getSettings() == null ? before.settings() : json(request.getSettings()),
                     Json.write(mapper, tags), before.lastRunAt(), before.archivedAt(), before.createdAt(), Times.now());
-            h.attach(AutomationDao.class).update(after);
+            Daos.of(h, AutomationDao.class).update(after);
             audit.updated(h, caller, project.id(), "automation", after.id(), after.name(), summary(before), summary(after));
             return view(h, after);
         });
@@ -172,7 +173,7 @@ public final class AutomationService {
             }
             OffsetDateTime now = Times.now();
             AutomationRow after = withStatus(before, "archived", before.publishedVersion(), now, now);
-            h.attach(AutomationDao.class).update(after);
+            Daos.of(h, AutomationDao.class).update(after);
             audit.write(h, caller, project.id(), AuditTrail.Action.archive, "automation", after.id(), after.name(),
                     Map.of("status", before.status()), Map.of("status", "archived"));
         });
@@ -184,7 +185,7 @@ public final class AutomationService {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = find(h, project, handle, false);
-            return new AutomationVersionListResponse().items(h.attach(AutomationDao.class).versions(automation.id())
+            return new AutomationVersionListResponse().items(Daos.of(h, AutomationDao.class).versions(automation.id())
                     .stream().map(v -> versionView(automation, v)).toList());
         });
     }
@@ -194,7 +195,7 @@ public final class AutomationService {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = notArchived(find(h, project, handle, true));
-            AutomationDao dao = h.attach(AutomationDao.class);
+            AutomationDao dao = Daos.of(h, AutomationDao.class);
             new SpecValidator(child -> dao.find(project.id(), child).isPresent(),
                     action -> actions.supportedLocations(h, project.id(), action), expressions, mapper).validate(spec);
             VersionRow row = new VersionRow(ids.next("autv"), automation.id(), automation.latestVersion() + 1, "draft",
@@ -210,7 +211,7 @@ public final class AutomationService {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow before = notArchived(find(h, project, handle, true));
-            AutomationDao dao = h.attach(AutomationDao.class);
+            AutomationDao dao = Daos.of(h, AutomationDao.class);
             VersionRow target = dao.version(before.id(), version).orElseThrow(() ->
                     ApiException.notFound("version " + version + " of automation \"" + handle + "\" not found"));
             if (target.status().equals("published")) {
@@ -275,7 +276,7 @@ public final class AutomationService {
     }
 
     private AutomationRow find(Handle h, ProjectRow project, String handle, boolean forUpdate) {
-        AutomationDao dao = h.attach(AutomationDao.class);
+        AutomationDao dao = Daos.of(h, AutomationDao.class);
         return (forUpdate ? dao.lock(project.id(), handle) : dao.find(project.id(), handle))
                 .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
     }
@@ -302,7 +303,7 @@ public final class AutomationService {
 
     private Automation view(Handle h, AutomationRow row) {
         List<AutomationTrigger> triggers = new ArrayList<>();
-        for (TriggerRow t : h.attach(AutomationDao.class).triggers(row.id())) {
+        for (TriggerRow t : Daos.of(h, AutomationDao.class).triggers(row.id())) {
             triggers.add(triggerView(row, t));
         }
         return new Automation().id(row.id()).orgId(row.orgId()).projectId(row.projectId()).handle(row.handle()).name(row.name())

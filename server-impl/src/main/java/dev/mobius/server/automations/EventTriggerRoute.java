@@ -19,6 +19,7 @@ import dev.mobius.server.events.SourceEvent;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStarter;
+import dev.mobius.server.db.Daos;
 
 /**
  * Fires {@code event} triggers: each enabled trigger of the event's project whose {@code event_type}
@@ -56,7 +57,7 @@ public final class EventTriggerRoute implements EventRoute {
     @Override
     public boolean route(Handle h, SourceEvent event, Map<String, Object> payload, Map<String, Object> meta) {
         boolean started = false;
-        Dao dao = h.attach(Dao.class);
+        Dao dao = Daos.of(h, Dao.class);
         for (Candidate trigger : dao.candidates(event.projectId())) {
             if (trigger.eventType() == null || !EventTypes.matches(trigger.eventType(), event.eventType())
                     || trigger.sourceId() != null && !trigger.sourceId().equals(event.sourceId())
@@ -67,7 +68,7 @@ public final class EventTriggerRoute implements EventRoute {
                 if (trigger.condition() != null && !expressions.test(trigger.condition(), Map.of("event", payload, "meta", meta))) {
                     continue;
                 }
-                AutomationRow automation = h.attach(AutomationDao.class).find(event.projectId(), trigger.automationHandle()).orElseThrow();
+                AutomationRow automation = Daos.of(h, AutomationDao.class).find(event.projectId(), trigger.automationHandle()).orElseThrow();
                 RunService.requireStartable(automation);
                 AutomationRunSource source = new AutomationRunSource().type("trigger").id(event.id()).triggerId(trigger.id())
                         .label(trigger.name());

@@ -23,6 +23,7 @@ import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStarter;
+import dev.mobius.server.db.Daos;
 
 /**
  * Fires schedule triggers. Every node looks once a second for triggers whose {@code next_fire_at}
@@ -74,7 +75,7 @@ public final class ScheduleFirer implements AutoCloseable {
     public boolean fireOne() {
         OffsetDateTime now = OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
         boolean fired = jdbi.inTransaction(h -> {
-            Dao dao = h.attach(Dao.class);
+            Dao dao = Daos.of(h, Dao.class);
             Optional<Due> claimed = dao.claim(now);
             if (claimed.isEmpty()) {
                 return false;
@@ -85,7 +86,7 @@ public final class ScheduleFirer implements AutoCloseable {
             String zone = config == null ? null : (String) config.get("timezone");
             // The most recent tick stands for every tick missed before it.
             OffsetDateTime next = Schedules.nextFire(cron, zone, now).orElse(null);
-            AutomationRow automation = h.attach(AutomationDao.class).find(due.projectId(), due.automationHandle()).orElseThrow();
+            AutomationRow automation = Daos.of(h, AutomationDao.class).find(due.projectId(), due.automationHandle()).orElseThrow();
             if (automation.status().equals("active") && !due.projectArchived()) {
                 AutomationRunSource source = new AutomationRunSource().type("trigger").triggerId(due.id()).label(due.name())
                         .triggerFireId(due.id() + "@" + due.nextFireAt().toInstant());

@@ -22,6 +22,7 @@ import dev.mobius.server.http.Times;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStarter;
+import dev.mobius.server.db.Daos;
 
 /**
  * The public ingest of {@code http} triggers. Each delivery is recorded as a source event in the
@@ -67,7 +68,7 @@ public final class TriggerDeliveries {
     public HTTPTriggerDeliveryResponse deliver(String handle, String idempotencyKey, Map<String, Object> body) {
         Map<String, Object> payload = body == null ? Map.of() : body;
         HTTPTriggerDeliveryResponse response = jdbi.inTransaction(h -> {
-            Dao dao = h.attach(Dao.class);
+            Dao dao = Daos.of(h, Dao.class);
             Target target = dao.target(handle).orElseThrow(() -> ApiException.notFound("no HTTP trigger with this handle"));
             if (idempotencyKey != null) {
                 // Serialises deliveries that carry the same key, so only one of them is recorded.
@@ -81,7 +82,7 @@ public final class TriggerDeliveries {
             String status = "accepted";
             String reason = null;
             String runId = null;
-            AutomationRow automation = h.attach(AutomationDao.class).find(target.projectId(), target.automationHandle()).orElseThrow();
+            AutomationRow automation = Daos.of(h, AutomationDao.class).find(target.projectId(), target.automationHandle()).orElseThrow();
             if (!target.enabled() || target.projectArchived() || !automation.status().equals("active")) {
                 status = "skipped";
                 reason = !target.enabled() ? "trigger disabled" : target.projectArchived() ? "project archived"
@@ -102,7 +103,7 @@ public final class TriggerDeliveries {
             // Also an event: waits and event triggers may be interested in what the endpoint received.
             SourceEvent event = new SourceEvent(eventId, target.projectId(), EventTypes.HTTP_RECEIVED, target.automationHandle(),
                     target.triggerId(), Json.write(mapper, payload), Times.now());
-            h.attach(SourceEventDao.class).insert(event, idempotencyKey, status, reason, runId);
+            Daos.of(h, SourceEventDao.class).insert(event, idempotencyKey, status, reason, runId);
             return answer(eventId, status, false);
         });
         afterDelivery.run();

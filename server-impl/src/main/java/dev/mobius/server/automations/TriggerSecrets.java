@@ -26,6 +26,7 @@ import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.signing.SignatureV1;
+import dev.mobius.server.db.Daos;
 
 /**
  * Signing secrets of HTTP triggers: minting them (shown once, stored encrypted) and checking the
@@ -62,7 +63,7 @@ public final class TriggerSecrets implements ContainerRequestFilter {
     public TriggerSigningSecret rotate(Caller caller, String projectRef, String handle, String triggerId) {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            AutomationDao automations = h.attach(AutomationDao.class);
+            AutomationDao automations = Daos.of(h, AutomationDao.class);
             AutomationRow automation = automations.find(project.id(), handle)
                     .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
             TriggerRow trigger = automations.triggers(automation.id()).stream().filter(t -> t.id().equals(triggerId)).findFirst()
@@ -71,7 +72,7 @@ public final class TriggerSecrets implements ContainerRequestFilter {
                 throw ApiException.badRequest("not_an_http_trigger", "trigger \"" + triggerId + "\" is not an http trigger");
             }
             byte[] key = box.newKey();
-            h.attach(Dao.class).rotate(trigger.id(), box.seal(key));
+            Daos.of(h, Dao.class).rotate(trigger.id(), box.seal(key));
             int version = trigger.secretVersion() + 1;
             audit.updated(h, caller, project.id(), "automation_trigger", trigger.id(), trigger.name(),
                     Map.of("secret_version", trigger.secretVersion()), Map.of("secret_version", version));
@@ -87,7 +88,7 @@ public final class TriggerSecrets implements ContainerRequestFilter {
             return;
         }
         String handle = path.substring(INGEST_PATH.length());
-        Optional<Key> key = jdbi.withHandle(h -> h.attach(Dao.class).byHandle(handle));
+        Optional<Key> key = jdbi.withHandle(h -> Daos.of(h, Dao.class).byHandle(handle));
         if (key.isEmpty() || key.get().version() == 0) {
             return; // unknown handles are answered by the resource; unsigned triggers take anything
         }

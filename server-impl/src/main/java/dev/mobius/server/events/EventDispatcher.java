@@ -12,6 +12,7 @@ import org.jdbi.v3.core.Jdbi;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
+import dev.mobius.server.db.Daos;
 
 /**
  * Routes source events to their consumers. Events are rows written in the transaction of whatever
@@ -50,7 +51,7 @@ public final class EventDispatcher implements AutoCloseable {
     public boolean dispatchOne() {
         boolean[] started = {false};
         boolean found = jdbi.inTransaction(h -> {
-            SourceEventDao dao = h.attach(SourceEventDao.class);
+            SourceEventDao dao = Daos.of(h, SourceEventDao.class);
             Optional<SourceEvent> claimed = dao.claimPending();
             if (claimed.isEmpty()) {
                 return false;

@@ -1,5 +1,7 @@
 package dev.mobius.server.events;
 
+import java.util.List;
+
 import org.jdbi.v3.core.Handle;
 
 /**
@@ -10,7 +12,7 @@ import org.jdbi.v3.core.Handle;
 public interface Lifecycle {
     Lifecycle NONE = new Lifecycle() {
         @Override
-        public void runChanged(Handle h, String projectId, String runId, String eventType) {
+        public void runChanged(Handle h, String projectId, String runId, List<String> eventTypes) {
         }
 
         @Override
@@ -18,8 +20,11 @@ public interface Lifecycle {
         }
     };
 
-    /** {@code eventType}: the run event of the change, {@code run.queued} ... {@code run.cancelled}. */
-    void runChanged(Handle h, String projectId, String runId, String eventType);
+    /**
+     * {@code eventTypes}: the run events of the status changes one transaction made, in order,
+     * {@code run.queued} ... {@code run.cancelled}; told once, after the run row is written.
+     */
+    void runChanged(Handle h, String projectId, String runId, List<String> eventTypes);
 
     /** {@code eventType}: {@code interaction.requested}, {@code .completed}, {@code .cancelled} or {@code .expired}. */
     void interactionChanged(Handle h, String projectId, String interactionId, String eventType);

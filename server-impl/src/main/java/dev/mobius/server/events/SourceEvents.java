@@ -9,6 +9,7 @@ import org.jdbi.v3.core.Handle;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
+import dev.mobius.server.db.Daos;
 
 /**
  * Publishing source events. An event is recorded in the caller's transaction, so it exists exactly
@@ -21,7 +22,7 @@ public final class SourceEvents {
     public static SourceEvent publish(Handle h, Ids ids, ObjectMapper mapper, String projectId, String eventType, String sourceId,
                                       Map<String, Object> payload) {
         SourceEvent event = new SourceEvent(ids.next("sev"), projectId, eventType, sourceId, null, Json.write(mapper, payload), Times.now());
-        h.attach(SourceEventDao.class).insert(event, null, "accepted", null, null);
+        Daos.of(h, SourceEventDao.class).insert(event, null, "accepted", null, null);
         return event;
     }
 }

@@ -31,6 +31,7 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.db.Daos;
 
 /**
  * {@code Idempotency-Key} for the operations the contract marks {@code x-idempotent}. The first
@@ -109,7 +110,7 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
                 request.getUriInfo().getRequestUri().getRawQuery(), body);
 
         Response replay = jdbi.inTransaction(h -> {
-            Dao dao = h.attach(Dao.class);
+            Dao dao = Daos.of(h, Dao.class);
             dao.deleteExpired(principal, key);
             if (dao.claim(principal, key, hash) == 1) {
                 return null;
@@ -146,7 +147,7 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
         }
         if (response.getStatus() >= 500) {
             // Nothing was committed for a failed request: let the retry run it again.
-            jdbi.useHandle(h -> h.attach(Dao.class).release(claim.principal(), claim.key()));
+            jdbi.useHandle(h -> Daos.of(h, Dao.class).release(claim.principal(), claim.key()));
             return;
         }
         byte[] body = response.hasEntity() ? Json.write(mapper, response.getEntity()).getBytes(StandardCharsets.UTF_8) : null;
@@ -155,7 +156,7 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
         if (location != null) {
             headers.put(HttpHeaders.LOCATION, location);
         }
-        jdbi.useHandle(h -> h.attach(Dao.class).complete(claim.principal(), claim.key(), response.getStatus(),
+        jdbi.useHandle(h -> Daos.of(h, Dao.class).complete(claim.principal(), claim.key(), response.getStatus(),
                 Json.write(mapper, headers), body));
     }
 

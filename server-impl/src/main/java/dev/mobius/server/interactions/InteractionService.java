@@ -42,6 +42,7 @@ import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.db.Daos;
 
 /**
  * Interactions: questions put to people or principals, their answers and how they resolve.
@@ -98,7 +99,7 @@ public final class InteractionService {
         }
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionDao dao = Daos.of(h, InteractionDao.class);
             String runId = Text.blankToNull(request.getRunId());
             requireRun(dao, project, runId);
             Consumer consumer = request.getConsumer();
@@ -150,7 +151,7 @@ public final class InteractionService {
             }
             Tags.apply(filters, "tags", where);
             where.andIf(page.afterId(), "id < :after", "after");
-            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionDao dao = Daos.of(h, InteractionDao.class);
             List<InteractionRow> rows = dao.list(where, page.fetchSize());
             Map<String, List<ResponseRow>> responses = new HashMap<>();
             if (!rows.isEmpty()) {
@@ -166,7 +167,7 @@ public final class InteractionService {
     public Interaction get(Caller caller, String projectRef, String id) {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionDao dao = Daos.of(h, InteractionDao.class);
             InteractionRow row = dao.find(project.id(), id).orElseThrow(() -> notFound(id));
             return views.of(row, dao.responses(row.id()));
         });
@@ -176,7 +177,7 @@ public final class InteractionService {
     public void delete(Caller caller, String projectRef, String id) {
         boolean woke = jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionDao dao = Daos.of(h, InteractionDao.class);
             InteractionRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             OffsetDateTime now = Times.now();
             boolean expired = false;
@@ -252,7 +253,7 @@ public final class InteractionService {
     }
 
     private static void refuseAgents(Handle h, Caller caller) {
-        boolean agent = h.attach(PrincipalDao.class).findInOrg(caller.orgId(), caller.principalId())
+        boolean agent = Daos.of(h, PrincipalDao.class).findInOrg(caller.orgId(), caller.principalId())
                 .map(p -> "agent".equals(p.kind())).orElse(false);
         if (agent) {
             throw ApiException.forbidden("agents_cannot_cancel", "agent principals may not cancel interactions");
@@ -276,7 +277,7 @@ public final class InteractionService {
         Result result = jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             screen.accept(h);
-            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionDao dao = Daos.of(h, InteractionDao.class);
             InteractionRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             OffsetDateTime now = Times.now();
             if (dueToExpire(row, now)) {
@@ -330,7 +331,7 @@ public final class InteractionService {
                 config.hasNonNull("spec") ? Json.write(mapper, config.get("spec")) : null, targets.toArray(new String[0]),
                 policy.type(), policy.threshold(), Json.write(mapper, consumer), runId, true, null, runId, stepKey, null, null, null, null,
                 null, null, expiresAt, null, null, at, at);
-        h.attach(InteractionDao.class).insert(row);
+        Daos.of(h, InteractionDao.class).insert(row);
         lifecycle.interactionChanged(h, projectId, row.id(), "interaction.requested");
         return row.id();
     }
@@ -356,7 +357,7 @@ public final class InteractionService {
      * interaction_id}}. Reads without locking (the engine holds the run's lock).
      */
     public Optional<Map<String, Object>> resolutionForRun(Handle h, String interactionId) {
-        InteractionDao dao = h.attach(InteractionDao.class);
+        InteractionDao dao = Daos.of(h, InteractionDao.class);
         InteractionRow row = dao.findById(interactionId).orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("status", row.status());
@@ -403,7 +404,7 @@ public final class InteractionService {
      * waiting, ignores the wake-up.
      */
     public void cancelOpenForRun(Handle h, String runId, String reason) {
-        InteractionDao dao = h.attach(InteractionDao.class);
+        InteractionDao dao = Daos.of(h, InteractionDao.class);
         OffsetDateTime now = Times.now();
         for (InteractionRow row : dao.lockPendingForRun(runId)) {
             dao.update(with(row, "cancelled", Text.blankToNull(reason), null, now));
@@ -420,7 +421,7 @@ public final class InteractionService {
     int expireDue(int limit) {
         int[] woke = {0};
         int expired = jdbi.inTransaction(h -> {
-            InteractionDao dao = h.attach(InteractionDao.class);
+            InteractionDao dao = Daos.of(h, InteractionDao.class);
             OffsetDateTime now = Times.now();
             List<InteractionRow> due = dao.claimExpired(limit);
             for (InteractionRow row : due) {

@@ -18,6 +18,7 @@ import dev.mobius.api.model.InteractionResponse;
 import dev.mobius.api.model.InteractionSpec;
 import dev.mobius.api.model.ResolutionPolicy;
 import dev.mobius.server.http.Json;
+import dev.mobius.server.db.Daos;
 
 /**
  * Interactions as getInteraction answers them. Apart from the service, so that the webhook outbox
@@ -32,7 +33,7 @@ public final class InteractionViews {
 
     /** The interaction, read in the caller's transaction (webhook event data). */
     public Interaction view(Handle h, String interactionId) {
-        InteractionDao dao = h.attach(InteractionDao.class);
+        InteractionDao dao = Daos.of(h, InteractionDao.class);
         InteractionRow row = dao.findById(interactionId).orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
         return of(row, dao.responses(row.id()));
     }

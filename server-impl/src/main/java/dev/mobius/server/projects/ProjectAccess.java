@@ -4,6 +4,7 @@ import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.db.Daos;
 
 /**
  * Resolves a project named in a path ({@code {project}} handle, or id or handle for
@@ -14,7 +15,12 @@ public final class ProjectAccess {
     private ProjectAccess() {}
 
     public static ProjectRow require(Handle h, Caller caller, String ref) {
-        return h.attach(ProjectDao.class).findByRef(caller.orgId(), ref)
+        ProjectRow known = caller.project();
+        if (known != null && (known.id().equals(ref) || known.handle().equals(ref))) {
+            // Found and checked by the Authorizer moments ago, for this very request.
+            return known;
+        }
+        return Daos.of(h, ProjectDao.class).findByRef(caller.orgId(), ref)
                 .filter(p -> caller.canReach(p.id()))
                 .orElseThrow(() -> ApiException.notFound("project \"" + ref + "\" not found"));
     }
@@ -22,7 +28,7 @@ public final class ProjectAccess {
     /** Same as {@link #require} but takes a row lock, for commands that change the project. */
     public static ProjectRow requireForUpdate(Handle h, Caller caller, String ref) {
         ProjectRow project = require(h, caller, ref);
-        return h.attach(ProjectDao.class).lock(project.id()).orElseThrow(() -> ApiException.notFound("project \"" + ref + "\" not found"));
+        return Daos.of(h, ProjectDao.class).lock(project.id()).orElseThrow(() -> ApiException.notFound("project \"" + ref + "\" not found"));
     }
 
     /** Organization routes (create project, org audit log) need an organization credential. */

@@ -42,6 +42,7 @@ import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.http.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Validator;
+import dev.mobius.server.db.Daos;
 
 /** Projects and what hangs directly off them: features, config entries, members. */
 public final class ProjectService {
@@ -93,7 +94,7 @@ public final class ProjectService {
                     likePrefix(search.toLowerCase(Locale.ROOT)));
         }
         Tags.apply(Tags.parseFilters(tagFilters), "tags", where);
-        List<ProjectRow> rows = jdbi.withHandle(h -> h.attach(ProjectDao.class).list(where, MAX_LISTED));
+        List<ProjectRow> rows = jdbi.withHandle(h -> Daos.of(h, ProjectDao.class).list(where, MAX_LISTED));
         return new ProjectListResponse().items(rows.stream().map(this::view).toList());
     }
 
@@ -113,7 +114,7 @@ public final class ProjectService {
         v.throwIfInvalid();
         String finalHandle = handle;
         return jdbi.inTransaction(h -> {
-            ProjectDao projects = h.attach(ProjectDao.class);
+            ProjectDao projects = Daos.of(h, ProjectDao.class);
             if (projects.findByRef(caller.orgId(), finalHandle).isPresent()) {
                 throw ApiException.conflict("project_handle_taken", "a project with handle \"" + finalHandle + "\" already exists",
                         Map.of("handle", finalHandle));
@@ -124,8 +125,8 @@ public final class ProjectService {
                     null, null, Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), now, now);
             projects.insert(row);
             // The creator is the first member and the first Owner of the new project.
-            h.attach(MemberDao.class).insert(ids.next("pmem"), row.id(), caller.principalId(), caller.principalId(), now);
-            h.attach(RoleDao.class).assign(ids.next("ra"), caller.principalId(), RoleDao.OWNER_ROLE_ID, row.id(), caller.principalId(), now);
+            Daos.of(h, MemberDao.class).insert(ids.next("pmem"), row.id(), caller.principalId(), caller.principalId(), now);
+            Daos.of(h, RoleDao.class).assign(ids.next("ra"), caller.principalId(), RoleDao.OWNER_ROLE_ID, row.id(), caller.principalId(), now);
             audit.created(h, caller, row.id(), "project", row.id(), row.name(), summary(row));
             return view(row);
         });
@@ -149,7 +150,7 @@ public final class ProjectService {
             String roleId = before.defaultAgentRoleId();
             if (request.getDefaultAgentRoleId() != null) {
                 roleId = request.getDefaultAgentRoleId();
-                if (h.attach(RoleDao.class).existing(before.id(), List.of(roleId)).isEmpty()) {
+                if (Daos.of(h, RoleDao.class).existing(before.id(), List.of(roleId)).isEmpty()) {
                     throw ApiException.validation("default_agent_role_id", "no role with this id exists in the project");
                 }
             }
@@ -159,7 +160,7 @@ public final class ProjectService {
                     request.getName() == null ? before.name() : request.getName().trim(), before.handle(),
                     request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()),
                     accessMode, before.createdBy(), before.archivedAt(), roleId, Json.write(mapper, tags), before.createdAt(), Times.now());
-            h.attach(ProjectDao.class).update(after);
+            Daos.of(h, ProjectDao.class).update(after);
             if ("restricted".equals(accessMode) && !"restricted".equals(before.accessMode())
                     && Boolean.TRUE.equals(request.getSeedExistingMembers())) {
                 seedMembers(h, caller, after);
@@ -173,7 +174,7 @@ public final class ProjectService {
     private void seedMembers(Handle h, Caller caller, ProjectRow project) {
         List<String> principals = h.createQuery("SELECT DISTINCT principal_id FROM role_assignments WHERE project_id = :project "
                 + "ORDER BY principal_id").bind("project", project.id()).mapTo(String.class).list();
-        MemberDao members = h.attach(MemberDao.class);
+        MemberDao members = Daos.of(h, MemberDao.class);
         for (String principalId : principals) {
             if (members.find(project.id(), principalId).isEmpty()) {
                 members.insert(ids.next("pmem"), project.id(), principalId, caller.principalId(), Times.now());
@@ -188,7 +189,7 @@ public final class ProjectService {
                 throw ApiException.conflict("project_not_archived", "project \"" + ref + "\" must be archived before it can be deleted", null);
             }
             audit.deleted(h, caller, project.id(), "project", project.id(), project.name(), summary(project));
-            h.attach(ProjectDao.class).delete(project.id());
+            Daos.of(h, ProjectDao.class).delete(project.id());
         });
     }
 
@@ -202,7 +203,7 @@ public final class ProjectService {
             ProjectRow after = new ProjectRow(before.id(), before.orgId(), before.name(), before.handle(), before.description(),
                     before.accessMode(), before.createdBy(), archive ? now : null, before.defaultAgentRoleId(), before.tags(),
                     before.createdAt(), now);
-            h.attach(ProjectDao.class).update(after);
+            Daos.of(h, ProjectDao.class).update(after);
             audit.write(h, caller, after.id(), archive ? AuditTrail.Action.archive : AuditTrail.Action.restore, "project",
                     after.id(), after.name(), Map.of("status", archive ? "active" : "archived"), Map.of("status", archive ? "archived" : "active"));
             return view(after);
@@ -215,7 +216,7 @@ public final class ProjectService {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, ref);
             Map<String, String> config = new java.util.HashMap<>();
-            h.attach(ConfigDao.class).list(project.id()).forEach(e -> config.put(e.key(), e.value()));
+            Daos.of(h, ConfigDao.class).list(project.id()).forEach(e -> config.put(e.key(), e.value()));
             List<FeatureGate> gates = new ArrayList<>();
             for (Feature f : FEATURES) {
                 FeatureGate gate = new FeatureGate().key(f.key()).label(f.label()).description(f.description())
@@ -234,7 +235,7 @@ public final class ProjectService {
     }
 
     public List<ConfigEntry> config(Caller caller, String ref) {
-        return jdbi.withHandle(h -> configView(h.attach(ConfigDao.class).list(ProjectAccess.require(h, caller, ref).id())));
+        return jdbi.withHandle(h -> configView(Daos.of(h, ConfigDao.class).list(ProjectAccess.require(h, caller, ref).id())));
     }
 
     public List<ConfigEntry> replaceConfig(Caller caller, String ref, List<ConfigEntry> entries) {
@@ -265,7 +266,7 @@ public final class ProjectService {
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.requireForUpdate(h, caller, ref);
-            ConfigDao config = h.attach(ConfigDao.class);
+            ConfigDao config = Daos.of(h, ConfigDao.class);
             List<ConfigDao.Entry> before = config.list(project.id());
             config.clear(project.id());
             List<Integer> positions = new ArrayList<>();
@@ -284,7 +285,7 @@ public final class ProjectService {
     public void clearConfig(Caller caller, String ref) {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.requireForUpdate(h, caller, ref);
-            ConfigDao config = h.attach(ConfigDao.class);
+            ConfigDao config = Daos.of(h, ConfigDao.class);
             List<ConfigDao.Entry> before = config.list(project.id());
             if (config.clear(project.id()) > 0) {
                 audit.deleted(h, caller, project.id(), "project_config", project.id(), project.name(),
@@ -308,7 +309,7 @@ public final class ProjectService {
             ProjectRow project = ProjectAccess.require(h, caller, ref);
             String scope = "members:" + project.id();
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
-            List<MemberRow> rows = h.attach(MemberDao.class).page(project.id(), page.afterId(), page.fetchSize());
+            List<MemberRow> rows = Daos.of(h, MemberDao.class).page(project.id(), page.afterId(), page.fetchSize());
             PageRequest.Page<ProjectMember> result = page.page(rows, MemberRow::id, m -> memberView(m, project, true), scope, cursors);
             return new ProjectMemberListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });
@@ -324,9 +325,9 @@ public final class ProjectService {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.requireForUpdate(h, caller, ref);
             String principalId = request.getPrincipalId();
-            h.attach(PrincipalDao.class).findInOrg(caller.orgId(), principalId)
+            Daos.of(h, PrincipalDao.class).findInOrg(caller.orgId(), principalId)
                     .orElseThrow(() -> ApiException.notFound("principal \"" + principalId + "\" not found"));
-            MemberDao members = h.attach(MemberDao.class);
+            MemberDao members = Daos.of(h, MemberDao.class);
             var existing = members.find(project.id(), principalId);
             if (existing.isPresent()) {
                 return new MemberResult(memberView(existing.get(), project, false), false);
@@ -342,7 +343,7 @@ public final class ProjectService {
     public void removeMember(Caller caller, String ref, String principalId) {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.requireForUpdate(h, caller, ref);
-            MemberDao members = h.attach(MemberDao.class);
+            MemberDao members = Daos.of(h, MemberDao.class);
             MemberRow member = members.find(project.id(), principalId)
                     .orElseThrow(() -> ApiException.notFound("principal \"" + principalId + "\" is not a member of project \"" + ref + "\""));
             if ("restricted".equals(project.accessMode()) && members.count(project.id()) <= 1) {

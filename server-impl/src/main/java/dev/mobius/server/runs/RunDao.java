@@ -7,6 +7,7 @@ import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlBatch;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
@@ -84,15 +85,21 @@ public interface RunDao extends SqlObject {
     @SqlQuery("SELECT " + STEP_COLUMNS + " FROM run_steps WHERE run_id = :runId ORDER BY seq")
     List<StepRow> steps(@Bind("runId") String runId);
 
-    @SqlUpdate("INSERT INTO run_steps (id, run_id, step_key, step_name, kind, status, seq, attempt, inputs, result, wait_id, error_type, "
+    String SAVE_STEP = "INSERT INTO run_steps (id, run_id, step_key, step_name, kind, status, seq, attempt, inputs, result, wait_id, error_type, "
             + "error_message, started_at, completed_at, created_at, updated_at) VALUES (:id, :runId, :stepKey, :stepName, :kind, :status, "
             + ":seq, :attempt, CAST(:inputs AS jsonb), CAST(:result AS jsonb), :waitId, :errorType, :errorMessage, :startedAt, "
             + ":completedAt, :createdAt, :updatedAt) "
             + "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempt = EXCLUDED.attempt, inputs = EXCLUDED.inputs, "
             + "result = EXCLUDED.result, wait_id = EXCLUDED.wait_id, error_type = EXCLUDED.error_type, "
             + "error_message = EXCLUDED.error_message, started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at, "
-            + "updated_at = EXCLUDED.updated_at")
+            + "updated_at = EXCLUDED.updated_at";
+
+    @SqlUpdate(SAVE_STEP)
     void saveStep(@BindMethods StepRow row);
+
+    /** Several step writes in one round trip. */
+    @SqlBatch(SAVE_STEP)
+    void saveSteps(@BindMethods List<StepRow> rows);
 
     // ---- waits ----------------------------------------------------------------------------
 
@@ -104,17 +111,30 @@ public interface RunDao extends SqlObject {
     @SqlUpdate("UPDATE run_waits SET closed_at = now() WHERE id = :id AND closed_at IS NULL")
     void closeWait(@Bind("id") String id);
 
-    /** Waits of the project that were open when an event of {@code at} happened. */
+    /**
+     * Waits of the project that were open when an event of {@code at} happened and whose matcher
+     * and source the event fits ({@link dev.mobius.server.events.EventTypes#matches}): the
+     * database narrows thousands of waiting runs to the few an event may resume.
+     */
     @SqlQuery("SELECT id, run_id, project_id, step_id, step_key, event_type, source_id, match::text AS match, condition, "
             + "payload_mapping::text AS payload_mapping, created_at FROM run_waits "
-            + "WHERE project_id = :projectId AND closed_at IS NULL AND created_at <= :at ORDER BY created_at, id")
-    List<WaitRow> openWaits(@Bind("projectId") String projectId, @Bind("at") java.time.OffsetDateTime at);
+            + "WHERE project_id = :projectId AND closed_at IS NULL AND created_at <= :at "
+            + "AND (event_type = :eventType OR (event_type LIKE '%.*' AND starts_with(:eventType, left(event_type, -1)))) "
+            + "AND (source_id IS NULL OR source_id = :sourceId) ORDER BY created_at, id")
+    List<WaitRow> openWaits(@Bind("projectId") String projectId, @Bind("at") java.time.OffsetDateTime at,
+                            @Bind("eventType") String eventType, @Bind("sourceId") String sourceId);
 
     // ---- events ---------------------------------------------------------------------------
 
-    @SqlUpdate("INSERT INTO run_events (id, run_id, sequence, event_type, step_id, step_key, payload, created_at) "
-            + "VALUES (:id, :runId, :sequence, :eventType, :stepId, :stepKey, CAST(:payload AS jsonb), :createdAt)")
+    String INSERT_EVENT = "INSERT INTO run_events (id, run_id, sequence, event_type, step_id, step_key, payload, created_at) "
+            + "VALUES (:id, :runId, :sequence, :eventType, :stepId, :stepKey, CAST(:payload AS jsonb), :createdAt)";
+
+    @SqlUpdate(INSERT_EVENT)
     void insertEvent(@BindMethods EventRow row);
+
+    /** Several events in one round trip. */
+    @SqlBatch(INSERT_EVENT)
+    void insertEvents(@BindMethods List<EventRow> rows);
 
     @SqlQuery("SELECT id, run_id, sequence, event_type, step_id, step_key, payload::text AS payload, created_at FROM run_events "
             + "WHERE run_id = :runId AND sequence > :since ORDER BY sequence LIMIT :limit")

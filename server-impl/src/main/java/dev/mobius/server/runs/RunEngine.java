@@ -7,6 +7,7 @@ import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.mobius.server.db.Daos;
 
 
 /**
@@ -75,7 +76,7 @@ public final class RunEngine implements AutoCloseable {
         java.util.concurrent.atomic.AtomicReference<String> claimed = new java.util.concurrent.atomic.AtomicReference<>();
         try {
             return jdbi.inTransaction(h -> {
-                Optional<RunRow> due = h.attach(RunDao.class).claimDue();
+                Optional<RunRow> due = Daos.of(h, RunDao.class).claimDue();
                 if (due.isEmpty()) {
                     return false;
                 }

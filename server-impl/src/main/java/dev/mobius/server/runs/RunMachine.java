@@ -21,6 +21,7 @@ import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
+import dev.mobius.server.db.Daos;
 
 /**
  * The state machine of one run, applied to a locked run inside one transaction: start it, check
@@ -197,7 +198,7 @@ public final class RunMachine {
      */
     void resume(RunState run, StepRow open, Object output, AutomationStep step) {
         if (open.kind().equals("wait_for_event") && open.waitId() != null) {
-            run.handle().attach(RunDao.class).closeWait(open.waitId());
+            Daos.of(run.handle(), RunDao.class).closeWait(open.waitId());
         }
         complete(run, open, output, step);
         run.wakeAt = null;
@@ -269,7 +270,7 @@ public final class RunMachine {
             Object match = config.get("match") == null ? null : resolve(run, config.get("match"));
             Object sourceId = config.get("source_id") == null ? null : resolve(run, config.get("source_id"));
             RunRow row = run.row();
-            run.handle().attach(RunDao.class).openWait(new WaitRow(waitId, row.id(), row.projectId(), started.id(), started.stepKey(),
+            Daos.of(run.handle(), RunDao.class).openWait(new WaitRow(waitId, row.id(), row.projectId(), started.id(), started.stepKey(),
                     eventType, sourceId == null ? null : String.valueOf(sourceId), match == null ? null : Json.write(mapper, match),
                     (String) config.get("condition"), config.get("payload_mapping") == null ? null : Json.write(mapper, config.get("payload_mapping")),
                     run.now));
@@ -323,7 +324,7 @@ public final class RunMachine {
         Object childInputs = config.get("inputs") != null ? resolve(run, config.get("inputs")) : stepInput;
         String handle = (String) config.get("automation_handle");
         RunRow parent = run.row();
-        Optional<AutomationRow> automation = run.handle().attach(AutomationDao.class).find(parent.projectId(), handle);
+        Optional<AutomationRow> automation = Daos.of(run.handle(), AutomationDao.class).find(parent.projectId(), handle);
         if (automation.isEmpty()) {
             return stepFailed(run, started, step, "child_run_failed", "automation \"" + handle + "\" does not exist");
         }
@@ -381,7 +382,7 @@ public final class RunMachine {
             return;
         }
         if (step.kind().equals("wait_for_event")) {
-            run.handle().attach(RunDao.class).closeWait(step.waitId());
+            Daos.of(run.handle(), RunDao.class).closeWait(step.waitId());
         } else if (step.kind().equals("interaction")) {
             interactions.cancelOpen(run.handle(), run.row().id(), reason);
         } else if (step.kind().equals("action")) {
@@ -398,7 +399,7 @@ public final class RunMachine {
             return true;
         }
         h.execute("SELECT pg_advisory_xact_lock(hashtext(?))", row.concurrencyKey());
-        RunDao runs = h.attach(RunDao.class);
+        RunDao runs = Daos.of(h, RunDao.class);
         if (runs.startedInGroup(row.concurrencyKey()) >= row.concurrencyLimit()) {
             return false;
         }

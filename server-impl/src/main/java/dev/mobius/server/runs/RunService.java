@@ -37,6 +37,7 @@ import dev.mobius.server.http.SqlWhere;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.db.Daos;
 
 /** Starting, reading, signalling and cancelling runs; the {@link RunEngine} does the rest. */
 public final class RunService {
@@ -69,7 +70,7 @@ public final class RunService {
         StartAutomationRunRequest req = request == null ? new StartAutomationRunRequest() : request;
         AutomationRun run = jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            AutomationRow automation = h.attach(AutomationDao.class).find(project.id(), handle)
+            AutomationRow automation = Daos.of(h, AutomationDao.class).find(project.id(), handle)
                     .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
             requireStartable(automation);
             Optional<RunRow> repeat = repeatOf(h, project, req);
@@ -105,7 +106,7 @@ public final class RunService {
 
     /** An earlier run this start repeats (same external_id or trigger fire), per the idempotency rules. */
     private Optional<RunRow> repeatOf(Handle h, ProjectRow project, StartAutomationRunRequest req) {
-        RunDao runs = h.attach(RunDao.class);
+        RunDao runs = Daos.of(h, RunDao.class);
         String externalId = Text.blankToNull(req.getExternalId());
         if (externalId != null) {
             // Serialises concurrent starts with the same external id.
@@ -141,7 +142,7 @@ public final class RunService {
                     .andIf(automationId, "automation_id = :automation", "automation")
                     .andIf(sourceEventId, "source ->> 'id' = :sourceEvent", "sourceEvent")
                     .andIf(page.afterId(), "id < :after", "after");
-            PageRequest.Page<AutomationRun> result = page.page(h.attach(RunDao.class).list(where, page.fetchSize()), RunRow::id,
+            PageRequest.Page<AutomationRun> result = page.page(Daos.of(h, RunDao.class).list(where, page.fetchSize()), RunRow::id,
                     this::view, scope, cursors);
             return new AutomationRunListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });
@@ -158,7 +159,7 @@ public final class RunService {
                 return view(row);
             }
             starter.cancel(h, row, request == null ? null : Text.blankToNull(request.getReason()));
-            return view(h.attach(RunDao.class).find(row.projectId(), row.id()).orElseThrow());
+            return view(Daos.of(h, RunDao.class).find(row.projectId(), row.id()).orElseThrow());
         });
     }
 
@@ -178,7 +179,7 @@ public final class RunService {
             Object output = request.getResult() == null ? Map.of() : request.getResult();
             machine.resume(state, open, output, RunMachine.step(machine.spec(h, row), state.nextStep));
             state.save();
-            return view(h.attach(RunDao.class).find(row.projectId(), row.id()).orElseThrow());
+            return view(Daos.of(h, RunDao.class).find(row.projectId(), row.id()).orElseThrow());
         });
         engine.nudge();
         return run;
@@ -187,7 +188,7 @@ public final class RunService {
     public AutomationRunStepListResponse steps(Caller caller, String projectRef, String id) {
         return jdbi.withHandle(h -> {
             RunRow run = find(h, caller, projectRef, id, false);
-            return new AutomationRunStepListResponse().items(h.attach(RunDao.class).steps(run.id()).stream()
+            return new AutomationRunStepListResponse().items(Daos.of(h, RunDao.class).steps(run.id()).stream()
                     .map(s -> stepView(run, s)).toList());
         });
     }
@@ -197,7 +198,7 @@ public final class RunService {
         long since = sinceSequence == null ? 0 : sinceSequence;
         return jdbi.withHandle(h -> {
             RunRow run = find(h, caller, projectRef, id, false);
-            List<EventRow> rows = h.attach(RunDao.class).events(run.id(), since, n + 1);
+            List<EventRow> rows = Daos.of(h, RunDao.class).events(run.id(), since, n + 1);
             boolean more = rows.size() > n;
             List<EventRow> kept = more ? rows.subList(0, n) : rows;
             return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(mapper, run, e)).toList())
@@ -211,7 +212,7 @@ public final class RunService {
      * @return whether the run was resumed
      */
     boolean resumeWait(Handle h, WaitRow wait, Object output) {
-        RunDao runs = h.attach(RunDao.class);
+        RunDao runs = Daos.of(h, RunDao.class);
         RunRow row = runs.lock(wait.projectId(), wait.runId()).orElse(null);
         if (row == null || row.terminal()) {
             runs.closeWait(wait.id());
@@ -247,7 +248,7 @@ public final class RunService {
 
     private RunRow find(Handle h, Caller caller, String projectRef, String id, boolean forUpdate) {
         ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-        RunDao runs = h.attach(RunDao.class);
+        RunDao runs = Daos.of(h, RunDao.class);
         return (forUpdate ? runs.lock(project.id(), id) : runs.find(project.id(), id))
                 .orElseThrow(() -> ApiException.notFound("run \"" + id + "\" not found"));
     }

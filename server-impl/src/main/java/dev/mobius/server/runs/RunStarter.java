@@ -21,6 +21,7 @@ import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
+import dev.mobius.server.db.Daos;
 
 /**
  * Creates queued runs, for every way a run starts: the API, HTTP, schedule and event triggers,
@@ -92,11 +93,11 @@ public final class RunStarter {
                 group == null ? null : group.policy(), group == null ? null : group.limit(), 0, 1, null, null, null, null, now, null,
                 null, now, now);
         // Written whole, with its first event: a run nobody has seen yet needs no notification.
-        RunDao runs = h.attach(RunDao.class);
+        RunDao runs = Daos.of(h, RunDao.class);
         runs.insert(row);
         runs.insertEvent(new EventRow(ids.next("evt"), row.id(), 1, "run.queued", null, null,
                 Json.write(mapper, Map.of("status", "queued")), now));
-        lifecycle.runChanged(h, row.projectId(), row.id(), "run.queued");
+        lifecycle.runChanged(h, row.projectId(), row.id(), List.of("run.queued"));
         return row;
     }
 
@@ -117,7 +118,7 @@ public final class RunStarter {
         if (group.policy().equals("queue")) {
             return;
         }
-        RunDao runs = h.attach(RunDao.class);
+        RunDao runs = Daos.of(h, RunDao.class);
         List<RunRow> active = runs.activeInGroup(group.key());
         if (active.size() < group.limit()) {
             return;

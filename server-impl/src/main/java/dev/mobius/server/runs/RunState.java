@@ -15,12 +15,15 @@ import dev.mobius.server.events.SourceEvents;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
+import dev.mobius.server.db.Daos;
 
 /**
  * A run being changed inside one transaction (its row is locked). Every transition goes through
  * here, so each writes its event with the next sequence number in the same transaction as the
- * state it describes; {@link #save()} writes the row back, and for a run that just ended closes
- * its waits, frees its concurrency slot and publishes the {@code run.<status>} source event.
+ * state it describes. Step and event writes are held until {@link #save()}, which sends them in
+ * one round trip each, writes the row back, and for a run that just ended closes its waits, frees
+ * its concurrency slot and publishes the {@code run.<status>} source event. Nothing else in the
+ * transaction reads a run's steps or events, so holding them back changes nothing but the cost.
  */
 final class RunState {
     static final Set<String> TERMINAL = Set.of("completed", "failed", "cancelled");
@@ -32,6 +35,11 @@ final class RunState {
     private final Lifecycle lifecycle;
     /** Run events of the status changes made in this transaction, told to {@link Lifecycle} on save. */
     private final List<String> changes = new java.util.ArrayList<>();
+    /** The run's steps as this transaction sees them; read on first use. */
+    private List<StepRow> steps;
+    /** Step writes not sent yet, latest per step id. */
+    private final Map<String, StepRow> unsavedSteps = new LinkedHashMap<>();
+    private final List<EventRow> unsavedEvents = new java.util.ArrayList<>();
     final OffsetDateTime now = Times.now();
 
     String status;
@@ -67,6 +75,8 @@ final class RunState {
         this.dueAt = row.dueAt();
         this.startedAt = row.startedAt();
         this.completedAt = row.completedAt();
+        // A run that never left the queue has no steps yet.
+        this.steps = row.status().equals("queued") ? new java.util.ArrayList<>() : null;
     }
 
     RunRow row() {
@@ -123,7 +133,7 @@ final class RunState {
                 body.put(k, v);
             }
         });
-        h.attach(RunDao.class).insertEvent(new EventRow(ids.next("evt"), original.id(), lastSequence, eventType,
+        unsavedEvents.add(new EventRow(ids.next("evt"), original.id(), lastSequence, eventType,
                 step == null ? null : step.id(), step == null ? null : step.stepKey(), Json.write(mapper, body), now));
     }
 
@@ -136,7 +146,7 @@ final class RunState {
                         now, null, now, now)
                 : new StepRow(prior.id(), prior.runId(), prior.stepKey(), prior.stepName(), prior.kind(), "running", prior.seq(),
                         prior.attempt() + 1, null, null, null, null, null, now, null, prior.createdAt(), now);
-        h.attach(RunDao.class).saveStep(step);
+        write(step);
         emit("step.started", step, stepPayload(step, Map.of()));
         return step;
     }
@@ -144,14 +154,14 @@ final class RunState {
     /** Records the step's resolved input before it runs. */
     StepRow withInputs(StepRow step, Map<String, Object> stepInputs) {
         StepRow changed = copy(step, step.status(), Json.write(mapper, stepInputs), step.result(), step.waitId(), null, null, null);
-        h.attach(RunDao.class).saveStep(changed);
+        write(changed);
         return changed;
     }
 
     /** The step waits; {@code waitId} names what for (a wait, an interaction), {@code extra} lands in the event. */
     StepRow suspendStep(StepRow step, String waitId, Map<String, Object> extra) {
         StepRow changed = copy(step, "suspended", step.inputs(), null, waitId, null, null, null);
-        h.attach(RunDao.class).saveStep(changed);
+        write(changed);
         Map<String, Object> payload = new LinkedHashMap<>(extra);
         if (waitId != null) {
             payload.put("wait_id", waitId);
@@ -163,7 +173,7 @@ final class RunState {
     /** A failed attempt that will be tried again at {@code retryAt}: the step goes back to pending. */
     StepRow retryLater(StepRow step, String errType, String errMessage, OffsetDateTime retryAt) {
         StepRow changed = copy(step, "pending", step.inputs(), null, null, errType, errMessage, null);
-        h.attach(RunDao.class).saveStep(changed);
+        write(changed);
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("error_type", errType);
         payload.put("error_message", errMessage);
@@ -176,7 +186,7 @@ final class RunState {
     StepRow finishStep(StepRow step, String stepStatus, Object output, String errType, String errMessage, Map<String, Object> extra) {
         StepRow changed = copy(step, stepStatus, step.inputs(), output == null ? null : Json.write(mapper, output), step.waitId(),
                 errType, errMessage, now);
-        h.attach(RunDao.class).saveStep(changed);
+        write(changed);
         Map<String, Object> payload = new LinkedHashMap<>(extra);
         if (output != null) {
             payload.put("result", output);
@@ -204,9 +214,32 @@ final class RunState {
         return payload;
     }
 
+    private void write(StepRow step) {
+        List<StepRow> known = steps();
+        int at = -1;
+        for (int i = 0; i < known.size() && at < 0; i++) {
+            if (known.get(i).id().equals(step.id())) {
+                at = i;
+            }
+        }
+        if (at >= 0) {
+            known.set(at, step);
+        } else {
+            known.add(step);
+        }
+        unsavedSteps.put(step.id(), step);
+    }
+
+    private List<StepRow> steps() {
+        if (steps == null) {
+            steps = new java.util.ArrayList<>(Daos.of(h, RunDao.class).steps(original.id()));
+        }
+        return steps;
+    }
+
     /** The step the run is stopped at (running, suspended, or pending a retry), if any. */
     StepRow openStep() {
-        List<StepRow> steps = h.attach(RunDao.class).steps(original.id());
+        List<StepRow> steps = steps();
         for (int i = steps.size() - 1; i >= 0; i--) {
             StepRow s = steps.get(i);
             if (s.status().equals("running") || s.status().equals("suspended") || s.status().equals("pending")) {
@@ -218,7 +251,15 @@ final class RunState {
 
     void save() {
         RunRow r = original;
-        RunDao runs = h.attach(RunDao.class);
+        RunDao runs = Daos.of(h, RunDao.class);
+        if (!unsavedSteps.isEmpty()) {
+            runs.saveSteps(List.copyOf(unsavedSteps.values()));
+            unsavedSteps.clear();
+        }
+        if (!unsavedEvents.isEmpty()) {
+            runs.insertEvents(List.copyOf(unsavedEvents));
+            unsavedEvents.clear();
+        }
         boolean ended = TERMINAL.contains(status) && !TERMINAL.contains(r.status());
         if (ended) {
             h.execute("UPDATE run_waits SET closed_at = now() WHERE run_id = ? AND closed_at IS NULL", r.id());
@@ -252,7 +293,9 @@ final class RunState {
                 result == null ? null : Json.write(mapper, result), r.source(), r.externalId(), r.triggerFireId(), r.parentRunId(),
                 r.parentAutomationId(), r.parentStepKey(), r.concurrencyKey(), r.concurrencyPolicy(), r.concurrencyLimit(), nextStep,
                 lastSequence, errorType, errorMessage, wakeAt, deadline, dueAt, startedAt, completedAt, r.createdAt(), now));
-        changes.forEach(eventType -> lifecycle.runChanged(h, r.projectId(), r.id(), eventType));
-        changes.clear();
+        if (!changes.isEmpty()) {
+            lifecycle.runChanged(h, r.projectId(), r.id(), List.copyOf(changes));
+            changes.clear();
+        }
     }
 }

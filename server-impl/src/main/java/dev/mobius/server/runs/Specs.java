@@ -10,6 +10,7 @@ import org.jdbi.v3.core.Handle;
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.VersionRow;
+import dev.mobius.server.db.Daos;
 
 /**
  * Parsed specs of automation versions. A version never changes once created, so a parsed spec
@@ -31,7 +32,7 @@ public final class Specs {
         String key = automationId + "/" + number;
         VersionRow version = byNumber.get(key);
         if (version == null) {
-            version = h.attach(AutomationDao.class).version(automationId, number).orElseThrow();
+            version = Daos.of(h, AutomationDao.class).version(automationId, number).orElseThrow();
             if (byNumber.size() >= MAX_ENTRIES) {
                 byNumber.clear();
             }
@@ -43,7 +44,7 @@ public final class Specs {
     public AutomationSpec of(Handle h, String versionId) {
         AutomationSpec spec = byVersionId.get(versionId);
         if (spec == null) {
-            spec = h.attach(AutomationDao.class).versionById(versionId).orElseThrow().parsedSpec(mapper);
+            spec = Daos.of(h, AutomationDao.class).versionById(versionId).orElseThrow().parsedSpec(mapper);
             if (byVersionId.size() >= MAX_ENTRIES) {
                 byVersionId.clear();
             }

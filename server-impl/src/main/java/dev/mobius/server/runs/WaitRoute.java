@@ -15,6 +15,7 @@ import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Matches;
 import dev.mobius.server.events.SourceEvent;
 import dev.mobius.server.http.Json;
+import dev.mobius.server.db.Daos;
 
 /**
  * Resumes the runs whose open {@code wait_for_event} step an event satisfies: its type matches
@@ -38,7 +39,8 @@ public final class WaitRoute implements EventRoute {
     @Override
     public boolean route(Handle h, SourceEvent event, Map<String, Object> payload, Map<String, Object> meta) {
         boolean resumed = false;
-        for (WaitRow wait : h.attach(RunDao.class).openWaits(event.projectId(), event.createdAt())) {
+        for (WaitRow wait : Daos.of(h, RunDao.class).openWaits(event.projectId(), event.createdAt(), event.eventType(),
+                event.sourceId())) {
             if (!EventTypes.matches(wait.eventType(), event.eventType())
                     || wait.sourceId() != null && !wait.sourceId().equals(event.sourceId())) {
                 continue;

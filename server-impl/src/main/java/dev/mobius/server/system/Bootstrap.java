@@ -23,6 +23,7 @@ import dev.mobius.server.http.Ids;
 import dev.mobius.server.projects.MemberDao;
 import dev.mobius.server.projects.ProjectDao;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.db.Daos;
 
 /**
  * First start against an empty database: one organization, the {@code default} project, a
@@ -50,14 +51,14 @@ public final class Bootstrap {
                     .bind("id", orgId).bind("at", now).execute();
             String projectId = ids.next("proj");
             String principalId = ids.next("prin");
-            h.attach(ProjectDao.class).insert(new ProjectRow(projectId, orgId, "Default", "default", null, "org_open",
+            Daos.of(h, ProjectDao.class).insert(new ProjectRow(projectId, orgId, "Default", "default", null, "org_open",
                     principalId, null, null, "{}", now, now));
-            h.attach(PrincipalDao.class).insert(new PrincipalRow(principalId, orgId, projectId, "service", "active",
+            Daos.of(h, PrincipalDao.class).insert(new PrincipalRow(principalId, orgId, projectId, "service", "active",
                     "bootstrap", "Created at first start; holds the Owner role.", "svc:bootstrap", null, "{}", "{}", now, now));
-            h.attach(RoleDao.class).assign(ids.next("ra"), principalId, RoleDao.OWNER_ROLE_ID, projectId, null, now);
-            h.attach(MemberDao.class).insert(ids.next("pmem"), projectId, principalId, null, now);
+            Daos.of(h, RoleDao.class).assign(ids.next("ra"), principalId, RoleDao.OWNER_ROLE_ID, projectId, null, now);
+            Daos.of(h, MemberDao.class).insert(ids.next("pmem"), projectId, principalId, null, now);
             String secret = requestedKey != null ? requestedKey : secrets.newSecret();
-            h.attach(ApiKeyDao.class).insert(new ApiKeyRow(ids.next("key"), orgId, projectId, principalId, "org", "bootstrap",
+            Daos.of(h, ApiKeyDao.class).insert(new ApiKeyRow(ids.next("key"), orgId, projectId, principalId, "org", "bootstrap",
                     ApiKeySecrets.displayPrefix(secret), null, null, null, "{}", now, now), ApiKeySecrets.sha256(secret));
             return Optional.of(secret);
         });

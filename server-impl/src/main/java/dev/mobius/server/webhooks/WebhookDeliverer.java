@@ -29,6 +29,7 @@ import dev.mobius.server.background.Threads;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.db.Daos;
 
 /**
  * Sends queued deliveries. One claimer thread per node takes due rows with {@code FOR UPDATE SKIP
@@ -150,7 +151,7 @@ public final class WebhookDeliverer implements AutoCloseable {
             }
             String[] hookIds = new LinkedHashSet<>(due.stream().map(Candidate::webhookId).toList()).toArray(new String[0]);
             // Locking the webhooks serializes claims per webhook across nodes: the in-flight count stays exact.
-            WebhookDao dao = h.attach(WebhookDao.class);
+            WebhookDao dao = Daos.of(h, WebhookDao.class);
             Map<String, WebhookRow> hooks = new HashMap<>();
             dao.lockSkipping(hookIds).forEach(w -> hooks.put(w.id(), w));
             Map<String, Integer> inFlight = new HashMap<>();
@@ -272,7 +273,7 @@ public final class WebhookDeliverer implements AutoCloseable {
 
     /** Disables a webhook that keeps failing, visibly: the flag, a system tag, failed queue, an audit entry. */
     private void disable(Handle h, String webhookId, int failures) {
-        WebhookDao dao = h.attach(WebhookDao.class);
+        WebhookDao dao = Daos.of(h, WebhookDao.class);
         WebhookRow w = dao.lockById(webhookId).orElse(null);
         if (w == null || !w.enabled()) {
             return;

@@ -17,6 +17,7 @@ import dev.mobius.server.http.Times;
 import dev.mobius.server.runs.RunDao;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.RunService;
+import dev.mobius.server.db.Daos;
 
 /**
  * The transactional outbox: told of every run and interaction change inside the transaction that
@@ -65,14 +66,25 @@ public final class WebhookOutbox implements Lifecycle {
     }
 
     @Override
-    public void runChanged(Handle h, String projectId, String runId, String eventType) {
-        List<WebhookDao.Live> targets = targets(h, projectId, eventType);
-        if (targets.isEmpty()) {
+    public void runChanged(Handle h, String projectId, String runId, List<String> eventTypes) {
+        List<WebhookDao.Live> live = Daos.of(h, WebhookDao.class).live(projectId);
+        if (live.isEmpty()) {
             return;
         }
-        RunRow run = h.attach(RunDao.class).find(projectId, runId)
-                .orElseThrow(() -> new IllegalStateException("run " + runId + " is not written yet"));
-        queue(h, targets, projectId, eventType, runId, RunService.runView(mapper, run));
+        Object view = null;
+        for (String eventType : eventTypes) {
+            List<WebhookDao.Live> targets = subscribers(live, eventType);
+            if (targets.isEmpty()) {
+                continue;
+            }
+            if (view == null) {
+                // The run as it is at commit: every delivery of this transaction carries the same snapshot.
+                RunRow run = Daos.of(h, RunDao.class).find(projectId, runId)
+                        .orElseThrow(() -> new IllegalStateException("run " + runId + " is not written yet"));
+                view = RunService.runView(mapper, run);
+            }
+            queue(h, targets, projectId, eventType, runId, view);
+        }
     }
 
     @Override
@@ -87,10 +99,10 @@ public final class WebhookOutbox implements Lifecycle {
     }
 
     private static List<WebhookDao.Live> targets(Handle h, String projectId, String eventType) {
-        List<WebhookDao.Live> live = h.attach(WebhookDao.class).live(projectId);
-        if (live.isEmpty()) {
-            return live;
-        }
+        return subscribers(Daos.of(h, WebhookDao.class).live(projectId), eventType);
+    }
+
+    private static List<WebhookDao.Live> subscribers(List<WebhookDao.Live> live, String eventType) {
         List<WebhookDao.Live> out = new ArrayList<>();
         for (WebhookDao.Live w : live) {
             if (subscribes(w.events(), eventType)) {
@@ -110,7 +122,7 @@ public final class WebhookOutbox implements Lifecycle {
         for (WebhookDao.Live w : targets) {
             rows.add(new DeliveryRow(ids.next("whdel"), w.id(), projectId, eventType, runId, json, "pending", 0, null, now, now, null));
         }
-        h.attach(WebhookDao.class).insertDeliveries(rows);
+        Daos.of(h, WebhookDao.class).insertDeliveries(rows);
         h.afterCommit(committed);
     }
 }

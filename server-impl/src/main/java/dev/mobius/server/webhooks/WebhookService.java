@@ -40,6 +40,7 @@ import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
 import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.db.Daos;
 
 /**
  * Webhooks: subscriptions, their signing secrets (shown once, stored encrypted), pings and the
@@ -91,7 +92,7 @@ public final class WebhookService {
         byte[] key = box.newKey();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            WebhookDao dao = h.attach(WebhookDao.class);
+            WebhookDao dao = Daos.of(h, WebhookDao.class);
             if (dao.nameTaken(project.id(), name, "")) {
                 throw nameTaken(name);
             }
@@ -115,7 +116,7 @@ public final class WebhookService {
             SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id()).andIf(enabled, "enabled = :enabled", "enabled");
             Tags.apply(filters, "tags", where);
             where.andIf(page.afterId(), "id < :after", "after");
-            PageRequest.Page<Webhook> result = page.page(h.attach(WebhookDao.class).list(where, page.fetchSize()), WebhookRow::id,
+            PageRequest.Page<Webhook> result = page.page(Daos.of(h, WebhookDao.class).list(where, page.fetchSize()), WebhookRow::id,
                     this::view, scope, cursors);
             return new WebhookListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
         });
@@ -124,7 +125,7 @@ public final class WebhookService {
     public Webhook get(Caller caller, String projectRef, String id) {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            return view(h.attach(WebhookDao.class).find(project.id(), id).orElseThrow(() -> notFound(id)));
+            return view(Daos.of(h, WebhookDao.class).find(project.id(), id).orElseThrow(() -> notFound(id)));
         });
     }
 
@@ -144,7 +145,7 @@ public final class WebhookService {
         v.throwIfInvalidSorted();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            WebhookDao dao = h.attach(WebhookDao.class);
+            WebhookDao dao = Daos.of(h, WebhookDao.class);
             WebhookRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             String name = request.getName() == null ? row.name() : request.getName();
             if (!name.equals(row.name()) && dao.nameTaken(project.id(), name, row.id())) {
@@ -179,7 +180,7 @@ public final class WebhookService {
     public void delete(Caller caller, String projectRef, String id) {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            WebhookDao dao = h.attach(WebhookDao.class);
+            WebhookDao dao = Daos.of(h, WebhookDao.class);
             WebhookRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             dao.delete(row.id()); // the delivery history goes with it (ON DELETE CASCADE)
             audit.deleted(h, caller, project.id(), "webhook", row.id(), row.name(), summary(row));
@@ -190,7 +191,7 @@ public final class WebhookService {
         byte[] key = box.newKey();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            WebhookDao dao = h.attach(WebhookDao.class);
+            WebhookDao dao = Daos.of(h, WebhookDao.class);
             WebhookRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             int version = row.secretVersion() + 1;
             dao.update(new WebhookRow(row.id(), row.orgId(), row.projectId(), row.name(), row.url(), row.events(), row.enabled(), row.tags(),
@@ -212,7 +213,7 @@ public final class WebhookService {
         }
         WebhookRow row = jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            return h.attach(WebhookDao.class).find(project.id(), id).orElseThrow(() -> notFound(id));
+            return Daos.of(h, WebhookDao.class).find(project.id(), id).orElseThrow(() -> notFound(id));
         });
         String url = override.isEmpty() ? row.url() : override;
         if (url.isEmpty()) {
@@ -231,7 +232,7 @@ public final class WebhookService {
     public WebhookDeliveryListResponse deliveries(Caller caller, String projectRef, String id, String cursor, Integer limit) {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            WebhookDao dao = h.attach(WebhookDao.class);
+            WebhookDao dao = Daos.of(h, WebhookDao.class);
             WebhookRow row = dao.find(project.id(), id).orElseThrow(() -> notFound(id));
             String scope = "webhook-deliveries:" + row.id();
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);

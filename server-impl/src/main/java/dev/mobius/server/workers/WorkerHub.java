@@ -49,6 +49,7 @@ import dev.mobius.server.access.RoleDao;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.jobs.JobQueue;
 import dev.mobius.server.projects.ProjectDao;
+import dev.mobius.server.db.Daos;
 
 /**
  * The worker socket on the API's own Grizzly listener (grizzly-websockets, see {@link #attach}).
@@ -152,9 +153,9 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
             throw refuse(request, 401, "Unauthorized");
         }
         String projectId = jdbi.withHandle(h -> {
-            String id = h.attach(ProjectDao.class).findByRef(caller.orgId(), projectRef).filter(p -> caller.canReach(p.id()))
+            String id = Daos.of(h, ProjectDao.class).findByRef(caller.orgId(), projectRef).filter(p -> caller.canReach(p.id()))
                     .map(p -> p.id()).orElseThrow(() -> refuse(request, 404, "Not Found"));
-            if (!h.attach(RoleDao.class).grantedPermissions(caller.principalId(), id).contains(PERMISSION)) {
+            if (!Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), id).contains(PERMISSION)) {
                 throw refuse(request, 403, "Forbidden");
             }
             return id;

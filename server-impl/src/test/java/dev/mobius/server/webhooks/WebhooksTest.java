@@ -212,14 +212,14 @@ class WebhooksTest extends SharedServerTest {
             WebhookOutbox outbox = new WebhookOutbox(new Ids(), Json.newMapper(), (h, id) -> null, () -> { });
             try {
                 jdbi.useTransaction(h -> {
-                    outbox.runChanged(h, projectId, runId, "run.cancelled");
+                    outbox.runChanged(h, projectId, runId, java.util.List.of("run.cancelled"));
                     throw new IllegalStateException("roll back");
                 });
             } catch (IllegalStateException expected) {
                 // the change and its outbox row are gone together
             }
             assertEquals(0, Hooks.deliveries(api, hook.get("id").asText()).size());
-            jdbi.useTransaction(h -> outbox.runChanged(h, projectId, runId, "run.cancelled"));
+            jdbi.useTransaction(h -> outbox.runChanged(h, projectId, runId, java.util.List.of("run.cancelled")));
             Hooks.awaitDeliveries(api, hook.get("id").asText(), d -> Hooks.all(d, 1, "delivered"));
         }
     }

@@ -156,15 +156,15 @@ class WorkerSocketTest extends SharedServerTest {
             }
             JsonNode job = claimed.get("jobs").get(0);
             server.server().database().jdbi().useTransaction(h -> server.server().jobs().cancel(h, jobId, "user requested"));
-            JsonNode cancel = ws.next();
+            JsonNode cancel = ws.nextAnswer();
             assertEquals("job.cancel", cancel.get("type").asText());
             assertEquals(jobId, cancel.get("job_id").asText());
             assertEquals("user requested", cancel.get("reason").asText());
             ws.send("{\"type\":\"job.heartbeat\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + job.get("lease_token").asText() + "\"}");
-            assertEquals(jobId, ws.next().get("cancel").get("job_id").asText());
+            assertEquals(jobId, ws.nextAnswer().get("cancel").get("job_id").asText());
             ws.send("{\"type\":\"job.report\",\"job_id\":\"" + jobId + "\",\"lease_token\":\"" + job.get("lease_token").asText()
                     + "\",\"status\":\"failed\",\"error_type\":\"Cancelled\",\"error_message\":\"job cancelled\"}");
-            assertEquals("job.report.ack", ws.next().get("type").asText());
+            assertEquals("job.report.ack", ws.nextAnswer().get("type").asText());
             assertEquals("cancelled", job(server.server(), jobId).get("status"));
         }
     }
