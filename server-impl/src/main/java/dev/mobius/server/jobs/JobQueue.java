@@ -60,12 +60,19 @@ public final class JobQueue implements JobDispatch {
     public String enqueue(Handle h, JobRequest r) {
         String id = ids.next("job");
         Map<String, Object> spec = new java.util.LinkedHashMap<>();
-        spec.put("parameters", r.parameters() == null ? Map.of() : r.parameters());
+        if ("llm_generation".equals(r.kind())) {
+            spec.putAll(r.parameters() == null ? Map.of() : r.parameters()); // the generation request itself
+        } else {
+            spec.put("parameters", r.parameters() == null ? Map.of() : r.parameters());
+        }
         h.createUpdate("""
-                INSERT INTO jobs (id, org_id, project_id, run_id, step_key, invocation_id, action_name, queue,
-                                  required_capabilities, spec, timeout_seconds, status, max_attempts, created_at, updated_at)
-                VALUES (:id, :org, :project, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
-                        :timeout, 'pending', :max, clock_timestamp(), clock_timestamp())""")
+                INSERT INTO jobs (id, org_id, project_id, kind, run_id, step_key, invocation_id, action_name, queue,
+                                  required_capabilities, spec, timeout_seconds, environment_id, provider, model, status, max_attempts,
+                                  created_at, updated_at)
+                VALUES (:id, :org, :project, :kind, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
+                        :timeout, :env, :provider, :model, 'pending', :max, clock_timestamp(), clock_timestamp())""")
+                .bind("kind", r.kind() == null ? "action_execution" : r.kind()).bind("env", r.environmentId())
+                .bind("provider", r.provider()).bind("model", r.model())
                 .bind("id", id).bind("org", r.orgId()).bind("project", r.projectId()).bind("run", r.runId())
                 .bind("step", r.stepKey()).bind("inv", r.invocationId()).bind("action", r.actionName())
                 .bind("queue", r.queue() == null || r.queue().isBlank() ? "default" : r.queue())
@@ -94,12 +101,26 @@ public final class JobQueue implements JobDispatch {
         }
     }
 
-    /** What a worker claims with. Empty lists mean "any". */
-    public record Filter(List<String> queues, List<String> actionNames, List<String> capabilities) {}
+    /** A (provider, model) a worker can generate with. */
+    public record Model(String provider, String model) {}
+
+    /**
+     * What a worker claims with (reference 6.5 and 4.7). Empty queues or action names mean "any";
+     * a job's required capabilities must all be among {@code capabilities}; a generation job needs
+     * its (provider, model) among {@code models}; a job pinned to an environment needs a worker
+     * registered in that environment ({@code environmentId}), while unpinned jobs go to any worker.
+     */
+    public record Filter(List<String> queues, List<String> actionNames, List<String> capabilities, List<Model> models,
+                         String environmentId) {
+        public Filter(List<String> queues, List<String> actionNames, List<String> capabilities) {
+            this(queues, actionNames, capabilities, List.of(), null);
+        }
+    }
 
     /** A job handed out under a lease. */
     public record Leased(String id, String kind, String origin, String queue, String actionName, String runId, String stepKey,
-                         Map<String, Object> spec, String leaseToken, int claimAttempt) {}
+                         Map<String, Object> spec, String leaseToken, int claimAttempt, String environmentId, String provider,
+                         String model) {}
 
     /** Claims up to {@code limit} eligible jobs of the project for the session, in one transaction. */
     public List<Leased> claim(String projectId, String sessionId, int limit, Filter f) {
@@ -111,7 +132,11 @@ public final class JobQueue implements JobDispatch {
                     SELECT id FROM jobs
                      WHERE project_id = :project AND status = 'pending'
                        AND (cardinality(CAST(:queues AS text[])) = 0 OR queue = ANY(CAST(:queues AS text[])))
-                       AND (cardinality(CAST(:actions AS text[])) = 0 OR action_name = ANY(CAST(:actions AS text[])))
+                       AND (kind <> 'action_execution' OR cardinality(CAST(:actions AS text[])) = 0
+                            OR action_name = ANY(CAST(:actions AS text[])))
+                       AND (kind <> 'llm_generation'
+                            OR CAST(:models AS jsonb) @> jsonb_build_array(jsonb_build_object('provider', provider, 'model', model)))
+                       AND (environment_id IS NULL OR environment_id = :env)
                        AND required_capabilities <@ CAST(:caps AS jsonb)
                      ORDER BY created_at
                      LIMIT :limit
@@ -123,14 +148,17 @@ public final class JobQueue implements JobDispatch {
                        updated_at = clock_timestamp()
                   FROM picked WHERE j.id = picked.id
                 RETURNING j.id, j.kind, j.origin, j.queue, j.action_name, j.run_id, j.step_key, j.spec::text AS spec,
-                          j.lease_token, j.claim_attempt, j.created_at""")
+                          j.lease_token, j.claim_attempt, j.created_at, j.environment_id, j.provider, j.model""")
                 .bind("project", projectId).bind("session", sessionId).bind("limit", limit).bind("lease", leaseSeconds)
                 .bind("queues", f.queues() == null ? new String[0] : f.queues().toArray(new String[0]))
                 .bind("actions", f.actionNames() == null ? new String[0] : f.actionNames().toArray(new String[0]))
                 .bind("caps", json(f.capabilities() == null ? List.of() : f.capabilities()))
+                .bind("models", json(f.models() == null ? List.of() : f.models()))
+                .bind("env", f.environmentId())
                 .map((rs, ctx) -> new Leased(rs.getString("id"), rs.getString("kind"), rs.getString("origin"), rs.getString("queue"),
                         rs.getString("action_name"), rs.getString("run_id"), rs.getString("step_key"), map(rs.getString("spec")),
-                        rs.getString("lease_token"), rs.getInt("claim_attempt")))
+                        rs.getString("lease_token"), rs.getInt("claim_attempt"), rs.getString("environment_id"),
+                        rs.getString("provider"), rs.getString("model")))
                 .list()
                 .stream().sorted(java.util.Comparator.comparing(Leased::id)).toList());
     }

@@ -234,7 +234,8 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         }
         if (frame instanceof Frames.Claim claim) {
             claim(c, claim);
-        } else if (frame instanceof Frames.Ready) {
+        } else if (frame instanceof Frames.Ready ready) {
+            refresh(c, ready.queues(), ready.actionNames(), ready.models());
             touch(c, null, false);
         } else if (frame instanceof Frames.Heartbeat hb) {
             heartbeat(c, hb);
@@ -276,6 +277,10 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         }
         c.sessionId = reg.sessionId();
         c.capabilities = r.capabilities() == null ? List.of() : List.copyOf(r.capabilities());
+        c.queues = r.queues() == null ? List.of() : List.copyOf(r.queues());
+        c.actionNames = r.actionNames() == null ? List.of() : List.copyOf(r.actionNames());
+        c.models = models(r.models());
+        c.environmentId = r.environmentId();
         c.lastTouchNanos = System.nanoTime();
         WorkerConnection previous = bySession.put(reg.sessionId(), c);
         if (previous != null && previous != c) {
@@ -290,6 +295,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
             return;
         }
         touch(c, claim, true);
+        refresh(c, claim.queues(), claim.actionNames(), claim.models());
         synchronized (c) {
             c.parked = claim; // a newer claim replaces a parked one
         }
@@ -305,19 +311,38 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
             }
             int slots = claim.availableSlots() == null ? 1 : claim.availableSlots();
             List<JobQueue.Leased> jobs = queue.claim(c.projectId, c.sessionId, slots,
-                    new JobQueue.Filter(claim.queues(), claim.actionNames(), c.capabilities));
+                    new JobQueue.Filter(c.queues, c.actionNames, c.capabilities, c.models, c.environmentId));
             if (jobs.isEmpty()) {
                 return;
             }
             c.parked = null;
             List<Frames.ClaimedJob> out = new ArrayList<>(jobs.size());
             for (JobQueue.Leased j : jobs) {
-                out.add(new Frames.ClaimedJob(j.id(), j.kind(), j.origin(), "customer_worker", j.queue(), j.actionName(), null, null, null,
+                out.add(new Frames.ClaimedJob(j.id(), j.kind(), j.origin(), "customer_worker", j.queue(), j.actionName(), j.environmentId(),
+                        j.provider(), j.model(),
                         j.runId(), j.stepKey(), null, null, null, j.spec(), j.leaseToken(), j.claimAttempt(), queue.leaseSeconds(),
                         queue.heartbeatSeconds()));
             }
             send(c, new Frames.Claimed(claim.messageId(), out));
         }
+    }
+
+    /** Filters a claim or ready frame names replace the ones in force; absent ones stay (reference 6.5). */
+    private static void refresh(WorkerConnection c, List<String> queues, List<String> actionNames, List<Frames.ModelCapability> models) {
+        if (queues != null) {
+            c.queues = List.copyOf(queues);
+        }
+        if (actionNames != null) {
+            c.actionNames = List.copyOf(actionNames);
+        }
+        if (models != null) {
+            c.models = models(models);
+        }
+    }
+
+    private static List<JobQueue.Model> models(List<Frames.ModelCapability> models) {
+        return models == null ? List.of() : models.stream().filter(m -> m != null && m.provider() != null && m.model() != null)
+                .map(m -> new JobQueue.Model(m.provider(), m.model())).toList();
     }
 
     private void heartbeat(WorkerConnection c, Frames.Heartbeat hb) {
