@@ -254,7 +254,9 @@ public final class Worker implements AutoCloseable {
             ws.abort();
         }
         running.values().forEach(r -> {
-            r.future().cancel(true);
+            if (r.future() != null) {
+                r.future().cancel(true);
+            }
             if (r.heartbeat() != null) {
                 r.heartbeat().cancel(false);
             }
@@ -472,16 +474,18 @@ public final class Worker implements AutoCloseable {
         } catch (RuntimeException e) {
             return;
         }
-        CompletableFuture<Future<?>> self = new CompletableFuture<>();
+        // Counted as running before it is submitted: a quick job may finish (and remove itself)
+        // before submit returns, and an entry added after that would hold its slot for ever.
+        running.put(job.getId(), new Running(ctx, null, beat));
         Future<?> f;
         try {
             f = pool.submit(() -> execute(ctx, job));
         } catch (RuntimeException e) {
+            running.remove(job.getId());
             beat.cancel(false);
             return;
         }
-        running.put(job.getId(), new Running(ctx, f, beat));
-        self.complete(f);
+        running.computeIfPresent(job.getId(), (id, r) -> new Running(ctx, f, beat));
     }
 
     private void execute(JobContext ctx, WorkerSocketClaimedJob job) {
@@ -547,7 +551,9 @@ public final class Worker implements AutoCloseable {
         if (r != null) {
             r.context().cancelReason = reason;
             r.context().cancelled = true;
-            r.future().cancel(true);
+            if (r.future() != null) {
+                r.future().cancel(true); // otherwise not started yet: the handler sees isCancelled()
+            }
         }
     }
 

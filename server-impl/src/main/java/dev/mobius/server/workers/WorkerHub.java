@@ -405,13 +405,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
     private void process(List<PendingReport> batch) {
         List<JobQueue.ReportOutcome> outcomes;
         try {
-            outcomes = jdbi.inTransaction(h -> {
-                List<JobQueue.ReportOutcome> out = new ArrayList<>(batch.size());
-                for (PendingReport p : batch) {
-                    out.add(record(h, p));
-                }
-                return out;
-            });
+            outcomes = jdbi.inTransaction(h -> record(h, batch));
         } catch (RuntimeException e) {
             if (batch.size() == 1) {
                 log.warn("report of job {} failed", batch.get(0).report().jobId(), e);
@@ -437,15 +431,28 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         }
     }
 
-    private JobQueue.ReportOutcome record(org.jdbi.v3.core.Handle h, PendingReport p) {
-        Frames.Report r = p.report();
-        JobQueue.ReportOutcome outcome = queue.report(h, new JobQueue.ReportCommand(r.jobId(), r.leaseToken(), r.status(), r.result(),
-                r.errorType(), r.errorMessage()));
-        if (outcome == JobQueue.ReportOutcome.RECORDED) {
-            h.execute("UPDATE worker_sessions SET last_job_id = ?, last_activity_at = clock_timestamp() WHERE id = ?", r.jobId(),
-                    p.connection().sessionId);
+    /** The batch's reports in one statement, then each session's last job in one more. */
+    private List<JobQueue.ReportOutcome> record(org.jdbi.v3.core.Handle h, List<PendingReport> batch) {
+        List<JobQueue.ReportCommand> commands = new ArrayList<>(batch.size());
+        for (PendingReport p : batch) {
+            Frames.Report r = p.report();
+            commands.add(new JobQueue.ReportCommand(r.jobId(), r.leaseToken(), r.status(), r.result(), r.errorType(), r.errorMessage()));
         }
-        return outcome;
+        List<JobQueue.ReportOutcome> outcomes = queue.reportAll(h, commands);
+        Map<String, String> lastJob = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            if (outcomes.get(i) == JobQueue.ReportOutcome.RECORDED && batch.get(i).connection().sessionId != null) {
+                lastJob.put(batch.get(i).connection().sessionId, batch.get(i).report().jobId());
+            }
+        }
+        if (!lastJob.isEmpty()) {
+            h.createUpdate("""
+                    UPDATE worker_sessions s SET last_job_id = v.job, last_activity_at = clock_timestamp()
+                      FROM unnest(CAST(:sessions AS text[]), CAST(:jobs AS text[])) AS v(session, job) WHERE s.id = v.session""")
+                    .bind("sessions", lastJob.keySet().toArray(new String[0])).bind("jobs", lastJob.values().toArray(new String[0]))
+                    .execute();
+        }
+        return outcomes;
     }
 
     // ------------------------------------------------------------------ wake-ups
