@@ -25,9 +25,14 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     public static ServerProcess start(Path dataDir) throws IOException {
+        return start(dataDir, 0);
+    }
+
+    /** On a given port (0: any free one), so clients holding the address find the restarted server. */
+    public static ServerProcess start(Path dataDir, int listenPort) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "dev.mobius.server.Main", "--port", "0", "--data-dir", dataDir.toString()))
+                "dev.mobius.server.Main", "--port", String.valueOf(listenPort), "--data-dir", dataDir.toString()))
                 .redirectErrorStream(true);
         pb.environment().put("MOBIUS_BOOTSTRAP_API_KEY", TestServer.BOOTSTRAP_KEY);
         pb.environment().remove("MOBIUS_DATABASE_URL");
@@ -68,6 +73,10 @@ public final class ServerProcess implements AutoCloseable {
 
     public String baseUrl() {
         return "http://127.0.0.1:" + port;
+    }
+
+    public int port() {
+        return port;
     }
 
     public String output() {

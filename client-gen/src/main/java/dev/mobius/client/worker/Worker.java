@@ -126,6 +126,7 @@ public final class Worker implements AutoCloseable {
         private int concurrency = 1;
         private List<String> queues = List.of();
         private List<String> capabilities = List.of();
+        private String environmentId;
         private Duration minBackoff = Duration.ofMillis(200);
         private Duration maxBackoff = Duration.ofSeconds(5);
         private Duration heartbeatOverride;
@@ -142,6 +143,8 @@ public final class Worker implements AutoCloseable {
         public Builder concurrency(int limit) { this.concurrency = Math.max(1, limit); return this; }
         public Builder queues(List<String> queues) { this.queues = List.copyOf(queues); return this; }
         public Builder capabilities(List<String> capabilities) { this.capabilities = List.copyOf(capabilities); return this; }
+        /** The managed environment this worker runs in: it then also takes jobs pinned to that environment. */
+        public Builder environmentId(String environmentId) { this.environmentId = environmentId; return this; }
         public Builder backoff(Duration min, Duration max) { this.minBackoff = min; this.maxBackoff = max; return this; }
         /** Heartbeat more often than the server asks (tests with short leases). */
         public Builder heartbeatEvery(Duration every) { this.heartbeatOverride = every; return this; }
@@ -251,7 +254,9 @@ public final class Worker implements AutoCloseable {
             ws.abort();
         }
         running.values().forEach(r -> {
-            r.future().cancel(true);
+            if (r.future() != null) {
+                r.future().cancel(true);
+            }
             if (r.heartbeat() != null) {
                 r.heartbeat().cancel(false);
             }
@@ -322,7 +327,7 @@ public final class Worker implements AutoCloseable {
                             .type(WorkerSocketRegisterFrame.TypeEnum.WORKER_REGISTER).messageId(messageId())
                             .workerInstanceId(config.instanceId).workerSessionToken(sessionToken)
                             .concurrencyLimit(config.concurrency).availableSlots(freeSlots())
-                            .name(config.name).version(config.version)
+                            .name(config.name).version(config.version).environmentId(config.environmentId)
                             .queues(config.queues.isEmpty() ? null : new ArrayList<>(config.queues))
                             .actionNames(handlers.isEmpty() ? null : new ArrayList<>(handlers.keySet()))
                             .capabilities(config.capabilities.isEmpty() ? null : new ArrayList<>(config.capabilities));
@@ -469,16 +474,18 @@ public final class Worker implements AutoCloseable {
         } catch (RuntimeException e) {
             return;
         }
-        CompletableFuture<Future<?>> self = new CompletableFuture<>();
+        // Counted as running before it is submitted: a quick job may finish (and remove itself)
+        // before submit returns, and an entry added after that would hold its slot for ever.
+        running.put(job.getId(), new Running(ctx, null, beat));
         Future<?> f;
         try {
             f = pool.submit(() -> execute(ctx, job));
         } catch (RuntimeException e) {
+            running.remove(job.getId());
             beat.cancel(false);
             return;
         }
-        running.put(job.getId(), new Running(ctx, f, beat));
-        self.complete(f);
+        running.computeIfPresent(job.getId(), (id, r) -> new Running(ctx, f, beat));
     }
 
     private void execute(JobContext ctx, WorkerSocketClaimedJob job) {
@@ -544,7 +551,9 @@ public final class Worker implements AutoCloseable {
         if (r != null) {
             r.context().cancelReason = reason;
             r.context().cancelled = true;
-            r.future().cancel(true);
+            if (r.future() != null) {
+                r.future().cancel(true); // otherwise not started yet: the handler sees isCancelled()
+            }
         }
     }
 

@@ -251,6 +251,12 @@ public final class ActionService {
      */
     String record(Handle h, String orgId, String projectId, Catalog.Entry entry, String source, String runId, String stepKey,
                   int retryCount, JsonNode input, String principalId, String idempotencyKey, String location) {
+        return record(h, orgId, projectId, entry, source, runId, stepKey, retryCount, input, principalId, idempotencyKey, location, null);
+    }
+
+    /** As above; a worker job is pinned to {@code environmentId} when one is given. */
+    String record(Handle h, String orgId, String projectId, Catalog.Entry entry, String source, String runId, String stepKey,
+                  int retryCount, JsonNode input, String principalId, String idempotencyKey, String location, String environmentId) {
         OffsetDateTime now = Times.now();
         String id = ids.next("ainv");
         String status = "pending";
@@ -260,7 +266,8 @@ public final class ActionService {
         if (!location.equals("managed")) {
             try {
                 jobId = jobs.enqueue(h, new JobDispatch.JobRequest(orgId, projectId, runId, stepKey, id, entry.name(),
-                        mapper.convertValue(input, Map.class), entry.queue() == null ? "default" : entry.queue(), entry.capabilities(), null));
+                        mapper.convertValue(input, Map.class), entry.queue() == null ? "default" : entry.queue(), entry.capabilities(), null,
+                        environmentId, null, null, null));
             } catch (IllegalStateException e) {
                 status = "failed";
                 errorType = "no_worker_runtime";

@@ -60,8 +60,9 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
                 throw refusedAttempt(h, run, step, entry, retryCount, input, ActionExecutor.describe(problems));
             }
         }
+        Object environment = config.get("environment_id");
         String id = service.record(h, run.orgId(), run.projectId(), entry, "automation", run.id(), step.stepKey(), retryCount, input, null,
-                null, location);
+                null, location, environment instanceof String e && !e.isBlank() ? e : null);
         InvocationRow row = Daos.of(h, ActionDao.class).invocation(id).orElseThrow();
         if (row.status().equals("failed")) {
             throw new Refused(row.errorType(), row.errorMessage(), false);

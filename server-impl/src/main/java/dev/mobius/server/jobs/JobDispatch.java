@@ -21,9 +21,20 @@ public interface JobDispatch {
         }
     };
 
-    /** An {@code action_execution} job for one attempt of an action invocation. */
+    /**
+     * A job: an {@code action_execution} for one attempt of an action invocation (the default), or an
+     * {@code llm_generation} for a (provider, model). {@code environmentId} pins it to workers
+     * registered in that managed environment; null means any worker.
+     */
     record JobRequest(String orgId, String projectId, String runId, String stepKey, String invocationId, String actionName,
-                      Map<String, Object> parameters, String queue, List<String> requiredCapabilities, Integer timeoutSeconds) {}
+                      Map<String, Object> parameters, String queue, List<String> requiredCapabilities, Integer timeoutSeconds,
+                      String environmentId, String kind, String provider, String model) {
+        public JobRequest(String orgId, String projectId, String runId, String stepKey, String invocationId, String actionName,
+                          Map<String, Object> parameters, String queue, List<String> requiredCapabilities, Integer timeoutSeconds) {
+            this(orgId, projectId, runId, stepKey, invocationId, actionName, parameters, queue, requiredCapabilities, timeoutSeconds,
+                    null, null, null, null);
+        }
+    }
 
     /** Queues the job; returns its id ({@code job_...}). */
     String enqueue(Handle h, JobRequest request);

@@ -1,6 +1,7 @@
 package dev.mobius.server.jobs;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,12 +61,19 @@ public final class JobQueue implements JobDispatch {
     public String enqueue(Handle h, JobRequest r) {
         String id = ids.next("job");
         Map<String, Object> spec = new java.util.LinkedHashMap<>();
-        spec.put("parameters", r.parameters() == null ? Map.of() : r.parameters());
+        if ("llm_generation".equals(r.kind())) {
+            spec.putAll(r.parameters() == null ? Map.of() : r.parameters()); // the generation request itself
+        } else {
+            spec.put("parameters", r.parameters() == null ? Map.of() : r.parameters());
+        }
         h.createUpdate("""
-                INSERT INTO jobs (id, org_id, project_id, run_id, step_key, invocation_id, action_name, queue,
-                                  required_capabilities, spec, timeout_seconds, status, max_attempts, created_at, updated_at)
-                VALUES (:id, :org, :project, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
-                        :timeout, 'pending', :max, clock_timestamp(), clock_timestamp())""")
+                INSERT INTO jobs (id, org_id, project_id, kind, run_id, step_key, invocation_id, action_name, queue,
+                                  required_capabilities, spec, timeout_seconds, environment_id, provider, model, status, max_attempts,
+                                  created_at, updated_at)
+                VALUES (:id, :org, :project, :kind, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
+                        :timeout, :env, :provider, :model, 'pending', :max, clock_timestamp(), clock_timestamp())""")
+                .bind("kind", r.kind() == null ? "action_execution" : r.kind()).bind("env", r.environmentId())
+                .bind("provider", r.provider()).bind("model", r.model())
                 .bind("id", id).bind("org", r.orgId()).bind("project", r.projectId()).bind("run", r.runId())
                 .bind("step", r.stepKey()).bind("inv", r.invocationId()).bind("action", r.actionName())
                 .bind("queue", r.queue() == null || r.queue().isBlank() ? "default" : r.queue())
@@ -94,24 +102,47 @@ public final class JobQueue implements JobDispatch {
         }
     }
 
-    /** What a worker claims with. Empty lists mean "any". */
-    public record Filter(List<String> queues, List<String> actionNames, List<String> capabilities) {}
+    /** A (provider, model) a worker can generate with. */
+    public record Model(String provider, String model) {}
+
+    /**
+     * What a worker claims with (reference 6.5 and 4.7). Empty queues or action names mean "any";
+     * a job's required capabilities must all be among {@code capabilities}; a generation job needs
+     * its (provider, model) among {@code models}; a job pinned to an environment needs a worker
+     * registered in that environment ({@code environmentId}), while unpinned jobs go to any worker.
+     */
+    public record Filter(List<String> queues, List<String> actionNames, List<String> capabilities, List<Model> models,
+                         String environmentId) {
+        public Filter(List<String> queues, List<String> actionNames, List<String> capabilities) {
+            this(queues, actionNames, capabilities, List.of(), null);
+        }
+    }
 
     /** A job handed out under a lease. */
     public record Leased(String id, String kind, String origin, String queue, String actionName, String runId, String stepKey,
-                         Map<String, Object> spec, String leaseToken, int claimAttempt) {}
+                         Map<String, Object> spec, String leaseToken, int claimAttempt, String environmentId, String provider,
+                         String model) {}
 
     /** Claims up to {@code limit} eligible jobs of the project for the session, in one transaction. */
     public List<Leased> claim(String projectId, String sessionId, int limit, Filter f) {
         if (limit <= 0) {
             return List.of();
         }
-        return jdbi.inTransaction(h -> h.createQuery("""
+        return jdbi.inTransaction(h -> {
+            // The claim commits without waiting for its fsync: only a crash of PostgreSQL itself (not
+            // of this server) can lose it, and then the job is pending again and claimed anew, the
+            // at-least-once a lost lease gives anyway; the worker's report is refused as lease_lost.
+            h.execute("SET LOCAL synchronous_commit = off");
+            return h.createQuery("""
                 WITH picked AS (
                     SELECT id FROM jobs
                      WHERE project_id = :project AND status = 'pending'
                        AND (cardinality(CAST(:queues AS text[])) = 0 OR queue = ANY(CAST(:queues AS text[])))
-                       AND (cardinality(CAST(:actions AS text[])) = 0 OR action_name = ANY(CAST(:actions AS text[])))
+                       AND (kind <> 'action_execution' OR cardinality(CAST(:actions AS text[])) = 0
+                            OR action_name = ANY(CAST(:actions AS text[])))
+                       AND (kind <> 'llm_generation'
+                            OR CAST(:models AS jsonb) @> jsonb_build_array(jsonb_build_object('provider', provider, 'model', model)))
+                       AND (environment_id IS NULL OR environment_id = :env)
                        AND required_capabilities <@ CAST(:caps AS jsonb)
                      ORDER BY created_at
                      LIMIT :limit
@@ -123,16 +154,20 @@ public final class JobQueue implements JobDispatch {
                        updated_at = clock_timestamp()
                   FROM picked WHERE j.id = picked.id
                 RETURNING j.id, j.kind, j.origin, j.queue, j.action_name, j.run_id, j.step_key, j.spec::text AS spec,
-                          j.lease_token, j.claim_attempt, j.created_at""")
+                          j.lease_token, j.claim_attempt, j.created_at, j.environment_id, j.provider, j.model""")
                 .bind("project", projectId).bind("session", sessionId).bind("limit", limit).bind("lease", leaseSeconds)
                 .bind("queues", f.queues() == null ? new String[0] : f.queues().toArray(new String[0]))
                 .bind("actions", f.actionNames() == null ? new String[0] : f.actionNames().toArray(new String[0]))
                 .bind("caps", json(f.capabilities() == null ? List.of() : f.capabilities()))
+                .bind("models", json(f.models() == null ? List.of() : f.models()))
+                .bind("env", f.environmentId())
                 .map((rs, ctx) -> new Leased(rs.getString("id"), rs.getString("kind"), rs.getString("origin"), rs.getString("queue"),
                         rs.getString("action_name"), rs.getString("run_id"), rs.getString("step_key"), map(rs.getString("spec")),
-                        rs.getString("lease_token"), rs.getInt("claim_attempt")))
+                        rs.getString("lease_token"), rs.getInt("claim_attempt"), rs.getString("environment_id"),
+                        rs.getString("provider"), rs.getString("model")))
                 .list()
-                .stream().sorted(java.util.Comparator.comparing(Leased::id)).toList());
+                .stream().sorted(java.util.Comparator.comparing(Leased::id)).toList();
+        });
     }
 
     /** A cancellation pending on a held job, or empty; the heartbeat itself failing means the lease is lost. */
@@ -158,38 +193,88 @@ public final class JobQueue implements JobDispatch {
      * invocation: whoever cancelled it already settled it.
      */
     public ReportOutcome report(Handle h, ReportCommand r) {
-        String status = r.status() == null ? "completed" : r.status();
-        Optional<Map.Entry<String, Boolean>> done = h.createQuery("""
-                UPDATE jobs SET status = CASE WHEN cancel_requested_at IS NOT NULL AND :status <> 'completed' THEN 'cancelled' ELSE :status END,
-                       result = CAST(:result AS jsonb), error_type = :etype, error_message = :emsg,
+        return reportAll(h, List.of(r)).get(0);
+    }
+
+    /**
+     * Records many reports in the caller's transaction with one statement (reports arriving
+     * together from many workers), then hands each recorded outcome to its invocation as
+     * {@link #report} does. Outcomes are in the order of {@code reports}; the same report twice in
+     * one batch is recorded once and the repeat is a duplicate.
+     */
+    public List<ReportOutcome> reportAll(Handle h, List<ReportCommand> reports) {
+        int n = reports.size();
+        String[] ids = new String[n];
+        String[] tokens = new String[n];
+        String[] statuses = new String[n];
+        String[] results = new String[n];
+        String[] etypes = new String[n];
+        String[] emsgs = new String[n];
+        for (int i = 0; i < n; i++) {
+            ReportCommand r = reports.get(i);
+            ids[i] = r.jobId();
+            tokens[i] = r.leaseToken();
+            statuses[i] = r.status() == null ? "completed" : r.status();
+            results[i] = r.result() == null ? null : json(r.result());
+            etypes[i] = r.errorType();
+            emsgs[i] = r.errorMessage();
+        }
+        record Done(String token, String invocation, boolean cancelled) {}
+        Map<String, Done> done = new java.util.HashMap<>();
+        // DISTINCT ON: a job named twice in the batch is updated by its first report only.
+        h.createQuery("""
+                UPDATE jobs j SET status = CASE WHEN j.cancel_requested_at IS NOT NULL AND v.status <> 'completed' THEN 'cancelled' ELSE v.status END,
+                       result = CAST(v.result AS jsonb), error_type = v.etype, error_message = v.emsg,
                        lease_expires_at = NULL, updated_at = clock_timestamp()
-                 WHERE id = :id AND lease_token = :token AND status = 'claimed'
-                RETURNING coalesce(invocation_id, ''), cancel_requested_at IS NOT NULL""")
-                .bind("id", r.jobId()).bind("token", r.leaseToken()).bind("status", status)
-                .bind("result", r.result() == null ? null : json(r.result())).bind("etype", r.errorType()).bind("emsg", r.errorMessage())
-                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getBoolean(2))).findOne();
-        if (done.isPresent()) {
-            String invocation = done.get().getKey();
-            boolean cancelled = done.get().getValue();
-            if (!invocation.isEmpty() && !cancelled) {
-                if ("completed".equals(status)) {
-                    outcomes.completed(h, invocation, r.result() == null ? Map.of() : r.result());
-                } else if ("failed".equals(status)) {
-                    outcomes.failed(h, invocation, r.errorType() == null ? "Error" : r.errorType(),
-                            r.errorMessage() == null ? "" : r.errorMessage(), false);
+                  FROM (SELECT DISTINCT ON (id, token) * FROM unnest(CAST(:ids AS text[]), CAST(:tokens AS text[]), CAST(:statuses AS text[]),
+                               CAST(:results AS text[]), CAST(:etypes AS text[]), CAST(:emsgs AS text[]))
+                               WITH ORDINALITY AS t(id, token, status, result, etype, emsg, ord)
+                         ORDER BY id, token, ord) v
+                 WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'claimed'
+                RETURNING j.id, j.lease_token, coalesce(j.invocation_id, ''), j.cancel_requested_at IS NOT NULL""")
+                .bind("ids", ids).bind("tokens", tokens).bind("statuses", statuses).bind("results", results)
+                .bind("etypes", etypes).bind("emsgs", emsgs)
+                .map((rs, ctx) -> Map.entry(rs.getString(1), new Done(rs.getString(2), rs.getString(3), rs.getBoolean(4))))
+                .forEach(e -> done.put(e.getKey(), e.getValue()));
+        List<ReportOutcome> out = new ArrayList<>(Collections.nCopies(n, (ReportOutcome) null));
+        List<Integer> rest = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ReportCommand r = reports.get(i);
+            Done d = done.get(r.jobId());
+            if (d != null && d.token().equals(r.leaseToken())) {
+                done.remove(r.jobId()); // a repeat later in the batch is answered below as a duplicate
+                out.set(i, ReportOutcome.RECORDED);
+                if (!d.invocation().isEmpty() && !d.cancelled()) {
+                    if ("completed".equals(statuses[i])) {
+                        outcomes.completed(h, d.invocation(), r.result() == null ? Map.of() : r.result());
+                    } else if ("failed".equals(statuses[i])) {
+                        outcomes.failed(h, d.invocation(), r.errorType() == null ? "Error" : r.errorType(),
+                                r.errorMessage() == null ? "" : r.errorMessage(), false);
+                    } else {
+                        outcomes.failed(h, d.invocation(), "Cancelled", r.errorMessage() == null ? "job cancelled" : r.errorMessage(), false);
+                    }
+                }
+            } else {
+                rest.add(i);
+            }
+        }
+        if (!rest.isEmpty()) {
+            Map<String, String[]> current = new java.util.HashMap<>();
+            h.createQuery("SELECT id, status, lease_token FROM jobs WHERE id = ANY(CAST(:ids AS text[]))")
+                    .bind("ids", rest.stream().map(i -> ids[i]).distinct().toArray(String[]::new))
+                    .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)})
+                    .forEach(row -> current.put(row[0], row));
+            for (int i : rest) {
+                String[] row = current.get(ids[i]);
+                if (row == null) {
+                    out.set(i, ReportOutcome.NOT_FOUND);
                 } else {
-                    outcomes.failed(h, invocation, "Cancelled", r.errorMessage() == null ? "job cancelled" : r.errorMessage(), false);
+                    boolean terminal = !"pending".equals(row[1]) && !"claimed".equals(row[1]);
+                    out.set(i, terminal && tokens[i].equals(row[2]) ? ReportOutcome.DUPLICATE : ReportOutcome.LEASE_LOST);
                 }
             }
-            return ReportOutcome.RECORDED;
         }
-        return h.createQuery("SELECT status, lease_token FROM jobs WHERE id = :id").bind("id", r.jobId())
-                .map((rs, ctx) -> {
-                    boolean sameLease = r.leaseToken().equals(rs.getString(2));
-                    boolean terminal = !"pending".equals(rs.getString(1)) && !"claimed".equals(rs.getString(1));
-                    return sameLease && terminal ? ReportOutcome.DUPLICATE : ReportOutcome.LEASE_LOST;
-                })
-                .findOne().orElse(ReportOutcome.NOT_FOUND);
+        return out;
     }
 
     /** Projects whose jobs went back to the queue, so their parked claims can be retried. */

@@ -20,6 +20,11 @@ final class WorkerConnection extends SimpleWebSocket {
     volatile String sessionId;
     volatile Frames.Claim parked;
     volatile java.util.List<String> capabilities = java.util.List.of();
+    /** The advertisement claims are filtered by: set at register, refreshed by each claim or ready frame naming it. */
+    volatile java.util.List<String> queues = java.util.List.of();
+    volatile java.util.List<String> actionNames = java.util.List.of();
+    volatile java.util.List<dev.mobius.server.jobs.JobQueue.Model> models = java.util.List.of();
+    volatile String environmentId;
     volatile long lastTouchNanos;
     volatile long lastNudgeNanos;
     final AtomicBoolean gone = new AtomicBoolean();

@@ -238,7 +238,8 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         }
         if (frame instanceof Frames.Claim claim) {
             claim(c, claim);
-        } else if (frame instanceof Frames.Ready) {
+        } else if (frame instanceof Frames.Ready ready) {
+            refresh(c, ready.queues(), ready.actionNames(), ready.models());
             touch(c, null, false);
         } else if (frame instanceof Frames.Heartbeat hb) {
             heartbeat(c, hb);
@@ -280,6 +281,10 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         }
         c.sessionId = reg.sessionId();
         c.capabilities = r.capabilities() == null ? List.of() : List.copyOf(r.capabilities());
+        c.queues = r.queues() == null ? List.of() : List.copyOf(r.queues());
+        c.actionNames = r.actionNames() == null ? List.of() : List.copyOf(r.actionNames());
+        c.models = models(r.models());
+        c.environmentId = r.environmentId();
         c.lastTouchNanos = System.nanoTime();
         WorkerConnection previous = bySession.put(reg.sessionId(), c);
         if (previous != null && previous != c) {
@@ -294,6 +299,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
             return;
         }
         touch(c, claim, true);
+        refresh(c, claim.queues(), claim.actionNames(), claim.models());
         synchronized (c) {
             c.parked = claim; // a newer claim replaces a parked one
         }
@@ -309,19 +315,38 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
             }
             int slots = claim.availableSlots() == null ? 1 : claim.availableSlots();
             List<JobQueue.Leased> jobs = queue.claim(c.projectId, c.sessionId, slots,
-                    new JobQueue.Filter(claim.queues(), claim.actionNames(), c.capabilities));
+                    new JobQueue.Filter(c.queues, c.actionNames, c.capabilities, c.models, c.environmentId));
             if (jobs.isEmpty()) {
                 return;
             }
             c.parked = null;
             List<Frames.ClaimedJob> out = new ArrayList<>(jobs.size());
             for (JobQueue.Leased j : jobs) {
-                out.add(new Frames.ClaimedJob(j.id(), j.kind(), j.origin(), "customer_worker", j.queue(), j.actionName(), null, null, null,
+                out.add(new Frames.ClaimedJob(j.id(), j.kind(), j.origin(), "customer_worker", j.queue(), j.actionName(), j.environmentId(),
+                        j.provider(), j.model(),
                         j.runId(), j.stepKey(), null, null, null, j.spec(), j.leaseToken(), j.claimAttempt(), queue.leaseSeconds(),
                         queue.heartbeatSeconds()));
             }
             send(c, new Frames.Claimed(claim.messageId(), out));
         }
+    }
+
+    /** Filters a claim or ready frame names replace the ones in force; absent ones stay (reference 6.5). */
+    private static void refresh(WorkerConnection c, List<String> queues, List<String> actionNames, List<Frames.ModelCapability> models) {
+        if (queues != null) {
+            c.queues = List.copyOf(queues);
+        }
+        if (actionNames != null) {
+            c.actionNames = List.copyOf(actionNames);
+        }
+        if (models != null) {
+            c.models = models(models);
+        }
+    }
+
+    private static List<JobQueue.Model> models(List<Frames.ModelCapability> models) {
+        return models == null ? List.of() : models.stream().filter(m -> m != null && m.provider() != null && m.model() != null)
+                .map(m -> new JobQueue.Model(m.provider(), m.model())).toList();
     }
 
     private void heartbeat(WorkerConnection c, Frames.Heartbeat hb) {
@@ -384,13 +409,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
     private void process(List<PendingReport> batch) {
         List<JobQueue.ReportOutcome> outcomes;
         try {
-            outcomes = jdbi.inTransaction(h -> {
-                List<JobQueue.ReportOutcome> out = new ArrayList<>(batch.size());
-                for (PendingReport p : batch) {
-                    out.add(record(h, p));
-                }
-                return out;
-            });
+            outcomes = jdbi.inTransaction(h -> record(h, batch));
         } catch (RuntimeException e) {
             if (batch.size() == 1) {
                 log.warn("report of job {} failed", batch.get(0).report().jobId(), e);
@@ -416,15 +435,28 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
         }
     }
 
-    private JobQueue.ReportOutcome record(org.jdbi.v3.core.Handle h, PendingReport p) {
-        Frames.Report r = p.report();
-        JobQueue.ReportOutcome outcome = queue.report(h, new JobQueue.ReportCommand(r.jobId(), r.leaseToken(), r.status(), r.result(),
-                r.errorType(), r.errorMessage()));
-        if (outcome == JobQueue.ReportOutcome.RECORDED) {
-            h.execute("UPDATE worker_sessions SET last_job_id = ?, last_activity_at = clock_timestamp() WHERE id = ?", r.jobId(),
-                    p.connection().sessionId);
+    /** The batch's reports in one statement, then each session's last job in one more. */
+    private List<JobQueue.ReportOutcome> record(org.jdbi.v3.core.Handle h, List<PendingReport> batch) {
+        List<JobQueue.ReportCommand> commands = new ArrayList<>(batch.size());
+        for (PendingReport p : batch) {
+            Frames.Report r = p.report();
+            commands.add(new JobQueue.ReportCommand(r.jobId(), r.leaseToken(), r.status(), r.result(), r.errorType(), r.errorMessage()));
         }
-        return outcome;
+        List<JobQueue.ReportOutcome> outcomes = queue.reportAll(h, commands);
+        Map<String, String> lastJob = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            if (outcomes.get(i) == JobQueue.ReportOutcome.RECORDED && batch.get(i).connection().sessionId != null) {
+                lastJob.put(batch.get(i).connection().sessionId, batch.get(i).report().jobId());
+            }
+        }
+        if (!lastJob.isEmpty()) {
+            h.createUpdate("""
+                    UPDATE worker_sessions s SET last_job_id = v.job, last_activity_at = clock_timestamp()
+                      FROM unnest(CAST(:sessions AS text[]), CAST(:jobs AS text[])) AS v(session, job) WHERE s.id = v.session""")
+                    .bind("sessions", lastJob.keySet().toArray(new String[0])).bind("jobs", lastJob.values().toArray(new String[0]))
+                    .execute();
+        }
+        return outcomes;
     }
 
     // ------------------------------------------------------------------ wake-ups

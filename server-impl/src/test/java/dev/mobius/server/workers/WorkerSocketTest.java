@@ -39,6 +39,20 @@ class WorkerSocketTest extends SharedServerTest {
         });
     }
 
+    /** Queues jobs in one transaction, so a claim sent afterwards sees all of them. */
+    static List<String> enqueueAll(MobiusServer s, String projectHandle, List<JobDispatch.JobRequest> requests) {
+        return s.database().jdbi().inTransaction(h -> {
+            Map<String, Object> p = h.createQuery("SELECT id, org_id FROM projects WHERE handle = :h").bind("h", projectHandle).mapToMap().one();
+            List<String> ids = new java.util.ArrayList<>();
+            for (JobDispatch.JobRequest r : requests) {
+                ids.add(s.jobs().enqueue(h, new JobDispatch.JobRequest((String) p.get("org_id"), (String) p.get("id"), "run_test", "step_1",
+                        null, r.actionName(), r.parameters(), r.queue(), r.requiredCapabilities(), null, r.environmentId(), r.kind(),
+                        r.provider(), r.model())));
+            }
+            return ids;
+        });
+    }
+
     static Map<String, Object> job(MobiusServer s, String id) {
         return s.database().jdbi().withHandle(h -> h.createQuery("SELECT status, claim_attempt, result::text AS result, error_type FROM jobs WHERE id = :id")
                 .bind("id", id).mapToMap().one());
@@ -139,6 +153,68 @@ class WorkerSocketTest extends SharedServerTest {
 
             ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"msg_8\",\"available_slots\":1,\"bogus\":1}");
             assertEquals("invalid_frame", ws.next().get("error").get("code").asText(), "frames are closed");
+        }
+    }
+
+    private static JobDispatch.JobRequest action(String name, String queue, String environment, List<String> capabilities) {
+        return new JobDispatch.JobRequest(null, null, null, null, null, name, Map.of(), queue, capabilities, null, environment, null, null, null);
+    }
+
+    private static JobDispatch.JobRequest generation(String provider, String model) {
+        return new JobDispatch.JobRequest(null, null, null, null, null, null, Map.of("messages", List.of(Map.of("role", "user", "content", "hi"))),
+                "gpu", List.of(), null, null, "llm_generation", provider, model);
+    }
+
+    private static java.util.Set<String> ids(JsonNode claimed) {
+        java.util.Set<String> ids = new java.util.TreeSet<>();
+        claimed.get("jobs").forEach(j -> ids.add(j.get("id").asText()));
+        return ids;
+    }
+
+    @Test
+    void claimsHonourQueuesActionsCapabilitiesModelsAndEnvironmentPinning() throws Exception {
+        String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-filters");
+        List<String> j = enqueueAll(server.server(), project, List.of(
+                action("send_email", "gpu", null, List.of()),                   // 0: eligible
+                action("send_email", "default", null, List.of()),               // 1: other queue
+                action("fetch_url", "gpu", null, List.of()),                    // 2: action not advertised
+                action("send_email", "gpu", "env_b", List.of()),                // 3: pinned to another environment
+                action("send_email", "gpu", "env_a", List.of()),                // 4: pinned to the worker's environment
+                action("send_email", "gpu", null, List.of("cuda")),             // 5: capability the worker lacks
+                action("send_email", "gpu", null, List.of("local-network")),    // 6: capability the worker has
+                generation("ollama", "llama3"),                                  // 7: model advertised
+                generation("openai", "gpt-4o")));                                // 8: model not advertised
+        try (WsClient ws = new WsClient(server.baseUrl(), project, TestServer.BOOTSTRAP_KEY)) {
+            ws.send("{\"type\":\"worker.register\",\"worker_instance_id\":\"w-f\",\"concurrency_limit\":16,\"environment_id\":\"env_a\","
+                    + "\"queues\":[\"gpu\"],\"action_names\":[\"send_email\"],\"capabilities\":[\"local-network\"],"
+                    + "\"models\":[{\"provider\":\"ollama\",\"model\":\"llama3\"}]}");
+            assertEquals("worker.registered", ws.next().get("type").asText());
+
+            // No filters in the claim: the register's advertisement applies.
+            ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"c1\",\"available_slots\":16}");
+            JsonNode first = ws.nextAnswer();
+            assertEquals("c1", first.get("message_id").asText());
+            assertEquals(new java.util.TreeSet<>(List.of(j.get(0), j.get(4), j.get(6), j.get(7))), ids(first));
+            for (JsonNode job : first.get("jobs")) {
+                if (job.get("id").asText().equals(j.get(7))) {
+                    assertEquals("llm_generation", job.get("kind").asText());
+                    assertEquals("ollama", job.get("provider").asText());
+                    assertEquals("llama3", job.get("model").asText());
+                    assertEquals("hi", job.get("spec").get("messages").get(0).get("content").asText());
+                } else if (job.get("id").asText().equals(j.get(4))) {
+                    assertEquals("env_a", job.get("environment_id").asText());
+                }
+            }
+
+            // The claim's filters replace the advertised ones.
+            ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"c2\",\"available_slots\":16,\"action_names\":[\"fetch_url\"]}");
+            assertEquals(java.util.Set.of(j.get(2)), ids(ws.nextAnswer()));
+            ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"c3\",\"available_slots\":16,\"queues\":[\"default\"],"
+                    + "\"action_names\":[\"send_email\"]}");
+            assertEquals(java.util.Set.of(j.get(1)), ids(ws.nextAnswer()));
+        }
+        for (int i : new int[] {3, 5, 8}) {
+            assertEquals("pending", job(server.server(), j.get(i)).get("status"), "job " + i + " matched no filter of the worker");
         }
     }
 
