@@ -7,7 +7,6 @@ import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
-import org.jdbi.v3.sqlobject.statement.SqlBatch;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
@@ -15,15 +14,11 @@ import dev.mobius.server.http.SqlWhere;
 
 @RegisterConstructorMapper(WebhookRow.class)
 @RegisterConstructorMapper(DeliveryRow.class)
-@RegisterConstructorMapper(WebhookDao.Live.class)
 public interface WebhookDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "
             + "consecutive_failures, created_by, updated_by, created_at, updated_at";
     String DELIVERY_COLUMNS = "id, webhook_id, project_id, event_type, run_id, body, status, attempts, last_error, due_at, created_at, "
             + "delivered_at";
-
-    /** What the outbox writer needs of a live webhook. */
-    record Live(String id, String[] events) {}
 
     // ---- webhooks -----------------------------------------------------------------------------
 
@@ -57,15 +52,7 @@ public interface WebhookDao extends SqlObject {
         return where.list(getHandle(), "SELECT " + COLUMNS + " FROM webhooks", "ORDER BY id DESC", limit, WebhookRow.class);
     }
 
-    /** Served by the partial index webhooks_live: the one query a change costs a project without webhooks. */
-    @SqlQuery("SELECT id, events FROM webhooks WHERE project_id = :projectId AND enabled AND url <> ''")
-    List<Live> live(@Bind("projectId") String projectId);
-
     // ---- deliveries ---------------------------------------------------------------------------
-
-    @SqlBatch("INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_type, run_id, body, status, attempts, due_at, created_at) "
-            + "VALUES (:id, :webhookId, :projectId, :eventType, :runId, :body, 'pending', 0, :dueAt, :createdAt)")
-    void insertDeliveries(@BindMethods List<DeliveryRow> rows);
 
     default List<DeliveryRow> deliveries(SqlWhere where, int limit) {
         return where.list(getHandle(), "SELECT " + DELIVERY_COLUMNS + " FROM webhook_deliveries", "ORDER BY id DESC", limit,

@@ -67,13 +67,13 @@ public final class WebhookOutbox implements Lifecycle {
 
     @Override
     public void runChanged(Handle h, String projectId, String runId, List<String> eventTypes) {
-        List<WebhookDao.Live> live = Daos.of(h, WebhookDao.class).live(projectId);
+        List<OutboxDao.Live> live = Daos.of(h, OutboxDao.class).live(projectId);
         if (live.isEmpty()) {
             return;
         }
         Object view = null;
         for (String eventType : eventTypes) {
-            List<WebhookDao.Live> targets = subscribers(live, eventType);
+            List<OutboxDao.Live> targets = subscribers(live, eventType);
             if (targets.isEmpty()) {
                 continue;
             }
@@ -89,7 +89,7 @@ public final class WebhookOutbox implements Lifecycle {
 
     @Override
     public void interactionChanged(Handle h, String projectId, String interactionId, String eventType) {
-        List<WebhookDao.Live> targets = targets(h, projectId, eventType);
+        List<OutboxDao.Live> targets = targets(h, projectId, eventType);
         if (targets.isEmpty()) {
             return;
         }
@@ -98,13 +98,13 @@ public final class WebhookOutbox implements Lifecycle {
         queue(h, targets, projectId, eventType, runId == null ? null : runId.toString(), view);
     }
 
-    private static List<WebhookDao.Live> targets(Handle h, String projectId, String eventType) {
-        return subscribers(Daos.of(h, WebhookDao.class).live(projectId), eventType);
+    private static List<OutboxDao.Live> targets(Handle h, String projectId, String eventType) {
+        return subscribers(Daos.of(h, OutboxDao.class).live(projectId), eventType);
     }
 
-    private static List<WebhookDao.Live> subscribers(List<WebhookDao.Live> live, String eventType) {
-        List<WebhookDao.Live> out = new ArrayList<>();
-        for (WebhookDao.Live w : live) {
+    private static List<OutboxDao.Live> subscribers(List<OutboxDao.Live> live, String eventType) {
+        List<OutboxDao.Live> out = new ArrayList<>();
+        for (OutboxDao.Live w : live) {
             if (subscribes(w.events(), eventType)) {
                 out.add(w);
             }
@@ -112,17 +112,17 @@ public final class WebhookOutbox implements Lifecycle {
         return out;
     }
 
-    private void queue(Handle h, List<WebhookDao.Live> targets, String projectId, String eventType, String runId, Object data) {
+    private void queue(Handle h, List<OutboxDao.Live> targets, String projectId, String eventType, String runId, Object data) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", eventType);
         body.put("data", data);
         String json = Json.write(mapper, body);
         OffsetDateTime now = Times.now();
         List<DeliveryRow> rows = new ArrayList<>(targets.size());
-        for (WebhookDao.Live w : targets) {
+        for (OutboxDao.Live w : targets) {
             rows.add(new DeliveryRow(ids.next("whdel"), w.id(), projectId, eventType, runId, json, "pending", 0, null, now, now, null));
         }
-        Daos.of(h, WebhookDao.class).insertDeliveries(rows);
+        Daos.of(h, OutboxDao.class).insertDeliveries(rows);
         h.afterCommit(committed);
     }
 }
