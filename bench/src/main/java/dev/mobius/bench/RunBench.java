@@ -33,7 +33,8 @@ import dev.mobius.server.access.RateLimiter;
  * production): run starts per second for a three-step sleep-0 / signal / sleep-0 automation, and
  * event publish-to-SSE-receive latency. Prints the figures; bounded in count and time.
  *
- * <p>{@code mvn -q -pl bench -am install -DskipTests && mvn -q -pl bench exec:java -Dexec.args="2000 16 200"}
+ * <p>{@code mvn -q -B -o -pl bench -am package dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -DskipTests}, then
+ * {@code java -cp bench/target/mobius-bench-0.1.0-SNAPSHOT.jar:$(cat /tmp/cp.txt) dev.mobius.bench.RunBench 4000 16 200}
  * (runs to start, concurrent clients, latency samples; a fourth argument {@code nosync} turns fsync off).
  */
 public final class RunBench {
