@@ -86,7 +86,7 @@ public final class RunBench {
             }
             Collections.sort(latencies);
             System.out.printf("SSE publish-to-receive over %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n", samples,
-                    pct(latencies, 50), pct(latencies, 99), latencies.get(latencies.size() - 1));
+                    Figures.pct(latencies, 50), Figures.pct(latencies, 99), latencies.get(latencies.size() - 1));
         }
         System.exit(0);
     }
@@ -163,7 +163,4 @@ public final class RunBench {
         return r.body().isEmpty() ? JSON.nullNode() : JSON.readTree(r.body());
     }
 
-    static double pct(List<Double> sorted, int p) {
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
-    }
 }

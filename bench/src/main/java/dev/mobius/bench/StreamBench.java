@@ -87,7 +87,7 @@ public final class StreamBench {
             }
             Collections.sort(alone);
             System.out.printf("the signal request with no stream open (sent to answered), %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
-                    alone.size(), RunBench.pct(alone, 50), RunBench.pct(alone, 99), alone.get(alone.size() - 1));
+                    alone.size(), Figures.pct(alone, 50), Figures.pct(alone, 99), alone.get(alone.size() - 1));
             report("server before streams", server);
             java.util.Map<String, long[]> heapBefore = histogram(server);
 
@@ -136,11 +136,11 @@ public final class StreamBench {
             List<String> pauses = server.gcLog().subList(gcLinesBefore, server.gcLog().size());
             System.out.printf("SSE publish-to-receive with %d streams open, %d samples over %.0f s: p50 %.2f ms, p99 %.2f ms, max %.2f ms"
                             + " (%d lost)%n", openAtStart, latencies.size(), (System.nanoTime() - s0) / 1e9,
-                    RunBench.pct(latencies, 50), RunBench.pct(latencies, 99), latencies.get(latencies.size() - 1), lost);
+                    Figures.pct(latencies, 50), Figures.pct(latencies, 99), latencies.get(latencies.size() - 1), lost);
             System.out.printf("  for comparison, the signal request itself (sent to answered): p50 %.2f ms, p99 %.2f ms%n",
-                    RunBench.pct(answers, 50), RunBench.pct(answers, 99));
+                    Figures.pct(answers, 50), Figures.pct(answers, 99));
             System.out.printf("  the event's created_at (server clock, inside the signal's transaction) to received: p50 %.2f ms,"
-                    + " p99 %.2f ms, max %.2f ms%n", RunBench.pct(fromEvent, 50), RunBench.pct(fromEvent, 99), fromEvent.get(fromEvent.size() - 1));
+                    + " p99 %.2f ms, max %.2f ms%n", Figures.pct(fromEvent, 50), Figures.pct(fromEvent, 99), fromEvent.get(fromEvent.size() - 1));
             System.out.println("  " + gcSummary(pauses) + " in the server during the samples");
             System.out.printf("streams still open: %d (the %d signalled runs completed and their streams ended)%n",
                     clients.open.get(), latencies.size());
@@ -158,7 +158,7 @@ public final class StreamBench {
                     Files.copy(dir.resolve(name), keep.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 }
             }
-            deleteTree(dir);
+            Figures.deleteTree(dir);
         }
         System.exit(0);
     }
@@ -292,11 +292,6 @@ public final class StreamBench {
         return "?";
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
 
     /** The server as its own process, on the embedded database (durable settings), its output to a log file. */
     static final class Server {

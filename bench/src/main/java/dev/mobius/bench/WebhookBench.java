@@ -163,10 +163,10 @@ public final class WebhookBench {
             List<Double> sorted = new ArrayList<>(latencies);
             Collections.sort(sorted);
             System.out.printf("event-to-delivery (run.completed, one webhook, runs every 20 ms): p50 %.0f ms, p99 %.0f ms, max %.0f ms "
-                    + "(%d samples)%n", pct(sorted, 50), pct(sorted, 99), sorted.get(sorted.size() - 1), sorted.size());
+                    + "(%d samples)%n", Figures.pct(sorted, 50), Figures.pct(sorted, 99), sorted.get(sorted.size() - 1), sorted.size());
         } finally {
             receiver.stop(0);
-            deleteTree(dir);
+            Figures.deleteTree(dir);
         }
         System.exit(0);
     }
@@ -185,15 +185,5 @@ public final class WebhookBench {
         return r.body().isEmpty() ? JSON.nullNode() : JSON.readTree(r.body());
     }
 
-    private static double pct(List<Double> sorted, int p) {
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
-    }
 
-    private static void deleteTree(Path root) {
-        try (var paths = Files.walk(root)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (Exception ignored) {
-            // temp leftovers are harmless
-        }
-    }
 }

@@ -126,12 +126,12 @@ public final class WorkerBench {
             List<Double> db = server.database().jdbi().withHandle(h -> h.createQuery(
                     "SELECT extract(epoch FROM claimed_at - created_at) * 1000 FROM jobs ORDER BY 1").mapTo(Double.class).list());
             System.out.printf("claim latency (commit -> handler started on the worker, one job every %d ms): p50 %.2f ms, p99 %.2f ms, "
-                    + "max %.2f ms (%d samples)%n", gapMs, pct(latencies, 50), pct(latencies, 99), latencies.get(latencies.size() - 1),
+                    + "max %.2f ms (%d samples)%n", gapMs, Figures.pct(latencies, 50), Figures.pct(latencies, 99), latencies.get(latencies.size() - 1),
                     latencies.size());
-            System.out.printf("claim latency in the database (claimed_at - created_at): p50 %.2f ms, p99 %.2f ms%n", pct(db, 50), pct(db, 99));
+            System.out.printf("claim latency in the database (claimed_at - created_at): p50 %.2f ms, p99 %.2f ms%n", Figures.pct(db, 50), Figures.pct(db, 99));
         } finally {
             pool.forEach(Worker::close);
-            deleteTree(dir);
+            Figures.deleteTree(dir);
         }
         System.exit(0);
     }
@@ -181,15 +181,5 @@ public final class WorkerBench {
         throw new IllegalStateException("jobs did not complete in time");
     }
 
-    private static double pct(List<Double> sorted, int p) {
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
-    }
 
-    private static void deleteTree(Path root) {
-        try (var paths = Files.walk(root)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (Exception ignored) {
-            // temp leftovers are harmless
-        }
-    }
 }

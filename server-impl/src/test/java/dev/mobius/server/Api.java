@@ -86,4 +86,21 @@ public final class Api {
     public Reply delete(String path, String key) {
         return call("DELETE", path, key, null, Map.of());
     }
+
+    /**
+     * Reads the run at {@code runPath} every {@code everyMillis} until {@code done} holds or
+     * {@code attempts} reads were made, and returns the last state read (the caller asserts on it).
+     */
+    public JsonNode awaitRun(String runPath, String key, java.util.function.Predicate<JsonNode> done, int attempts, long everyMillis)
+            throws InterruptedException {
+        JsonNode run = null;
+        for (int i = 0; i < attempts; i++) {
+            run = get(runPath, key).json();
+            if (done.test(run)) {
+                break;
+            }
+            Thread.sleep(everyMillis);
+        }
+        return run;
+    }
 }

@@ -47,14 +47,7 @@ class ActionCrashTest {
             }
             try (ServerProcess second = ServerProcess.start(dir)) {
                 Api api = new Api(second.baseUrl());
-                JsonNode run = null;
-                for (int i = 0; i < 300; i++) {
-                    run = api.get(P + "/runs/" + runId, KEY).json();
-                    if (run.get("status").asText().equals("completed")) {
-                        break;
-                    }
-                    Thread.sleep(100);
-                }
+                JsonNode run = api.awaitRun(P + "/runs/" + runId, KEY, r -> r.get("status").asText().equals("completed"), 300, 100);
                 assertEquals("completed", run.get("status").asText(), run + "\n" + second.output());
                 assertTrue(run.get("result").get("answer").get("done").asBoolean());
                 List<Receiver.Call> calls = receiver.calls();

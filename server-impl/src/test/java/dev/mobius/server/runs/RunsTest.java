@@ -34,15 +34,11 @@ class RunsTest extends SharedServerTest {
     }
 
     static JsonNode awaitRun(Api api, String runId, Predicate<JsonNode> done) throws InterruptedException {
-        JsonNode run = null;
-        for (int i = 0; i < 150; i++) {
-            run = api.get(P + "/runs/" + runId, KEY).json();
-            if (done.test(run)) {
-                return run;
-            }
-            Thread.sleep(100);
+        JsonNode run = api.awaitRun(P + "/runs/" + runId, KEY, done, 150, 100);
+        if (!done.test(run)) {
+            throw new AssertionError("run did not get there: " + run);
         }
-        throw new AssertionError("run did not get there: " + run);
+        return run;
     }
 
     static List<String> eventTypes(Api api, String runId) {

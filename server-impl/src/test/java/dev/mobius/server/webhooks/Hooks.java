@@ -81,14 +81,10 @@ final class Hooks {
     }
 
     static JsonNode awaitRun(Api api, String runId, String status) throws InterruptedException {
-        JsonNode run = null;
-        for (int i = 0; i < 150; i++) {
-            run = api.get(P + "/runs/" + runId, KEY).json();
-            if (run.get("status").asText().equals(status)) {
-                return run;
-            }
-            Thread.sleep(100);
+        JsonNode run = api.awaitRun(P + "/runs/" + runId, KEY, r -> r.get("status").asText().equals(status), 150, 100);
+        if (!run.get("status").asText().equals(status)) {
+            throw new AssertionError("run did not get there: " + run);
         }
-        throw new AssertionError("run did not get there: " + run);
+        return run;
     }
 }

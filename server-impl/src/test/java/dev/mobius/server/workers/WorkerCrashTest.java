@@ -86,14 +86,7 @@ class WorkerCrashTest {
                     release.countDown();
 
                     Api api = new Api(second.baseUrl());
-                    JsonNode run = null;
-                    for (int i = 0; i < 400; i++) {
-                        run = api.get(P + "/runs/" + runId, KEY).json();
-                        if (run.get("status").asText().equals("completed")) {
-                            break;
-                        }
-                        Thread.sleep(50);
-                    }
+                    JsonNode run = api.awaitRun(P + "/runs/" + runId, KEY, r -> r.get("status").asText().equals("completed"), 400, 50);
                     assertEquals("completed", run.get("status").asText(), run + "\n" + second.output());
                     assertEquals("o-1", run.get("result").get("fulfilment").get("order").asText());
                     assertEquals(1, run.get("result").get("fulfilment").get("attempt").asInt(), "the lease held before the kill was reported");
