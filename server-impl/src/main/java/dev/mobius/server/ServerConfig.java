@@ -49,7 +49,7 @@ public record ServerConfig(
                 outboundAllowPrivate, outboundTimeoutSeconds, settings);
     }
 
-    public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000);
+    public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000, 600);
 
     public static final String USAGE = String.join("\n",
             "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR]",
@@ -60,6 +60,7 @@ public record ServerConfig(
             "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
             "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)",
+            "                  MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE  deliveries a minute per HTTP trigger (default 600, 0 = off)",
             "                  MOBIUS_OUTBOUND_ALLOW_PRIVATE  true lets actions and webhooks call loopback and private addresses (default false)",
             "                  MOBIUS_OUTBOUND_TIMEOUT_SECONDS  longest outbound action call (default 30)",
             "                  MOBIUS_WEBHOOK_DISABLE_AFTER  consecutive failed attempts that disable a webhook (default 50)",
@@ -91,7 +92,9 @@ public record ServerConfig(
         }
         RateLimiter.Limits limits = new RateLimiter.Limits(
                 number("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.keyPerMinute())),
-                number("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())));
+                number("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())),
+                number("MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE",
+                        env.getOrDefault("MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.triggerPerMinute())));
         int outboundTimeout = number("MOBIUS_OUTBOUND_TIMEOUT_SECONDS",
                 env.getOrDefault("MOBIUS_OUTBOUND_TIMEOUT_SECONDS", "" + DEFAULT_OUTBOUND_TIMEOUT_SECONDS));
         if (outboundTimeout < 1) {
