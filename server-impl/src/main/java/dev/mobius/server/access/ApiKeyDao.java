@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -13,8 +12,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(ApiKeyRow.class)
-@RegisterConstructorMapper(ApiKeyDao.Credential.class)
 public interface ApiKeyDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, principal_id, scope, name, key_prefix, expires_at, last_used_at, "
             + "revoked_at, tags::text AS tags, created_at, updated_at";

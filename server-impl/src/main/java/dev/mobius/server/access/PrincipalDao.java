@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -12,7 +11,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(PrincipalRow.class)
 public interface PrincipalDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, kind, state, name, description, handle, owner_id, "
             + "metadata::text AS metadata, tags::text AS tags, created_at, updated_at";

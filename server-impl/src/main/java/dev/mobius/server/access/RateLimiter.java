@@ -13,7 +13,6 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
@@ -56,7 +55,6 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
         }
     }
 
-    @RegisterConstructorMapper(Bucket.class)
     public interface Dao {
         // Refill by elapsed time (capped), then take one token if there is one; last_allowed says which.
         String REFILLED = "LEAST(b.capacity, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.refilled_at) * b.per_second)";

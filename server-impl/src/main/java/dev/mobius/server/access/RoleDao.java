@@ -7,7 +7,6 @@ import java.util.Optional;
 import java.util.Set;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindList;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
@@ -17,8 +16,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 import dev.mobius.server.http.SqlWhere;
 
 /** Roles (system and custom) and their assignments to principals in projects. */
-@RegisterConstructorMapper(RoleRow.class)
-@RegisterConstructorMapper(AssignmentRow.class)
 public interface RoleDao extends SqlObject {
     String OWNER_ROLE_ID = "role_000000000000000000000owner";
     String COLUMNS = "id, project_id, name, description, permissions, system_defined, tags::text AS tags, created_at, updated_at";

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindList;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
@@ -15,8 +14,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(ActionRow.class)
-@RegisterConstructorMapper(InvocationRow.class)
 public interface ActionDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, name, title, description, endpoint_url, input_schema::text AS input_schema, "
             + "output_schema::text AS output_schema, idempotent, destructive, read_only, tags::text AS tags, secret_version, created_at, updated_at";

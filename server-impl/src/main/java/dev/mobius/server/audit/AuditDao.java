@@ -3,13 +3,11 @@ package dev.mobius.server.audit;
 import java.util.List;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(AuditRow.class)
 public interface AuditDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, principal_id, actor_name, credential_id, credential_name, action, "
             + "resource_type, resource_id, resource_name, changes::text AS changes, ip_address, user_agent, request_id, created_at";

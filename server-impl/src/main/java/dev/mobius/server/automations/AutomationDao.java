@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -12,9 +11,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(AutomationRow.class)
-@RegisterConstructorMapper(VersionRow.class)
-@RegisterConstructorMapper(TriggerRow.class)
 public interface AutomationDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, handle, name, description, status, owner, default_agent_id, latest_version, "
             + "published_version, default_inputs::text AS default_inputs, settings::text AS settings, tags::text AS tags, "

@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -34,7 +33,6 @@ public final class EventTriggerRoute implements EventRoute {
     public record Candidate(String id, String name, String eventType, String sourceId, String condition, String concurrencyPolicy,
                             int maxConcurrentRuns, String automationHandle) {}
 
-    @RegisterConstructorMapper(Candidate.class)
     public interface Dao {
         @SqlQuery("SELECT t.id, t.name, t.event_type, t.source_id, t.condition, t.concurrency_policy, t.max_concurrent_runs, "
                 + "a.handle AS automation_handle FROM automation_triggers t JOIN automations a ON a.id = t.automation_id "

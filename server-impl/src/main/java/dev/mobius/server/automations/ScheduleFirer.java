@@ -10,7 +10,6 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -38,7 +37,6 @@ public final class ScheduleFirer implements AutoCloseable {
     public record Due(String id, String name, String config, String concurrencyPolicy, int maxConcurrentRuns, OffsetDateTime nextFireAt,
                       String automationId, String projectId, String automationHandle, boolean projectArchived) {}
 
-    @RegisterConstructorMapper(Due.class)
     public interface Dao {
         @SqlQuery("SELECT t.id, t.name, t.config::text AS config, t.concurrency_policy, t.max_concurrent_runs, t.next_fire_at, t.automation_id, a.project_id, "
                 + "a.handle AS automation_handle, p.archived_at IS NOT NULL AS project_archived "

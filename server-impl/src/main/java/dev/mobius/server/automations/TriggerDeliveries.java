@@ -6,7 +6,6 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
@@ -37,8 +36,6 @@ public final class TriggerDeliveries {
 
     public record Recorded(String id, String status) {}
 
-    @RegisterConstructorMapper(Target.class)
-    @RegisterConstructorMapper(Recorded.class)
     public interface Dao {
         @SqlQuery("SELECT t.id AS trigger_id, t.name AS trigger_name, t.enabled, t.concurrency_policy, t.max_concurrent_runs, a.project_id, p.archived_at IS NOT NULL AS project_archived, "
                 + "a.handle AS automation_handle FROM automation_triggers t JOIN automations a ON a.id = t.automation_id "

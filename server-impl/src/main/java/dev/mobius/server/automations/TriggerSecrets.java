@@ -13,7 +13,6 @@ import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
 
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -40,7 +39,6 @@ public final class TriggerSecrets implements ContainerRequestFilter {
     /** The key a delivery must be signed with; {@code version} 0 means none. */
     public record Key(byte[] signingKey, int version) {}
 
-    @RegisterConstructorMapper(Key.class)
     public interface Dao {
         @SqlQuery("SELECT signing_key, secret_version AS version FROM automation_triggers WHERE http_handle = :handle AND kind = 'http'")
         Optional<Key> byHandle(@Bind("handle") String handle);

@@ -28,7 +28,8 @@ public final class Database implements AutoCloseable {
     private Database(EmbeddedPostgres embedded, HikariDataSource dataSource) {
         this.embedded = embedded;
         this.dataSource = dataSource;
-        this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin()).installPlugin(new PostgresPlugin());
+        this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin()).installPlugin(new PostgresPlugin())
+                .registerRowMapper(new RecordMappers());
     }
 
     public static Database open(String databaseUrl, Path dataDir, boolean durableEmbedded) throws IOException {

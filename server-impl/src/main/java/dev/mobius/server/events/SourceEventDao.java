@@ -3,13 +3,11 @@ package dev.mobius.server.events;
 import java.time.OffsetDateTime;
 import java.util.Optional;
 
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-@RegisterConstructorMapper(SourceEvent.class)
 public interface SourceEventDao {
     /** Records an event for routing; {@code status}/{@code reason}/{@code run_id} describe HTTP deliveries only. */
     @SqlUpdate("INSERT INTO source_events (id, project_id, event_type, source_id, trigger_id, idempotency_key, status, reason, "

@@ -25,7 +25,6 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -47,7 +46,6 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
     /** A claim this old whose request never finished (the node died) may be taken over. */
     private static final int ABANDONED_AFTER_SECONDS = 60;
 
-    @RegisterConstructorMapper(Dao.Stored.class)
     public interface Dao {
         record Stored(byte[] requestSha256, String state, Integer responseStatus, String responseHeaders, byte[] responseBody) {}
 

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindList;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
@@ -14,8 +13,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(InteractionRow.class)
-@RegisterConstructorMapper(ResponseRow.class)
 public interface InteractionDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, kind, status, title, description, subject::text AS subject, refs::text AS refs, "
             + "context::text AS context, tags::text AS tags, properties::text AS properties, spec::text AS spec, target_user_ids, "

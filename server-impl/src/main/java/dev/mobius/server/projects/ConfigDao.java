@@ -2,13 +2,11 @@ package dev.mobius.server.projects;
 
 import java.util.List;
 
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlBatch;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-@RegisterConstructorMapper(ConfigDao.Entry.class)
 public interface ConfigDao {
     record Entry(String key, String value) {}
 

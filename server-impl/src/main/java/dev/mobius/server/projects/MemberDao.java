@@ -4,12 +4,10 @@ import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
 
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-@RegisterConstructorMapper(MemberRow.class)
 public interface MemberDao {
     String SELECT = "SELECT m.id, m.project_id, m.principal_id, m.added_by, m.added_at, p.name AS principal_name, "
             + "p.kind AS principal_kind, p.created_at AS principal_created_at, p.updated_at AS principal_updated_at "

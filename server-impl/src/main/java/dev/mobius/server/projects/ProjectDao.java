@@ -5,7 +5,6 @@ import java.util.Optional;
 
 import org.jdbi.v3.core.mapper.Nested;
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -13,7 +12,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(ProjectRow.class)
 public interface ProjectDao extends SqlObject {
     String COLUMNS = "id, org_id, name, handle, description, access_mode, created_by, archived_at, "
             + "default_agent_role_id, tags::text AS tags, created_at, updated_at";
@@ -28,7 +26,6 @@ public interface ProjectDao extends SqlObject {
     @SqlQuery("SELECT " + COLUMNS + ", EXISTS (SELECT 1 FROM role_assignments ra JOIN roles r ON r.id = ra.role_id "
             + "WHERE ra.principal_id = :principalId AND ra.project_id = projects.id AND :permission = ANY(r.permissions)) AS permitted "
             + "FROM projects WHERE org_id = :orgId AND (id = :ref OR handle = :ref)")
-    @RegisterConstructorMapper(Grant.class)
     Optional<Grant> findByRefWithGrant(@Bind("orgId") String orgId, @Bind("ref") String ref, @Bind("principalId") String principalId,
                                        @Bind("permission") String permission);
 

@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlBatch;
@@ -13,10 +12,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(RunRow.class)
-@RegisterConstructorMapper(StepRow.class)
-@RegisterConstructorMapper(EventRow.class)
-@RegisterConstructorMapper(WaitRow.class)
 public interface RunDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, status, "
             + "inputs::text AS inputs, context::text AS context, result::text AS result, source::text AS source, external_id, "

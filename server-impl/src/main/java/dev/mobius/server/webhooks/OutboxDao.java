@@ -2,7 +2,6 @@ package dev.mobius.server.webhooks;
 
 import java.util.List;
 
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlBatch;
@@ -12,7 +11,6 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
  * The outbox's two statements, apart from {@link WebhookDao}: every run and interaction change
  * attaches this, and attaching costs in proportion to an interface's methods.
  */
-@RegisterConstructorMapper(OutboxDao.Live.class)
 public interface OutboxDao {
     /** What the outbox writer needs of a live webhook. */
     record Live(String id, String[] events) {}

@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.jdbi.v3.sqlobject.SqlObject;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -12,8 +11,6 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
 
-@RegisterConstructorMapper(WebhookRow.class)
-@RegisterConstructorMapper(DeliveryRow.class)
 public interface WebhookDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "
             + "consecutive_failures, created_by, updated_by, created_at, updated_at";
