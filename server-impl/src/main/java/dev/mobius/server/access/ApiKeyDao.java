@@ -4,6 +4,7 @@ import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
 
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
@@ -11,6 +12,8 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.http.SqlWhere;
+
+import dev.mobius.server.db.Daos;
 
 public interface ApiKeyDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, principal_id, scope, name, key_prefix, expires_at, last_used_at, "
@@ -21,11 +24,18 @@ public interface ApiKeyDao extends SqlObject {
                       String principalName, String principalState, String scope, String name, byte[] secretSha256,
                       OffsetDateTime expiresAt, OffsetDateTime lastUsedAt, OffsetDateTime revokedAt) {}
 
-    @SqlQuery("SELECT k.id, k.org_id, k.project_id, pr.handle AS project_handle, k.principal_id, p.name AS principal_name, "
-            + "p.state AS principal_state, k.scope, k.name, k.secret_sha256, k.expires_at, k.last_used_at, k.revoked_at "
-            + "FROM api_keys k JOIN principals p ON p.id = k.principal_id JOIN projects pr ON pr.id = k.project_id "
-            + "WHERE k.secret_sha256 = :hash")
-    Optional<Credential> findCredential(@Bind("hash") byte[] hash);
+    String FIND_CREDENTIAL = "SELECT k.id, k.org_id, k.project_id, pr.handle AS project_handle, k.principal_id, "
+            + "p.name AS principal_name, p.state AS principal_state, k.scope, k.name, k.secret_sha256, k.expires_at, k.last_used_at, "
+            + "k.revoked_at FROM api_keys k JOIN principals p ON p.id = k.principal_id JOIN projects pr ON pr.id = k.project_id "
+            + "WHERE k.secret_sha256 = :hash";
+
+    /**
+     * The credential of a presented key. Every request reads it, so it is read on the handle
+     * directly: attaching this interface would cost more than the query (see {@link Daos}).
+     */
+    static Optional<Credential> credential(Handle h, byte[] hash) {
+        return h.createQuery(FIND_CREDENTIAL).bind("hash", hash).mapTo(Credential.class).findOne();
+    }
 
     @SqlQuery("SELECT id FROM projects WHERE org_id = :orgId AND handle = :handle")
     Optional<String> projectIdByHandle(@Bind("orgId") String orgId, @Bind("handle") String handle);

@@ -73,8 +73,7 @@ public final class Authenticator implements ContainerRequestFilter {
         }
         byte[] hash = ApiKeySecrets.sha256(presented.secret());
         return jdbi.withHandle(h -> {
-            ApiKeyDao keys = Daos.of(h, ApiKeyDao.class);
-            ApiKeyDao.Credential key = keys.findCredential(hash).orElseThrow(ApiException::unauthorized);
+            ApiKeyDao.Credential key = ApiKeyDao.credential(h, hash).orElseThrow(ApiException::unauthorized);
             // The lookup is by hash; the equality check is repeated in constant time on principle.
             if (!MessageDigest.isEqual(hash, key.secretSha256())
                     || key.revokedAt() != null
@@ -86,7 +85,7 @@ public final class Authenticator implements ContainerRequestFilter {
             String pinned = orgKey ? null : key.projectId();
             if (presented.projectHandle() != null) {
                 if (orgKey) {
-                    Optional<String> project = keys.projectIdByHandle(key.orgId(), presented.projectHandle());
+                    Optional<String> project = Daos.of(h, ApiKeyDao.class).projectIdByHandle(key.orgId(), presented.projectHandle());
                     pinned = project.orElseThrow(ApiException::unauthorized);
                 } else if (!presented.projectHandle().equals(key.projectHandle())) {
                     throw ApiException.unauthorized();
@@ -94,7 +93,7 @@ public final class Authenticator implements ContainerRequestFilter {
             }
             // The credential row already says when the key was last used: skip the statement unless it is due.
             if (key.lastUsedAt() == null || key.lastUsedAt().isBefore(OffsetDateTime.now().minusMinutes(1))) {
-                keys.touch(key.id());
+                Daos.of(h, ApiKeyDao.class).touch(key.id());
             }
             return new Caller(key.orgId(), key.principalId(), key.principalName(), key.id(), key.name(), key.projectId(),
                     orgKey, pinned, ip, userAgent, requestId);

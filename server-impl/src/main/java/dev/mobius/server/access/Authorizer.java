@@ -51,8 +51,8 @@ public final class Authorizer implements ContainerRequestFilter {
             allowed = jdbi.withHandle(h -> Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), caller.homeProjectId()))
                     .contains(op.permission());
         } else {
-            ProjectDao.Grant grant = jdbi.withHandle(h -> Daos.of(h, ProjectDao.class)
-                            .findByRefWithGrant(caller.orgId(), projectRef, caller.principalId(), op.permission()))
+            ProjectDao.Grant grant = jdbi.withHandle(h -> ProjectDao.grant(h, caller.orgId(), projectRef, caller.principalId(),
+                            op.permission()))
                     .filter(g -> caller.canReach(g.project().id()))
                     .orElseThrow(() -> ApiException.notFound("project \"" + projectRef + "\" not found"));
             allowed = grant.permitted();

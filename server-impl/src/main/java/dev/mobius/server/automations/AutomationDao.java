@@ -3,6 +3,7 @@ package dev.mobius.server.automations;
 import java.util.List;
 import java.util.Optional;
 
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
@@ -21,8 +22,15 @@ public interface AutomationDao extends SqlObject {
 
     // ---- automations ----------------------------------------------------------------------
 
-    @SqlQuery("SELECT " + COLUMNS + " FROM automations WHERE project_id = :projectId AND handle = :handle")
+    String FIND = "SELECT " + COLUMNS + " FROM automations WHERE project_id = :projectId AND handle = :handle";
+
+    @SqlQuery(FIND)
     Optional<AutomationRow> find(@Bind("projectId") String projectId, @Bind("handle") String handle);
+
+    /** {@link #find} read on the handle directly, for the run start path (attaching this interface costs more than the query). */
+    static Optional<AutomationRow> byHandle(Handle h, String projectId, String handle) {
+        return h.createQuery(FIND).bind("projectId", projectId).bind("handle", handle).mapTo(AutomationRow.class).findOne();
+    }
 
     @SqlQuery("SELECT " + COLUMNS + " FROM automations WHERE project_id = :projectId AND handle = :handle FOR UPDATE")
     Optional<AutomationRow> lock(@Bind("projectId") String projectId, @Bind("handle") String handle);

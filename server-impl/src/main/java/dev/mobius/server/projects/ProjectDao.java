@@ -3,6 +3,7 @@ package dev.mobius.server.projects;
 import java.util.List;
 import java.util.Optional;
 
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.mapper.Nested;
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.Bind;
@@ -22,12 +23,18 @@ public interface ProjectDao extends SqlObject {
     /** A project, and whether a principal holds a permission in it through any of its roles. */
     record Grant(@Nested ProjectRow project, boolean permitted) {}
 
-    /** {@link #findByRef} and the permission check in one read: what every request's authorization needs. */
-    @SqlQuery("SELECT " + COLUMNS + ", EXISTS (SELECT 1 FROM role_assignments ra JOIN roles r ON r.id = ra.role_id "
-            + "WHERE ra.principal_id = :principalId AND ra.project_id = projects.id AND :permission = ANY(r.permissions)) AS permitted "
-            + "FROM projects WHERE org_id = :orgId AND (id = :ref OR handle = :ref)")
-    Optional<Grant> findByRefWithGrant(@Bind("orgId") String orgId, @Bind("ref") String ref, @Bind("principalId") String principalId,
-                                       @Bind("permission") String permission);
+    String FIND_BY_REF_WITH_GRANT = "SELECT " + COLUMNS + ", EXISTS (SELECT 1 FROM role_assignments ra JOIN roles r "
+            + "ON r.id = ra.role_id WHERE ra.principal_id = :principalId AND ra.project_id = projects.id "
+            + "AND :permission = ANY(r.permissions)) AS permitted FROM projects WHERE org_id = :orgId AND (id = :ref OR handle = :ref)";
+
+    /**
+     * {@link #findByRef} and the permission check in one read: what every request's authorization
+     * needs, read on the handle directly (attaching this interface would cost more than the query).
+     */
+    static Optional<Grant> grant(Handle h, String orgId, String ref, String principalId, String permission) {
+        return h.createQuery(FIND_BY_REF_WITH_GRANT).bind("orgId", orgId).bind("ref", ref).bind("principalId", principalId)
+                .bind("permission", permission).mapTo(Grant.class).findOne();
+    }
 
     @SqlQuery("SELECT " + COLUMNS + " FROM projects WHERE id = :id FOR UPDATE")
     Optional<ProjectRow> lock(@Bind("id") String id);

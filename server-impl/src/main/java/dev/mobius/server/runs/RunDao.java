@@ -3,13 +3,15 @@ package dev.mobius.server.runs;
 import java.util.List;
 import java.util.Optional;
 
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
-import org.jdbi.v3.sqlobject.statement.SqlBatch;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
+import dev.mobius.server.db.Daos;
 import dev.mobius.server.http.SqlWhere;
 
 public interface RunDao extends SqlObject {
@@ -30,9 +32,6 @@ public interface RunDao extends SqlObject {
     @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE project_id = :projectId AND id = :id FOR UPDATE")
     Optional<RunRow> lock(@Bind("projectId") String projectId, @Bind("id") String id);
 
-    /** The next due run no other transaction holds: the engine's claim. */
-    @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE due_at <= now() ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED")
-    Optional<RunRow> claimDue();
 
     @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE project_id = :projectId AND external_id = :externalId")
     Optional<RunRow> findByExternalId(@Bind("projectId") String projectId, @Bind("externalId") String externalId);
@@ -41,7 +40,7 @@ public interface RunDao extends SqlObject {
             + "AND status IN ('queued', 'running', 'suspended') ORDER BY id DESC LIMIT 1")
     Optional<RunRow> findActiveByTriggerFire(@Bind("projectId") String projectId, @Bind("fireId") String fireId);
 
-    @SqlUpdate("INSERT INTO runs (id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, "
+    String INSERT = "INSERT INTO runs (id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, "
             + "status, inputs, context, result, source, external_id, trigger_fire_id, parent_run_id, parent_automation_id, "
             + "parent_step_key, concurrency_key, concurrency_policy, concurrency_limit, next_step, last_sequence, error_type, "
             + "error_message, wake_at, wall_clock_deadline_at, due_at, started_at, completed_at, created_at, updated_at) VALUES "
@@ -49,14 +48,21 @@ public interface RunDao extends SqlObject {
             + "CAST(:inputs AS jsonb), CAST(:context AS jsonb), CAST(:result AS jsonb), CAST(:source AS jsonb), :externalId, "
             + ":triggerFireId, :parentRunId, :parentAutomationId, :parentStepKey, :concurrencyKey, :concurrencyPolicy, "
             + ":concurrencyLimit, :nextStep, :lastSequence, :errorType, :errorMessage, :wakeAt, :wallClockDeadlineAt, :dueAt, "
-            + ":startedAt, :completedAt, :createdAt, :updatedAt)")
-    void insert(@BindMethods RunRow row);
+            + ":startedAt, :completedAt, :createdAt, :updatedAt)";
 
-    @SqlUpdate("UPDATE runs SET status = :status, context = CAST(:context AS jsonb), result = CAST(:result AS jsonb), "
-            + "next_step = :nextStep, last_sequence = :lastSequence, error_type = :errorType, error_message = :errorMessage, "
-            + "wake_at = :wakeAt, wall_clock_deadline_at = :wallClockDeadlineAt, due_at = :dueAt, started_at = :startedAt, "
-            + "completed_at = :completedAt, updated_at = :updatedAt WHERE id = :id")
-    void update(@BindMethods RunRow row);
+    /**
+     * A new run and its first event in one statement, read on the handle directly: every start
+     * makes it, and attaching this interface costs more than the statement (see {@link Daos}).
+     */
+    static void insertWithFirstEvent(Handle h, RunRow row, EventRow first) {
+        h.createUpdate("WITH run AS (" + INSERT + " RETURNING id) INSERT INTO run_events (id, run_id, sequence, event_type, step_id, "
+                        + "step_key, payload, created_at) SELECT :eventId, run.id, :eventSequence, :eventType, :eventStepId, :eventStepKey, "
+                        + "CAST(:eventPayload AS jsonb), :eventCreatedAt FROM run")
+                .bindMethods(row).bind("eventId", first.id()).bind("eventSequence", first.sequence()).bind("eventType", first.eventType())
+                .bind("eventStepId", first.stepId()).bind("eventStepKey", first.stepKey()).bind("eventPayload", first.payload())
+                .bind("eventCreatedAt", first.createdAt()).execute();
+    }
+
 
     /** Runs of a concurrency group that hold or wait for a slot, oldest first. */
     @SqlQuery("SELECT " + COLUMNS + " FROM runs WHERE concurrency_key = :key AND status IN ('queued', 'running', 'suspended') "
@@ -77,8 +83,6 @@ public interface RunDao extends SqlObject {
 
     // ---- steps ----------------------------------------------------------------------------
 
-    @SqlQuery("SELECT " + STEP_COLUMNS + " FROM run_steps WHERE run_id = :runId ORDER BY seq")
-    List<StepRow> steps(@Bind("runId") String runId);
 
     String SAVE_STEP = "INSERT INTO run_steps (id, run_id, step_key, step_name, kind, status, seq, attempt, inputs, result, wait_id, error_type, "
             + "error_message, started_at, completed_at, created_at, updated_at) VALUES (:id, :runId, :stepKey, :stepName, :kind, :status, "
@@ -89,12 +93,7 @@ public interface RunDao extends SqlObject {
             + "error_message = EXCLUDED.error_message, started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at, "
             + "updated_at = EXCLUDED.updated_at";
 
-    @SqlUpdate(SAVE_STEP)
-    void saveStep(@BindMethods StepRow row);
 
-    /** Several step writes in one round trip. */
-    @SqlBatch(SAVE_STEP)
-    void saveSteps(@BindMethods List<StepRow> rows);
 
     // ---- waits ----------------------------------------------------------------------------
 
@@ -127,11 +126,47 @@ public interface RunDao extends SqlObject {
     @SqlUpdate(INSERT_EVENT)
     void insertEvent(@BindMethods EventRow row);
 
-    /** Several events in one round trip. */
-    @SqlBatch(INSERT_EVENT)
-    void insertEvents(@BindMethods List<EventRow> rows);
 
     @SqlQuery("SELECT id, run_id, sequence, event_type, step_id, step_key, payload::text AS payload, created_at FROM run_events "
             + "WHERE run_id = :runId AND sequence > :since ORDER BY sequence LIMIT :limit")
     List<EventRow> events(@Bind("runId") String runId, @Bind("since") long since, @Bind("limit") int limit);
+
+    // ---- the engine's hot path ------------------------------------------------------------
+    // Every run transaction makes these; they are read and written on the handle directly,
+    // because attaching this interface costs more than the statements (see Daos).
+
+    /** The next due run no other transaction holds: the engine's claim. */
+    static Optional<RunRow> claimDue(Handle h) {
+        return h.createQuery("SELECT " + COLUMNS + " FROM runs WHERE due_at <= now() ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED")
+                .mapTo(RunRow.class).findOne();
+    }
+
+    static List<StepRow> steps(Handle h, String runId) {
+        return h.createQuery("SELECT " + STEP_COLUMNS + " FROM run_steps WHERE run_id = :runId ORDER BY seq").bind("runId", runId)
+                .mapTo(StepRow.class).list();
+    }
+
+    static void update(Handle h, RunRow row) {
+        h.createUpdate("UPDATE runs SET status = :status, context = CAST(:context AS jsonb), result = CAST(:result AS jsonb), "
+            + "next_step = :nextStep, last_sequence = :lastSequence, error_type = :errorType, error_message = :errorMessage, "
+            + "wake_at = :wakeAt, wall_clock_deadline_at = :wallClockDeadlineAt, due_at = :dueAt, started_at = :startedAt, "
+            + "completed_at = :completedAt, updated_at = :updatedAt WHERE id = :id")
+                .bindMethods(row).execute();
+    }
+
+    /** Step writes (inserts or updates), in one round trip. */
+    static void saveSteps(Handle h, List<StepRow> rows) {
+        batch(h, SAVE_STEP, rows);
+    }
+
+    /** New events, in one round trip. */
+    static void insertEvents(Handle h, List<EventRow> rows) {
+        batch(h, INSERT_EVENT, rows);
+    }
+
+    private static void batch(Handle h, String sql, List<?> rows) {
+        PreparedBatch batch = h.prepareBatch(sql);
+        rows.forEach(row -> batch.bindMethods(row).add());
+        batch.execute();
+    }
 }

@@ -76,7 +76,7 @@ public final class RunEngine implements AutoCloseable {
         java.util.concurrent.atomic.AtomicReference<String> claimed = new java.util.concurrent.atomic.AtomicReference<>();
         try {
             return jdbi.inTransaction(h -> {
-                Optional<RunRow> due = Daos.of(h, RunDao.class).claimDue();
+                Optional<RunRow> due = RunDao.claimDue(h);
                 if (due.isEmpty()) {
                     return false;
                 }

@@ -70,7 +70,7 @@ public final class RunService {
         StartAutomationRunRequest req = request == null ? new StartAutomationRunRequest() : request;
         AutomationRun run = jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            AutomationRow automation = Daos.of(h, AutomationDao.class).find(project.id(), handle)
+            AutomationRow automation = AutomationDao.byHandle(h, project.id(), handle)
                     .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
             requireStartable(automation);
             Optional<RunRow> repeat = repeatOf(h, project, req);
@@ -106,12 +106,11 @@ public final class RunService {
 
     /** An earlier run this start repeats (same external_id or trigger fire), per the idempotency rules. */
     private Optional<RunRow> repeatOf(Handle h, ProjectRow project, StartAutomationRunRequest req) {
-        RunDao runs = Daos.of(h, RunDao.class);
         String externalId = Text.blankToNull(req.getExternalId());
         if (externalId != null) {
             // Serialises concurrent starts with the same external id.
             h.createQuery("SELECT pg_advisory_xact_lock(hashtext(:k))").bind("k", project.id() + "/" + externalId).mapTo(String.class).one();
-            Optional<RunRow> earlier = runs.findByExternalId(project.id(), externalId);
+            Optional<RunRow> earlier = Daos.of(h, RunDao.class).findByExternalId(project.id(), externalId);
             if (earlier.isPresent()) {
                 RunRow e = earlier.get();
                 if (e.terminal()) {
@@ -125,7 +124,7 @@ public final class RunService {
             }
         }
         String fireId = req.getSource() == null ? null : Text.blankToNull(req.getSource().getTriggerFireId());
-        return fireId == null ? Optional.empty() : runs.findActiveByTriggerFire(project.id(), fireId);
+        return fireId == null ? Optional.empty() : Daos.of(h, RunDao.class).findActiveByTriggerFire(project.id(), fireId);
     }
 
     public AutomationRunListResponse list(Caller caller, String projectRef, String status, String automationId, String sourceEventId,
@@ -188,7 +187,7 @@ public final class RunService {
     public AutomationRunStepListResponse steps(Caller caller, String projectRef, String id) {
         return jdbi.withHandle(h -> {
             RunRow run = find(h, caller, projectRef, id, false);
-            return new AutomationRunStepListResponse().items(Daos.of(h, RunDao.class).steps(run.id()).stream()
+            return new AutomationRunStepListResponse().items(RunDao.steps(h, run.id()).stream()
                     .map(s -> stepView(run, s)).toList());
         });
     }

@@ -93,9 +93,7 @@ public final class RunStarter {
                 group == null ? null : group.policy(), group == null ? null : group.limit(), 0, 1, null, null, null, null, now, null,
                 null, now, now);
         // Written whole, with its first event: a run nobody has seen yet needs no notification.
-        RunDao runs = Daos.of(h, RunDao.class);
-        runs.insert(row);
-        runs.insertEvent(new EventRow(ids.next("evt"), row.id(), 1, "run.queued", null, null,
+        RunDao.insertWithFirstEvent(h, row, new EventRow(ids.next("evt"), row.id(), 1, "run.queued", null, null,
                 Json.write(mapper, Map.of("status", "queued")), now));
         lifecycle.runChanged(h, row.projectId(), row.id(), List.of("run.queued"));
         return row;

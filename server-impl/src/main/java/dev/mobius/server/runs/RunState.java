@@ -232,7 +232,7 @@ final class RunState {
 
     private List<StepRow> steps() {
         if (steps == null) {
-            steps = new java.util.ArrayList<>(Daos.of(h, RunDao.class).steps(original.id()));
+            steps = new java.util.ArrayList<>(RunDao.steps(h, original.id()));
         }
         return steps;
     }
@@ -251,20 +251,19 @@ final class RunState {
 
     void save() {
         RunRow r = original;
-        RunDao runs = Daos.of(h, RunDao.class);
         if (!unsavedSteps.isEmpty()) {
-            runs.saveSteps(List.copyOf(unsavedSteps.values()));
+            RunDao.saveSteps(h, List.copyOf(unsavedSteps.values()));
             unsavedSteps.clear();
         }
         if (!unsavedEvents.isEmpty()) {
-            runs.insertEvents(List.copyOf(unsavedEvents));
+            RunDao.insertEvents(h, List.copyOf(unsavedEvents));
             unsavedEvents.clear();
         }
         boolean ended = TERMINAL.contains(status) && !TERMINAL.contains(r.status());
         if (ended) {
             h.execute("UPDATE run_waits SET closed_at = now() WHERE run_id = ? AND closed_at IS NULL", r.id());
             if (r.concurrencyKey() != null) {
-                runs.wakeQueued(r.concurrencyKey());
+                Daos.of(h, RunDao.class).wakeQueued(r.concurrencyKey());
             }
             // Specs name other automations by handle, so run events are sourced by handle too.
             String handle = h.createQuery("SELECT handle FROM automations WHERE id = :id").bind("id", r.automationId())
@@ -288,7 +287,7 @@ final class RunState {
             // Delivered at commit, and coalesced by PostgreSQL within the transaction.
             h.execute("SELECT pg_notify(?, ?)", RunStreams.CHANNEL, r.id());
         }
-        runs.update(new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), r.automationName(),
+        RunDao.update(h, new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), r.automationName(),
                 r.automationVersionId(), r.automationVersion(), status, r.inputs(), Json.write(mapper, context),
                 result == null ? null : Json.write(mapper, result), r.source(), r.externalId(), r.triggerFireId(), r.parentRunId(),
                 r.parentAutomationId(), r.parentStepKey(), r.concurrencyKey(), r.concurrencyPolicy(), r.concurrencyLimit(), nextStep,

@@ -67,7 +67,7 @@ public final class WebhookOutbox implements Lifecycle {
 
     @Override
     public void runChanged(Handle h, String projectId, String runId, List<String> eventTypes) {
-        List<OutboxDao.Live> live = Daos.of(h, OutboxDao.class).live(projectId);
+        List<OutboxDao.Live> live = OutboxDao.live(h, projectId);
         if (live.isEmpty()) {
             return;
         }
@@ -99,7 +99,7 @@ public final class WebhookOutbox implements Lifecycle {
     }
 
     private static List<OutboxDao.Live> targets(Handle h, String projectId, String eventType) {
-        return subscribers(Daos.of(h, OutboxDao.class).live(projectId), eventType);
+        return subscribers(OutboxDao.live(h, projectId), eventType);
     }
 
     private static List<OutboxDao.Live> subscribers(List<OutboxDao.Live> live, String eventType) {

@@ -116,6 +116,8 @@ class WorkerSocketTest extends SharedServerTest {
             ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"msg_2\",\"available_slots\":1}");
             assertNull(ws.next(500), "an empty claim is parked, and a keepalive is never answered");
             ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"msg_3\",\"available_slots\":1}");
+            // Frames are handled in order but apart from the enqueue below: let msg_3 park first.
+            assertNull(ws.next(300), "the newer claim is parked too");
             String jobId = enqueue(server.server(), project, "send_email", Map.of("to", "a@example.com"));
             JsonNode claimed = ws.next();
             assertEquals("jobs.claimed", claimed.get("type").asText());
