@@ -16,6 +16,22 @@ import org.glassfish.jersey.server.spi.ValidationInterceptorContext;
  * ({@code mobius:} keys reserved, key and value lengths) on any request body with {@code tags}.
  */
 public final class RequestRules implements ValidationInterceptor {
+    /** The {@code getTags} of each request model that has one, looked up once per class, not per request. */
+    private final ClassValue<Method> tagGetters = new ClassValue<>() {
+        @Override
+        protected Method computeValue(Class<?> type) {
+            if (!type.getPackageName().endsWith(".api.model")) {
+                return null;
+            }
+            try {
+                Method getter = type.getMethod("getTags");
+                return Map.class.isAssignableFrom(getter.getReturnType()) ? getter : null;
+            } catch (NoSuchMethodException e) {
+                return null;
+            }
+        }
+    };
+
     @Override
     public void onValidate(ValidationInterceptorContext context) {
         Validator extra = new Validator();
@@ -61,15 +77,16 @@ public final class RequestRules implements ValidationInterceptor {
 
     /** The {@code tags} of a generated request model, if it has them (every tagged request names them so). */
     @SuppressWarnings("unchecked")
-    private static Map<String, String> tagsOf(Object arg) {
-        if (arg == null || !arg.getClass().getPackageName().endsWith(".api.model")) {
+    private Map<String, String> tagsOf(Object arg) {
+        if (arg == null) {
+            return null;
+        }
+        Method getter = tagGetters.get(arg.getClass());
+        if (getter == null) {
             return null;
         }
         try {
-            Method getter = arg.getClass().getMethod("getTags");
-            return Map.class.isAssignableFrom(getter.getReturnType()) ? (Map<String, String>) getter.invoke(arg) : null;
-        } catch (NoSuchMethodException e) {
-            return null;
+            return (Map<String, String>) getter.invoke(arg);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }

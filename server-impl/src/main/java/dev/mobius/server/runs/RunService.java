@@ -228,9 +228,11 @@ public final class RunService {
         return true;
     }
 
-    /** A live event stream; {@code Last-Event-ID} stands in for {@code since_sequence} when that is absent. */
-    public org.glassfish.jersey.server.ChunkedOutput<String> stream(Caller caller, String projectRef, String id, Long sinceSequence,
-                                                                  String lastEventId) {
+    /**
+     * A live event stream (the entity {@link RunStreams#open} gives); {@code Last-Event-ID} stands
+     * in for {@code since_sequence} when that is absent.
+     */
+    public Object stream(Caller caller, String projectRef, String id, Long sinceSequence, String lastEventId) {
         Long since = sinceSequence;
         if (since == null && lastEventId != null && !lastEventId.isBlank()) {
             try {

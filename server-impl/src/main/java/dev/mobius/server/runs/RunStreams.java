@@ -109,9 +109,22 @@ public final class RunStreams implements AutoCloseable {
     /**
      * Opens a stream for a run the caller may read. {@code since} null or 0 is live only;
      * N replays the events after N first. A finished run replays the requested tail and ends.
+     *
+     * @return the response entity: for a run that had already finished, the whole tail as bytes
+     *     (an ordinary response, complete when written); otherwise a live output
      */
-    public ChunkedOutput<String> open(RunRow run, Long since) {
+    public Object open(RunRow run, Long since) {
         long start = since == null || since <= 0 ? run.lastSequence() : since;
+        if (run.terminal()) {
+            // Nothing more can happen: no feed, no suspended response to end later.
+            java.io.ByteArrayOutputStream tail = new java.io.ByteArrayOutputStream();
+            RunRow identity = identity(run);
+            for (List<EventRow> page = events(run.id(), start); !page.isEmpty();
+                 page = page.size() < PAGE ? List.of() : events(run.id(), page.get(page.size() - 1).sequence())) {
+                page.forEach(e -> tail.writeBytes(frame(identity, e)));
+            }
+            return tail.toByteArray();
+        }
         Stream stream = new Stream(start, run.terminal());
         Feed feed;
         do {
