@@ -17,20 +17,31 @@ import java.nio.charset.StandardCharsets;
 final class KeepAliveClient implements AutoCloseable {
     record Answer(int status, String body) {}
 
+    private final String hostName;
+    private final int port;
     private final String host;
-    private final Socket socket;
-    private final InputStream in;
-    private final OutputStream out;
+    private Socket socket;
+    private InputStream in;
+    private OutputStream out;
 
-    KeepAliveClient(String host, int port) throws IOException {
+    KeepAliveClient(String host, int port) {
+        this.hostName = host;
+        this.port = port;
         this.host = host + ":" + port;
-        this.socket = new Socket(host, port);
-        socket.setTcpNoDelay(true);
-        this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
-        this.out = socket.getOutputStream();
+    }
+
+    /** Connects when there is no connection, or the server ended the last one (Connection: close). */
+    private void connect() throws IOException {
+        if (socket == null) {
+            socket = new Socket(hostName, port);
+            socket.setTcpNoDelay(true);
+            in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+            out = socket.getOutputStream();
+        }
     }
 
     Answer send(String method, String path, String bearer, String json) throws IOException {
+        connect();
         byte[] body = json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8);
         String head = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + bearer
                 + "\r\nAccept: application/json\r\n" + (json == null ? "" : "Content-Type: application/json\r\n")
@@ -42,12 +53,15 @@ final class KeepAliveClient implements AutoCloseable {
         int code = Integer.parseInt(status.substring(9, 12));
         int length = -1;
         boolean chunked = false;
+        boolean last = false;
         for (String h = line(); !h.isEmpty(); h = line()) {
             String lower = h.toLowerCase();
             if (lower.startsWith("content-length:")) {
                 length = Integer.parseInt(h.substring(15).trim());
             } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
                 chunked = true;
+            } else if (lower.startsWith("connection:") && lower.contains("close")) {
+                last = true; // servers end a kept-alive connection after so many requests
             }
         }
         ByteArrayOutputStream content = new ByteArrayOutputStream();
@@ -59,6 +73,9 @@ final class KeepAliveClient implements AutoCloseable {
             line();
         } else if (length > 0) {
             content.write(in.readNBytes(length));
+        }
+        if (last) {
+            close();
         }
         return new Answer(code, content.toString(StandardCharsets.UTF_8));
     }
@@ -78,6 +95,9 @@ final class KeepAliveClient implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        if (socket != null) {
+            socket.close();
+            socket = null;
+        }
     }
 }
