@@ -2,13 +2,8 @@ package dev.mobius.bench;
 
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -46,11 +41,9 @@ import dev.mobius.server.webhooks.WebhookSettings;
  * (runs, webhooks, concurrent clients, latency samples).
  */
 public final class WebhookBench {
-    private static final String KEY = "mbx_BenchBootstrapKey00000000000000000000000";
+    private static final String KEY = RunBench.KEY;
     private static final String P = "/v1/projects/default";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
 
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 300;
@@ -92,13 +85,13 @@ public final class WebhookBench {
                 .withOutbound(true, ServerConfig.DEFAULT_OUTBOUND_TIMEOUT_SECONDS).withWebhooks(WebhookSettings.DEFAULTS);
         try (MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
-            call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
-            call(base, "POST", P + "/automations/bench/versions",
+            RunBench.call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
+            RunBench.call(base, "POST", P + "/automations/bench/versions",
                     "{\"spec\":{\"steps\":[{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]}}");
-            call(base, "POST", P + "/automations/bench/versions/1/publication", null);
+            RunBench.call(base, "POST", P + "/automations/bench/versions/1/publication", null);
             List<String> hookIds = new ArrayList<>();
             for (int i = 0; i < hooks; i++) {
-                hookIds.add(call(base, "POST", P + "/webhooks", "{\"name\":\"load-" + i + "\",\"url\":\"" + hookBase
+                hookIds.add(RunBench.call(base, "POST", P + "/webhooks", "{\"name\":\"load-" + i + "\",\"url\":\"" + hookBase
                         + "/load\",\"events\":[\"run.*\"]}").get("id").asText());
             }
             // Throughput.
@@ -109,7 +102,7 @@ public final class WebhookBench {
                 pool.execute(() -> {
                     try {
                         while (next.getAndIncrement() < runs) {
-                            call(base, "POST", P + "/automations/bench/runs", "{}");
+                            RunBench.call(base, "POST", P + "/automations/bench/runs", "{}");
                         }
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
@@ -127,7 +120,7 @@ public final class WebhookBench {
                     hooks, clients);
             // Drain: 10,000 deliveries queued in one transaction (as 1,000 run.completed events of one
             // run to the same webhooks), then the time from the first to the last one received.
-            JsonNode anyRun = call(base, "GET", P + "/runs?limit=1", null).get("items").get(0);
+            JsonNode anyRun = RunBench.call(base, "GET", P + "/runs?limit=1", null).get("items").get(0);
             String runId = anyRun.get("id").asText();
             String projectId = anyRun.get("project_id").asText();
             WebhookOutbox outbox = new WebhookOutbox(new Ids(), Json.newMapper(), (h, id) -> null, () -> { });
@@ -147,13 +140,13 @@ public final class WebhookBench {
             System.out.printf("webhook drain: %d queued deliveries received in %.2f s = %.0f deliveries/s (%d webhooks)%n",
                     received.get() - before, drainSeconds, (received.get() - before) / drainSeconds, hooks);
             for (String id : hookIds) {
-                call(base, "DELETE", P + "/webhooks/" + id, null);
+                RunBench.call(base, "DELETE", P + "/webhooks/" + id, null);
             }
             Thread.sleep(3000); // let the deletions above and the database settle
             // Latency under light load.
-            call(base, "POST", P + "/webhooks", "{\"name\":\"latency\",\"url\":\"" + hookBase + "/latency\",\"events\":[\"run.completed\"]}");
+            RunBench.call(base, "POST", P + "/webhooks", "{\"name\":\"latency\",\"url\":\"" + hookBase + "/latency\",\"events\":[\"run.completed\"]}");
             for (int i = 0; i < samples; i++) {
-                call(base, "POST", P + "/automations/bench/runs", "{}");
+                RunBench.call(base, "POST", P + "/automations/bench/runs", "{}");
                 Thread.sleep(20);
             }
             long until = System.nanoTime() + 30_000_000_000L;
@@ -171,19 +164,6 @@ public final class WebhookBench {
         System.exit(0);
     }
 
-    private static JsonNode call(String base, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + KEY)
-                .timeout(Duration.ofSeconds(30));
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() >= 300) {
-            throw new IllegalStateException(method + " " + path + " -> " + r.statusCode() + " " + r.body());
-        }
-        return r.body().isEmpty() ? JSON.nullNode() : JSON.readTree(r.body());
-    }
 
 
 }
