@@ -16,6 +16,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
+import dev.mobius.server.automations.TriggerSecrets;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.ErrorMappers;
 import dev.mobius.server.db.Daos;
@@ -33,8 +34,6 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
     private static final String STATE = "mobius.rateLimit";
     private static final double WINDOW_SECONDS = 60;
     private static final Map<String, String> SCOPE_NAMES = Map.of("key", "API key", "org", "organization", "trigger", "trigger");
-
-    private static final String TRIGGER_PATH = "v1/triggers/http/";
 
     /** Per-minute limits; 0 turns a bucket off. */
     public record Limits(int keyPerMinute, int orgPerMinute, int triggerPerMinute) {
@@ -96,13 +95,13 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
             buckets = jdbi.withHandle(h -> Daos.of(h, Dao.class).take(
                     "key:" + caller.keyId(), limits.keyPerMinute(), limits.keyPerMinute() / WINDOW_SECONDS,
                     "org:" + caller.orgId(), limits.orgPerMinute(), limits.orgPerMinute() / WINDOW_SECONDS));
-        } else if (limits.triggerPerMinute() > 0 && "POST".equals(request.getMethod())
-                && request.getUriInfo().getPath().startsWith(TRIGGER_PATH)) {
-            String handle = request.getUriInfo().getPath().substring(TRIGGER_PATH.length());
+        } else {
+            String handle = limits.triggerPerMinute() > 0 ? TriggerSecrets.ingestHandle(request) : null;
+            if (handle == null) {
+                return;
+            }
             buckets = jdbi.withHandle(h -> Daos.of(h, Dao.class).takeTrigger(handle, limits.triggerPerMinute(),
                     limits.triggerPerMinute() / WINDOW_SECONDS));
-        } else {
-            return;
         }
         long now = System.currentTimeMillis() / 1000;
         for (Bucket b : buckets) {

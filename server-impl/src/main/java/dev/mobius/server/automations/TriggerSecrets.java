@@ -79,13 +79,18 @@ public final class TriggerSecrets implements ContainerRequestFilter {
         });
     }
 
+    /** The trigger handle a request delivers to, when it is a delivery to the public ingest route; else null. */
+    public static String ingestHandle(ContainerRequestContext request) {
+        String path = request.getUriInfo().getPath();
+        return path.startsWith(INGEST_PATH) && "POST".equals(request.getMethod()) ? path.substring(INGEST_PATH.length()) : null;
+    }
+
     @Override
     public void filter(ContainerRequestContext request) {
-        String path = request.getUriInfo().getPath();
-        if (!path.startsWith(INGEST_PATH) || !"POST".equals(request.getMethod())) {
+        String handle = ingestHandle(request);
+        if (handle == null) {
             return;
         }
-        String handle = path.substring(INGEST_PATH.length());
         Optional<Key> key = jdbi.withHandle(h -> Daos.of(h, Dao.class).byHandle(handle));
         if (key.isEmpty() || key.get().version() == 0) {
             return; // unknown handles are answered by the resource; unsigned triggers take anything
