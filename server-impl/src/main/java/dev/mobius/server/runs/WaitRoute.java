@@ -10,7 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.server.events.EventRoute;
-import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Matches;
 import dev.mobius.server.events.SourceEvent;
@@ -39,12 +38,9 @@ public final class WaitRoute implements EventRoute {
     @Override
     public boolean route(Handle h, SourceEvent event, Map<String, Object> payload, Map<String, Object> meta) {
         boolean resumed = false;
+        // The query already keeps only the waits whose matcher and source the event fits.
         for (WaitRow wait : Daos.of(h, RunDao.class).openWaits(event.projectId(), event.createdAt(), event.eventType(),
                 event.sourceId())) {
-            if (!EventTypes.matches(wait.eventType(), event.eventType())
-                    || wait.sourceId() != null && !wait.sourceId().equals(event.sourceId())) {
-                continue;
-            }
             Map<String, Object> match = Json.readObject(mapper, wait.match());
             if (match != null && !Matches.all(match, payload)) {
                 continue;
