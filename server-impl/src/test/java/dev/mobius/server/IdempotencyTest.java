@@ -85,6 +85,44 @@ class IdempotencyTest extends SharedServerTest {
         assertEquals("principal_name_taken", byOther.errorCode());
     }
 
+    /** Every creating operation the contract marks as accepting the header, each retried as a client would. */
+    @Test
+    void runStartAndTheOtherCreatesReplayTheirFirstAnswer() {
+        String p = "/v1/projects/default";
+        Api.Reply automation = api.post(p + "/automations", TestServer.BOOTSTRAP_KEY, Map.of("handle", "idem-runs", "name", "Idem runs"));
+        assertEquals(201, automation.status(), automation.toString());
+        assertEquals(201, api.post(p + "/automations/idem-runs/versions", TestServer.BOOTSTRAP_KEY, Map.of("spec", Map.of("steps",
+                java.util.List.of(Map.of("key", "wait", "kind", "wait_for_event", "config", Map.of("event_type", "signal")))))).status());
+        assertEquals(200, api.post(p + "/automations/idem-runs/versions/1/publication", TestServer.BOOTSTRAP_KEY, null).status());
+
+        Map<String, Map<String, Object>> creates = new java.util.LinkedHashMap<>();
+        creates.put(p + "/automations/idem-runs/runs", Map.of("inputs", Map.of("n", 1)));
+        creates.put(p + "/automations", Map.of("handle", "idem-automation", "name", "Idem"));
+        creates.put(p + "/actions", Map.of("name", "idem-action", "endpoint_url", "http://127.0.0.1:9/idem"));
+        creates.put(p + "/interactions", Map.of("kind", "request_information", "title", "Which region?", "spec", Map.of("mode", "input")));
+        for (Map.Entry<String, Map<String, Object>> create : creates.entrySet()) {
+            String path = create.getKey();
+            Map<String, String> header = Map.of("Idempotency-Key", "retry-" + path.hashCode());
+            Api.Reply first = api.call("POST", path, TestServer.BOOTSTRAP_KEY, create.getValue(), header);
+            assertEquals(true, first.status() == 201 || first.status() == 202, path + ": " + first);
+            assertNull(first.header("Idempotent-Replayed"));
+            Api.Reply again = api.call("POST", path, TestServer.BOOTSTRAP_KEY, create.getValue(), header);
+            assertEquals(first.status(), again.status(), path + ": " + again);
+            assertEquals("true", again.header("Idempotent-Replayed"), path);
+            assertEquals(first.json().get("id"), again.json().get("id"), path);
+            Api.Reply other = api.call("POST", path, TestServer.BOOTSTRAP_KEY, Map.of("name", "something else"), header);
+            assertEquals(409, other.status(), path + ": " + other);
+            assertEquals("idempotency_conflict", other.errorCode());
+        }
+        // One run was started, not two.
+        assertEquals(1, api.get(p + "/runs?automation_id=" + automation.json().get("id").asText(), TestServer.BOOTSTRAP_KEY)
+                .json().get("items").size());
+        // The action's signing secret is shown in the replay as it was the first time.
+        Api.Reply action = api.call("POST", p + "/actions", TestServer.BOOTSTRAP_KEY, creates.get(p + "/actions"),
+                Map.of("Idempotency-Key", "retry-" + (p + "/actions").hashCode()));
+        assertEquals(true, action.json().has("signing_secret"));
+    }
+
     @Test
     void malformedKeyIsRejected() {
         Api.Reply r = create("x".repeat(300), Map.of("name", "long-key"));

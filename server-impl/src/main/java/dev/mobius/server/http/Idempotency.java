@@ -31,12 +31,14 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.access.CallerContext;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.signing.SecretBox;
 
 /**
  * {@code Idempotency-Key} for the operations the contract marks {@code x-idempotent}. The first
  * request with a key claims it; its response (anything below 500) is stored and replayed to
  * later requests with the same key, principal and request, marked {@code Idempotent-Replayed}.
- * Claims are rows in PostgreSQL, so retries that land on another node behave the same.
+ * Claims are rows in PostgreSQL, so retries that land on another node behave the same. Stored
+ * bodies are encrypted with the installation's {@link SecretBox}.
  */
 @Priority(Priorities.USER)
 public final class Idempotency implements ContainerRequestFilter, ContainerResponseFilter {
@@ -81,11 +83,14 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
     private final Jdbi jdbi;
     private final OperationCatalog catalog;
     private final ObjectMapper mapper;
+    /** Stored responses can hold a secret shown once (a new API key, a signing secret): sealed at rest. */
+    private final SecretBox box;
 
     @Context
     private ResourceInfo resourceInfo;
 
-    public Idempotency(Jdbi jdbi, OperationCatalog catalog, ObjectMapper mapper) {
+    public Idempotency(Jdbi jdbi, OperationCatalog catalog, ObjectMapper mapper, SecretBox box) {
+        this.box = box;
         this.jdbi = jdbi;
         this.catalog = catalog;
         this.mapper = mapper;
@@ -125,7 +130,7 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
                 throw ApiException.conflict("idempotency_in_progress", "a request with this Idempotency-Key is still being processed", null);
             }
             Response.ResponseBuilder r = Response.status(stored.responseStatus())
-                    .entity(stored.responseBody())
+                    .entity(stored.responseBody() == null ? null : box.open(stored.responseBody()))
                     .type(MediaType.APPLICATION_JSON_TYPE)
                     .header(REPLAYED, "true");
             Json.readStringMap(mapper, stored.responseHeaders()).forEach(r::header);
@@ -148,7 +153,7 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
             jdbi.useHandle(h -> Daos.of(h, Dao.class).release(claim.principal(), claim.key()));
             return;
         }
-        byte[] body = response.hasEntity() ? Json.write(mapper, response.getEntity()).getBytes(StandardCharsets.UTF_8) : null;
+        byte[] body = response.hasEntity() ? box.seal(Json.write(mapper, response.getEntity()).getBytes(StandardCharsets.UTF_8)) : null;
         Map<String, String> headers = new LinkedHashMap<>();
         String location = response.getHeaderString(HttpHeaders.LOCATION);
         if (location != null) {
