@@ -92,6 +92,9 @@ class ContractReplayTest {
                     failures.add(label(c) + ": " + e);
                 }
             }
+            // On the state the replay built, so that every example's path leads somewhere.
+            int negative = replayNegativeInputs(server.baseUrl(), api, cases, failures);
+            System.out.println("contract: " + negative + " generated bad inputs refused with a 4xx envelope");
         }
         System.out.println("contract: " + operations + " operations, " + cases.size() + " examples replayed");
         if (!failures.isEmpty()) {
@@ -268,6 +271,92 @@ class ContractReplayTest {
         if (actual.has("key") && expected.has("id") && actual.get("key").isTextual()) {
             rawKeys.put(expected.get("id").asText(), actual.get("key").asText());
         }
+    }
+
+    /**
+     * For each operation, the bad inputs {@link NegativeInputs} derives from its first successful
+     * example; each must get a 4xx error envelope.
+     */
+    private int replayNegativeInputs(String baseUrl, OpenAPI api, List<Case> cases, List<String> failures) throws Exception {
+        Map<String, Case> firstSuccess = new LinkedHashMap<>();
+        for (Case c : cases) {
+            if (c.status.startsWith("2") && !c.extensions.containsKey("x-replay-websocket-send")) {
+                firstSuccess.putIfAbsent(c.operationId, c);
+            }
+        }
+        int count = 0;
+        for (Case c : firstSuccess.values()) {
+            Map<String, String> pathValues = new LinkedHashMap<>();
+            List<Parameter> parameters = new ArrayList<>();
+            if (api.getPaths().get(c.path).getParameters() != null) {
+                parameters.addAll(api.getPaths().get(c.path).getParameters());
+            }
+            if (c.op.getParameters() != null) {
+                parameters.addAll(c.op.getParameters());
+            }
+            for (Parameter p : parameters) {
+                if ("path".equals(p.getIn())) {
+                    Object value = p.getExamples() != null && p.getExamples().containsKey(c.name) ? p.getExamples().get(c.name).getValue()
+                            : p.getExample();
+                    pathValues.put(p.getName(), substitute(String.valueOf(value)));
+                }
+            }
+            Operation withPathParameters = new Operation().parameters(parameters);
+            JsonNode body = null;
+            Schema<?> bodySchema = null;
+            if (c.op.getRequestBody() != null && c.op.getRequestBody().getContent() != null) {
+                MediaType media = c.op.getRequestBody().getContent().get("application/json");
+                if (media != null && media.getExamples() != null && media.getExamples().containsKey(c.name)
+                        && (media.getExamples().get(c.name).getExtensions() == null
+                            || !media.getExamples().get(c.name).getExtensions().containsKey("x-raw-body"))) {
+                    body = substituteTree(json.valueToTree(media.getExamples().get(c.name).getValue()));
+                    bodySchema = media.getSchema();
+                }
+            }
+            String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
+            String key = switch (auth) {
+                case "bootstrap" -> TestServer.BOOTSTRAP_KEY;
+                case "none" -> null;
+                default -> auth.startsWith("key:") ? rawKeys.get(auth.substring(4)) : TestServer.BOOTSTRAP_KEY;
+            };
+            for (NegativeInputs.Mutation m : NegativeInputs.of(withPathParameters, pathValues, body, bodySchema)) {
+                count++;
+                String path = c.path;
+                for (Map.Entry<String, String> v : m.pathValues().entrySet()) {
+                    path = path.replace("{" + v.getKey() + "}", URLEncoder.encode(v.getValue(), StandardCharsets.UTF_8).replace("+", "%20"));
+                }
+                StringBuilder query = new StringBuilder();
+                m.query().forEach((k, v) -> query.append(query.length() == 0 ? "?" : "&").append(k).append('=')
+                        .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path + query)).timeout(Duration.ofSeconds(10));
+                if (key != null) {
+                    request.header("Authorization", "Bearer " + key);
+                }
+                if (m.body() != null) {
+                    request.header("Content-Type", "application/json");
+                    request.method(c.method, HttpRequest.BodyPublishers.ofString(json.writeValueAsString(m.body())));
+                } else {
+                    request.method(c.method, HttpRequest.BodyPublishers.noBody());
+                }
+                String where = c.operationId + " / " + m.label();
+                try {
+                    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+                    JsonNode error;
+                    try {
+                        error = json.readTree(response.body()).path("error");
+                    } catch (java.io.IOException notJson) {
+                        error = null;
+                    }
+                    if (!m.expected().contains(response.statusCode()) || error == null || !error.path("code").isTextual()) {
+                        failures.add("bad input " + where + ": status " + response.statusCode() + ", expected one of " + m.expected()
+                                + " with the error envelope; body " + response.body());
+                    }
+                } catch (java.net.http.HttpTimeoutException e) {
+                    failures.add("bad input " + where + ": no answer within 10 s");
+                }
+            }
+        }
+        return count;
     }
 
     /**

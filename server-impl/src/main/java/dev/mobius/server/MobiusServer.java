@@ -72,6 +72,8 @@ import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.ErrorMappers;
 import dev.mobius.server.http.Idempotency;
 import dev.mobius.server.http.IgnoreH2cUpgrade;
+import dev.mobius.server.http.InputGuard;
+import dev.mobius.server.http.ProtocolErrors;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.OperationCatalog;
@@ -102,6 +104,7 @@ import dev.mobius.server.system.SystemResource;
  */
 public final class MobiusServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MobiusServer.class);
+    private static final int MAX_HEADER_BYTES = 16 * 1024;
 
     private final HttpServer http;
     private final RunStreams streams;
@@ -162,7 +165,8 @@ public final class MobiusServer implements AutoCloseable {
                     Integer.getInteger("mobius.workers.heartbeat-seconds", 20), Integer.getInteger("mobius.workers.max-attempts", 3));
             ActionExecutor actionExecutor = new ActionExecutor(jdbi, mapper, actionCatalog, new Calls(mapper, outbound, expressions), secretBox,
                     wakeups::nudge, Integer.getInteger("mobius.actions.threads", 8));
-            ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch);
+            ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch,
+                    outboundGuard);
             ActionStepRunner actionSteps = new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
             jobOutcomes.connect(actionSteps);
             // Webhooks: the outbox is the Lifecycle of runs and interactions; it reads interactions
@@ -208,11 +212,12 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new TimestampParam())
                     .register(new RequestRules())
                     .register(new RequestLog(ids))
+                    .register(new InputGuard(config.maxRequestBodyBytes(), catalog))
                     .register(authenticator)
                     .register(new RateLimiter(jdbi, config.rateLimits()))
                     .register(triggerSecrets)
                     .register(new Authorizer(jdbi, catalog))
-                    .register(new Idempotency(jdbi, catalog, mapper))
+                    .register(new Idempotency(jdbi, catalog, mapper, secretBox))
                     .register(new PatchBody(mapper))
                     .register(new SystemResource(database, catalog))
                     .register(new ProjectsResource(projects))
@@ -234,6 +239,9 @@ public final class MobiusServer implements AutoCloseable {
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
+            // Request line and headers together; beyond it the answer is 414 or 431 in the envelope.
+            http.getListener("grizzly").setMaxHttpHeaderSize(MAX_HEADER_BYTES);
+            http.getListener("grizzly").registerAddOn(new ProtocolErrors());
             http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
             http.getListener("grizzly").registerAddOn(new org.glassfish.grizzly.websockets.WebSocketAddOn());
             http.start();

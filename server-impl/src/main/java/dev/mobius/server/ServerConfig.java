@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import dev.mobius.server.access.RateLimiter;
+import dev.mobius.server.http.InputGuard;
 import dev.mobius.server.webhooks.WebhookSettings;
 
 /**
@@ -16,6 +17,7 @@ import dev.mobius.server.webhooks.WebhookSettings;
  * @param outboundAllowPrivate whether calls out (actions, webhooks) may reach loopback and private addresses
  * @param outboundTimeoutSeconds the longest one outbound action call may take
  * @param webhooks delivery settings of outgoing webhooks
+ * @param maxRequestBodyBytes the largest request body accepted (413 above it)
  */
 public record ServerConfig(
         String bind,
@@ -28,7 +30,8 @@ public record ServerConfig(
         RateLimiter.Limits rateLimits,
         boolean outboundAllowPrivate,
         int outboundTimeoutSeconds,
-        WebhookSettings webhooks) {
+        WebhookSettings webhooks,
+        long maxRequestBodyBytes) {
 
     public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
 
@@ -36,17 +39,17 @@ public record ServerConfig(
     public ServerConfig(String bind, int port, String databaseUrl, Path dataDir, boolean durableEmbedded, String bootstrapApiKey,
                         boolean printBootstrapKey, RateLimiter.Limits rateLimits) {
         this(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits, false,
-                DEFAULT_OUTBOUND_TIMEOUT_SECONDS, WebhookSettings.DEFAULTS);
+                DEFAULT_OUTBOUND_TIMEOUT_SECONDS, WebhookSettings.DEFAULTS, InputGuard.DEFAULT_MAX_BODY_BYTES);
     }
 
     public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
         return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
-                allowPrivate, timeoutSeconds, webhooks);
+                allowPrivate, timeoutSeconds, webhooks, maxRequestBodyBytes);
     }
 
     public ServerConfig withWebhooks(WebhookSettings settings) {
         return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
-                outboundAllowPrivate, outboundTimeoutSeconds, settings);
+                outboundAllowPrivate, outboundTimeoutSeconds, settings, maxRequestBodyBytes);
     }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000, 600);
@@ -64,7 +67,8 @@ public record ServerConfig(
             "                  MOBIUS_OUTBOUND_ALLOW_PRIVATE  true lets actions and webhooks call loopback and private addresses (default false)",
             "                  MOBIUS_OUTBOUND_TIMEOUT_SECONDS  longest outbound action call (default 30)",
             "                  MOBIUS_WEBHOOK_DISABLE_AFTER  consecutive failed attempts that disable a webhook (default 50)",
-            "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)");
+            "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)",
+            "                  MOBIUS_MAX_REQUEST_BODY_BYTES  largest request body accepted (default 1048576)");
 
     /** Flags win over environment variables, which win over defaults. */
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -103,7 +107,8 @@ public record ServerConfig(
         return new ServerConfig(bind, number("port", port), db == null || db.isBlank() ? null : db, Path.of(dataDir),
                 true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits,
                 Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false").trim()), outboundTimeout,
-                WebhookSettings.from(env));
+                WebhookSettings.from(env), Math.max(1, number("MOBIUS_MAX_REQUEST_BODY_BYTES",
+                        env.getOrDefault("MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))));
     }
 
     private static int number(String name, String value) {

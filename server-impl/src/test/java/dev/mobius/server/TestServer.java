@@ -54,6 +54,18 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
+    /** A throw-away server whose configuration differs from the tests' usual one. */
+    public static TestServer with(java.util.function.UnaryOperator<ServerConfig> change) {
+        try {
+            Path dataDir = Files.createTempDirectory("mobius-test-");
+            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS)
+                    .withOutbound(true, 5).withWebhooks(WEBHOOKS);
+            return new TestServer(MobiusServer.start(change.apply(config)), dataDir, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static TestServer start(Path dataDir, boolean owns) {
         return start(dataDir, owns, ServerConfig.DEFAULT_RATE_LIMITS);
     }

@@ -43,6 +43,7 @@ import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
+import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.jobs.JobDispatch;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
@@ -69,9 +70,11 @@ public final class ActionService {
     private final ActionExecutor executor;
     private final JobDispatch jobs;
     private final EventCatalogResponse events;
+    private final OutboundGuard outbound;
 
     public ActionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, SecretBox box, Catalog catalog,
-                  ActionExecutor executor, JobDispatch jobs) {
+                  ActionExecutor executor, JobDispatch jobs, OutboundGuard outbound) {
+        this.outbound = outbound;
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -372,11 +375,14 @@ public final class ActionService {
         return s;
     }
 
-    private static void url(URI url, Validator v) {
+    private void url(URI url, Validator v) {
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(java.util.Locale.ROOT);
         if (!url.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null || url.getHost().isEmpty()) {
             v.add("endpoint_url", "must be an absolute http or https URL");
+            return;
         }
+        // Refused now rather than at the first call; every call is checked again, since DNS can change.
+        outbound.checkAtCreate(url).ifPresent(reason -> v.add("endpoint_url", reason));
     }
 
     private void schemas(Map<String, Object> input, Map<String, Object> output, Validator v) {

@@ -25,7 +25,7 @@ public final class ActionsResource implements ActionsApi {
     }
 
     @Override
-    public Response createAction(String project, CreateActionRequest body) {
+    public Response createAction(String project, CreateActionRequest body, String idempotencyKey) {
         return Response.status(Response.Status.CREATED).entity(actions.create(CallerContext.of(security), project, body)).build();
     }
 

@@ -37,7 +37,7 @@ public final class AutomationsResource implements AutomationsApi {
     }
 
     @Override
-    public Response createAutomation(String project, CreateAutomationRequest request) {
+    public Response createAutomation(String project, CreateAutomationRequest request, String idempotencyKey) {
         return Response.status(Response.Status.CREATED).entity(automations.create(CallerContext.of(security), project, request)).build();
     }
 

@@ -11,7 +11,15 @@ public final class Durations {
     private static final Pattern WHOLE = Pattern.compile("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$");
     private static final Pattern PART = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)(ns|us|µs|ms|s|m|h)");
 
+    /** Durations are at most what the wire's Go form can hold: int64 nanoseconds, about 292 years. */
+    public static final String TOO_LONG = "must be at most 2562047h";
+
     private Durations() {}
+
+    /** Whether the text is a well-formed duration that is longer than the largest duration. */
+    public static boolean tooLong(String text) {
+        return text != null && WHOLE.matcher(text).matches() && totalNanos(text).compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0;
+    }
 
     public static Optional<Duration> parse(String text) {
         if (text == null) {
@@ -23,6 +31,14 @@ public final class Durations {
         if (!WHOLE.matcher(text).matches()) {
             return Optional.empty();
         }
+        BigDecimal nanos = totalNanos(text);
+        if (nanos.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            return Optional.empty();
+        }
+        return Optional.of(Duration.ofNanos(nanos.longValue()));
+    }
+
+    private static BigDecimal totalNanos(String text) {
         BigDecimal nanos = BigDecimal.ZERO;
         Matcher m = PART.matcher(text);
         while (m.find()) {
@@ -37,6 +53,6 @@ public final class Durations {
             };
             nanos = nanos.add(value.multiply(BigDecimal.valueOf(unit)));
         }
-        return Optional.of(Duration.ofNanos(nanos.longValue()));
+        return nanos;
     }
 }

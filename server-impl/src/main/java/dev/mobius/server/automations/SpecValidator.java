@@ -277,7 +277,7 @@ public final class SpecValidator {
 
     private void duration(String at, JsonNode value) {
         if (!value.isMissingNode() && !value.isNull() && (!value.isTextual() || Durations.parse(value.asText()).isEmpty())) {
-            error(at, DURATION);
+            error(at, value.isTextual() && Durations.tooLong(value.asText()) ? Durations.TOO_LONG : DURATION);
         }
     }
 

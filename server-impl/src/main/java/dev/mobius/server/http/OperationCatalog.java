@@ -3,13 +3,17 @@ package dev.mobius.server.http;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
 import io.swagger.v3.oas.models.PathItem;
+import io.swagger.v3.oas.models.parameters.Parameter;
 import io.swagger.v3.parser.OpenAPIV3Parser;
 import io.swagger.v3.parser.core.models.ParseOptions;
 import io.swagger.v3.parser.core.models.SwaggerParseResult;
@@ -25,7 +29,7 @@ public final class OperationCatalog {
     public static final String SPEC_RESOURCE = "openapi/openapi-public.yaml";
 
     public record OperationInfo(String operationId, String method, String path, boolean authenticated,
-                                boolean idempotent, String permission) {}
+                                boolean idempotent, String permission, Set<String> queryParameters) {}
 
     private final Map<String, OperationInfo> byOperationId;
     private final String document;
@@ -56,8 +60,14 @@ public final class OperationCatalog {
         Map<String, OperationInfo> ops = new HashMap<>();
         api.getPaths().forEach((path, item) -> item.readOperationsMap().forEach((method, op) -> {
             boolean authenticated = op.getSecurity() == null ? globalAuth : !op.getSecurity().isEmpty();
+            Set<String> query = new HashSet<>();
+            for (List<Parameter> declared : Arrays.asList(item.getParameters(), op.getParameters())) {
+                if (declared != null) {
+                    declared.stream().filter(p -> "query".equals(p.getIn())).forEach(p -> query.add(p.getName()));
+                }
+            }
             ops.put(op.getOperationId(), new OperationInfo(op.getOperationId(), method.name(), path, authenticated,
-                    Boolean.TRUE.equals(extension(op, "x-idempotent")), (String) extension(op, "x-mobius-permission")));
+                    Boolean.TRUE.equals(extension(op, "x-idempotent")), (String) extension(op, "x-mobius-permission"), Set.copyOf(query)));
         }));
         return new OperationCatalog(Map.copyOf(ops), yaml);
     }

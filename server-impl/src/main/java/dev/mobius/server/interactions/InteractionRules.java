@@ -333,7 +333,7 @@ final class InteractionRules {
             JsonNode expires = config.get("expires_in");
             Duration d = expires.isTextual() ? Durations.parse(expires.asText()).orElse(null) : null;
             if (d == null) {
-                error(at + ".expires_in", DURATION);
+                error(at + ".expires_in", expires.isTextual() && Durations.tooLong(expires.asText()) ? Durations.TOO_LONG : DURATION);
             } else if (d.isZero() || d.isNegative()) {
                 error(at + ".expires_in", "must be longer than 0s");
             }

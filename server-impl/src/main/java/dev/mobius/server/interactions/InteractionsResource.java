@@ -27,7 +27,7 @@ public final class InteractionsResource implements InteractionsApi {
     }
 
     @Override
-    public Response createInteraction(String project, CreateInteractionRequest request) {
+    public Response createInteraction(String project, CreateInteractionRequest request, String idempotencyKey) {
         return Response.status(Response.Status.CREATED).entity(interactions.create(CallerContext.of(security), project, request)).build();
     }
 

@@ -49,6 +49,21 @@ public final class OutboundGuard {
         }
     }
 
+    /**
+     * The reason a URL given at create or update is refused, or empty. A host that does not
+     * resolve now is accepted: it is refused at call time if it still does not.
+     */
+    public java.util.Optional<String> checkAtCreate(URI uri) {
+        try {
+            check(uri);
+            return java.util.Optional.empty();
+        } catch (Unresolvable e) {
+            return java.util.Optional.empty();
+        } catch (Refused e) {
+            return java.util.Optional.of(e.getMessage());
+        }
+    }
+
     private static String privateKind(InetAddress a) {
         if (a.isLoopbackAddress()) {
             return "loopback";

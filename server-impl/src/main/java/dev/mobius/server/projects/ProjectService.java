@@ -49,7 +49,8 @@ public final class ProjectService {
     static final Pattern HANDLE = Pattern.compile("^[a-z0-9]+(-[a-z0-9]+)*$");
     static final Pattern CONFIG_KEY = Pattern.compile("^[a-z0-9_-]+(\\.[a-z0-9_-]+)*$");
     static final int MAX_HANDLE = 63;
-    static final int MAX_LISTED = 100;
+    /** The seed-era clients read one unpaged list of up to 100 projects: the first page keeps that size. */
+    static final int DEFAULT_LISTED = 100;
     static final int MAX_CONFIG_ENTRIES = 100;
 
     /** The feature gates every project has, in display order. */
@@ -77,13 +78,16 @@ public final class ProjectService {
 
     // ---- projects -------------------------------------------------------------------------
 
-    public ProjectListResponse list(Caller caller, String search, String status, List<String> tagFilters) {
+    public ProjectListResponse list(Caller caller, Integer limit, String cursor, String search, String status, List<String> tagFilters) {
         String s = status == null ? "active" : status;
         if (!List.of("active", "archived", "all").contains(s)) {
             throw ApiException.invalidParameter(List.of(new ApiException.FieldError("status", "must be active, archived or all")));
         }
+        String scope = "projects:" + caller.orgId();
+        PageRequest page = PageRequest.of(limit == null ? DEFAULT_LISTED : limit, cursor, scope, cursors);
         SqlWhere where = new SqlWhere().and("org_id = :org", "org", caller.orgId());
         where.andIf(caller.pinnedProjectId(), "id = :pinned", "pinned");
+        where.andIf(page.afterId(), "id > :after", "after");
         if (s.equals("active")) {
             where.and("archived_at IS NULL");
         } else if (s.equals("archived")) {
@@ -94,8 +98,9 @@ public final class ProjectService {
                     likePrefix(search.toLowerCase(Locale.ROOT)));
         }
         Tags.apply(Tags.parseFilters(tagFilters), "tags", where);
-        List<ProjectRow> rows = jdbi.withHandle(h -> Daos.of(h, ProjectDao.class).list(where, MAX_LISTED));
-        return new ProjectListResponse().items(rows.stream().map(this::view).toList());
+        List<ProjectRow> rows = jdbi.withHandle(h -> Daos.of(h, ProjectDao.class).list(where, page.fetchSize()));
+        PageRequest.Page<Project> result = page.page(rows, ProjectRow::id, this::view, scope, cursors);
+        return new ProjectListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
     }
 
     public Project create(Caller caller, CreateProjectRequest request) {

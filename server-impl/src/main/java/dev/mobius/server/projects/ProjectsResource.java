@@ -33,8 +33,8 @@ public final class ProjectsResource implements ProjectsApi {
     }
 
     @Override
-    public Response listProjects(String search, String status, List<String> tag) {
-        return Response.ok(projects.list(caller(), search, status, tag)).build();
+    public Response listProjects(Integer limit, String cursor, String search, String status, List<String> tag) {
+        return Response.ok(projects.list(caller(), limit, cursor, search, status, tag)).build();
     }
 
     @Override

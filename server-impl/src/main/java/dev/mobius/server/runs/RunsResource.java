@@ -25,7 +25,7 @@ public final class RunsResource implements RunsApi {
     }
 
     @Override
-    public Response startAutomationRun(String project, String handle, StartAutomationRunRequest request) {
+    public Response startAutomationRun(String project, String handle, String idempotencyKey, StartAutomationRunRequest request) {
         return Response.accepted(runs.start(CallerContext.of(security), project, handle, request)).build();
     }
 

@@ -35,7 +35,7 @@ class InteractionClientTest {
                     .kind(InteractionKind.REQUEST_INFORMATION).title("Which region?")
                     .spec(new InteractionSpec().mode(InteractionMode.SELECT).options(List.of(
                             new InteractionOption().value("us").label("US"), new InteractionOption().value("eu").label("EU"))))
-                    .resolutionPolicy(new ResolutionPolicy().type(ResolutionPolicy.TypeEnum.ANY_OF)));
+                    .resolutionPolicy(new ResolutionPolicy().type(ResolutionPolicy.TypeEnum.ANY_OF)), "which-region-1");
             assertEquals(Interaction.StatusEnum.PENDING, created.getStatus());
 
             Interaction answered = interactions.respondToInteraction("default", created.getId(),
