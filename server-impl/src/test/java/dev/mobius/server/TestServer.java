@@ -15,11 +15,12 @@ public final class TestServer implements AutoCloseable {
     public static final String BOOTSTRAP_KEY = "mbx_TestBootstrapKey000000000000000000000000";
     /**
      * Webhook deliveries in tests: receivers on loopback are allowed, the retry schedule runs a
-     * thousand times faster (5 ms, 30 ms, 120 ms, ...), a receiver has 1.5 s to answer, and ten
-     * consecutive failed attempts disable a webhook.
+     * thousand times faster (5 ms, 30 ms, 120 ms, ... 43 s; about 83 s in all), a receiver has 1.5 s to
+     * answer, and a webhook is disabled after failing for 432 s, the default 5 days on that scale.
      */
-    public static final dev.mobius.server.webhooks.WebhookSettings WEBHOOKS = new dev.mobius.server.webhooks.WebhookSettings(10,
-            java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(1500), java.time.Duration.ofSeconds(4), 0.001, 4, 64);
+    public static final dev.mobius.server.webhooks.WebhookSettings WEBHOOKS = new dev.mobius.server.webhooks.WebhookSettings(
+            java.time.Duration.ofSeconds(432), java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(1500),
+            java.time.Duration.ofSeconds(4), 0.001, 4, 64);
 
     private final MobiusServer server;
     private final Path dataDir;
@@ -54,15 +55,29 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
+    /** A throw-away server whose webhooks behave as {@code webhooks} says. */
+    public static TestServer withWebhooks(dev.mobius.server.webhooks.WebhookSettings webhooks) {
+        try {
+            return start(Files.createTempDirectory("mobius-test-"), true, ServerConfig.DEFAULT_RATE_LIMITS, webhooks);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static TestServer start(Path dataDir, boolean owns) {
         return start(dataDir, owns, ServerConfig.DEFAULT_RATE_LIMITS);
     }
 
     private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits) {
+        return start(dataDir, owns, limits, WEBHOOKS);
+    }
+
+    private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits,
+                                    dev.mobius.server.webhooks.WebhookSettings webhooks) {
         try {
             // Tests run local HTTP receivers, on loopback.
             ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits)
-                    .withOutbound(true, 5).withWebhooks(WEBHOOKS);
+                    .withOutbound(true, 5).withWebhooks(webhooks);
             return new TestServer(MobiusServer.start(config), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

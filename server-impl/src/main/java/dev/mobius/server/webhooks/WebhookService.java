@@ -99,7 +99,7 @@ public final class WebhookService {
             OffsetDateTime now = Times.now();
             WebhookRow row = new WebhookRow(ids.next("wbh"), project.orgId(), project.id(), name, url,
                     distinct(events).toArray(new String[0]), request.getEnabled() == null || request.getEnabled(),
-                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), box.seal(key), 1, 0,
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), box.seal(key), 1, null,
                     caller.principalId(), caller.principalId(), now, now);
             dao.insert(row);
             audit.created(h, caller, project.id(), "webhook", row.id(), row.name(), summary(row));
@@ -156,17 +156,19 @@ public final class WebhookService {
                 tags = Tags.replace(tags, request.getTags());
             }
             boolean enabled = request.getEnabled() == null ? row.enabled() : request.getEnabled();
-            int failures = row.consecutiveFailures();
+            OffsetDateTime failingSince = row.failingSince();
+            String newUrl = url == null ? row.url() : url;
             if (Boolean.TRUE.equals(request.getEnabled())) {
-                // Turning a webhook back on starts its failure count afresh.
                 tags = new LinkedHashMap<>(tags);
                 tags.remove(DISABLED_TAG);
-                failures = 0;
             }
-            String newUrl = url == null ? row.url() : url;
+            if (Boolean.TRUE.equals(request.getEnabled()) || !newUrl.equals(row.url())) {
+                // Turned (back) on, or pointed at another receiver: its failures so far say nothing of what comes.
+                failingSince = null;
+            }
             WebhookRow after = new WebhookRow(row.id(), row.orgId(), row.projectId(), name, newUrl,
                     request.getEvents() == null ? row.events() : distinct(request.getEvents()).toArray(new String[0]), enabled,
-                    Json.write(mapper, tags), row.signingKey(), row.secretVersion(), failures, row.createdBy(), caller.principalId(),
+                    Json.write(mapper, tags), row.signingKey(), row.secretVersion(), failingSince, row.createdBy(), caller.principalId(),
                     row.createdAt(), Times.now());
             dao.update(after);
             if ((row.enabled() && !enabled) || (!row.url().isEmpty() && newUrl.isEmpty())) {
@@ -195,7 +197,7 @@ public final class WebhookService {
             WebhookRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             int version = row.secretVersion() + 1;
             dao.update(new WebhookRow(row.id(), row.orgId(), row.projectId(), row.name(), row.url(), row.events(), row.enabled(), row.tags(),
-                    box.seal(key), version, row.consecutiveFailures(), row.createdBy(), caller.principalId(), row.createdAt(), Times.now()));
+                    box.seal(key), version, row.failingSince(), row.createdBy(), caller.principalId(), row.createdAt(), Times.now()));
             audit.updated(h, caller, project.id(), "webhook", row.id(), row.name(), Map.of("secret_version", row.secretVersion()),
                     Map.of("secret_version", version));
             return new RotateSecretResult().secretRef(secretRef(row.id())).secretVersion((long) version)
