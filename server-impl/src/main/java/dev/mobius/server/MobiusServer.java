@@ -171,10 +171,10 @@ public final class MobiusServer implements AutoCloseable {
             jobOutcomes.connect(actionSteps);
             // Webhooks: the outbox is the Lifecycle of runs and interactions; it reads interactions
             // through their views alone, so it needs no InteractionService (which reports to it).
-            WebhookDeliverer webhookDeliverer = new WebhookDeliverer(jdbi, secretBox, audit, mapper, outboundGuard, config.webhooks());
+            WebhookDeliverer webhookDeliverer = new WebhookDeliverer(jdbi, ids, secretBox, audit, mapper, outboundGuard, config.webhooks());
             InteractionViews interactionViews = new InteractionViews(mapper);
             Lifecycle lifecycle = new WebhookOutbox(ids, mapper, interactionViews::view, webhookDeliverer::nudge);
-            WebhookService webhooks = new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer);
+            WebhookService webhooks = new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer, outboundGuard);
             InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, interactionViews, wakeups::nudge,
                     lifecycle);
             InteractionSteps interactionSteps = new StepInteractions(interactions);

@@ -66,7 +66,7 @@ public record ServerConfig(
             "                  MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE  deliveries a minute per HTTP trigger (default 600, 0 = off)",
             "                  MOBIUS_OUTBOUND_ALLOW_PRIVATE  true lets actions and webhooks call loopback and private addresses (default false)",
             "                  MOBIUS_OUTBOUND_TIMEOUT_SECONDS  longest outbound action call (default 30)",
-            "                  MOBIUS_WEBHOOK_DISABLE_AFTER  consecutive failed attempts that disable a webhook (default 50)",
+            "                  MOBIUS_WEBHOOK_DISABLE_AFTER  how long every delivery attempt to a webhook must fail before it is disabled (default 5d)",
             "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)",
             "                  MOBIUS_MAX_REQUEST_BODY_BYTES  largest request body accepted (default 1048576)");
 

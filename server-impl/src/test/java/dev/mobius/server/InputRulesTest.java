@@ -184,7 +184,7 @@ class InputRulesTest extends SharedServerTest {
     }
 
     @Test
-    void anHttpActionAimedAtAPrivateAddressIsRefusedAtCreate() {
+    void anHttpActionOrWebhookAimedAtAPrivateAddressIsRefusedAtCreate() {
         try (TestServer strict = TestServer.with(config -> config.withOutbound(false, 5))) {
             Api strictApi = new Api(strict.baseUrl());
             for (String url : List.of("http://169.254.169.254/latest/meta-data", "http://127.0.0.1:9000/x", "http://10.1.2.3/x",
@@ -196,6 +196,8 @@ class InputRulesTest extends SharedServerTest {
             assertEquals(201, created.status(), created.toString());
             Api.Reply moved = strictApi.patch(P + "/actions/public-one", KEY, Map.of("endpoint_url", "http://192.168.1.1/x"));
             assertField(moved, 400, "validation_failed", "endpoint_url");
+            assertField(strictApi.post(P + "/webhooks", KEY, Map.of("name", "metadata", "url", "http://169.254.169.254/x", "events", List.of())),
+                    400, "validation_failed", "url");
         }
     }
 

@@ -42,7 +42,7 @@ public final class ServerProcess implements AutoCloseable {
         pb.environment().put("MOBIUS_WEBHOOK_RETRY_SCALE", "0.001");
         pb.environment().put("MOBIUS_WEBHOOK_TIMEOUT_MS", "1500");
         pb.environment().put("MOBIUS_WEBHOOK_LEASE_MS", "8000");
-        pb.environment().put("MOBIUS_WEBHOOK_DISABLE_AFTER", "1000");
+        pb.environment().put("MOBIUS_WEBHOOK_DISABLE_AFTER", "432s");
         Process process = pb.start();
         StringBuffer output = new StringBuffer();
         CompletableFuture<Integer> port = new CompletableFuture<>();

@@ -15,11 +15,12 @@ public final class TestServer implements AutoCloseable {
     public static final String BOOTSTRAP_KEY = "mbx_TestBootstrapKey000000000000000000000000";
     /**
      * Webhook deliveries in tests: receivers on loopback are allowed, the retry schedule runs a
-     * thousand times faster (5 ms, 30 ms, 120 ms, ...), a receiver has 1.5 s to answer, and ten
-     * consecutive failed attempts disable a webhook.
+     * thousand times faster (5 ms, 30 ms, 120 ms, ... 43 s; about 83 s in all), a receiver has 1.5 s to
+     * answer, and a webhook is disabled after failing for 432 s, the default 5 days on that scale.
      */
-    public static final dev.mobius.server.webhooks.WebhookSettings WEBHOOKS = new dev.mobius.server.webhooks.WebhookSettings(10,
-            java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(1500), java.time.Duration.ofSeconds(4), 0.001, 4, 64);
+    public static final dev.mobius.server.webhooks.WebhookSettings WEBHOOKS = new dev.mobius.server.webhooks.WebhookSettings(
+            java.time.Duration.ofSeconds(432), java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(1500),
+            java.time.Duration.ofSeconds(4), 0.001, 4, 64);
 
     private final MobiusServer server;
     private final Path dataDir;
@@ -33,49 +34,44 @@ public final class TestServer implements AutoCloseable {
 
     /** A server on a fresh data directory that is deleted again on close. */
     public static TestServer start() {
-        try {
-            return start(Files.createTempDirectory("mobius-test-"), true);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return start(freshDirectory(), true, ServerConfig.DEFAULT_RATE_LIMITS, config -> config);
     }
 
     /** A server on {@code dataDir}, which outlives it (for restart tests). */
     public static TestServer start(Path dataDir) {
-        return start(dataDir, false);
+        return start(dataDir, false, ServerConfig.DEFAULT_RATE_LIMITS, config -> config);
     }
 
     /** A throw-away server with the given rate limits. */
     public static TestServer withRateLimits(RateLimiter.Limits limits) {
-        try {
-            return start(Files.createTempDirectory("mobius-test-"), true, limits);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return start(freshDirectory(), true, limits, config -> config);
+    }
+
+    /** A throw-away server whose webhooks behave as {@code webhooks} says. */
+    public static TestServer withWebhooks(dev.mobius.server.webhooks.WebhookSettings webhooks) {
+        return with(config -> config.withWebhooks(webhooks));
     }
 
     /** A throw-away server whose configuration differs from the tests' usual one. */
     public static TestServer with(java.util.function.UnaryOperator<ServerConfig> change) {
+        return start(freshDirectory(), true, ServerConfig.DEFAULT_RATE_LIMITS, change);
+    }
+
+    private static Path freshDirectory() {
         try {
-            Path dataDir = Files.createTempDirectory("mobius-test-");
-            ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS)
-                    .withOutbound(true, 5).withWebhooks(WEBHOOKS);
-            return new TestServer(MobiusServer.start(change.apply(config)), dataDir, true);
+            return Files.createTempDirectory("mobius-test-");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private static TestServer start(Path dataDir, boolean owns) {
-        return start(dataDir, owns, ServerConfig.DEFAULT_RATE_LIMITS);
-    }
-
-    private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits) {
+    private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits,
+                                    java.util.function.UnaryOperator<ServerConfig> change) {
         try {
             // Tests run local HTTP receivers, on loopback.
             ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits)
                     .withOutbound(true, 5).withWebhooks(WEBHOOKS);
-            return new TestServer(MobiusServer.start(config), dataDir, owns);
+            return new TestServer(MobiusServer.start(change.apply(config)), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -13,20 +13,20 @@ import dev.mobius.server.http.SqlWhere;
 
 public interface WebhookDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "
-            + "consecutive_failures, created_by, updated_by, created_at, updated_at";
+            + "failing_since, created_by, updated_by, created_at, updated_at";
     String DELIVERY_COLUMNS = "id, webhook_id, project_id, event_type, run_id, body, status, attempts, last_error, due_at, created_at, "
             + "delivered_at";
 
     // ---- webhooks -----------------------------------------------------------------------------
 
     @SqlUpdate("INSERT INTO webhooks (id, org_id, project_id, name, url, events, enabled, tags, signing_key, secret_version, "
-            + "consecutive_failures, created_by, updated_by, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, :url, "
-            + ":events, :enabled, CAST(:tags AS jsonb), :signingKey, :secretVersion, :consecutiveFailures, :createdBy, :updatedBy, "
+            + "failing_since, created_by, updated_by, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, :url, "
+            + ":events, :enabled, CAST(:tags AS jsonb), :signingKey, :secretVersion, :failingSince, :createdBy, :updatedBy, "
             + ":createdAt, :updatedAt)")
     void insert(@BindMethods WebhookRow row);
 
     @SqlUpdate("UPDATE webhooks SET name = :name, url = :url, events = :events, enabled = :enabled, tags = CAST(:tags AS jsonb), "
-            + "signing_key = :signingKey, secret_version = :secretVersion, consecutive_failures = :consecutiveFailures, "
+            + "signing_key = :signingKey, secret_version = :secretVersion, failing_since = :failingSince, "
             + "updated_by = :updatedBy, updated_at = :updatedAt WHERE id = :id")
     void update(@BindMethods WebhookRow row);
 

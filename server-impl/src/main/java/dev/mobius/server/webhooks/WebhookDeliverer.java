@@ -2,6 +2,9 @@ package dev.mobius.server.webhooks;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -26,6 +29,8 @@ import dev.mobius.server.access.Caller;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.background.Threads;
+import dev.mobius.server.events.SourceEvents;
+import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.signing.SecretBox;
@@ -43,13 +48,13 @@ import dev.mobius.server.db.Daos;
  *
  * <p>Retry schedule after attempt n (n = 1..9): 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h,
  * 12 h, each with ±20 % jitter (about 23 h in all); a longer {@code Retry-After} wins, up to 24 h.
+ * A delivery that uses up its attempts fails alone. The webhook is disabled only when every attempt
+ * to it has failed for {@link WebhookSettings#disableAfter()}, counted from {@code failing_since}.
  */
 public final class WebhookDeliverer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WebhookDeliverer.class);
-    public static final int MAX_ATTEMPTS = 10;
-    static final List<Duration> SCHEDULE = List.of(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMinutes(2),
-            Duration.ofMinutes(10), Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(3), Duration.ofHours(6),
-            Duration.ofHours(12));
+    private static final int MAX_ATTEMPTS = WebhookSettings.MAX_ATTEMPTS;
+    private static final List<Duration> SCHEDULE = WebhookSettings.SCHEDULE;
     private static final Duration MAX_DELAY = Duration.ofHours(24);
     private static final long POLL_MILLIS = 250;
     private static final int BATCH = 100;
@@ -62,6 +67,7 @@ public final class WebhookDeliverer implements AutoCloseable {
     private record Result(DeliveryRow delivery, WebhookSender.Outcome outcome) {}
 
     private final Jdbi jdbi;
+    private final Ids ids;
     private final SecretBox box;
     private final AuditTrail audit;
     private final WebhookSettings settings;
@@ -77,8 +83,10 @@ public final class WebhookDeliverer implements AutoCloseable {
     private volatile boolean starved;
     private volatile boolean sendersDone;
 
-    public WebhookDeliverer(Jdbi jdbi, SecretBox box, AuditTrail audit, ObjectMapper mapper, OutboundGuard guard, WebhookSettings settings) {
+    public WebhookDeliverer(Jdbi jdbi, Ids ids, SecretBox box, AuditTrail audit, ObjectMapper mapper, OutboundGuard guard,
+                            WebhookSettings settings) {
         this.jdbi = jdbi;
+        this.ids = ids;
         this.box = box;
         this.audit = audit;
         this.mapper = mapper;
@@ -241,60 +249,96 @@ public final class WebhookDeliverer implements AutoCloseable {
     }
 
     private void record(Handle h, DeliveryRow d, WebhookSender.Outcome outcome) {
-        {
-            if (outcome.delivered()) {
-                int n = h.createUpdate("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), due_at = NULL "
-                                + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
-                        .bind("id", d.id()).bind("attempts", d.attempts()).execute();
-                if (n > 0) {
-                    h.createUpdate("UPDATE webhooks SET consecutive_failures = 0 WHERE id = :id AND consecutive_failures <> 0")
-                            .bind("id", d.webhookId()).execute();
-                }
-                return;
-            }
-            boolean terminal = !outcome.retryable() || d.attempts() >= MAX_ATTEMPTS;
-            String error = outcome.error().length() > 1000 ? outcome.error().substring(0, 1000) : outcome.error();
-            int n = h.createUpdate("UPDATE webhook_deliveries SET status = :status, last_error = :error, "
-                            + "due_at = CASE WHEN :terminal THEN NULL ELSE now() + make_interval(secs => :delay) END "
+        if (outcome.delivered()) {
+            int n = h.createUpdate("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), due_at = NULL "
                             + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
-                    .bind("status", terminal ? "failed" : "pending").bind("error", error).bind("terminal", terminal)
-                    .bind("delay", terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0)
                     .bind("id", d.id()).bind("attempts", d.attempts()).execute();
-            if (n == 0) {
-                return; // the webhook was deleted, or the lease ran out and another attempt owns the row
+            if (n > 0) {
+                // Any success ends the webhook's streak of failures.
+                h.createUpdate("UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL")
+                        .bind("id", d.webhookId()).execute();
             }
-            Integer failures = h.createQuery("UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = :id "
-                    + "RETURNING consecutive_failures").bind("id", d.webhookId()).mapTo(Integer.class).findOne().orElse(null);
-            if (failures != null && failures >= settings.disableAfter()) {
-                disable(h, d.webhookId(), failures);
-            }
+            return;
+        }
+        boolean terminal = !outcome.retryable() || d.attempts() >= MAX_ATTEMPTS;
+        String error = outcome.error().length() > 1000 ? outcome.error().substring(0, 1000) : outcome.error();
+        int n = h.createUpdate("UPDATE webhook_deliveries SET status = :status, last_error = :error, "
+                        + "due_at = CASE WHEN :terminal THEN NULL ELSE now() + make_interval(secs => :delay) END "
+                        + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
+                .bind("status", terminal ? "failed" : "pending").bind("error", error).bind("terminal", terminal)
+                .bind("delay", terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0)
+                .bind("id", d.id()).bind("attempts", d.attempts()).execute();
+        if (n == 0) {
+            return; // the webhook was deleted, or the lease ran out and another attempt owns the row
+        }
+        failed(h, d.webhookId());
+    }
+
+    /**
+     * A failed attempt: it starts the webhook's streak of failures, or, once every attempt has failed
+     * for {@code disableAfter}, disables the webhook. A burst of failures costs a read each; the
+     * webhook row is written only when a streak begins.
+     */
+    private void failed(Handle h, String webhookId) {
+        String streak = h.createQuery("SELECT CASE WHEN failing_since IS NULL THEN 'none' "
+                        + "WHEN failing_since <= now() - make_interval(secs => :after) THEN 'long' ELSE 'short' END "
+                        + "FROM webhooks WHERE id = :id AND enabled")
+                .bind("after", settings.disableAfter().toMillis() / 1000.0).bind("id", webhookId)
+                .mapTo(String.class).findOne().orElse("gone");
+        if (streak.equals("none")) {
+            h.createUpdate("UPDATE webhooks SET failing_since = now() WHERE id = :id AND failing_since IS NULL")
+                    .bind("id", webhookId).execute();
+        } else if (streak.equals("long")) {
+            disable(h, webhookId);
         }
     }
 
-    /** Disables a webhook that keeps failing, visibly: the flag, a system tag, failed queue, an audit entry. */
-    private void disable(Handle h, String webhookId, int failures) {
-        WebhookDao dao = Daos.of(h, WebhookDao.class);
-        WebhookRow w = dao.lockById(webhookId).orElse(null);
-        if (w == null || !w.enabled()) {
+    /**
+     * Disables a webhook that has failed for too long, visibly: the flag, a system tag, its queue
+     * failed, an audit entry, and the event {@code webhook.disabled} to the project's other webhooks
+     * and automations.
+     */
+    private void disable(Handle h, String webhookId) {
+        // Checked again under the row lock: a success recorded meanwhile on another node ends the streak.
+        record Streak(OffsetDateTime since, OffsetDateTime now) {}
+        Streak streak = h.createQuery("SELECT failing_since, now() FROM webhooks WHERE id = :id AND enabled "
+                        + "AND failing_since <= now() - make_interval(secs => :after) FOR UPDATE")
+                .bind("after", settings.disableAfter().toMillis() / 1000.0).bind("id", webhookId)
+                .map((rs, ctx) -> new Streak(rs.getObject(1, OffsetDateTime.class), rs.getObject(2, OffsetDateTime.class)))
+                .findOne().orElse(null);
+        if (streak == null) {
             return;
         }
-        String reason = failures + " consecutive failed delivery attempts";
+        WebhookDao dao = Daos.of(h, WebhookDao.class);
+        WebhookRow w = dao.lockById(webhookId).orElseThrow();
+        OffsetDateTime since = streak.since().withOffsetSameInstant(ZoneOffset.UTC);
+        OffsetDateTime now = streak.now().withOffsetSameInstant(ZoneOffset.UTC);
+        String reason = "every delivery attempt failed for " + WebhookSettings.format(settings.disableAfter()) + ", since "
+                + since.toInstant().truncatedTo(ChronoUnit.SECONDS);
         Map<String, String> tags = new LinkedHashMap<>(Json.readStringMap(mapper, w.tags()));
         tags.put(WebhookService.DISABLED_TAG, reason);
         dao.update(new WebhookRow(w.id(), w.orgId(), w.projectId(), w.name(), w.url(), w.events(), false, Json.write(mapper, tags),
-                w.signingKey(), w.secretVersion(), w.consecutiveFailures(), w.createdBy(), w.updatedBy(), w.createdAt(),
-                dev.mobius.server.http.Times.now()));
+                w.signingKey(), w.secretVersion(), w.failingSince(), w.createdBy(), w.updatedBy(), w.createdAt(), now));
         dao.failPending(w.id(), "webhook disabled after " + reason);
         Caller system = new Caller(w.orgId(), null, "system", null, null, null, false, null, null, null, null);
-        audit.updated(h, system, w.projectId(), "webhook", w.id(), w.name(),
-                AuditTrail.summary("enabled", true), AuditTrail.summary("enabled", false, "disabled_reason", reason));
-        log.warn("webhook {} disabled after {}", w.id(), reason);
+        audit.updated(h, system, w.projectId(), "webhook", w.id(), w.name(), AuditTrail.summary("enabled", true),
+                AuditTrail.summary("enabled", false, "disabled_reason", reason, "failing_since", since));
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("webhook_id", w.id());
+        data.put("name", w.name());
+        data.put("url", w.url());
+        data.put("reason", reason);
+        data.put("failing_since", since);
+        data.put("disabled_at", now);
+        WebhookOutbox.queueFromWebhooks(h, ids, mapper, w.projectId(), WebhookOutbox.WEBHOOK_DISABLED, data, w.id());
+        SourceEvents.publish(h, ids, mapper, w.projectId(), WebhookOutbox.WEBHOOK_DISABLED, w.name(), data);
+        log.warn("webhook {} disabled: {}", w.id(), reason);
     }
 
     /** The wait before the attempt after attempt {@code attempt} (1-based). */
     Duration delay(int attempt, Duration retryAfter) {
         Duration base = SCHEDULE.get(Math.min(Math.max(attempt, 1), SCHEDULE.size()) - 1);
-        double jitter = 0.8 + 0.4 * ThreadLocalRandom.current().nextDouble();
+        double jitter = 1 - WebhookSettings.JITTER + 2 * WebhookSettings.JITTER * ThreadLocalRandom.current().nextDouble();
         long millis = (long) (base.toMillis() * jitter);
         if (retryAfter != null && retryAfter.toMillis() > millis) {
             millis = retryAfter.toMillis();

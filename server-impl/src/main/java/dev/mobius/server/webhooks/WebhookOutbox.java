@@ -27,12 +27,14 @@ import dev.mobius.server.db.Daos;
  * as GET answers it at this moment. A project without live webhooks costs one indexed query.
  */
 public final class WebhookOutbox implements Lifecycle {
+    /** Raised by the server when it disables a webhook that kept failing; data: WebhookDisabledData. */
+    public static final String WEBHOOK_DISABLED = "webhook.disabled";
     /** Every event type a webhook can subscribe to, in catalogue order. */
     public static final List<String> EVENT_TYPES = List.of("run.queued", "run.started", "run.suspended", "run.resumed", "run.completed",
             "run.failed", "run.cancelled", "interaction.requested", "interaction.completed", "interaction.cancelled",
-            "interaction.expired");
+            "interaction.expired", WEBHOOK_DISABLED);
     /** Family wildcards accepted besides exact types. */
-    public static final List<String> WILDCARDS = List.of("run.*", "interaction.*");
+    public static final List<String> WILDCARDS = List.of("run.*", "interaction.*", "webhook.*");
 
     /** The interaction exactly as getInteraction answers it, read inside the caller's transaction. */
     @FunctionalInterface
@@ -113,6 +115,29 @@ public final class WebhookOutbox implements Lifecycle {
     }
 
     private void queue(Handle h, List<OutboxDao.Live> targets, String projectId, String eventType, String runId, Object data) {
+        insert(h, ids, mapper, targets, projectId, eventType, runId, data);
+        h.afterCommit(committed);
+    }
+
+    /**
+     * Queues an event the webhooks feature raises itself to the project's live subscribers, in the
+     * caller's transaction, leaving out {@code exceptWebhookId} (the webhook the event is about).
+     */
+    static void queueFromWebhooks(Handle h, Ids ids, ObjectMapper mapper, String projectId, String eventType, Object data,
+                                  String exceptWebhookId) {
+        List<OutboxDao.Live> targets = new ArrayList<>();
+        for (OutboxDao.Live w : targets(h, projectId, eventType)) {
+            if (!w.id().equals(exceptWebhookId)) {
+                targets.add(w);
+            }
+        }
+        if (!targets.isEmpty()) {
+            insert(h, ids, mapper, targets, projectId, eventType, null, data);
+        }
+    }
+
+    private static void insert(Handle h, Ids ids, ObjectMapper mapper, List<OutboxDao.Live> targets, String projectId, String eventType,
+                               String runId, Object data) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", eventType);
         body.put("data", data);
@@ -123,6 +148,5 @@ public final class WebhookOutbox implements Lifecycle {
             rows.add(new DeliveryRow(ids.next("whdel"), w.id(), projectId, eventType, runId, json, "pending", 0, null, now, now, null));
         }
         Daos.of(h, OutboxDao.class).insertDeliveries(rows);
-        h.afterCommit(committed);
     }
 }

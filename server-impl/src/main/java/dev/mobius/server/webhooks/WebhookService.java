@@ -39,6 +39,7 @@ import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.db.Daos;
 
@@ -59,9 +60,11 @@ public final class WebhookService {
     private final Cursors cursors;
     private final SecretBox box;
     private final WebhookSender sender;
+    private final OutboundGuard outbound;
 
     public WebhookService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, SecretBox box,
-                          WebhookDeliverer deliverer) {
+                          WebhookDeliverer deliverer, OutboundGuard outbound) {
+        this.outbound = outbound;
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -99,7 +102,7 @@ public final class WebhookService {
             OffsetDateTime now = Times.now();
             WebhookRow row = new WebhookRow(ids.next("wbh"), project.orgId(), project.id(), name, url,
                     distinct(events).toArray(new String[0]), request.getEnabled() == null || request.getEnabled(),
-                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), box.seal(key), 1, 0,
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), box.seal(key), 1, null,
                     caller.principalId(), caller.principalId(), now, now);
             dao.insert(row);
             audit.created(h, caller, project.id(), "webhook", row.id(), row.name(), summary(row));
@@ -156,17 +159,19 @@ public final class WebhookService {
                 tags = Tags.replace(tags, request.getTags());
             }
             boolean enabled = request.getEnabled() == null ? row.enabled() : request.getEnabled();
-            int failures = row.consecutiveFailures();
+            OffsetDateTime failingSince = row.failingSince();
+            String newUrl = url == null ? row.url() : url;
             if (Boolean.TRUE.equals(request.getEnabled())) {
-                // Turning a webhook back on starts its failure count afresh.
                 tags = new LinkedHashMap<>(tags);
                 tags.remove(DISABLED_TAG);
-                failures = 0;
             }
-            String newUrl = url == null ? row.url() : url;
+            if (Boolean.TRUE.equals(request.getEnabled()) || !newUrl.equals(row.url())) {
+                // Turned (back) on, or pointed at another receiver: its failures so far say nothing of what comes.
+                failingSince = null;
+            }
             WebhookRow after = new WebhookRow(row.id(), row.orgId(), row.projectId(), name, newUrl,
                     request.getEvents() == null ? row.events() : distinct(request.getEvents()).toArray(new String[0]), enabled,
-                    Json.write(mapper, tags), row.signingKey(), row.secretVersion(), failures, row.createdBy(), caller.principalId(),
+                    Json.write(mapper, tags), row.signingKey(), row.secretVersion(), failingSince, row.createdBy(), caller.principalId(),
                     row.createdAt(), Times.now());
             dao.update(after);
             if ((row.enabled() && !enabled) || (!row.url().isEmpty() && newUrl.isEmpty())) {
@@ -195,7 +200,7 @@ public final class WebhookService {
             WebhookRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             int version = row.secretVersion() + 1;
             dao.update(new WebhookRow(row.id(), row.orgId(), row.projectId(), row.name(), row.url(), row.events(), row.enabled(), row.tags(),
-                    box.seal(key), version, row.consecutiveFailures(), row.createdBy(), caller.principalId(), row.createdAt(), Times.now()));
+                    box.seal(key), version, row.failingSince(), row.createdBy(), caller.principalId(), row.createdAt(), Times.now()));
             audit.updated(h, caller, project.id(), "webhook", row.id(), row.name(), Map.of("secret_version", row.secretVersion()),
                     Map.of("secret_version", version));
             return new RotateSecretResult().secretRef(secretRef(row.id())).secretVersion((long) version)
@@ -266,23 +271,28 @@ public final class WebhookService {
                 "tags", Json.readStringMap(mapper, r.tags()));
     }
 
-    static void checkUrl(String url, String field, Validator v) {
+    private void checkUrl(String url, String field, Validator v) {
         if (url.isEmpty()) {
             return;
         }
-        boolean ok = url.length() <= MAX_URL;
-        if (ok) {
+        URI uri = null;
+        if (url.length() <= MAX_URL) {
             try {
-                URI uri = new URI(url);
+                uri = new URI(url);
                 String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-                ok = (scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null && !uri.getHost().isEmpty();
+                if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null || uri.getHost().isEmpty()) {
+                    uri = null;
+                }
             } catch (URISyntaxException e) {
-                ok = false;
+                uri = null;
             }
         }
-        if (!ok) {
+        if (uri == null) {
             v.add(field, "must be an absolute http or https URL");
+            return;
         }
+        // Refused now rather than on the first delivery; every delivery is checked again, since DNS can change.
+        outbound.checkAtCreate(uri).ifPresent(reason -> v.add(field, reason));
     }
 
     private static void checkEvents(List<String> events, Validator v) {

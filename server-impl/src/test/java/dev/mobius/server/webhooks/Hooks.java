@@ -42,6 +42,19 @@ final class Hooks {
         return api.get(P + "/webhooks/" + webhookId + "/deliveries?limit=200", KEY).json().get("items");
     }
 
+    /** The whole delivery history, page by page. */
+    static List<JsonNode> allDeliveries(Api api, String webhookId) {
+        List<JsonNode> all = new java.util.ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = api.get(P + "/webhooks/" + webhookId + "/deliveries?limit=200"
+                    + (cursor == null ? "" : "&cursor=" + java.net.URLEncoder.encode(cursor, java.nio.charset.StandardCharsets.UTF_8)), KEY).json();
+            page.get("items").forEach(all::add);
+            cursor = page.get("has_more").asBoolean() ? page.get("next_cursor").asText() : null;
+        } while (cursor != null);
+        return all;
+    }
+
     /** Polls the delivery history until {@code done} holds (10 s at most). */
     static JsonNode awaitDeliveries(Api api, String webhookId, Predicate<JsonNode> done) throws InterruptedException {
         JsonNode items = null;

@@ -30,7 +30,7 @@ final class Receiver implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One request as received. */
-    record Hit(String deliveryId, String eventType, Map<String, String> headers, byte[] body, int attemptOfThisId) {
+    record Hit(String deliveryId, String eventType, Map<String, String> headers, byte[] body, int attemptOfThisId, long receivedAtMillis) {
         JsonNode json() {
             try {
                 return JSON.readTree(body);
@@ -75,7 +75,7 @@ final class Receiver implements AutoCloseable {
             exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), v.get(0)));
             String id = headers.get("x-mobius-delivery-id");
             int n = attempts.computeIfAbsent(String.valueOf(id), k -> new AtomicInteger()).incrementAndGet();
-            Hit hit = new Hit(id, headers.get("x-mobius-event-type"), headers, body, n);
+            Hit hit = new Hit(id, headers.get("x-mobius-event-type"), headers, body, n, System.currentTimeMillis());
             synchronized (hits) {
                 hits.add(hit);
                 hits.notifyAll();

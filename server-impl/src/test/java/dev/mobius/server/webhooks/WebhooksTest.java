@@ -20,7 +20,7 @@ import dev.mobius.server.SharedServerTest;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 
-/** Deliveries to a local receiver: signing, payloads, retries, terminal answers, timeouts, rotation, ping, disabling. */
+/** Deliveries to a local receiver: signing, payloads, retries, terminal answers, timeouts, rotation, ping (disabling: WebhookDisableTest). */
 class WebhooksTest extends SharedServerTest {
 
     @Test
@@ -155,35 +155,6 @@ class WebhooksTest extends SharedServerTest {
                 Map.of("url", "http://127.0.0.1:9/nothing")).json();
         assertEquals("connection refused", down.get("error").asText());
         assertNull(down.get("status_code"));
-    }
-
-    @Test
-    void consecutiveFailuresDisableTheWebhookVisiblyAndInTheAuditLog() throws Exception {
-        try (Receiver receiver = new Receiver()) {
-            receiver.answer(h -> Receiver.Answer.of(400));
-            JsonNode hook = Hooks.webhook(api, "doomed", receiver.url(), List.of("run.*"));
-            String id = hook.get("id").asText();
-            Hooks.automation(api, "wh-doomed");
-            for (int i = 0; i < 4; i++) {
-                Hooks.awaitRun(api, Hooks.startRun(api, "wh-doomed"), "completed");
-            }
-            JsonNode webhook = null;
-            for (int i = 0; i < 100; i++) {
-                webhook = api.get(P + "/webhooks/" + id, KEY).json();
-                if (!webhook.get("enabled").asBoolean()) {
-                    break;
-                }
-                Thread.sleep(100);
-            }
-            assertFalse(webhook.get("enabled").asBoolean());
-            assertEquals("10 consecutive failed delivery attempts", webhook.get("tags").get("mobius:disabled_reason").asText());
-            JsonNode audit = api.get("/v1/audit-logs?resource_id=" + id, KEY).json().get("items");
-            assertTrue(audit.toString().contains("consecutive failed delivery attempts"), audit.toString());
-            // Turning it back on clears the mark.
-            JsonNode on = api.patch(P + "/webhooks/" + id, KEY, Map.of("enabled", true)).json();
-            assertTrue(on.get("enabled").asBoolean());
-            assertFalse(on.get("tags").has("mobius:disabled_reason"));
-        }
     }
 
     @Test
