@@ -72,6 +72,13 @@ class WorkerActionsTest extends SharedServerTest {
             items.forEach(i -> names.add(i.get("name").asText()));
             assertEquals("sdk.echo", names.get(names.size() - 1), "worker actions come after platform and project actions: " + names);
             assertEquals(entry, items.get(items.size() - 1));
+
+            // A catalogue entry can be invoked directly as well: a job for the worker.
+            Api.Reply invoked = api.post(p + "/actions/sdk.echo/invocations", KEY, Map.of("input", Map.of("message", "direct"),
+                    "timeout_seconds", 20));
+            assertEquals(200, invoked.status(), invoked.toString());
+            assertEquals("completed", invoked.json().get("status").asText(), invoked.toString());
+            assertEquals("direct", invoked.json().get("output").get("echo").get("message").asText());
         }
     }
 
