@@ -21,8 +21,8 @@ import dev.mobius.api.model.WorkerSessionListResponse;
 import dev.mobius.api.model.WorkerSessionTotals;
 import dev.mobius.api.model.WorkerSocketModelCapability;
 import dev.mobius.server.access.ApiKeySecrets;
-import dev.mobius.server.actions.WorkerActions;
 import dev.mobius.server.access.Caller;
+import dev.mobius.server.actions.WorkerActions;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.projects.ProjectAccess;
 
