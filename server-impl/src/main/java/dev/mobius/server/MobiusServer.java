@@ -150,8 +150,20 @@ public final class MobiusServer implements AutoCloseable {
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
             Expressions expressions = new Expressions();
             SecretBox secretBox = new SecretBox(database.installationSecret("secret_box_key"));
-            Catalog actionCatalog = new Catalog(mapper);
-            ActionLookup actionLookup = (h, projectId, name) -> actionCatalog.find(h, projectId, name).map(Catalog.Entry::supportedLocations);
+            // Worker sessions come first: the catalogue lists the actions their registrations advertise.
+            WorkerSessions workerSessions = new WorkerSessions(jdbi, ids, mapper);
+            Catalog actionCatalog = new Catalog(mapper, workerSessions);
+            ActionLookup actionLookup = new ActionLookup() {
+                @Override
+                public Optional<List<String>> supportedLocations(org.jdbi.v3.core.Handle h, String projectId, String name) {
+                    return actionCatalog.find(h, projectId, name).map(Catalog.Entry::supportedLocations);
+                }
+
+                @Override
+                public Optional<String> workerNameProblem(String name) {
+                    return Catalog.workerNameProblem(name);
+                }
+            };
             AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, actionLookup);
             RunWakeups wakeups = new RunWakeups();
             // Outbound calls (actions now, webhooks later) share one guard and one bounded client.
@@ -193,7 +205,6 @@ public final class MobiusServer implements AutoCloseable {
             TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretBox, audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
-            WorkerSessions workerSessions = new WorkerSessions(jdbi, ids, mapper);
             Authenticator authenticator = new Authenticator(jdbi, catalog);
             WorkerHub workerHub = new WorkerHub(jdbi, database.dataSource(), authenticator, jobDispatch, workerSessions,
                     Boolean.getBoolean("mobius.workers.query-token"), Long.getLong("mobius.workers.poll-ms", 1000L),

@@ -160,6 +160,7 @@ public final class Worker implements AutoCloseable {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private final HttpClient http = HttpClient.newHttpClient();
     private final Map<String, Handler> handlers = new TreeMap<>();
+    private final Map<String, Map<String, Object>> inputSchemas = new TreeMap<>();
     private final ExecutorService pool;
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1, r -> {
         Thread t = new Thread(r, "mobius-worker-timer");
@@ -192,8 +193,25 @@ public final class Worker implements AutoCloseable {
         });
     }
 
+    /**
+     * Registers the handler of an action. The registration alone makes the action known to the
+     * project (no createAction call): a step names it with {@code execution_location: worker}, and
+     * the action catalogue lists it once this worker registered. Names are 1 to 128 letters,
+     * digits, {@code .}, {@code _} or {@code -}, starting with a letter or digit.
+     */
     public Worker register(String actionName, Handler handler) {
         handlers.put(actionName, handler);
+        return this;
+    }
+
+    /**
+     * As {@link #register(String, Handler)}, also sending the JSON Schema of the action's input,
+     * which the action catalogue shows as the action's {@code input_schema}. The handler still
+     * checks its input: the server does not.
+     */
+    public Worker register(String actionName, Map<String, Object> inputSchema, Handler handler) {
+        handlers.put(actionName, handler);
+        inputSchemas.put(actionName, new java.util.LinkedHashMap<>(inputSchema));
         return this;
     }
 
@@ -330,6 +348,7 @@ public final class Worker implements AutoCloseable {
                             .name(config.name).version(config.version).environmentId(config.environmentId)
                             .queues(config.queues.isEmpty() ? null : new ArrayList<>(config.queues))
                             .actionNames(handlers.isEmpty() ? null : new ArrayList<>(handlers.keySet()))
+                            .actionInputSchemas(inputSchemas.isEmpty() ? null : new TreeMap<>(inputSchemas))
                             .capabilities(config.capabilities.isEmpty() ? null : new ArrayList<>(config.capabilities));
                     send(register);
                 });

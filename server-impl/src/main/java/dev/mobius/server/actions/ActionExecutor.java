@@ -147,6 +147,9 @@ public final class ActionExecutor implements AutoCloseable {
             return CallResult.failure("unknown_action", "action \"" + row.actionName() + "\" no longer exists", false);
         }
         Catalog.Entry e = entry.get();
+        if (!e.platform() && e.row() == null) {
+            return CallResult.failure("invalid_execution_location", "action \"" + e.name() + "\" runs on workers only", false);
+        }
         CallResult result;
         if (e.platform()) {
             result = calls.platform(e.name(), input);

@@ -277,7 +277,7 @@ public final class ActionService {
                 errorMessage = "action \"" + entry.name() + "\" must run on a worker, and " + e.getMessage();
             }
         }
-        Daos.of(h, ActionDao.class).insertInvocation(new InvocationRow(id, orgId, projectId, entry.name(), entry.platform() ? null : entry.row().id(),
+        Daos.of(h, ActionDao.class).insertInvocation(new InvocationRow(id, orgId, projectId, entry.name(), entry.row() == null ? null : entry.row().id(),
                 source, location, runId, stepKey, retryCount, jobId, Json.write(mapper, input), null, status, errorType, errorMessage,
                 false, null, 0, null, principalId, idempotencyKey, now, status.equals("failed") ? now : null, now));
         if (location.equals("managed")) {

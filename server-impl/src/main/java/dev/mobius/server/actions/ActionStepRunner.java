@@ -42,7 +42,7 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
     @Override
     public String start(Handle h, RunRow run, StepRow step, Map<String, Object> config, Object parameters) {
         String name = (String) config.get("action_name");
-        Catalog.Entry entry = catalog.find(h, run.projectId(), name)
+        Catalog.Entry entry = catalog.resolve(h, run.projectId(), name)
                 .orElseThrow(() -> new Refused("unknown_action", "no action named \"" + name + "\" exists in this project", false));
         Object requested = config.get("execution_location");
         String location = requested instanceof String s ? s : entry.defaultLocation();

@@ -197,7 +197,8 @@ public final class AutomationService {
             AutomationRow automation = notArchived(find(h, project, handle, true));
             AutomationDao dao = Daos.of(h, AutomationDao.class);
             new SpecValidator(child -> dao.find(project.id(), child).isPresent(),
-                    action -> actions.supportedLocations(h, project.id(), action), expressions, mapper).validate(spec);
+                    action -> actions.supportedLocations(h, project.id(), action), actions::workerNameProblem, expressions, mapper)
+                    .validate(spec);
             VersionRow row = new VersionRow(ids.next("autv"), automation.id(), automation.latestVersion() + 1, "draft",
                     Json.write(mapper, request.getSpec()), json(request.getCompiledPlan()), caller.principalId(), Times.now());
             dao.insertVersion(row);

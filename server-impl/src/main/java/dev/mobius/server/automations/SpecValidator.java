@@ -47,19 +47,25 @@ public final class SpecValidator {
     private final List<ApiException.FieldError> errors = new ArrayList<>();
     private final Predicate<String> automationExists;
     private final java.util.function.Function<String, java.util.Optional<List<String>>> actionLocations;
+    private final java.util.function.Function<String, java.util.Optional<String>> workerNameProblem;
     private final Expressions expressions;
     private final ObjectMapper mapper;
 
     /** @param automationExists whether a handle names an automation of the same project (child-run steps) */
     public SpecValidator(Predicate<String> automationExists, Expressions expressions, ObjectMapper mapper) {
-        this(automationExists, name -> java.util.Optional.empty(), expressions, mapper);
+        this(automationExists, name -> java.util.Optional.empty(), ActionLookup.NONE::workerNameProblem, expressions, mapper);
     }
 
-    /** @param actionLocations the execution locations an action supports, empty when no such action exists */
+    /**
+     * @param actionLocations   the execution locations an action supports, empty when the catalogue holds no such action
+     * @param workerNameProblem why a name cannot name an action only workers run, empty when it can
+     */
     public SpecValidator(Predicate<String> automationExists, java.util.function.Function<String, java.util.Optional<List<String>>> actionLocations,
+                         java.util.function.Function<String, java.util.Optional<String>> workerNameProblem,
                          Expressions expressions, ObjectMapper mapper) {
         this.automationExists = automationExists;
         this.actionLocations = actionLocations;
+        this.workerNameProblem = workerNameProblem;
         this.expressions = expressions;
         this.mapper = mapper;
     }
@@ -133,13 +139,24 @@ public final class SpecValidator {
         }
     }
 
-    /** The action exists (platform or project), may run where the step says, and its parameters hold valid templates. */
+    /**
+     * The action is in the catalogue (platform, project or advertised by a worker) and may run where
+     * the step says, or the step runs it on a worker and its name has the worker form: a worker's
+     * registration defines the actions it runs, so such a name is accepted before any worker
+     * registered it (its job waits in the queue). Parameters must hold valid templates.
+     */
     private void action(String at, JsonNode config) {
         String name = config.path("action_name").asText(null);
         if (name != null && !name.isEmpty()) {
             java.util.Optional<List<String>> locations = actionLocations.apply(name);
             if (locations.isEmpty()) {
-                error(at + ".action_name", "no action named \"" + name + "\" exists in this project");
+                java.util.Optional<String> problem = workerNameProblem.apply(name);
+                if (problem.isPresent()) {
+                    error(at + ".action_name", problem.get());
+                } else if (!"worker".equals(config.path("execution_location").asText(null))) {
+                    error(at + ".action_name", "no action named \"" + name + "\" exists in this project; an action only a worker runs "
+                            + "needs execution_location worker");
+                }
             } else {
                 JsonNode location = config.path("execution_location");
                 if (!location.isMissingNode() && !location.isNull() && !locations.get().contains(location.asText())) {

@@ -78,12 +78,14 @@ public final class Frames {
 
     public record Register(String messageId, String workerInstanceId, String workerSessionToken, Integer concurrencyLimit,
                            Integer availableSlots, String name, String version, String environmentId, List<String> capabilities,
-                           List<String> queues, List<String> actionNames, List<ModelCapability> models) implements Frame {}
+                           List<String> queues, List<String> actionNames, Map<String, Object> actionInputSchemas,
+                           List<ModelCapability> models) implements Frame {}
 
     public record Registered(String messageId, String workerSessionToken, LeaseConfig lease) implements Frame {}
 
+    /** {@code action_input_schemas} (also on register) is this server's addition: input schemas by action name. */
     public record Ready(String messageId, Integer availableSlots, List<String> queues, List<String> actionNames,
-                        List<ModelCapability> models) implements Frame {}
+                        Map<String, Object> actionInputSchemas, List<ModelCapability> models) implements Frame {}
 
     public record Claim(String messageId, Integer availableSlots, List<String> queues, List<String> actionNames,
                         List<ModelCapability> models) implements Frame {}

@@ -240,7 +240,9 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
             claim(c, claim);
         } else if (frame instanceof Frames.Ready ready) {
             refresh(c, ready.queues(), ready.actionNames(), ready.models());
-            touch(c, null, false);
+            // Rare (no public SDK sends it), and what it advertises feeds the catalogue: stored at once.
+            c.lastTouchNanos = System.nanoTime();
+            sessions.ready(c.sessionId, ready);
         } else if (frame instanceof Frames.Heartbeat hb) {
             heartbeat(c, hb);
         } else if (frame instanceof Frames.Report report) {

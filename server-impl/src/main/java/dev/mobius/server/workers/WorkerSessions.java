@@ -22,6 +22,7 @@ import dev.mobius.api.model.WorkerSessionTotals;
 import dev.mobius.api.model.WorkerSocketModelCapability;
 import dev.mobius.server.access.ApiKeySecrets;
 import dev.mobius.server.access.Caller;
+import dev.mobius.server.actions.WorkerActions;
 import dev.mobius.server.http.Ids;
 import dev.mobius.server.projects.ProjectAccess;
 
@@ -30,9 +31,11 @@ import dev.mobius.server.projects.ProjectAccess;
  * continued by presenting its token; without the token it can only be taken over once no live
  * connection (seen within {@link #TAKEOVER_SECONDS}) holds it.
  */
-public final class WorkerSessions {
+public final class WorkerSessions implements WorkerActions {
     static final int TAKEOVER_SECONDS = 60;
     static final int STALE_SECONDS = 120;
+    /** How long the names a session advertised stay in the action catalogue after it was last seen. */
+    static final int ADVERTISED_DAYS = 30;
     private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
     private static final TypeReference<List<Map<String, String>>> MODELS = new TypeReference<>() {};
 
@@ -70,22 +73,24 @@ public final class WorkerSessions {
             int concurrency = r.concurrencyLimit() == null ? 1 : r.concurrencyLimit();
             h.createUpdate("""
                     INSERT INTO worker_sessions (id, org_id, project_id, worker_instance_id, token_sha256, principal_id, api_key_id, name, version,
-                                                 environment_id, concurrency_limit, capabilities, queues, action_names, models, draining,
-                                                 connection_id, created_at, last_seen_at, last_activity_at)
+                                                 environment_id, concurrency_limit, capabilities, queues, action_names, action_input_schemas,
+                                                 models, draining, connection_id, created_at, last_seen_at, last_activity_at)
                     VALUES (:id, :org, :project, :instance, :hash, :principal, :key, :name, :version, :env, :concurrency,
-                            CAST(:caps AS jsonb), CAST(:queues AS jsonb), CAST(:actions AS jsonb), CAST(:models AS jsonb), false,
-                            :conn, clock_timestamp(), clock_timestamp(), clock_timestamp())
+                            CAST(:caps AS jsonb), CAST(:queues AS jsonb), CAST(:actions AS jsonb), CAST(:schemas AS jsonb),
+                            CAST(:models AS jsonb), false, :conn, clock_timestamp(), clock_timestamp(), clock_timestamp())
                     ON CONFLICT (project_id, worker_instance_id) DO UPDATE SET
                         token_sha256 = excluded.token_sha256, principal_id = excluded.principal_id, api_key_id = excluded.api_key_id,
                         name = excluded.name, version = excluded.version, environment_id = excluded.environment_id,
                         concurrency_limit = excluded.concurrency_limit, capabilities = excluded.capabilities, queues = excluded.queues,
-                        action_names = excluded.action_names, models = excluded.models, draining = false,
+                        action_names = excluded.action_names, action_input_schemas = excluded.action_input_schemas,
+                        models = excluded.models, draining = false,
                         connection_id = excluded.connection_id, last_seen_at = excluded.last_seen_at, last_activity_at = excluded.last_activity_at""")
                     .bind("id", id).bind("org", caller.orgId()).bind("project", projectId).bind("instance", r.workerInstanceId())
                     .bind("hash", ApiKeySecrets.sha256(token)).bind("principal", caller.principalId()).bind("key", caller.keyId())
                     .bind("name", r.name()).bind("version", r.version()).bind("env", r.environmentId()).bind("concurrency", concurrency)
                     .bind("caps", json(orEmpty(r.capabilities()))).bind("queues", json(orEmpty(r.queues())))
                     .bind("actions", json(orEmpty(r.actionNames()))).bind("models", json(r.models() == null ? List.of() : r.models()))
+                    .bind("schemas", json(schemas(r.actionInputSchemas())))
                     .bind("conn", connectionId).execute();
             return new Registration(id, token, false);
         });
@@ -103,6 +108,68 @@ public final class WorkerSessions {
                 .bind("actions", claim == null || claim.actionNames() == null ? null : json(claim.actionNames()))
                 .bind("models", claim == null || claim.models() == null ? null : json(claim.models()))
                 .execute());
+    }
+
+    /** A {@code worker.ready}: the session was seen, and the names (and schemas) it sends replace those in force. */
+    public void ready(String sessionId, Frames.Ready ready) {
+        jdbi.useHandle(h -> h.createUpdate("""
+                UPDATE worker_sessions SET last_seen_at = clock_timestamp(), last_activity_at = clock_timestamp(),
+                       queues = coalesce(CAST(:queues AS jsonb), queues), action_names = coalesce(CAST(:actions AS jsonb), action_names),
+                       action_input_schemas = coalesce(CAST(:schemas AS jsonb), action_input_schemas),
+                       models = coalesce(CAST(:models AS jsonb), models)
+                 WHERE id = :id""")
+                .bind("id", sessionId)
+                .bind("queues", ready.queues() == null ? null : json(ready.queues()))
+                .bind("actions", ready.actionNames() == null ? null : json(ready.actionNames()))
+                .bind("schemas", ready.actionInputSchemas() == null ? null : json(schemas(ready.actionInputSchemas())))
+                .bind("models", ready.models() == null ? null : json(ready.models()))
+                .execute());
+    }
+
+    // ---- the catalogue's worker actions -----------------------------------------------------
+
+    private static final String ADVERTISED = """
+            SELECT a.name, max(s.last_seen_at) AS last_seen_at,
+                   max(s.last_seen_at) > clock_timestamp() - make_interval(secs => :stale) AS live,
+                   CAST((array_agg(s.action_input_schemas -> a.name ORDER BY s.last_seen_at DESC)
+                         FILTER (WHERE s.action_input_schemas -> a.name IS NOT NULL))[1] AS text) AS input_schema
+              FROM worker_sessions s CROSS JOIN LATERAL jsonb_array_elements_text(s.action_names) AS a(name)
+             WHERE s.project_id = :project AND s.last_seen_at > clock_timestamp() - make_interval(days => :days) %s
+             GROUP BY a.name ORDER BY a.name""";
+
+    @Override
+    public List<Advertised> advertised(org.jdbi.v3.core.Handle h, String projectId) {
+        return h.createQuery(String.format(ADVERTISED, "")).bind("project", projectId).bind("stale", STALE_SECONDS)
+                .bind("days", ADVERTISED_DAYS).map((rs, ctx) -> advertised(rs)).list();
+    }
+
+    @Override
+    public Optional<Advertised> advertised(org.jdbi.v3.core.Handle h, String projectId, String name) {
+        return h.createQuery(String.format(ADVERTISED, "AND a.name = :name")).bind("project", projectId).bind("stale", STALE_SECONDS)
+                .bind("days", ADVERTISED_DAYS).bind("name", name).map((rs, ctx) -> advertised(rs)).findOne();
+    }
+
+    private Advertised advertised(java.sql.ResultSet rs) throws java.sql.SQLException {
+        String schema = rs.getString("input_schema");
+        try {
+            return new Advertised(rs.getString("name"), schema == null ? null : mapper.readTree(schema),
+                    rs.getObject("last_seen_at", OffsetDateTime.class), rs.getBoolean("live"));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Only object schemas are kept: anything else a worker sends under a name is ignored. */
+    private static Map<String, Object> schemas(Map<String, Object> sent) {
+        Map<String, Object> kept = new java.util.TreeMap<>();
+        if (sent != null) {
+            sent.forEach((name, schema) -> {
+                if (name != null && schema instanceof Map<?, ?>) {
+                    kept.put(name, schema);
+                }
+            });
+        }
+        return kept;
     }
 
     public void setDraining(String sessionId) {

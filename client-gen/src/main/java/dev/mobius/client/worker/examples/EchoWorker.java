@@ -10,7 +10,9 @@ import dev.mobius.client.worker.Worker;
 
 /**
  * The smallest useful worker: it runs the action {@code echo} by answering with the parameters it
- * was given. Configuration comes from the environment: {@code MOBIUS_URL} (default
+ * was given. Registering the handler is all it takes (no action is created): a step names
+ * {@code echo} with {@code execution_location: worker}, and the action catalogue lists it, with the
+ * input schema sent here, once the worker registered. Configuration comes from the environment: {@code MOBIUS_URL} (default
  * {@code http://127.0.0.1:8080}), {@code MOBIUS_API_KEY} (required, a key with
  * {@code mobius.workers.connect} in the project), {@code MOBIUS_PROJECT} (default {@code default}),
  * {@code MOBIUS_CONCURRENCY} (default 4). It runs until stopped; Ctrl-C lets running jobs finish.
@@ -32,7 +34,7 @@ public final class EchoWorker {
             System.exit(2);
         }
         Worker worker = Worker.builder(URI.create(url), key, project).name("echo-worker").concurrency(concurrency).build();
-        worker.register("echo", job -> {
+        worker.register("echo", Map.of("type", "object", "description", "Any object; it is answered back"), job -> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("echo", job.parameters());
             out.put("job_id", job.jobId());
