@@ -52,9 +52,4 @@ public final class FailureLog {
             log.info("{} reaches the database again", what);
         }
     }
-
-    /** Whether the last failure was a lost database (and nothing succeeded since). */
-    public boolean waitingForDatabase() {
-        return waitingForDatabase.get();
-    }
 }

@@ -23,6 +23,8 @@ import dev.mobius.server.background.Threads;
  */
 public final class DatabaseSupervisor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DatabaseSupervisor.class);
+    /** The shortest time between two looks, however many requests report a lost connection. */
+    private static final long MIN_SPACING_MILLIS = 100;
 
     private final EmbeddedPostgres embedded;
     private final String jdbcUrl;
@@ -31,11 +33,15 @@ public final class DatabaseSupervisor implements AutoCloseable {
     private final long watchMillis;
     private final Thread thread;
     private final Object wake = new Object();
+    private boolean suspected;
     private volatile boolean available = true;
     private volatile boolean running = true;
     private Connection probe;
     private long downSinceNanos;
     private boolean restartFailureLogged;
+    /** Restarts that failed in a row: after ten (the old processes are long gone) one try every 10 s. */
+    private int failedRestarts;
+    private long nextRestartNanos = System.nanoTime();
 
     /** @param embedded the cluster to restart when its postmaster dies; null for an external database */
     public DatabaseSupervisor(EmbeddedPostgres embedded, String jdbcUrl, String user, String password, HikariDataSource pool,
@@ -70,6 +76,7 @@ public final class DatabaseSupervisor implements AutoCloseable {
     /** A request met a lost connection: look now rather than at the next interval. */
     public void suspect() {
         synchronized (wake) {
+            suspected = true;
             wake.notifyAll();
         }
     }
@@ -81,14 +88,16 @@ public final class DatabaseSupervisor implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("database watch failed", e);
             }
-            synchronized (wake) {
-                try {
-                    if (running) {
-                        wake.wait(watchMillis);
+            try {
+                Thread.sleep(MIN_SPACING_MILLIS);
+                synchronized (wake) {
+                    if (running && !suspected) {
+                        wake.wait(Math.max(1, watchMillis - MIN_SPACING_MILLIS));
                     }
-                } catch (InterruptedException e) {
-                    return;
+                    suspected = false;
                 }
+            } catch (InterruptedException e) {
+                return;
             }
         }
     }
@@ -107,19 +116,22 @@ public final class DatabaseSupervisor implements AutoCloseable {
     }
 
     private void restartEmbedded() {
-        if (!running) {
+        if (!running || System.nanoTime() - nextRestartNanos < 0) {
             return;
         }
         try {
             embedded.restart();
             restartFailureLogged = false;
+            failedRestarts = 0;
             log.info("embedded PostgreSQL restarted on port {} after a crash; it recovered from its own log", embedded.port());
         } catch (IOException e) {
             // Typically: processes of the dead postmaster still hold its shared memory for a moment.
             if (!restartFailureLogged) {
                 restartFailureLogged = true;
-                log.warn("restarting the embedded PostgreSQL failed; trying again every {} ms: {}", watchMillis, e.getMessage());
+                log.warn("restarting the embedded PostgreSQL failed; trying again until it starts: {}", e.getMessage());
             }
+            failedRestarts++;
+            nextRestartNanos = System.nanoTime() + (failedRestarts < 10 ? 0 : 10_000_000_000L);
         }
     }
 

@@ -51,6 +51,7 @@ import dev.mobius.server.http.ApiException;
 import dev.mobius.server.jobs.JobQueue;
 import dev.mobius.server.projects.ProjectDao;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.DatabaseFailures;
 
 /**
  * The worker socket on the API's own Grizzly listener (grizzly-websockets, see {@link #attach}).
@@ -138,6 +139,19 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
 
     @Override
     public WebSocket createSocket(ProtocolHandler handler, HttpRequestPacket request, WebSocketListener... listeners) {
+        try {
+            return admit(handler, request, listeners);
+        } catch (RuntimeException e) {
+            if (!DatabaseFailures.isUnavailable(e)) {
+                throw e;
+            }
+            // As for HTTP requests: the worker runtime reconnects after Retry-After.
+            request.getResponse().setHeader("Retry-After", String.valueOf(ApiException.DATABASE_RETRY_AFTER_SECONDS));
+            throw refuse(request, 503, "Service Unavailable");
+        }
+    }
+
+    private WebSocket admit(ProtocolHandler handler, HttpRequestPacket request, WebSocketListener... listeners) {
         Matcher m = ROUTE.matcher(request.getRequestURI());
         if (!m.matches()) {
             throw refuse(request, 404, "Not Found");
