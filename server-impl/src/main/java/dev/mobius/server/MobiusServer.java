@@ -69,6 +69,7 @@ import dev.mobius.server.events.EventDispatcher;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.DatabaseGate;
 import dev.mobius.server.http.ErrorMappers;
 import dev.mobius.server.http.Idempotency;
 import dev.mobius.server.http.IgnoreH2cUpgrade;
@@ -210,7 +211,7 @@ public final class MobiusServer implements AutoCloseable {
                     Boolean.getBoolean("mobius.workers.query-token"), Long.getLong("mobius.workers.poll-ms", 1000L),
                     Long.getLong("mobius.workers.keepalive-ms", 20_000L), Long.getLong("mobius.workers.auth-check-ms", 5_000L));
 
-            ErrorMappers errors = new ErrorMappers();
+            ErrorMappers errors = new ErrorMappers(database);
             ResourceConfig app = new ResourceConfig()
                     .property(ServerProperties.WADL_FEATURE_DISABLE, true)
                     .property(ServerProperties.BV_SEND_ERROR_IN_RESPONSE, false)
@@ -223,6 +224,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new TimestampParam())
                     .register(new RequestRules())
                     .register(new RequestLog(ids))
+                    .register(new DatabaseGate(database::available))
                     .register(new InputGuard(config.maxRequestBodyBytes(), catalog))
                     .register(authenticator)
                     .register(new RateLimiter(jdbi, config.rateLimits()))

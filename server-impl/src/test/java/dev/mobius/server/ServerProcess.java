@@ -30,6 +30,11 @@ public final class ServerProcess implements AutoCloseable {
 
     /** On a given port (0: any free one), so clients holding the address find the restarted server. */
     public static ServerProcess start(Path dataDir, int listenPort) throws IOException {
+        return start(dataDir, listenPort, java.util.Map.of());
+    }
+
+    /** With extra environment variables, which win over the test defaults below. */
+    public static ServerProcess start(Path dataDir, int listenPort, java.util.Map<String, String> env) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
                 "dev.mobius.server.Main", "--port", String.valueOf(listenPort), "--data-dir", dataDir.toString()))
@@ -43,6 +48,7 @@ public final class ServerProcess implements AutoCloseable {
         pb.environment().put("MOBIUS_WEBHOOK_TIMEOUT_MS", "1500");
         pb.environment().put("MOBIUS_WEBHOOK_LEASE_MS", "8000");
         pb.environment().put("MOBIUS_WEBHOOK_DISABLE_AFTER", "432s");
+        pb.environment().putAll(env);
         Process process = pb.start();
         StringBuffer output = new StringBuffer();
         CompletableFuture<Integer> port = new CompletableFuture<>();

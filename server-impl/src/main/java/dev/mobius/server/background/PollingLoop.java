@@ -11,14 +11,19 @@ import org.slf4j.LoggerFactory;
  * itself lives in rows claimed with SKIP LOCKED, so this loop is only the pace, never the state.
  * Every background loop shares one error policy: a failing unit is logged and retried after a
  * whole idle wait (nudges do not cut it short), so a lost database neither spins a loop nor stops it.
+ * While the database stays lost the wait doubles up to {@link #MAX_BACKOFF_MILLIS} and the loss is
+ * logged once (see {@link FailureLog}); the first unit that goes through resumes the normal pace.
  */
 public final class PollingLoop implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PollingLoop.class);
+    /** The longest wait between two tries while the database is lost: its return is noticed this fast. */
+    static final long MAX_BACKOFF_MILLIS = 2000;
 
     private final String name;
     private final long idleMillis;
     private final BooleanSupplier unit;
     private final Thread thread;
+    private final FailureLog failures;
     private final Object signal = new Object();
     private boolean nudged;
     private volatile boolean running = true;
@@ -29,6 +34,7 @@ public final class PollingLoop implements AutoCloseable {
         this.idleMillis = idleMillis;
         this.unit = unit;
         this.thread = Threads.daemon(this::loop, name);
+        this.failures = new FailureLog(log, name);
     }
 
     public void start() {
@@ -44,19 +50,21 @@ public final class PollingLoop implements AutoCloseable {
     }
 
     private void loop() {
+        long backOff = idleMillis;
         while (running) {
             boolean worked;
             try {
                 worked = unit.getAsBoolean();
             } catch (RuntimeException e) {
-                if (running) {
-                    log.error("{} failed; retrying", name, e);
-                }
-                if (!backOff()) {
+                boolean databaseLost = running && failures.failed(e);
+                if (!backOff(backOff)) {
                     return;
                 }
+                backOff = databaseLost ? Math.min(backOff * 2, Math.max(idleMillis, MAX_BACKOFF_MILLIS)) : idleMillis;
                 continue;
             }
+            failures.succeeded();
+            backOff = idleMillis;
             if (!worked && !idle()) {
                 return;
             }
@@ -78,11 +86,11 @@ public final class PollingLoop implements AutoCloseable {
         }
     }
 
-    /** After a failure: the whole idle wait, which nudges do not cut short. @return false once interrupted (closing) */
-    private boolean backOff() {
+    /** After a failure: a whole wait, which nudges do not cut short. @return false once interrupted (closing) */
+    private boolean backOff(long millis) {
         try {
             if (running) {
-                Thread.sleep(idleMillis);
+                Thread.sleep(millis);
             }
             return true;
         } catch (InterruptedException e) {

@@ -19,15 +19,24 @@ import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 /**
  * The PostgreSQL the server runs on: the embedded cluster by default, or an external one named
  * by URL. Migrations run at start (Flyway holds a lock, so several nodes can start at once).
+ * A {@link DatabaseSupervisor} watches it for as long as the server runs: losing the database
+ * makes requests fail fast until it is back, and the embedded cluster is restarted when it dies.
  */
 public final class Database implements AutoCloseable {
+    /** How long a request waits for a pooled connection before it is answered 503. */
+    private static final long CONNECTION_TIMEOUT_MILLIS = Long.getLong("mobius.db.connection-timeout-ms", 3000L);
+    /** How often the supervisor looks at the database. */
+    private static final long WATCH_MILLIS = Long.getLong("mobius.db.watch-ms", 500L);
+
     private final EmbeddedPostgres embedded;
     private final HikariDataSource dataSource;
+    private final DatabaseSupervisor supervisor;
     private final Jdbi jdbi;
 
-    private Database(EmbeddedPostgres embedded, HikariDataSource dataSource) {
+    private Database(EmbeddedPostgres embedded, HikariDataSource dataSource, DatabaseSupervisor supervisor) {
         this.embedded = embedded;
         this.dataSource = dataSource;
+        this.supervisor = supervisor;
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin()).installPlugin(new PostgresPlugin())
                 .registerRowMapper(new RecordMappers());
     }
@@ -45,11 +54,14 @@ public final class Database implements AutoCloseable {
         }
         hikari.setPoolName("mobius");
         hikari.setMaximumPoolSize(Integer.getInteger("mobius.db.pool", 16));
-        hikari.setConnectionTimeout(10_000);
+        hikari.setConnectionTimeout(CONNECTION_TIMEOUT_MILLIS);
         try {
             HikariDataSource ds = new HikariDataSource(hikari);
             Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
-            return new Database(embedded, ds);
+            DatabaseSupervisor supervisor = new DatabaseSupervisor(embedded, hikari.getJdbcUrl(), hikari.getUsername(),
+                    hikari.getPassword(), ds, WATCH_MILLIS);
+            supervisor.start();
+            return new Database(embedded, ds, supervisor);
         } catch (RuntimeException e) {
             if (embedded != null) {
                 embedded.close();
@@ -88,13 +100,14 @@ public final class Database implements AutoCloseable {
         return dataSource;
     }
 
-    /** @return whether a trivial query succeeds within a second */
-    public boolean isReachable() {
-        try (var c = dataSource.getConnection()) {
-            return c.isValid(1);
-        } catch (Exception e) {
-            return false;
-        }
+    /** Whether the database answered the supervisor's last probe (no waiting: read on every request). */
+    public boolean available() {
+        return supervisor.available();
+    }
+
+    /** A caller met a lost connection: the supervisor looks at once instead of at its next interval. */
+    public void suspect() {
+        supervisor.suspect();
     }
 
     /** A random secret generated once per installation and shared by every node. */
@@ -111,6 +124,8 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        // The supervisor first, so that stopping the cluster is not taken for a crash to repair.
+        supervisor.close();
         dataSource.close();
         if (embedded != null) {
             embedded.close();

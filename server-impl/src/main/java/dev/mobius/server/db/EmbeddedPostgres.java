@@ -38,7 +38,8 @@ import dev.mobius.server.background.Threads;
  * synchronous commit on, password authentication, loopback only) unlike zonky's test defaults.
  *
  * <p>If the JVM died without stopping the cluster (kill -9), the postmaster it left running is
- * stopped and started again on the next start.
+ * stopped and started again on the next start. If the postmaster dies under a running server,
+ * {@link DatabaseSupervisor} sees it through {@link #postmasterAlive()} and calls {@link #restart()}.
  */
 public final class EmbeddedPostgres implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgres.class);
@@ -50,12 +51,14 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private final Path cluster;
     private final String password;
     private final int port;
+    private final boolean durable;
 
-    private EmbeddedPostgres(Path binaries, Path cluster, String password, int port) {
+    private EmbeddedPostgres(Path binaries, Path cluster, String password, int port, boolean durable) {
         this.binaries = binaries;
         this.cluster = cluster;
         this.password = password;
         this.port = port;
+        this.durable = durable;
     }
 
     /**
@@ -72,13 +75,52 @@ public final class EmbeddedPostgres implements AutoCloseable {
             writePrivate(passwordFile, randomPassword());
         }
         String password = Files.readString(passwordFile, StandardCharsets.UTF_8).trim();
-        EmbeddedPostgres pg = new EmbeddedPostgres(binaries, cluster, password, freePort());
+        EmbeddedPostgres pg = new EmbeddedPostgres(binaries, cluster, password, freePort(), durable);
         if (!Files.exists(cluster.resolve("PG_VERSION"))) {
             pg.initdb(passwordFile);
         }
         pg.stopLeftoverPostmaster();
-        pg.startPostmaster(durable);
+        pg.startPostmaster();
         return pg;
+    }
+
+    /**
+     * Starts the postmaster again on the same data directory, port and password after it died
+     * (PostgreSQL replays its WAL: what was committed is kept, what was not is gone). Fails while
+     * processes of the dead postmaster still hold the cluster; the caller tries again.
+     */
+    public void restart() throws IOException {
+        startPostmaster();
+    }
+
+    /**
+     * Whether the postmaster named by {@code postmaster.pid} is running: the file exists and its
+     * process is neither gone nor a zombie. Cheap enough to ask every half second.
+     */
+    public boolean postmasterAlive() {
+        long pid = postmasterPid();
+        if (pid <= 0) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // "pid (comm) S ...": the state letter follows the last parenthesis.
+            int close = stat.lastIndexOf(')');
+            char state = close >= 0 && close + 2 < stat.length() ? stat.charAt(close + 2) : '?';
+            return state != 'Z' && state != 'X';
+        } catch (IOException e) {
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        }
+    }
+
+    /** The postmaster's process id from {@code postmaster.pid}, or -1 when there is none. */
+    public long postmasterPid() {
+        try {
+            List<String> lines = Files.readAllLines(cluster.resolve("postmaster.pid"), StandardCharsets.UTF_8);
+            return lines.isEmpty() ? -1 : Long.parseLong(lines.get(0).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
     }
 
     public String jdbcUrl() {
@@ -124,7 +166,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         }
     }
 
-    private void startPostmaster(boolean durable) throws IOException {
+    private void startPostmaster() throws IOException {
         String onOff = durable ? "on" : "off";
         String options = String.join(" ",
                 "-p", Integer.toString(port),

@@ -48,6 +48,15 @@ public class ApiException extends RuntimeException {
         return new ApiException(403, code, message, null);
     }
 
+    /** Seconds a caller is told to wait (Retry-After) while the database is unavailable. */
+    public static final int DATABASE_RETRY_AFTER_SECONDS = 1;
+
+    /** The database cannot be reached: answered with {@code Retry-After} (see ErrorMappers). */
+    public static ApiException databaseUnavailable() {
+        return new ApiException(503, "database_unavailable", "the database is unavailable; retry after "
+                + DATABASE_RETRY_AFTER_SECONDS + "s", Map.of("retry_after_seconds", DATABASE_RETRY_AFTER_SECONDS));
+    }
+
     public static ApiException unauthorized() {
         return new ApiException(401, "unauthorized", "missing or invalid credential", null);
     }

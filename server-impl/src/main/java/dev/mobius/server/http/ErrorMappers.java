@@ -31,6 +31,9 @@ import org.glassfish.jersey.server.ParamException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.mobius.server.db.Database;
+import dev.mobius.server.db.DatabaseFailures;
+
 /**
  * Turns every failure into the error envelope {@code {"error":{"code","message","details"}}}.
  * One mapper for {@link Throwable} so nothing escapes as an HTML page or a stack trace.
@@ -40,6 +43,13 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
 
     @jakarta.inject.Inject
     private jakarta.inject.Provider<org.glassfish.jersey.server.ContainerRequest> request;
+
+    private final Database database;
+
+    /** @param database told when a request meets a lost connection */
+    public ErrorMappers(Database database) {
+        this.database = database;
+    }
 
     /**
      * Bean-validation failures: registered separately because Jersey picks the mapper of the
@@ -80,6 +90,9 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
                 .entity(envelope(error));
         if (error.status() == 401) {
             response.header(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+        }
+        if ("database_unavailable".equals(error.code())) {
+            response.header(HttpHeaders.RETRY_AFTER, ApiException.DATABASE_RETRY_AFTER_SECONDS);
         }
         if (failure instanceof NotAllowedException notAllowed) {
             String allow = notAllowed.getResponse().getHeaderString(HttpHeaders.ALLOW);
@@ -127,6 +140,11 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         }
         if (failure instanceof NotAcceptableException) {
             return new ApiException(406, "not_acceptable", "the Accept header excludes every media type this operation returns", null);
+        }
+        if (DatabaseFailures.isUnavailable(failure)) {
+            // The request raced the loss of the database (the gate closes within a watch interval).
+            database.suspect();
+            return ApiException.databaseUnavailable();
         }
         if (uniqueViolation(failure)) {
             // Two requests raced past the same uniqueness check; the database kept exactly one.

@@ -31,6 +31,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.access.CallerContext;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.DatabaseFailures;
 import dev.mobius.server.signing.SecretBox;
 
 /**
@@ -150,7 +151,14 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
         }
         if (response.getStatus() >= 500) {
             // Nothing was committed for a failed request: let the retry run it again.
-            jdbi.useHandle(h -> Daos.of(h, Dao.class).release(claim.principal(), claim.key()));
+            try {
+                jdbi.useHandle(h -> Daos.of(h, Dao.class).release(claim.principal(), claim.key()));
+            } catch (RuntimeException e) {
+                if (!DatabaseFailures.isUnavailable(e)) {
+                    throw e;
+                }
+                // The database went away with the request: the claim is taken over once abandoned.
+            }
             return;
         }
         byte[] body = response.hasEntity() ? box.seal(Json.write(mapper, response.getEntity()).getBytes(StandardCharsets.UTF_8)) : null;
@@ -159,8 +167,15 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
         if (location != null) {
             headers.put(HttpHeaders.LOCATION, location);
         }
-        jdbi.useHandle(h -> Daos.of(h, Dao.class).complete(claim.principal(), claim.key(), response.getStatus(),
-                Json.write(mapper, headers), body));
+        try {
+            jdbi.useHandle(h -> Daos.of(h, Dao.class).complete(claim.principal(), claim.key(), response.getStatus(),
+                    Json.write(mapper, headers), body));
+        } catch (RuntimeException e) {
+            if (!DatabaseFailures.isUnavailable(e)) {
+                throw e;
+            }
+            // The request itself committed: its answer stands even though it cannot be stored for replays.
+        }
     }
 
     private static byte[] requestHash(String method, String path, String query, byte[] body) {

@@ -7,7 +7,10 @@ import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.mobius.server.background.FailureLog;
+import dev.mobius.server.background.Threads;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.DatabaseFailures;
 
 
 /**
@@ -21,11 +24,14 @@ public final class RunEngine implements AutoCloseable {
     /** How long an idle thread waits before looking again; wake-ups cut it short. */
     private static final long IDLE_POLL_MILLIS = 200;
     private static final int RETRY_FAILED_ADVANCE_SECONDS = 30;
+    /** The longest wait between two tries while the database is lost. */
+    private static final long MAX_BACKOFF_MILLIS = 2000;
 
     private final Jdbi jdbi;
     private final RunMachine machine;
     private final RunWakeups wakeups;
     private final List<Thread> threads;
+    private final FailureLog failures = new FailureLog(log, "run engine");
     private volatile boolean running = true;
 
     public RunEngine(Jdbi jdbi, RunMachine machine, RunWakeups wakeups, int threadCount) {
@@ -46,14 +52,21 @@ public final class RunEngine implements AutoCloseable {
     }
 
     private void loop() {
+        long backOff = IDLE_POLL_MILLIS;
         while (running) {
             try {
-                if (!advanceOne()) {
+                boolean advanced = advanceOne();
+                failures.succeeded();
+                backOff = IDLE_POLL_MILLIS;
+                if (!advanced) {
                     idle();
                 }
             } catch (RuntimeException e) {
-                if (running) {
-                    log.error("run engine failure; retrying", e);
+                if (running && failures.failed(e)) {
+                    // The database is lost: wait without heeding wake-ups, longer each time, up to a bound.
+                    Threads.sleepQuietly(backOff);
+                    backOff = Math.min(backOff * 2, MAX_BACKOFF_MILLIS);
+                } else if (running) {
                     idle();
                 }
             }
@@ -86,7 +99,8 @@ public final class RunEngine implements AutoCloseable {
             });
         } catch (RuntimeException e) {
             String runId = claimed.get();
-            if (runId == null) {
+            if (runId == null || DatabaseFailures.isUnavailable(e)) {
+                // Nothing to set aside: the advance rolled back with the connection, the run stays due.
                 throw e;
             }
             // The advance rolled back. Set the run aside for a while so that one run that keeps

@@ -44,6 +44,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationRunEvent;
+import dev.mobius.server.background.FailureLog;
 import dev.mobius.server.background.Threads;
 import dev.mobius.server.http.Json;
 
@@ -91,6 +92,7 @@ public final class RunStreams implements AutoCloseable {
     private final ExecutorService writers = Executors.newFixedThreadPool(Integer.getInteger("mobius.streams.writers", 4), Threads.daemons("sse-writer"));
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, Threads.daemons("sse-timer"));
     private final Thread listener;
+    private final FailureLog listenerFailures = new FailureLog(log, "run event listener");
     private volatile boolean running = true;
 
     /** Streams read with plain JDBC from {@code dataSource}; {@code jdbi} is accepted for the wiring's sake and not used. */
@@ -504,6 +506,7 @@ public final class RunStreams implements AutoCloseable {
                 try (Statement st = c.createStatement()) {
                     st.execute("LISTEN " + CHANNEL);
                 }
+                listenerFailures.succeeded();
                 // Whatever was committed while nobody listened.
                 timers.execute(this::catchUp);
                 PGConnection pg = c.unwrap(PGConnection.class);
@@ -517,7 +520,9 @@ public final class RunStreams implements AutoCloseable {
                 }
             } catch (SQLException | java.util.concurrent.RejectedExecutionException e) {
                 if (running) {
-                    log.warn("run event listener lost its connection; reconnecting: {}", e.getMessage());
+                    if (!listenerFailures.databaseLost(e)) {
+                        log.warn("run event listener lost its connection; reconnecting: {}", e.getMessage());
+                    }
                     Threads.sleepQuietly(1000);
                 }
             }

@@ -7,7 +7,10 @@ import dev.mobius.api.model.HealthStatus;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.http.OperationCatalog;
 
-/** Liveness, readiness and the contract itself; no credential needed. */
+/**
+ * Liveness, readiness and the contract itself; no credential needed. Liveness stays 200 while the
+ * database is lost (the process is alive and recovers by itself); readiness reports the loss.
+ */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
 // ResourcePathsTest keeps this copy equal to it.
 @jakarta.ws.rs.Path("")
@@ -27,10 +30,12 @@ public final class SystemResource implements SystemApi {
 
     @Override
     public Response getReadiness() {
-        if (database.isReachable()) {
+        if (database.available()) {
             return Response.ok(new HealthStatus().status(HealthStatus.StatusEnum.READY)).build();
         }
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE).entity(new HealthStatus().status(HealthStatus.StatusEnum.UNAVAILABLE)).build();
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).header(jakarta.ws.rs.core.HttpHeaders.RETRY_AFTER,
+                dev.mobius.server.http.ApiException.DATABASE_RETRY_AFTER_SECONDS)
+                .entity(new HealthStatus().status(HealthStatus.StatusEnum.UNAVAILABLE)).build();
     }
 
     @Override

@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.background.FailureLog;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.background.Threads;
 import dev.mobius.server.events.SourceEvents;
@@ -76,6 +77,7 @@ public final class WebhookDeliverer implements AutoCloseable {
     private final Semaphore permits;
     private final ExecutorService senders;
     private final PollingLoop claimer;
+    private final FailureLog recorderFailures = new FailureLog(log, "webhook recorder");
     /** Outcomes waiting to be written; one recorder writes them in batches, one commit (one fsync) each. */
     private final java.util.concurrent.BlockingQueue<Result> outcomes = new java.util.concurrent.LinkedBlockingQueue<>();
     private final Thread recorder;
@@ -229,8 +231,11 @@ public final class WebhookDeliverer implements AutoCloseable {
                 outcomes.drainTo(batch, 499);
                 try {
                     jdbi.useTransaction(h -> batch.forEach(r -> record(h, r.delivery(), r.outcome())));
+                    recorderFailures.succeeded();
                 } catch (RuntimeException e) {
-                    for (Result r : batch) {
+                    // With the database lost, one try per outcome would wait for the pool in turn: the
+                    // batch is dropped as a record only, and its leases running out bring the attempts back.
+                    for (Result r : recorderFailures.databaseLost(e) ? List.<Result>of() : batch) {
                         try {
                             jdbi.useTransaction(h -> record(h, r.delivery(), r.outcome()));
                         } catch (RuntimeException e2) {

@@ -44,12 +44,14 @@ import static dev.mobius.server.background.Threads.daemon;
 import static dev.mobius.server.background.Threads.sleepQuietly;
 
 import dev.mobius.server.access.Authenticator;
+import dev.mobius.server.background.FailureLog;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.access.RoleDao;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.jobs.JobQueue;
 import dev.mobius.server.projects.ProjectDao;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.DatabaseFailures;
 
 /**
  * The worker socket on the API's own Grizzly listener (grizzly-websockets, see {@link #attach}).
@@ -81,6 +83,8 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
     private final java.util.concurrent.ExecutorService framePool = Executors.newFixedThreadPool(
             Integer.getInteger("mobius.workers.frame-threads", 8), r -> daemon(r, "worker-frames"));
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1, r -> daemon(r, "worker-timers"));
+    private final FailureLog listenerFailures = new FailureLog(log, "job listener");
+    private final FailureLog dispatchFailures = new FailureLog(log, "worker dispatch");
     private volatile boolean running = true;
     private volatile int port = -1;
     private Thread dispatcher;
@@ -135,6 +139,19 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
 
     @Override
     public WebSocket createSocket(ProtocolHandler handler, HttpRequestPacket request, WebSocketListener... listeners) {
+        try {
+            return admit(handler, request, listeners);
+        } catch (RuntimeException e) {
+            if (!DatabaseFailures.isUnavailable(e)) {
+                throw e;
+            }
+            // As for HTTP requests: the worker runtime reconnects after Retry-After.
+            request.getResponse().setHeader("Retry-After", String.valueOf(ApiException.DATABASE_RETRY_AFTER_SECONDS));
+            throw refuse(request, 503, "Service Unavailable");
+        }
+    }
+
+    private WebSocket admit(ProtocolHandler handler, HttpRequestPacket request, WebSocketListener... listeners) {
         Matcher m = ROUTE.matcher(request.getRequestURI());
         if (!m.matches()) {
             throw refuse(request, 404, "Not Found");
@@ -498,12 +515,18 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
                         send(c, new Frames.WorkAvailable());
                     }
                 }
+                dispatchFailures.succeeded();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             } catch (RuntimeException e) {
-                log.warn("worker dispatch pass failed", e);
-                sleepQuietly(200);
+                // While the database is lost, a pass is tried again every second and logged once.
+                if (dispatchFailures.databaseLost(e)) {
+                    sleepQuietly(1000);
+                } else {
+                    log.warn("worker dispatch pass failed", e);
+                    sleepQuietly(200);
+                }
             }
         }
     }
@@ -515,6 +538,7 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
                 try (Statement st = c.createStatement()) {
                     st.execute("LISTEN " + JobQueue.CHANNEL);
                 }
+                listenerFailures.succeeded();
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (running) {
                     PGNotification[] notifications = pg.getNotifications(500);
@@ -531,7 +555,9 @@ public final class WorkerHub extends WebSocketApplication implements AutoCloseab
                 }
             } catch (SQLException | RuntimeException e) {
                 if (running) {
-                    log.warn("job listener lost its connection; reconnecting: {}", e.getMessage());
+                    if (!listenerFailures.databaseLost(e)) {
+                        log.warn("job listener lost its connection; reconnecting: {}", e.getMessage());
+                    }
                     sleepQuietly(1000);
                 }
             }
