@@ -42,8 +42,12 @@ class ErrorMapperTest extends SharedServerTest {
         expectError(api.post("/v1/projects/default/principals", KEY, "[1,2]"), 400, "invalid_json");
         JsonNode unknown = expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", "x", "colour", "red")), 400, "validation_failed");
         assertEquals(List.of("colour"), failingFields(unknown));
-        JsonNode wrongType = expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", 42, "tags", "nope")), 400, "validation_failed");
+        JsonNode wrongType = expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", "x", "tags", "nope")), 400, "validation_failed");
         assertTrue(failingFields(wrongType).contains("tags"), wrongType.toString());
+        // A number is not a string: no coercion.
+        JsonNode number = expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", 42)), 400, "validation_failed");
+        assertEquals(List.of("name"), failingFields(number));
+        assertTrue(number.toString().contains("has the wrong type"), number.toString());
         JsonNode badEnum = expectError(api.patch("/v1/projects/default", KEY, Map.of("access_mode", "secret")), 400, "validation_failed");
         assertEquals(List.of("access_mode"), failingFields(badEnum));
         JsonNode missing = expectError(api.post("/v1/projects/default/api-keys", KEY, Map.of("name", "k")), 400, "validation_failed");

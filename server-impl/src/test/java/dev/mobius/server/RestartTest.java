@@ -9,9 +9,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Acknowledged writes survive a clean restart and a kill -9 of the server, on the same data directory. */
+@Tag("slow")
 class RestartTest {
 
     @Test

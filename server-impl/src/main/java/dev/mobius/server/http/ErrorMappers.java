@@ -175,6 +175,10 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             if (mapping instanceof UnrecognizedPropertyException) {
                 return ApiException.validation(field, "unknown field");
             }
+            if (String.valueOf(mapping.getOriginalMessage()).startsWith("Cannot coerce")) {
+                // A scalar of another JSON type: coercion is off (see Json.newMapper).
+                return ApiException.validation(field, "has the wrong type");
+            }
             if (mapping instanceof InvalidFormatException || mapping instanceof ValueInstantiationException) {
                 return ApiException.validation(field, enumReason(mapping).orElse("has an invalid value"));
             }

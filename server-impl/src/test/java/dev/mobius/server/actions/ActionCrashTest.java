@@ -10,6 +10,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
@@ -17,6 +18,7 @@ import dev.mobius.server.ServerProcess;
 import dev.mobius.server.TestServer;
 
 /** A call in flight when the server is killed is made again after the restart, with the same delivery id. */
+@Tag("slow")
 class ActionCrashTest {
     static final String KEY = TestServer.BOOTSTRAP_KEY;
     static final String P = "/v1/projects/default";

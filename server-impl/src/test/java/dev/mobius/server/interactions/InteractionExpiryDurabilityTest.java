@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
@@ -19,6 +20,7 @@ import dev.mobius.server.TestServer;
 import dev.mobius.server.TwoNodes;
 
 /** Expiry is kept in the database: it happens after a restart, and once across nodes. */
+@Tag("slow")
 class InteractionExpiryDurabilityTest {
     static final String KEY = TestServer.BOOTSTRAP_KEY;
     static final String P = "/v1/projects/default/interactions";

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
@@ -16,6 +17,7 @@ import dev.mobius.server.TestServer;
 import dev.mobius.server.TwoNodes;
 
 /** Runs survive kill -9 of the server, and two nodes on one database run every run exactly once. */
+@Tag("slow")
 class RunDurabilityTest {
     static final String P = "/v1/projects/default";
 

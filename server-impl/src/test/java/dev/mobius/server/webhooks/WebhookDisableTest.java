@@ -15,6 +15,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
@@ -25,6 +26,7 @@ import dev.mobius.server.TestServer;
  * not before, visibly: tag, audit entry, a {@code webhook.disabled} event to the project's other
  * webhooks and to automations.
  */
+@Tag("slow")
 class WebhookDisableTest {
     private static final Duration DISABLE_AFTER = Duration.ofSeconds(15);
     /** Retries ten thousand times faster: one delivery's whole schedule is over within 10 s, shorter than 15 s. */

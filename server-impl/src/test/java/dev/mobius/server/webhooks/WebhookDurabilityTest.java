@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
@@ -22,6 +23,7 @@ import dev.mobius.server.TestServer;
 import dev.mobius.server.TwoNodes;
 
 /** Nothing committed is lost: kill -9 mid-delivery, a receiver down across a restart, two nodes. */
+@Tag("slow")
 class WebhookDurabilityTest {
 
     @Test

@@ -17,6 +17,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
@@ -28,6 +29,7 @@ import dev.mobius.server.TestServer;
  * retries. The test settings run retries a thousand times faster, so the minute stands for about
  * 17 hours of outage in production, inside one delivery's retry schedule (about 23 h).
  */
+@Tag("slow")
 class WebhookOutageTest {
     private static final int RUNS = 200;
     private static final long OUTAGE_MILLIS = 60_000;

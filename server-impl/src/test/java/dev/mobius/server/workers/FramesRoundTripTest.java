@@ -16,7 +16,16 @@ import org.junit.jupiter.api.Test;
 
 /** Every frame fixture parses into the frame types and serialises back to the same JSON. */
 class FramesRoundTripTest {
-    private static final Path FIXTURES = Path.of("/work/shared/reference/mobius-worker-frames");
+    /** The worker contract fixtures of the seed-era SDKs, copied into the test resources. */
+    private static final Path FIXTURES = fixtures();
+
+    private static Path fixtures() {
+        try {
+            return Path.of(FramesRoundTripTest.class.getResource("/worker-frames/manifest.json").toURI()).getParent();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
     private final ObjectMapper mapper = Frames.newMapper();
 
     /** The fixtures, plus the frames of reference §6.3 that have no fixture file. */

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.client.worker.Worker;
@@ -28,6 +29,7 @@ import dev.mobius.server.TestServer;
  * a restart on the same database and port the worker continues its session, its report is taken
  * with the lease it already held, and the step completes exactly once.
  */
+@Tag("slow")
 class WorkerCrashTest {
     static final String KEY = TestServer.BOOTSTRAP_KEY;
     static final String P = "/v1/projects/default";
