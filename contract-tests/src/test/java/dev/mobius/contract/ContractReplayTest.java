@@ -157,20 +157,8 @@ class ContractReplayTest {
         String path = c.path;
         StringBuilder query = new StringBuilder();
         HttpRequest.Builder request = HttpRequest.newBuilder().timeout(Duration.ofSeconds(30));
-        List<Parameter> parameters = new ArrayList<>();
-        if (api.getPaths().get(c.path).getParameters() != null) {
-            parameters.addAll(api.getPaths().get(c.path).getParameters());
-        }
-        if (c.op.getParameters() != null) {
-            parameters.addAll(c.op.getParameters());
-        }
-        for (Parameter p : parameters) {
-            Object value = null;
-            if (p.getExamples() != null && p.getExamples().containsKey(c.name)) {
-                value = p.getExamples().get(c.name).getValue();
-            } else if (p.getExample() != null) {
-                value = p.getExample();
-            }
+        for (Parameter p : parametersOf(api, c)) {
+            Object value = exampleValue(p, c.name);
             if (value == null) {
                 continue;
             }
@@ -194,17 +182,9 @@ class ContractReplayTest {
         Map<String, Object> headers = map(c.extensions.get("x-replay-headers"));
         headers.forEach((k, v) -> request.header(k, substitute(String.valueOf(v))));
 
-        String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
-        switch (auth) {
-            case "bootstrap" -> request.header("Authorization", "Bearer " + TestServer.BOOTSTRAP_KEY);
-            case "none" -> { }
-            case "invalid" -> request.header("Authorization", "Bearer " + INVALID_KEY);
-            default -> {
-                if (!auth.startsWith("key:") || !rawKeys.containsKey(auth.substring(4))) {
-                    throw new IllegalStateException("x-replay-auth " + auth + " names no API key created by an earlier example");
-                }
-                request.header("Authorization", "Bearer " + rawKeys.get(auth.substring(4)));
-            }
+        String credential = credentialOf(c);
+        if (credential != null) {
+            request.header("Authorization", "Bearer " + credential);
         }
 
         HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.noBody();
@@ -273,6 +253,42 @@ class ContractReplayTest {
         }
     }
 
+    /** The parameters of a case's path and operation, path-level first. */
+    private static List<Parameter> parametersOf(OpenAPI api, Case c) {
+        List<Parameter> parameters = new ArrayList<>();
+        if (api.getPaths().get(c.path).getParameters() != null) {
+            parameters.addAll(api.getPaths().get(c.path).getParameters());
+        }
+        if (c.op.getParameters() != null) {
+            parameters.addAll(c.op.getParameters());
+        }
+        return parameters;
+    }
+
+    /** A parameter's example of that name, else its single example, else null. */
+    private static Object exampleValue(Parameter p, String name) {
+        if (p.getExamples() != null && p.getExamples().containsKey(name)) {
+            return p.getExamples().get(name).getValue();
+        }
+        return p.getExample();
+    }
+
+    /** The raw credential {@code x-replay-auth} names for a case, or null for {@code none}. */
+    private String credentialOf(Case c) {
+        String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
+        return switch (auth) {
+            case "bootstrap" -> TestServer.BOOTSTRAP_KEY;
+            case "none" -> null;
+            case "invalid" -> INVALID_KEY;
+            default -> {
+                if (!auth.startsWith("key:") || !rawKeys.containsKey(auth.substring(4))) {
+                    throw new IllegalStateException("x-replay-auth " + auth + " names no API key created by an earlier example");
+                }
+                yield rawKeys.get(auth.substring(4));
+            }
+        };
+    }
+
     /**
      * For each operation, the bad inputs {@link NegativeInputs} derives from its first successful
      * example; each must get a 4xx error envelope.
@@ -287,18 +303,10 @@ class ContractReplayTest {
         int count = 0;
         for (Case c : firstSuccess.values()) {
             Map<String, String> pathValues = new LinkedHashMap<>();
-            List<Parameter> parameters = new ArrayList<>();
-            if (api.getPaths().get(c.path).getParameters() != null) {
-                parameters.addAll(api.getPaths().get(c.path).getParameters());
-            }
-            if (c.op.getParameters() != null) {
-                parameters.addAll(c.op.getParameters());
-            }
+            List<Parameter> parameters = parametersOf(api, c);
             for (Parameter p : parameters) {
                 if ("path".equals(p.getIn())) {
-                    Object value = p.getExamples() != null && p.getExamples().containsKey(c.name) ? p.getExamples().get(c.name).getValue()
-                            : p.getExample();
-                    pathValues.put(p.getName(), substitute(String.valueOf(value)));
+                    pathValues.put(p.getName(), substitute(String.valueOf(exampleValue(p, c.name))));
                 }
             }
             Operation withPathParameters = new Operation().parameters(parameters);
@@ -313,12 +321,7 @@ class ContractReplayTest {
                     bodySchema = media.getSchema();
                 }
             }
-            String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
-            String key = switch (auth) {
-                case "bootstrap" -> TestServer.BOOTSTRAP_KEY;
-                case "none" -> null;
-                default -> auth.startsWith("key:") ? rawKeys.get(auth.substring(4)) : TestServer.BOOTSTRAP_KEY;
-            };
+            String key = credentialOf(c);
             for (NegativeInputs.Mutation m : NegativeInputs.of(withPathParameters, pathValues, body, bodySchema)) {
                 count++;
                 String path = c.path;
