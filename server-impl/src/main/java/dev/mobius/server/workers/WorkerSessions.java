@@ -180,6 +180,15 @@ public final class WorkerSessions implements WorkerActions {
         jdbi.useHandle(h -> h.execute("UPDATE worker_sessions SET last_job_id = ?, last_activity_at = clock_timestamp() WHERE id = ?", jobId, sessionId));
     }
 
+    /** The last job of each session ({@code session id -> job id}) in one statement, in the caller's transaction. */
+    void lastJobs(org.jdbi.v3.core.Handle h, Map<String, String> jobBySession) {
+        h.createUpdate("""
+                UPDATE worker_sessions s SET last_job_id = v.job, last_activity_at = clock_timestamp()
+                  FROM unnest(CAST(:sessions AS text[]), CAST(:jobs AS text[])) AS v(session, job) WHERE s.id = v.session""")
+                .bind("sessions", jobBySession.keySet().toArray(new String[0])).bind("jobs", jobBySession.values().toArray(new String[0]))
+                .execute();
+    }
+
     /** A connection closed: the session is free for another connection at once. */
     public void disconnected(String sessionId, String connectionId) {
         jdbi.useHandle(h -> h.execute("UPDATE worker_sessions SET connection_id = NULL WHERE id = ? AND connection_id = ?", sessionId, connectionId));
