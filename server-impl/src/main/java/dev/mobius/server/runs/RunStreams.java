@@ -73,7 +73,7 @@ public final class RunStreams implements AutoCloseable {
     /** Keepalives due at once are sent over this many ticks, not in one burst. */
     private static final int KEEPALIVE_SPREAD_TICKS = 50;
     private static final long ATTACH_NANOS = TimeUnit.SECONDS.toNanos(10);
-    private static final int PAGE = 200;
+    private static final int PAGE = RunDao.STREAM_PAGE;
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.UTF_8);
     /** The response's output buffer: a frame is written and flushed at once, most fit in this. */
     private static final int OUTPUT_BUFFER_BYTES = 1024;
@@ -523,8 +523,7 @@ public final class RunStreams implements AutoCloseable {
             return;
         }
         List<String> moved = new ArrayList<>();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT r.id FROM unnest(?::text[], ?::bigint[]) AS s(id, sent) JOIN runs r ON r.id = s.id WHERE r.last_sequence > s.sent")) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(RunDao.STREAMS_MOVED_ON)) {
             ps.setArray(1, c.createArrayOf("text", ids.toArray()));
             ps.setArray(2, c.createArrayOf("bigint", sent.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -538,15 +537,12 @@ public final class RunStreams implements AutoCloseable {
         moved.forEach(this::wake);
     }
 
-    private static final String EVENTS_AFTER = "SELECT id, sequence, event_type, step_id, step_key, payload::text, created_at "
-            + "FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT " + PAGE;
-
     /**
      * A page of a run's events after a sequence. Plain JDBC, as the catch-up below: these run for
      * every wake of every followed run, and a mapped JDBI handle costs several times the query.
      */
     private List<EventRow> events(String runId, long after) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(EVENTS_AFTER)) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(RunDao.STREAM_EVENTS_AFTER)) {
             ps.setString(1, runId);
             ps.setLong(2, after);
             List<EventRow> rows = new ArrayList<>();
