@@ -61,6 +61,7 @@ import dev.mobius.server.interactions.InteractionViews;
 import dev.mobius.server.interactions.InteractionsResource;
 import dev.mobius.server.interactions.StepInteractions;
 import dev.mobius.server.db.Database;
+import dev.mobius.server.db.Notifier;
 import dev.mobius.server.webhooks.WebhookDeliverer;
 import dev.mobius.server.webhooks.WebhookOutbox;
 import dev.mobius.server.webhooks.WebhookService;
@@ -110,13 +111,16 @@ public final class MobiusServer implements AutoCloseable {
     private final HttpServer http;
     private final RunStreams streams;
     private final WorkerHub workerHub;
+    private final Notifier notifier;
     private final JobQueue jobs;
     /** Background workers, stopped in this order once HTTP is down. */
     private final List<AutoCloseable> workers;
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunStreams streams, WorkerHub workerHub, JobQueue jobs, List<AutoCloseable> workers, Database database, int port) {
+    private MobiusServer(HttpServer http, RunStreams streams, WorkerHub workerHub, Notifier notifier, JobQueue jobs, List<AutoCloseable> workers,
+                         Database database, int port) {
+        this.notifier = notifier;
         this.jobs = jobs;
         this.http = http;
         this.streams = streams;
@@ -195,7 +199,9 @@ public final class MobiusServer implements AutoCloseable {
             RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, actionSteps, lifecycle);
             RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, actionSteps, starter);
             RunEngine engine = new RunEngine(jdbi, machine, wakeups, Integer.getInteger("mobius.engine.threads", 2));
-            RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper);
+            // One LISTEN connection for the node: run streams and the worker dispatch follow their topics on it.
+            Notifier notifier = new Notifier(database.dataSource());
+            RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper, notifier);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);
             EventDispatcher dispatcher = new EventDispatcher(jdbi, mapper,
                     List.of(new EventTriggerRoute(starter, expressions), new WaitRoute(runs, expressions, mapper)), engine::nudge);
@@ -207,7 +213,8 @@ public final class MobiusServer implements AutoCloseable {
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
             Authenticator authenticator = new Authenticator(jdbi, catalog);
-            WorkerHub workerHub = new WorkerHub(jdbi, database.dataSource(), authenticator, jobDispatch, workerSessions,
+            Authorizer authorizer = new Authorizer(jdbi, catalog);
+            WorkerHub workerHub = new WorkerHub(jdbi, notifier, authenticator, authorizer, catalog, jobDispatch, workerSessions,
                     Boolean.getBoolean("mobius.workers.query-token"), Long.getLong("mobius.workers.poll-ms", 1000L),
                     Long.getLong("mobius.workers.keepalive-ms", 20_000L), Long.getLong("mobius.workers.auth-check-ms", 5_000L));
 
@@ -229,7 +236,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(authenticator)
                     .register(new RateLimiter(jdbi, config.rateLimits()))
                     .register(triggerSecrets)
-                    .register(new Authorizer(jdbi, catalog))
+                    .register(authorizer)
                     .register(new Idempotency(jdbi, catalog, mapper, secretBox))
                     .register(new PatchBody(mapper))
                     .register(new SystemResource(database, catalog))
@@ -267,12 +274,13 @@ public final class MobiusServer implements AutoCloseable {
             webhookDeliverer.start();
             int port = http.getListener("grizzly").getPort();
             workerHub.start(port);
+            notifier.start();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, streams, workerHub, jobDispatch, List.of(dispatcher, schedules, expirer, actionExecutor, engine,
+            return new MobiusServer(http, streams, workerHub, notifier, jobDispatch, List.of(dispatcher, schedules, expirer, actionExecutor, engine,
                     webhookDeliverer),
                     database, port);
         } catch (IOException | RuntimeException e) {
@@ -313,6 +321,7 @@ public final class MobiusServer implements AutoCloseable {
         streams.close();
         // Workers are told to drain and their sockets closed before HTTP stops waiting on connections.
         workerHub.close();
+        notifier.close();
         try {
             http.shutdown(10, TimeUnit.SECONDS).get(15, TimeUnit.SECONDS);
         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package dev.mobius.server.access;
 
 import java.util.Map;
+import java.util.Optional;
 
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
@@ -51,9 +52,7 @@ public final class Authorizer implements ContainerRequestFilter {
             allowed = jdbi.withHandle(h -> Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), caller.homeProjectId()))
                     .contains(op.permission());
         } else {
-            ProjectDao.Grant grant = jdbi.withHandle(h -> ProjectDao.grant(h, caller.orgId(), projectRef, caller.principalId(),
-                            op.permission()))
-                    .filter(g -> caller.canReach(g.project().id()))
+            ProjectDao.Grant grant = grant(caller, projectRef, op.permission())
                     .orElseThrow(() -> ApiException.notFound("project \"" + projectRef + "\" not found"));
             allowed = grant.permitted();
             request.setSecurityContext(new CallerContext(caller.withProject(grant.project()), request.getSecurityContext().isSecure()));
@@ -61,6 +60,16 @@ public final class Authorizer implements ContainerRequestFilter {
         if (!allowed) {
             throw new ApiException(403, "forbidden", "missing permission " + op.permission(), Map.of("permission", op.permission()));
         }
+    }
+
+    /**
+     * The project {@code projectRef} names, if the caller can reach it, and whether the caller holds
+     * {@code permission} there: the check of every request, also made by the worker socket's upgrade,
+     * which never reaches these filters.
+     */
+    public Optional<ProjectDao.Grant> grant(Caller caller, String projectRef, String permission) {
+        return jdbi.withHandle(h -> ProjectDao.grant(h, caller.orgId(), projectRef, caller.principalId(), permission))
+                .filter(g -> caller.canReach(g.project().id()));
     }
 
     /** The project an operation is about: {@code {project}}, or {@code {id}} on project-object routes. */

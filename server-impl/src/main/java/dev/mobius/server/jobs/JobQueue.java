@@ -66,12 +66,7 @@ public final class JobQueue implements JobDispatch {
         } else {
             spec.put("parameters", r.parameters() == null ? Map.of() : r.parameters());
         }
-        h.createUpdate("""
-                INSERT INTO jobs (id, org_id, project_id, kind, run_id, step_key, invocation_id, action_name, queue,
-                                  required_capabilities, spec, timeout_seconds, environment_id, provider, model, status, max_attempts,
-                                  created_at, updated_at)
-                VALUES (:id, :org, :project, :kind, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
-                        :timeout, :env, :provider, :model, 'pending', :max, clock_timestamp(), clock_timestamp())""")
+        h.createUpdate(JobDao.INSERT)
                 .bind("kind", r.kind() == null ? "action_execution" : r.kind()).bind("env", r.environmentId())
                 .bind("provider", r.provider()).bind("model", r.model())
                 .bind("id", id).bind("org", r.orgId()).bind("project", r.projectId()).bind("run", r.runId())
@@ -80,24 +75,20 @@ public final class JobQueue implements JobDispatch {
                 .bind("caps", json(r.requiredCapabilities() == null ? List.of() : r.requiredCapabilities()))
                 .bind("spec", json(spec)).bind("timeout", r.timeoutSeconds()).bind("max", maxAttempts)
                 .execute();
-        h.execute("SELECT pg_notify(?, ?)", CHANNEL, "w:" + r.projectId());
+        h.execute(JobDao.NOTIFY, CHANNEL, "w:" + r.projectId());
         return id;
     }
 
     @Override
     public void cancel(Handle h, String jobId, String reason) {
         // A pending job simply ends; a claimed one keeps its lease until the worker reports, and is told.
-        int pending = h.createUpdate("""
-                UPDATE jobs SET status = 'cancelled', cancel_requested_at = clock_timestamp(), cancel_reason = :reason,
-                       updated_at = clock_timestamp() WHERE id = :id AND status = 'pending'""")
+        int pending = h.createUpdate(JobDao.CANCEL_PENDING)
                 .bind("id", jobId).bind("reason", reason).execute();
         if (pending == 0) {
-            int claimed = h.createUpdate("""
-                    UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()), cancel_reason = :reason,
-                           updated_at = clock_timestamp() WHERE id = :id AND status = 'claimed'""")
+            int claimed = h.createUpdate(JobDao.CANCEL_CLAIMED)
                     .bind("id", jobId).bind("reason", reason).execute();
             if (claimed > 0) {
-                h.execute("SELECT pg_notify(?, ?)", CHANNEL, "c:" + jobId);
+                h.execute(JobDao.NOTIFY, CHANNEL, "c:" + jobId);
             }
         }
     }
@@ -132,29 +123,8 @@ public final class JobQueue implements JobDispatch {
             // The claim commits without waiting for its fsync: only a crash of PostgreSQL itself (not
             // of this server) can lose it, and then the job is pending again and claimed anew, the
             // at-least-once a lost lease gives anyway; the worker's report is refused as lease_lost.
-            h.execute("SET LOCAL synchronous_commit = off");
-            return h.createQuery("""
-                WITH picked AS (
-                    SELECT id FROM jobs
-                     WHERE project_id = :project AND status = 'pending'
-                       AND (cardinality(CAST(:queues AS text[])) = 0 OR queue = ANY(CAST(:queues AS text[])))
-                       AND (kind <> 'action_execution' OR cardinality(CAST(:actions AS text[])) = 0
-                            OR action_name = ANY(CAST(:actions AS text[])))
-                       AND (kind <> 'llm_generation'
-                            OR CAST(:models AS jsonb) @> jsonb_build_array(jsonb_build_object('provider', provider, 'model', model)))
-                       AND (environment_id IS NULL OR environment_id = :env)
-                       AND required_capabilities <@ CAST(:caps AS jsonb)
-                     ORDER BY created_at
-                     LIMIT :limit
-                     FOR UPDATE SKIP LOCKED)
-                UPDATE jobs j SET status = 'claimed', claim_attempt = j.claim_attempt + 1,
-                       lease_token = 'lease_' || md5(j.id || clock_timestamp()::text || random()::text),
-                       lease_expires_at = clock_timestamp() + make_interval(secs => :lease),
-                       worker_session_id = :session, claimed_at = clock_timestamp(), heartbeat_at = NULL,
-                       updated_at = clock_timestamp()
-                  FROM picked WHERE j.id = picked.id
-                RETURNING j.id, j.kind, j.origin, j.queue, j.action_name, j.run_id, j.step_key, j.spec::text AS spec,
-                          j.lease_token, j.claim_attempt, j.created_at, j.environment_id, j.provider, j.model""")
+            h.execute(JobDao.COMMIT_WITHOUT_WAITING);
+            return h.createQuery(JobDao.CLAIM)
                 .bind("project", projectId).bind("session", sessionId).bind("limit", limit).bind("lease", leaseSeconds)
                 .bind("queues", f.queues() == null ? new String[0] : f.queues().toArray(new String[0]))
                 .bind("actions", f.actionNames() == null ? new String[0] : f.actionNames().toArray(new String[0]))
@@ -174,10 +144,7 @@ public final class JobQueue implements JobDispatch {
     public record Beat(boolean ok, String cancelReason, java.time.OffsetDateTime cancelRequestedAt) {}
 
     public Beat heartbeat(String jobId, String leaseToken) {
-        return jdbi.withHandle(h -> h.createQuery("""
-                UPDATE jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => :lease), heartbeat_at = clock_timestamp()
-                 WHERE id = :id AND lease_token = :token AND status = 'claimed'
-                RETURNING cancel_reason, cancel_requested_at""")
+        return jdbi.withHandle(h -> h.createQuery(JobDao.HEARTBEAT)
                 .bind("id", jobId).bind("token", leaseToken).bind("lease", leaseSeconds)
                 .map((rs, ctx) -> new Beat(true, rs.getString(1), rs.getObject(2, java.time.OffsetDateTime.class)))
                 .findOne().orElse(new Beat(false, null, null)));
@@ -222,16 +189,7 @@ public final class JobQueue implements JobDispatch {
         record Done(String token, String invocation, boolean cancelled) {}
         Map<String, Done> done = new java.util.HashMap<>();
         // DISTINCT ON: a job named twice in the batch is updated by its first report only.
-        h.createQuery("""
-                UPDATE jobs j SET status = CASE WHEN j.cancel_requested_at IS NOT NULL AND v.status <> 'completed' THEN 'cancelled' ELSE v.status END,
-                       result = CAST(v.result AS jsonb), error_type = v.etype, error_message = v.emsg,
-                       lease_expires_at = NULL, updated_at = clock_timestamp()
-                  FROM (SELECT DISTINCT ON (id, token) * FROM unnest(CAST(:ids AS text[]), CAST(:tokens AS text[]), CAST(:statuses AS text[]),
-                               CAST(:results AS text[]), CAST(:etypes AS text[]), CAST(:emsgs AS text[]))
-                               WITH ORDINALITY AS t(id, token, status, result, etype, emsg, ord)
-                         ORDER BY id, token, ord) v
-                 WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'claimed'
-                RETURNING j.id, j.lease_token, coalesce(j.invocation_id, ''), j.cancel_requested_at IS NOT NULL""")
+        h.createQuery(JobDao.REPORT_ALL)
                 .bind("ids", ids).bind("tokens", tokens).bind("statuses", statuses).bind("results", results)
                 .bind("etypes", etypes).bind("emsgs", emsgs)
                 .map((rs, ctx) -> Map.entry(rs.getString(1), new Done(rs.getString(2), rs.getString(3), rs.getBoolean(4))))
@@ -260,7 +218,7 @@ public final class JobQueue implements JobDispatch {
         }
         if (!rest.isEmpty()) {
             Map<String, String[]> current = new java.util.HashMap<>();
-            h.createQuery("SELECT id, status, lease_token FROM jobs WHERE id = ANY(CAST(:ids AS text[]))")
+            h.createQuery(JobDao.STATES)
                     .bind("ids", rest.stream().map(i -> ids[i]).distinct().toArray(String[]::new))
                     .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)})
                     .forEach(row -> current.put(row[0], row));
@@ -280,10 +238,7 @@ public final class JobQueue implements JobDispatch {
     /** Projects whose jobs went back to the queue, so their parked claims can be retried. */
     public List<String> sweepExpiredLeases(int batch) {
         return jdbi.inTransaction(h -> {
-            List<Map<String, Object>> expired = h.createQuery("""
-                    SELECT id, project_id, invocation_id, claim_attempt, max_attempts, cancel_requested_at IS NOT NULL AS cancelled
-                      FROM jobs WHERE status = 'claimed' AND lease_expires_at < clock_timestamp()
-                     ORDER BY lease_expires_at LIMIT :batch FOR UPDATE SKIP LOCKED""")
+            List<Map<String, Object>> expired = h.createQuery(JobDao.EXPIRED_LEASES)
                     .bind("batch", batch).mapToMap().list();
             List<String> projects = new ArrayList<>();
             for (Map<String, Object> j : expired) {
@@ -292,27 +247,22 @@ public final class JobQueue implements JobDispatch {
                 int attempt = ((Number) j.get("claim_attempt")).intValue();
                 int max = ((Number) j.get("max_attempts")).intValue();
                 if (cancelled) {
-                    h.execute("UPDATE jobs SET status = 'cancelled', lease_expires_at = NULL, updated_at = clock_timestamp() WHERE id = ?", id);
+                    h.execute(JobDao.EXPIRE_CANCELLED, id);
                 } else if (attempt >= max) {
-                    h.execute("""
-                            UPDATE jobs SET status = 'failed', error_type = 'LeaseExpired', lease_expires_at = NULL,
-                                   error_message = 'the lease expired ' || claim_attempt || ' times without a report',
-                                   updated_at = clock_timestamp() WHERE id = ?""", id);
+                    h.execute(JobDao.EXPIRE_FAILED, id);
                     if (j.get("invocation_id") != null) {
                         outcomes.failed(h, (String) j.get("invocation_id"), "LeaseExpired",
                                 "the lease expired " + attempt + " times without a report", false);
                     }
                 } else {
                     // Back to the queue: the old token dies with the lease, so a late report is refused.
-                    h.execute("""
-                            UPDATE jobs SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, worker_session_id = NULL,
-                                   updated_at = clock_timestamp() WHERE id = ?""", id);
+                    h.execute(JobDao.EXPIRE_REQUEUE, id);
                     projects.add((String) j.get("project_id"));
                 }
             }
             if (!projects.isEmpty()) {
                 for (String p : new java.util.LinkedHashSet<>(projects)) {
-                    h.execute("SELECT pg_notify(?, ?)", CHANNEL, "w:" + p);
+                    h.execute(JobDao.NOTIFY, CHANNEL, "w:" + p);
                 }
             }
             return projects;
@@ -323,9 +273,7 @@ public final class JobQueue implements JobDispatch {
     public record CancelTarget(String jobId, String sessionId, String reason, java.time.OffsetDateTime requestedAt) {}
 
     public Optional<CancelTarget> cancelTarget(String jobId) {
-        return jdbi.withHandle(h -> h.createQuery("""
-                SELECT worker_session_id, cancel_reason, cancel_requested_at FROM jobs
-                 WHERE id = :id AND status = 'claimed' AND cancel_requested_at IS NOT NULL""")
+        return jdbi.withHandle(h -> h.createQuery(JobDao.CANCEL_TARGET)
                 .bind("id", jobId)
                 .map((rs, ctx) -> new CancelTarget(jobId, rs.getString(1), rs.getString(2), rs.getObject(3, java.time.OffsetDateTime.class)))
                 .findOne());

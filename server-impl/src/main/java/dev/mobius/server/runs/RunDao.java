@@ -131,6 +131,20 @@ public interface RunDao extends SqlObject {
             + "WHERE run_id = :runId AND sequence > :since ORDER BY sequence LIMIT :limit")
     List<EventRow> events(@Bind("runId") String runId, @Bind("since") long since, @Bind("limit") int limit);
 
+    // ---- run event streams -----------------------------------------------------------------
+    // Plain JDBC statements (positional parameters): they run for every wake of every followed
+    // run, and a mapped JDBI handle costs several times the query (see RunStreams).
+
+    int STREAM_PAGE = 200;
+
+    /** A page of a run's events after a sequence. */
+    String STREAM_EVENTS_AFTER = "SELECT id, sequence, event_type, step_id, step_key, payload::text, created_at "
+            + "FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT " + STREAM_PAGE;
+
+    /** Of the followed runs (ids, and the lowest sequence their streams sent), those that moved past it. */
+    String STREAMS_MOVED_ON =
+            "SELECT r.id FROM unnest(?::text[], ?::bigint[]) AS s(id, sent) JOIN runs r ON r.id = s.id WHERE r.last_sequence > s.sent";
+
     // ---- the engine's hot path ------------------------------------------------------------
     // Every run transaction makes these; they are read and written on the handle directly,
     // because attaching this interface costs more than the statements (see Daos).

@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -38,14 +37,12 @@ import org.glassfish.grizzly.http.server.Response;
 import org.glassfish.grizzly.nio.NIOConnection;
 import org.glassfish.jersey.server.ChunkedOutput;
 import org.jdbi.v3.core.Jdbi;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationRunEvent;
-import dev.mobius.server.background.FailureLog;
 import dev.mobius.server.background.Threads;
+import dev.mobius.server.db.Notifier;
 import dev.mobius.server.http.Json;
 
 /**
@@ -54,10 +51,10 @@ import dev.mobius.server.http.Json;
  * <p>Events are never pushed from memory: a stream only remembers the last sequence it sent and
  * reads what follows from {@code run_events}, so every node serves every event in order, without
  * gaps or duplicates, whichever node committed it. Committing transactions send a payload-free
- * {@code NOTIFY mobius_run_events, '<run id>'}; one LISTEN connection per node wakes the run's
+ * {@code NOTIFY mobius_run_events, '<run id>'}; the node's {@link Notifier} wakes the run's
  * <em>feed</em>, which reads the new events once and writes them to every stream of that run on
  * this node. Once a second one query over all followed runs finds any that moved past what their
- * streams sent (a lost notification, or events committed while the LISTEN connection was down).
+ * streams sent (a lost notification, or events committed while the notifier was reconnecting).
  *
  * <p>Writes never block: a stream's connection has no write limit of its own, and the feed writes
  * to it only while fewer than {@code mobius.streams.pendingBytes} (256 KiB) wait unsent. A stream
@@ -76,7 +73,7 @@ public final class RunStreams implements AutoCloseable {
     /** Keepalives due at once are sent over this many ticks, not in one burst. */
     private static final int KEEPALIVE_SPREAD_TICKS = 50;
     private static final long ATTACH_NANOS = TimeUnit.SECONDS.toNanos(10);
-    private static final int PAGE = 200;
+    private static final int PAGE = RunDao.STREAM_PAGE;
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.UTF_8);
     /** The response's output buffer: a frame is written and flushed at once, most fit in this. */
     private static final int OUTPUT_BUFFER_BYTES = 1024;
@@ -91,19 +88,28 @@ public final class RunStreams implements AutoCloseable {
     private final AtomicInteger open = new AtomicInteger();
     private final ExecutorService writers = Executors.newFixedThreadPool(Integer.getInteger("mobius.streams.writers", 4), Threads.daemons("sse-writer"));
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, Threads.daemons("sse-timer"));
-    private final Thread listener;
-    private final FailureLog listenerFailures = new FailureLog(log, "run event listener");
-    private volatile boolean running = true;
+    private final Notifier notifier;
 
     /** Streams read with plain JDBC from {@code dataSource}; {@code jdbi} is accepted for the wiring's sake and not used. */
-    public RunStreams(Jdbi jdbi, DataSource dataSource, ObjectMapper mapper) {
+    public RunStreams(Jdbi jdbi, DataSource dataSource, ObjectMapper mapper, Notifier notifier) {
         this.dataSource = dataSource;
         this.mapper = mapper;
-        this.listener = Threads.daemon(this::listen, "run-events-listener");
+        this.notifier = notifier;
     }
 
     public void start() {
-        listener.start();
+        notifier.subscribe(CHANNEL, new Notifier.Listener() {
+            @Override
+            public void notified(String runId) {
+                wake(runId);
+            }
+
+            @Override
+            public void reconnected() {
+                // Whatever was committed while nobody listened.
+                timers.execute(RunStreams.this::catchUp);
+            }
+        });
         timers.scheduleWithFixedDelay(this::catchUp, 1, 1, TimeUnit.SECONDS);
         timers.scheduleWithFixedDelay(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -499,36 +505,6 @@ public final class RunStreams implements AutoCloseable {
         }
     }
 
-    private void listen() {
-        while (running) {
-            try (Connection c = dataSource.getConnection()) {
-                c.setAutoCommit(true);
-                try (Statement st = c.createStatement()) {
-                    st.execute("LISTEN " + CHANNEL);
-                }
-                listenerFailures.succeeded();
-                // Whatever was committed while nobody listened.
-                timers.execute(this::catchUp);
-                PGConnection pg = c.unwrap(PGConnection.class);
-                while (running) {
-                    PGNotification[] notifications = pg.getNotifications(500);
-                    if (notifications != null) {
-                        for (PGNotification n : notifications) {
-                            wake(n.getParameter());
-                        }
-                    }
-                }
-            } catch (SQLException | java.util.concurrent.RejectedExecutionException e) {
-                if (running) {
-                    if (!listenerFailures.databaseLost(e)) {
-                        log.warn("run event listener lost its connection; reconnecting: {}", e.getMessage());
-                    }
-                    Threads.sleepQuietly(1000);
-                }
-            }
-        }
-    }
-
     /**
      * The fallback for a lost notification, one query for all followed runs: wakes the feeds whose
      * run has moved past what their streams sent. Only those rows come back.
@@ -547,8 +523,7 @@ public final class RunStreams implements AutoCloseable {
             return;
         }
         List<String> moved = new ArrayList<>();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT r.id FROM unnest(?::text[], ?::bigint[]) AS s(id, sent) JOIN runs r ON r.id = s.id WHERE r.last_sequence > s.sent")) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(RunDao.STREAMS_MOVED_ON)) {
             ps.setArray(1, c.createArrayOf("text", ids.toArray()));
             ps.setArray(2, c.createArrayOf("bigint", sent.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -562,15 +537,12 @@ public final class RunStreams implements AutoCloseable {
         moved.forEach(this::wake);
     }
 
-    private static final String EVENTS_AFTER = "SELECT id, sequence, event_type, step_id, step_key, payload::text, created_at "
-            + "FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT " + PAGE;
-
     /**
      * A page of a run's events after a sequence. Plain JDBC, as the catch-up below: these run for
      * every wake of every followed run, and a mapped JDBI handle costs several times the query.
      */
     private List<EventRow> events(String runId, long after) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(EVENTS_AFTER)) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(RunDao.STREAM_EVENTS_AFTER)) {
             ps.setString(1, runId);
             ps.setLong(2, after);
             List<EventRow> rows = new ArrayList<>();
@@ -608,14 +580,8 @@ public final class RunStreams implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
         timers.shutdownNow();
         feeds.values().forEach(feed -> List.copyOf(feed.streams).forEach(Stream::end));
         writers.shutdownNow();
-        try {
-            listener.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -7,7 +7,9 @@ import org.glassfish.grizzly.websockets.SimpleWebSocket;
 import org.glassfish.grizzly.websockets.ProtocolHandler;
 import org.glassfish.grizzly.websockets.WebSocketListener;
 
+import dev.mobius.server.access.Authenticator;
 import dev.mobius.server.access.Caller;
+import dev.mobius.server.http.ApiException;
 
 /** One worker socket: who opened it, for which project, and the session it registered. */
 // SimpleWebSocket, not DefaultWebSocket: the latter wraps the request in servlet types we do not ship.
@@ -63,6 +65,18 @@ final class WorkerConnection extends SimpleWebSocket {
                     schedule(pool);
                 }
             });
+        }
+    }
+
+    /** Whether the credential this socket was opened with still authenticates; a database hiccup is not a revocation. */
+    boolean credentialValid(Authenticator authenticator) {
+        try {
+            authenticator.authenticate(authorization, null, null, null);
+            return true;
+        } catch (ApiException e) {
+            return false;
+        } catch (RuntimeException e) {
+            return true;
         }
     }
 

@@ -24,6 +24,7 @@ import dev.mobius.server.access.ApiKeySecrets;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.actions.WorkerActions;
 import dev.mobius.server.http.Ids;
+import dev.mobius.server.jobs.JobDao;
 import dev.mobius.server.projects.ProjectAccess;
 
 /**
@@ -56,10 +57,8 @@ public final class WorkerSessions implements WorkerActions {
     public Registration register(Caller caller, String projectId, String connectionId, Frames.Register r) {
         return jdbi.inTransaction(h -> {
             // Serialises registers of one instance id across nodes (the row may not exist yet).
-            h.execute("SELECT pg_advisory_xact_lock(hashtext(?))", projectId + "/" + r.workerInstanceId());
-            Optional<Map<String, Object>> row = h.createQuery("""
-                    SELECT id, token_sha256, connection_id, last_seen_at > clock_timestamp() - make_interval(secs => :takeover) AS live
-                      FROM worker_sessions WHERE project_id = :project AND worker_instance_id = :instance""")
+            h.execute(WorkerSessionDao.REGISTER_LOCK, projectId + "/" + r.workerInstanceId());
+            Optional<Map<String, Object>> row = h.createQuery(WorkerSessionDao.FIND_FOR_REGISTER)
                     .bind("project", projectId).bind("instance", r.workerInstanceId()).bind("takeover", TAKEOVER_SECONDS)
                     .mapToMap().findOne();
             boolean tokenOk = row.isPresent() && r.workerSessionToken() != null
@@ -71,20 +70,7 @@ public final class WorkerSessions implements WorkerActions {
             String token = tokenOk ? r.workerSessionToken() : newToken();
             String id = row.map(m -> (String) m.get("id")).orElseGet(() -> ids.next("wsess"));
             int concurrency = r.concurrencyLimit() == null ? 1 : r.concurrencyLimit();
-            h.createUpdate("""
-                    INSERT INTO worker_sessions (id, org_id, project_id, worker_instance_id, token_sha256, principal_id, api_key_id, name, version,
-                                                 environment_id, concurrency_limit, capabilities, queues, action_names, action_input_schemas,
-                                                 models, draining, connection_id, created_at, last_seen_at, last_activity_at)
-                    VALUES (:id, :org, :project, :instance, :hash, :principal, :key, :name, :version, :env, :concurrency,
-                            CAST(:caps AS jsonb), CAST(:queues AS jsonb), CAST(:actions AS jsonb), CAST(:schemas AS jsonb),
-                            CAST(:models AS jsonb), false, :conn, clock_timestamp(), clock_timestamp(), clock_timestamp())
-                    ON CONFLICT (project_id, worker_instance_id) DO UPDATE SET
-                        token_sha256 = excluded.token_sha256, principal_id = excluded.principal_id, api_key_id = excluded.api_key_id,
-                        name = excluded.name, version = excluded.version, environment_id = excluded.environment_id,
-                        concurrency_limit = excluded.concurrency_limit, capabilities = excluded.capabilities, queues = excluded.queues,
-                        action_names = excluded.action_names, action_input_schemas = excluded.action_input_schemas,
-                        models = excluded.models, draining = false,
-                        connection_id = excluded.connection_id, last_seen_at = excluded.last_seen_at, last_activity_at = excluded.last_activity_at""")
+            h.createUpdate(WorkerSessionDao.UPSERT)
                     .bind("id", id).bind("org", caller.orgId()).bind("project", projectId).bind("instance", r.workerInstanceId())
                     .bind("hash", ApiKeySecrets.sha256(token)).bind("principal", caller.principalId()).bind("key", caller.keyId())
                     .bind("name", r.name()).bind("version", r.version()).bind("env", r.environmentId()).bind("concurrency", concurrency)
@@ -98,11 +84,7 @@ public final class WorkerSessions implements WorkerActions {
 
     /** The claim's filters refresh the session's advertisement. */
     public void touch(String sessionId, Frames.Claim claim) {
-        jdbi.useHandle(h -> h.createUpdate("""
-                UPDATE worker_sessions SET last_seen_at = clock_timestamp(), last_activity_at = clock_timestamp(),
-                       queues = coalesce(CAST(:queues AS jsonb), queues), action_names = coalesce(CAST(:actions AS jsonb), action_names),
-                       models = coalesce(CAST(:models AS jsonb), models)
-                 WHERE id = :id""")
+        jdbi.useHandle(h -> h.createUpdate(WorkerSessionDao.TOUCH)
                 .bind("id", sessionId)
                 .bind("queues", claim == null || claim.queues() == null ? null : json(claim.queues()))
                 .bind("actions", claim == null || claim.actionNames() == null ? null : json(claim.actionNames()))
@@ -112,12 +94,7 @@ public final class WorkerSessions implements WorkerActions {
 
     /** A {@code worker.ready}: the session was seen, and the names (and schemas) it sends replace those in force. */
     public void ready(String sessionId, Frames.Ready ready) {
-        jdbi.useHandle(h -> h.createUpdate("""
-                UPDATE worker_sessions SET last_seen_at = clock_timestamp(), last_activity_at = clock_timestamp(),
-                       queues = coalesce(CAST(:queues AS jsonb), queues), action_names = coalesce(CAST(:actions AS jsonb), action_names),
-                       action_input_schemas = coalesce(CAST(:schemas AS jsonb), action_input_schemas),
-                       models = coalesce(CAST(:models AS jsonb), models)
-                 WHERE id = :id""")
+        jdbi.useHandle(h -> h.createUpdate(WorkerSessionDao.READY)
                 .bind("id", sessionId)
                 .bind("queues", ready.queues() == null ? null : json(ready.queues()))
                 .bind("actions", ready.actionNames() == null ? null : json(ready.actionNames()))
@@ -128,24 +105,15 @@ public final class WorkerSessions implements WorkerActions {
 
     // ---- the catalogue's worker actions -----------------------------------------------------
 
-    private static final String ADVERTISED = """
-            SELECT a.name, max(s.last_seen_at) AS last_seen_at,
-                   max(s.last_seen_at) > clock_timestamp() - make_interval(secs => :stale) AS live,
-                   CAST((array_agg(s.action_input_schemas -> a.name ORDER BY s.last_seen_at DESC)
-                         FILTER (WHERE s.action_input_schemas -> a.name IS NOT NULL))[1] AS text) AS input_schema
-              FROM worker_sessions s CROSS JOIN LATERAL jsonb_array_elements_text(s.action_names) AS a(name)
-             WHERE s.project_id = :project AND s.last_seen_at > clock_timestamp() - make_interval(days => :days) %s
-             GROUP BY a.name ORDER BY a.name""";
-
     @Override
     public List<Advertised> advertised(org.jdbi.v3.core.Handle h, String projectId) {
-        return h.createQuery(String.format(ADVERTISED, "")).bind("project", projectId).bind("stale", STALE_SECONDS)
+        return h.createQuery(String.format(WorkerSessionDao.ADVERTISED, "")).bind("project", projectId).bind("stale", STALE_SECONDS)
                 .bind("days", ADVERTISED_DAYS).map((rs, ctx) -> advertised(rs)).list();
     }
 
     @Override
     public Optional<Advertised> advertised(org.jdbi.v3.core.Handle h, String projectId, String name) {
-        return h.createQuery(String.format(ADVERTISED, "AND a.name = :name")).bind("project", projectId).bind("stale", STALE_SECONDS)
+        return h.createQuery(String.format(WorkerSessionDao.ADVERTISED, "AND a.name = :name")).bind("project", projectId).bind("stale", STALE_SECONDS)
                 .bind("days", ADVERTISED_DAYS).bind("name", name).map((rs, ctx) -> advertised(rs)).findOne();
     }
 
@@ -173,33 +141,33 @@ public final class WorkerSessions implements WorkerActions {
     }
 
     public void setDraining(String sessionId) {
-        jdbi.useHandle(h -> h.execute("UPDATE worker_sessions SET draining = true, last_activity_at = clock_timestamp() WHERE id = ?", sessionId));
+        jdbi.useHandle(h -> h.execute(WorkerSessionDao.SET_DRAINING, sessionId));
     }
 
     public void setLastJob(String sessionId, String jobId) {
-        jdbi.useHandle(h -> h.execute("UPDATE worker_sessions SET last_job_id = ?, last_activity_at = clock_timestamp() WHERE id = ?", jobId, sessionId));
+        jdbi.useHandle(h -> h.execute(WorkerSessionDao.SET_LAST_JOB, jobId, sessionId));
+    }
+
+    /** The last job of each session ({@code session id -> job id}) in one statement, in the caller's transaction. */
+    void lastJobs(org.jdbi.v3.core.Handle h, Map<String, String> jobBySession) {
+        h.createUpdate(WorkerSessionDao.LAST_JOBS)
+                .bind("sessions", jobBySession.keySet().toArray(new String[0])).bind("jobs", jobBySession.values().toArray(new String[0]))
+                .execute();
     }
 
     /** A connection closed: the session is free for another connection at once. */
     public void disconnected(String sessionId, String connectionId) {
-        jdbi.useHandle(h -> h.execute("UPDATE worker_sessions SET connection_id = NULL WHERE id = ? AND connection_id = ?", sessionId, connectionId));
+        jdbi.useHandle(h -> h.execute(WorkerSessionDao.DISCONNECTED, sessionId, connectionId));
     }
 
     public WorkerSessionListResponse list(Caller caller, String projectRef) {
         return jdbi.inTransaction(h -> {
             String projectId = ProjectAccess.require(h, caller, projectRef).id();
-            List<Map<String, Object>> rows = h.createQuery("""
-                    SELECT s.*, s.last_seen_at < clock_timestamp() - make_interval(secs => :stale) AS is_stale
-                      FROM worker_sessions s WHERE project_id = :project ORDER BY last_seen_at DESC, id""")
+            List<Map<String, Object>> rows = h.createQuery(WorkerSessionDao.LIST)
                     .bind("project", projectId).bind("stale", STALE_SECONDS).mapToMap().list();
             Map<String, List<WorkerSessionJobRef>> held = new HashMap<>();
             Map<String, WorkerSessionJobRef> byId = new HashMap<>();
-            h.createQuery("""
-                    SELECT id, run_id, step_key, action_name, status, claimed_at, heartbeat_at, updated_at, worker_session_id
-                      FROM jobs WHERE project_id = :project AND (
-                            (status = 'claimed' AND worker_session_id IS NOT NULL)
-                         OR id IN (SELECT last_job_id FROM worker_sessions WHERE project_id = :project AND last_job_id IS NOT NULL))
-                     ORDER BY claimed_at, id""")
+            h.createQuery(JobDao.HELD_OR_LAST)
                     .bind("project", projectId).mapToMap().forEach(j -> {
                         WorkerSessionJobRef ref = new WorkerSessionJobRef().id((String) j.get("id"))
                                 .runId(String.valueOf(j.getOrDefault("run_id", ""))).stepName(String.valueOf(j.getOrDefault("step_key", "")))

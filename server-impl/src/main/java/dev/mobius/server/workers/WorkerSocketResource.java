@@ -8,7 +8,7 @@ import dev.mobius.server.http.ApiException;
 
 /**
  * The worker socket route as plain HTTP. Upgrades never reach Jersey (the WebSocket filter in
- * front of it takes them, see {@link WorkerHub}); a GET that gets here asked for no upgrade.
+ * front of it takes them, see {@link WorkerSocketEndpoint}); a GET that gets here asked for no upgrade.
  * Authentication and permission were already checked by the filters, as for every operation.
  */
 @jakarta.ws.rs.Path("/v1/projects/{project}/workers/socket")

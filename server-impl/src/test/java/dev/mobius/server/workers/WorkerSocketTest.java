@@ -82,6 +82,20 @@ class WorkerSocketTest extends SharedServerTest {
     }
 
     @Test
+    void upgradeWithoutThePermissionTheContractDeclaresIsRefusedWith403() throws Exception {
+        Fixtures fixtures = new Fixtures(api, TestServer.BOOTSTRAP_KEY);
+        String project = fixtures.project("ws-permission");
+        Fixtures.Key noRoles = fixtures.key(project, "ws-no-roles", List.of());
+        ExecutionException e = assertThrows(ExecutionException.class, () -> new WsClient(server.baseUrl(), project, noRoles.raw()));
+        assertEquals(403, ((WebSocketHandshakeException) e.getCause()).getResponse().statusCode());
+        // The Owner role holds mobius.workers.connect: the same project's socket opens.
+        Fixtures.Key owner = fixtures.key(project, "ws-owner");
+        try (WsClient ws = new WsClient(server.baseUrl(), project, owner.raw())) {
+            assertFalse(ws.ws.isOutputClosed());
+        }
+    }
+
+    @Test
     void javaWorkerRunsQueuedJobs() throws Exception {
         String project = new Fixtures(api, TestServer.BOOTSTRAP_KEY).project("ws-java-worker");
         try (Worker worker = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project).concurrency(4).build()) {
