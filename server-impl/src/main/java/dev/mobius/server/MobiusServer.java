@@ -131,7 +131,9 @@ public final class MobiusServer implements AutoCloseable {
     }
 
     public static MobiusServer start(ServerConfig config) throws IOException {
-        Database database = Database.open(config.databaseUrl(), config.dataDir(), config.durableEmbedded());
+        Tuning tuning = config.tuning();
+        Database database = Database.open(config.databaseUrl(), config.dataDir(), config.durableEmbedded(), tuning.dbPoolSize(),
+                tuning.dbConnectionTimeoutMillis(), tuning.dbWatchMillis());
         try {
             Jdbi jdbi = database.jdbi();
             ObjectMapper mapper = Json.newMapper();
@@ -178,10 +180,10 @@ public final class MobiusServer implements AutoCloseable {
             // Workers: jobs in PostgreSQL, handed to connected workers over the worker socket. How a job
             // ends goes to the action invocation it ran, through the relay (actions need the queue too).
             JobOutcomesRelay jobOutcomes = new JobOutcomesRelay();
-            JobQueue jobDispatch = new JobQueue(jdbi, ids, mapper, jobOutcomes, Integer.getInteger("mobius.workers.lease-seconds", 60),
-                    Integer.getInteger("mobius.workers.heartbeat-seconds", 20), Integer.getInteger("mobius.workers.max-attempts", 3));
+            JobQueue jobDispatch = new JobQueue(jdbi, ids, mapper, jobOutcomes, tuning.workerLeaseSeconds(),
+                    tuning.workerHeartbeatSeconds(), tuning.workerMaxAttempts());
             ActionExecutor actionExecutor = new ActionExecutor(jdbi, mapper, actionCatalog, new Calls(mapper, outbound, expressions), secretBox,
-                    wakeups::nudge, Integer.getInteger("mobius.actions.threads", 8));
+                    wakeups::nudge, tuning.actionThreads());
             ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch,
                     outboundGuard);
             ActionStepRunner actionSteps = new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
@@ -198,10 +200,11 @@ public final class MobiusServer implements AutoCloseable {
             Specs specs = new Specs(mapper);
             RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, actionSteps, lifecycle);
             RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, actionSteps, starter);
-            RunEngine engine = new RunEngine(jdbi, machine, wakeups, Integer.getInteger("mobius.engine.threads", 2));
+            RunEngine engine = new RunEngine(jdbi, machine, wakeups, tuning.engineThreads());
             // One LISTEN connection for the node: run streams and the worker dispatch follow their topics on it.
             Notifier notifier = new Notifier(database.dataSource());
-            RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper, notifier);
+            RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper, notifier, tuning.streamWriters(),
+                    tuning.streamPendingBytes(), tuning.streamStallMillis());
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);
             EventDispatcher dispatcher = new EventDispatcher(jdbi, mapper,
                     List.of(new EventTriggerRoute(starter, expressions), new WaitRoute(runs, expressions, mapper)), engine::nudge);
@@ -215,8 +218,8 @@ public final class MobiusServer implements AutoCloseable {
             Authenticator authenticator = new Authenticator(jdbi, catalog);
             Authorizer authorizer = new Authorizer(jdbi, catalog);
             WorkerHub workerHub = new WorkerHub(jdbi, notifier, authenticator, authorizer, catalog, jobDispatch, workerSessions,
-                    Boolean.getBoolean("mobius.workers.query-token"), Long.getLong("mobius.workers.poll-ms", 1000L),
-                    Long.getLong("mobius.workers.keepalive-ms", 20_000L), Long.getLong("mobius.workers.auth-check-ms", 5_000L));
+                    tuning.workerQueryToken(), tuning.workerPollMillis(), tuning.workerKeepaliveMillis(), tuning.workerAuthCheckMillis(),
+                    tuning.workerFrameThreads(), tuning.workerDrainMillis());
 
             ErrorMappers errors = new ErrorMappers(database);
             ResourceConfig app = new ResourceConfig()

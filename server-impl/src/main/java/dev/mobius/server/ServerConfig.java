@@ -18,6 +18,7 @@ import dev.mobius.server.webhooks.WebhookSettings;
  * @param outboundTimeoutSeconds the longest one outbound action call may take
  * @param webhooks delivery settings of outgoing webhooks
  * @param maxRequestBodyBytes the largest request body accepted (413 above it)
+ * @param tuning sizes and timings of the pool, engine, workers and streams
  */
 public record ServerConfig(
         String bind,
@@ -31,7 +32,8 @@ public record ServerConfig(
         boolean outboundAllowPrivate,
         int outboundTimeoutSeconds,
         WebhookSettings webhooks,
-        long maxRequestBodyBytes) {
+        long maxRequestBodyBytes,
+        Tuning tuning) {
 
     public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
 
@@ -39,17 +41,22 @@ public record ServerConfig(
     public ServerConfig(String bind, int port, String databaseUrl, Path dataDir, boolean durableEmbedded, String bootstrapApiKey,
                         boolean printBootstrapKey, RateLimiter.Limits rateLimits) {
         this(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits, false,
-                DEFAULT_OUTBOUND_TIMEOUT_SECONDS, WebhookSettings.DEFAULTS, InputGuard.DEFAULT_MAX_BODY_BYTES);
+                DEFAULT_OUTBOUND_TIMEOUT_SECONDS, WebhookSettings.DEFAULTS, InputGuard.DEFAULT_MAX_BODY_BYTES, Tuning.DEFAULTS);
     }
 
     public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
         return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
-                allowPrivate, timeoutSeconds, webhooks, maxRequestBodyBytes);
+                allowPrivate, timeoutSeconds, webhooks, maxRequestBodyBytes, tuning);
     }
 
     public ServerConfig withWebhooks(WebhookSettings settings) {
         return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
-                outboundAllowPrivate, outboundTimeoutSeconds, settings, maxRequestBodyBytes);
+                outboundAllowPrivate, outboundTimeoutSeconds, settings, maxRequestBodyBytes, tuning);
+    }
+
+    public ServerConfig withTuning(Tuning changed) {
+        return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
+                outboundAllowPrivate, outboundTimeoutSeconds, webhooks, maxRequestBodyBytes, changed);
     }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000, 600);
@@ -68,7 +75,8 @@ public record ServerConfig(
             "                  MOBIUS_OUTBOUND_TIMEOUT_SECONDS  longest outbound action call (default 30)",
             "                  MOBIUS_WEBHOOK_DISABLE_AFTER  how long every delivery attempt to a webhook must fail before it is disabled (default 5d)",
             "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)",
-            "                  MOBIUS_MAX_REQUEST_BODY_BYTES  largest request body accepted (default 1048576)");
+            "                  MOBIUS_MAX_REQUEST_BODY_BYTES  largest request body accepted (default 1048576)",
+            "                  (pool, engine, worker and stream sizes and timings: see the README's configuration table)");
 
     /** Flags win over environment variables, which win over defaults. */
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -108,7 +116,7 @@ public record ServerConfig(
                 true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits,
                 Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false").trim()), outboundTimeout,
                 WebhookSettings.from(env), Math.max(1, number("MOBIUS_MAX_REQUEST_BODY_BYTES",
-                        env.getOrDefault("MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))));
+                        env.getOrDefault("MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))), Tuning.from(env));
     }
 
     private static int number(String name, String value) {

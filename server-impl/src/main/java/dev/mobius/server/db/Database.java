@@ -23,11 +23,6 @@ import org.jdbi.v3.sqlobject.SqlObjectPlugin;
  * makes requests fail fast until it is back, and the embedded cluster is restarted when it dies.
  */
 public final class Database implements AutoCloseable {
-    /** How long a request waits for a pooled connection before it is answered 503. */
-    private static final long CONNECTION_TIMEOUT_MILLIS = Long.getLong("mobius.db.connection-timeout-ms", 3000L);
-    /** How often the supervisor looks at the database. */
-    private static final long WATCH_MILLIS = Long.getLong("mobius.db.watch-ms", 500L);
-
     private final EmbeddedPostgres embedded;
     private final HikariDataSource dataSource;
     private final DatabaseSupervisor supervisor;
@@ -41,7 +36,13 @@ public final class Database implements AutoCloseable {
                 .registerRowMapper(new RecordMappers());
     }
 
-    public static Database open(String databaseUrl, Path dataDir, boolean durableEmbedded) throws IOException {
+    /**
+     * @param poolSize connections in the pool
+     * @param connectionTimeoutMillis how long a request waits for a pooled connection before it is answered 503
+     * @param watchMillis how often the supervisor looks at the database
+     */
+    public static Database open(String databaseUrl, Path dataDir, boolean durableEmbedded, int poolSize, long connectionTimeoutMillis,
+                                long watchMillis) throws IOException {
         EmbeddedPostgres embedded = null;
         HikariConfig hikari = new HikariConfig();
         if (databaseUrl == null) {
@@ -53,13 +54,13 @@ public final class Database implements AutoCloseable {
             configureExternal(hikari, databaseUrl);
         }
         hikari.setPoolName("mobius");
-        hikari.setMaximumPoolSize(Integer.getInteger("mobius.db.pool", 16));
-        hikari.setConnectionTimeout(CONNECTION_TIMEOUT_MILLIS);
+        hikari.setMaximumPoolSize(poolSize);
+        hikari.setConnectionTimeout(connectionTimeoutMillis);
         try {
             HikariDataSource ds = new HikariDataSource(hikari);
             Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
             DatabaseSupervisor supervisor = new DatabaseSupervisor(embedded, hikari.getJdbcUrl(), hikari.getUsername(),
-                    hikari.getPassword(), ds, WATCH_MILLIS);
+                    hikari.getPassword(), ds, watchMillis);
             supervisor.start();
             return new Database(embedded, ds, supervisor);
         } catch (RuntimeException e) {

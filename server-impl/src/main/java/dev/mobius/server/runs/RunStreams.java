@@ -80,18 +80,27 @@ public final class RunStreams implements AutoCloseable {
 
     private final DataSource dataSource;
     private final ObjectMapper mapper;
-    private final int maxPendingBytes = Integer.getInteger("mobius.streams.pendingBytes", 256 * 1024);
-    private final long stallNanos = TimeUnit.MILLISECONDS.toNanos(Long.getLong("mobius.streams.stallMillis", 5000));
+    private final int maxPendingBytes;
+    private final long stallNanos;
     private final Map<String, Feed> feeds = new ConcurrentHashMap<>();
     /** Every open stream on this node, for the upkeep tick: one pass, no per-run iteration. */
     private final Set<Stream> all = ConcurrentHashMap.newKeySet();
     private final AtomicInteger open = new AtomicInteger();
-    private final ExecutorService writers = Executors.newFixedThreadPool(Integer.getInteger("mobius.streams.writers", 4), Threads.daemons("sse-writer"));
+    private final ExecutorService writers;
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, Threads.daemons("sse-timer"));
     private final Notifier notifier;
 
     /** Streams read with plain JDBC from {@code dataSource}; {@code jdbi} is accepted for the wiring's sake and not used. */
-    public RunStreams(Jdbi jdbi, DataSource dataSource, ObjectMapper mapper, Notifier notifier) {
+    /**
+     * @param writerThreads threads writing SSE frames
+     * @param maxPendingBytes unsent bytes a slow client may hold before it is dropped
+     * @param stallMillis how long a client may stall before it is dropped
+     */
+    public RunStreams(Jdbi jdbi, DataSource dataSource, ObjectMapper mapper, Notifier notifier, int writerThreads, int maxPendingBytes,
+                      long stallMillis) {
+        this.writers = Executors.newFixedThreadPool(writerThreads, Threads.daemons("sse-writer"));
+        this.maxPendingBytes = maxPendingBytes;
+        this.stallNanos = TimeUnit.MILLISECONDS.toNanos(stallMillis);
         this.dataSource = dataSource;
         this.mapper = mapper;
         this.notifier = notifier;

@@ -28,8 +28,8 @@ import dev.mobius.server.jobs.JobQueue;
  */
 public final class WorkerHub implements AutoCloseable {
     private final WorkerConnections connections = new WorkerConnections(Frames.newMapper());
-    private final ExecutorService framePool = Executors.newFixedThreadPool(
-            Integer.getInteger("mobius.workers.frame-threads", 8), r -> daemon(r, "worker-frames"));
+    private final ExecutorService framePool;
+    private final long drainMillis;
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1, r -> daemon(r, "worker-timers"));
     private final ClaimDispatcher claims;
     private final ReportWriter reports;
@@ -40,7 +40,9 @@ public final class WorkerHub implements AutoCloseable {
 
     public WorkerHub(Jdbi jdbi, Notifier notifier, Authenticator authenticator, Authorizer authorizer, OperationCatalog catalog,
                      JobQueue queue, WorkerSessions sessions, boolean queryToken, long pollMillis, long keepaliveMillis,
-                     long authCheckMillis) {
+                     long authCheckMillis, int frameThreads, long drainMillis) {
+        this.framePool = Executors.newFixedThreadPool(frameThreads, r -> daemon(r, "worker-frames"));
+        this.drainMillis = drainMillis;
         this.claims = new ClaimDispatcher(queue, connections, notifier, framePool, pollMillis);
         this.reports = new ReportWriter(jdbi, queue, sessions, connections);
         FrameProtocol protocol = new FrameProtocol(connections, sessions, queue, authenticator, claims, reports);
@@ -70,7 +72,7 @@ public final class WorkerHub implements AutoCloseable {
         for (WorkerConnection c : connections.all()) {
             connections.send(c, new Frames.Drain("msg_" + UUID.randomUUID()));
         }
-        long deadline = System.nanoTime() + Long.getLong("mobius.workers.drain-ms", 1000L) * 1_000_000L;
+        long deadline = System.nanoTime() + drainMillis * 1_000_000L;
         while (!connections.isEmpty() && System.nanoTime() < deadline) {
             sleepQuietly(50);
         }

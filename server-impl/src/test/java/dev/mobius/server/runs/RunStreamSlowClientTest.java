@@ -19,8 +19,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.jdbi.v3.core.Jdbi;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.Api;
@@ -34,22 +32,14 @@ class RunStreamSlowClientTest {
     static final String P = RunStreamTest.P;
     static final String KEY = TestServer.BOOTSTRAP_KEY;
 
-    @BeforeEach
-    void smallLimits() {
-        // A small backlog and a short grace period, so that a test fills and outlasts them quickly.
-        System.setProperty("mobius.streams.pendingBytes", String.valueOf(64 * 1024));
-        System.setProperty("mobius.streams.stallMillis", "1000");
-    }
-
-    @AfterEach
-    void defaultLimits() {
-        System.clearProperty("mobius.streams.pendingBytes");
-        System.clearProperty("mobius.streams.stallMillis");
+    /** A small backlog and a short grace period, so that a test fills and outlasts them quickly. */
+    private static TestServer serverWithSmallLimits() {
+        return TestServer.with(c -> c.withTuning(c.tuning().withStreamLimits(64 * 1024, 1000)));
     }
 
     @Test
     void aClientThatStopsReadingIsDroppedWithoutDelayingOtherStreams() throws Exception {
-        try (TestServer server = TestServer.start()) {
+        try (TestServer server = serverWithSmallLimits()) {
             Api api = new Api(server.baseUrl());
             RunsTest.automation(api, "heavy", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
             RunsTest.automation(api, "light", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
@@ -98,7 +88,7 @@ class RunStreamSlowClientTest {
 
     @Test
     void anEventWhoseNotificationWasLostStillArrivesWithinSeconds() throws Exception {
-        try (TestServer server = TestServer.start()) {
+        try (TestServer server = serverWithSmallLimits()) {
             Api api = new Api(server.baseUrl());
             RunsTest.automation(api, "quiet", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
             String id = suspendedRun(api, "quiet");

@@ -22,8 +22,7 @@ import dev.mobius.server.TwoNodes;
 class WorkerReliabilityTest {
     @Test
     void aKilledWorkersJobIsReclaimedByAnotherAndCompletesOnce() throws Exception {
-        System.setProperty("mobius.workers.lease-seconds", "2");
-        try (TestServer server = TestServer.start()) {
+        try (TestServer server = TestServer.with(c -> c.withTuning(c.tuning().withWorkerLeaseSeconds(2)))) {
             String project = new Fixtures(new Api(server.baseUrl()), TestServer.BOOTSTRAP_KEY).project("ws-kill");
             CountDownLatch started = new CountDownLatch(1);
             AtomicInteger completions = new AtomicInteger();
@@ -52,8 +51,6 @@ class WorkerReliabilityTest {
                 Thread.sleep(3000);
                 assertEquals(1, completions.get(), "the job ran to completion once");
             }
-        } finally {
-            System.clearProperty("mobius.workers.lease-seconds");
         }
     }
 
