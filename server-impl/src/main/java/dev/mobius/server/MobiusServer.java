@@ -35,13 +35,13 @@ import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.actions.ActionExecutor;
 import dev.mobius.server.actions.ActionService;
+import dev.mobius.server.actions.ActionStep;
 import dev.mobius.server.actions.ActionStepRunner;
 import dev.mobius.server.actions.ActionsResource;
 import dev.mobius.server.actions.Calls;
 import dev.mobius.server.actions.Catalog;
 import dev.mobius.server.actions.CatalogResource;
 import dev.mobius.server.actions.PatchBody;
-import dev.mobius.server.automations.ActionLookup;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.automations.EventTriggerRoute;
@@ -59,7 +59,7 @@ import dev.mobius.server.workers.WorkerSocketResource;
 import dev.mobius.server.interactions.InteractionService;
 import dev.mobius.server.interactions.InteractionViews;
 import dev.mobius.server.interactions.InteractionsResource;
-import dev.mobius.server.interactions.StepInteractions;
+import dev.mobius.server.interactions.InteractionStep;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.webhooks.WebhookDeliverer;
@@ -86,7 +86,11 @@ import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.outbound.OutboundHttp;
-import dev.mobius.server.runs.InteractionSteps;
+import dev.mobius.server.runs.AgentStep;
+import dev.mobius.server.runs.ChildRunStep;
+import dev.mobius.server.runs.EventWaitStep;
+import dev.mobius.server.runs.SleepStep;
+import dev.mobius.server.runs.StepKinds;
 import dev.mobius.server.runs.RunWakeups;
 import dev.mobius.server.runs.RunEngine;
 import dev.mobius.server.runs.RunMachine;
@@ -160,18 +164,6 @@ public final class MobiusServer implements AutoCloseable {
             // Worker sessions come first: the catalogue lists the actions their registrations advertise.
             WorkerSessions workerSessions = new WorkerSessions(jdbi, ids, mapper);
             Catalog actionCatalog = new Catalog(mapper, workerSessions);
-            ActionLookup actionLookup = new ActionLookup() {
-                @Override
-                public Optional<List<String>> supportedLocations(org.jdbi.v3.core.Handle h, String projectId, String name) {
-                    return actionCatalog.find(h, projectId, name).map(Catalog.Entry::supportedLocations);
-                }
-
-                @Override
-                public Optional<String> workerNameProblem(String name) {
-                    return Catalog.workerNameProblem(name);
-                }
-            };
-            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, actionLookup);
             RunWakeups wakeups = new RunWakeups();
             // Outbound calls (actions now, webhooks later) share one guard and one bounded client.
             OutboundGuard outboundGuard = new OutboundGuard(config.outboundAllowPrivate());
@@ -196,16 +188,24 @@ public final class MobiusServer implements AutoCloseable {
             WebhookService webhooks = new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer, outboundGuard);
             InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, interactionViews, wakeups::nudge,
                     lifecycle);
-            InteractionSteps interactionSteps = new StepInteractions(interactions);
+            // Step kinds: adding one is one class and one line here (docs/ARCHITECTURE.md).
+            StepKinds stepKinds = new StepKinds(List.of(
+                    new SleepStep(),
+                    new EventWaitStep(ids, mapper),
+                    new ChildRunStep(expressions),
+                    new AgentStep(),
+                    new InteractionStep(interactions, mapper),
+                    new ActionStep(actionSteps, actionCatalog)));
+            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, stepKinds);
             Specs specs = new Specs(mapper);
-            RunStarter starter = new RunStarter(ids, mapper, specs, interactionSteps, actionSteps, lifecycle);
-            RunMachine machine = new RunMachine(ids, mapper, specs, expressions, interactionSteps, actionSteps, starter);
+            RunStarter starter = new RunStarter(ids, mapper, specs, stepKinds, lifecycle);
+            RunMachine machine = new RunMachine(mapper, specs, stepKinds, starter);
             RunEngine engine = new RunEngine(jdbi, machine, wakeups, tuning.engineThreads());
             // One LISTEN connection for the node: run streams and the worker dispatch follow their topics on it.
             Notifier notifier = new Notifier(database.dataSource());
             RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper, notifier, tuning.streamWriters(),
                     tuning.streamPendingBytes(), tuning.streamStallMillis());
-            RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, interactionSteps, streams);
+            RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, streams);
             EventDispatcher dispatcher = new EventDispatcher(jdbi, mapper,
                     List.of(new EventTriggerRoute(starter, expressions), new WaitRoute(runs, expressions, mapper)), engine::nudge);
             TriggerDeliveries deliveries = new TriggerDeliveries(jdbi, ids, mapper, starter, () -> {

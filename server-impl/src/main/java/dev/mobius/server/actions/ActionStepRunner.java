@@ -14,17 +14,53 @@ import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.jobs.JobDispatch;
 import dev.mobius.server.jobs.JobOutcomes;
-import dev.mobius.server.runs.ActionSteps;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepRow;
 import dev.mobius.server.db.Daos;
 
 /**
- * Action steps of runs, for the engine: each attempt records an invocation in the run's
- * transaction (the call happens later, on the {@link ActionExecutor} or a worker), and the step
- * resumes with the invocation's outcome. Also where workers report the jobs they ran.
+ * Action steps of runs, for the engine ({@link ActionStep}): each attempt records an invocation in
+ * the run's transaction (the call happens later, on the {@link ActionExecutor} or a worker), and
+ * the step resumes with the invocation's outcome. Also where workers report the jobs they ran.
+ * When an invocation finishes, its transaction runs
+ * {@code UPDATE runs SET due_at = now() WHERE id = :run AND status = 'suspended'} (after locking
+ * the invocation, never the run first) so the engine reads the {@link #outcome}.
  */
-public final class ActionStepRunner implements ActionSteps, JobOutcomes {
+public final class ActionStepRunner implements JobOutcomes {
+    /**
+     * How an attempt ended. A failure that is {@code retryable} (network error, timeout, 5xx, 408,
+     * 429) is tried again per the step's retry policy, not sooner than {@code retryAfter} when set.
+     */
+    public record Outcome(boolean succeeded, Object output, String errorType, String errorMessage, boolean retryable, Duration retryAfter) {
+        public static Outcome success(Object output) {
+            return new Outcome(true, output, null, null, false, null);
+        }
+
+        public static Outcome failure(String errorType, String errorMessage, boolean retryable, Duration retryAfter) {
+            return new Outcome(false, null, errorType, errorMessage, retryable, retryAfter);
+        }
+    }
+
+    /** An attempt that could not start; the step fails with {@code errorType}. */
+    public static final class Refused extends RuntimeException {
+        private final String errorType;
+        private final boolean retryable;
+
+        public Refused(String errorType, String message, boolean retryable) {
+            super(message, null, false, false);
+            this.errorType = errorType;
+            this.retryable = retryable;
+        }
+
+        public String errorType() {
+            return errorType;
+        }
+
+        public boolean retryable() {
+            return retryable;
+        }
+    }
+
     private final ObjectMapper mapper;
     private final Catalog catalog;
     private final ActionService service;
@@ -39,7 +75,13 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
         this.runWoken = runWoken;
     }
 
-    @Override
+    /**
+     * Starts one attempt of an action step. {@code config} is the step's config as written,
+     * {@code parameters} its {@code parameters} with templates resolved.
+     *
+     * @return the invocation id the step waits on
+     * @throws Refused when the attempt cannot start (unknown action, input that breaks its schema)
+     */
     public String start(Handle h, RunRow run, StepRow step, Map<String, Object> config, Object parameters) {
         String name = (String) config.get("action_name");
         Catalog.Entry entry = catalog.resolve(h, run.projectId(), name)
@@ -79,7 +121,7 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
         return new Refused("invalid_input", "input of action \"" + entry.name() + "\" is invalid: " + message, false);
     }
 
-    @Override
+    /** The attempt's outcome once it finished; empty while it is in flight. */
     public Optional<Outcome> outcome(Handle h, String invocationId) {
         return Daos.of(h, ActionDao.class).invocation(invocationId).flatMap(row -> switch (row.status()) {
             case "completed" -> Optional.of(Outcome.success(Json.readObject(mapper, row.output())));
@@ -90,7 +132,7 @@ public final class ActionStepRunner implements ActionSteps, JobOutcomes {
         });
     }
 
-    @Override
+    /** Aborts the run's unfinished invocations (the run was cancelled or the step timed out). */
     public void cancel(Handle h, String runId, String reason) {
         ActionDao dao = Daos.of(h, ActionDao.class);
         for (InvocationRow row : dao.lockOpenForRun(runId)) {

@@ -40,6 +40,7 @@ import dev.mobius.server.http.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.runs.StepKinds;
 import dev.mobius.server.db.Daos;
 
 /**
@@ -57,17 +58,13 @@ public final class AutomationService {
     private final AuditTrail audit;
     private final Cursors cursors;
     private final Expressions expressions;
-    private final ActionLookup actions;
+    private final StepKinds kinds;
     private final SecureRandom random = new SecureRandom();
 
-    public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Expressions expressions) {
-        this(jdbi, ids, mapper, audit, cursors, expressions, ActionLookup.NONE);
-    }
-
-    /** @param actions the actions {@code action} steps may call */
+    /** @param kinds the step kinds, which check the configs of their steps */
     public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Expressions expressions,
-                             ActionLookup actions) {
-        this.actions = actions;
+                             StepKinds kinds) {
+        this.kinds = kinds;
         this.expressions = expressions;
         this.jdbi = jdbi;
         this.ids = ids;
@@ -196,9 +193,7 @@ public final class AutomationService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = notArchived(find(h, project, handle, true));
             AutomationDao dao = Daos.of(h, AutomationDao.class);
-            new SpecValidator(child -> dao.find(project.id(), child).isPresent(),
-                    action -> actions.supportedLocations(h, project.id(), action), actions::workerNameProblem, expressions, mapper)
-                    .validate(spec);
+            new SpecValidator(kinds, expressions, mapper, h, project.id()).validate(spec);
             VersionRow row = new VersionRow(ids.next("autv"), automation.id(), automation.latestVersion() + 1, "draft",
                     Json.write(mapper, request.getSpec()), json(request.getCompiledPlan()), caller.principalId(), Times.now());
             dao.insertVersion(row);

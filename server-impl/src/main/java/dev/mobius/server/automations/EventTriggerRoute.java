@@ -16,7 +16,6 @@ import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.SourceEvent;
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStarter;
 import dev.mobius.server.db.Daos;
 
@@ -67,7 +66,7 @@ public final class EventTriggerRoute implements EventRoute {
                     continue;
                 }
                 AutomationRow automation = Daos.of(h, AutomationDao.class).find(event.projectId(), trigger.automationHandle()).orElseThrow();
-                RunService.requireStartable(automation);
+                RunStarter.requireStartable(automation);
                 AutomationRunSource source = new AutomationRunSource().type("trigger").id(event.id()).triggerId(trigger.id())
                         .label(trigger.name());
                 starter.insert(h, automation, payload, source, null,

@@ -1,73 +1,57 @@
 package dev.mobius.server.automations;
 
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.jdbi.v3.core.Handle;
+
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Validator;
-import dev.mobius.server.interactions.InteractionService;
+import dev.mobius.server.runs.StepConfigCheck;
+import dev.mobius.server.runs.StepKind;
+import dev.mobius.server.runs.StepKinds;
 import dev.mobius.server.runs.Templates;
 
 /**
  * Checks an automation spec when a version is created, so that a run never starts from a spec
  * that cannot run. Every problem is reported at once, each with its JSON path
- * ({@code spec.steps[2].config.duration}). Step configs are closed: unknown fields are errors.
+ * ({@code spec.steps[2].config.duration}). Each step's config is checked by its {@link StepKind};
+ * a kind this server does not know is left to the spec's own schema.
  */
-public final class SpecValidator {
+public final class SpecValidator implements StepConfigCheck {
     static final Pattern STEP_KEY = Pattern.compile("^[A-Za-z0-9_-]{1,64}$");
     static final Pattern IDENTIFIER = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
     static final String DURATION = "must be a duration such as 30s, 5m or 2h";
 
-    /** What a step config of each kind may hold, and which of those fields are required. */
-    record ConfigShape(Set<String> allowed, Set<String> required) {}
-
-    static final Map<String, ConfigShape> SHAPES = Map.of(
-            "sleep", new ConfigShape(Set.of("duration", "until"), Set.of()),
-            "wait_for_event", new ConfigShape(Set.of("event_type", "source_id", "match", "condition", "payload_mapping"), Set.of("event_type")),
-            "automation", new ConfigShape(Set.of("automation_handle", "inputs", "condition"), Set.of("automation_handle")),
-            "action", new ConfigShape(Set.of("action_name", "execution_location", "environment_id", "parameters"), Set.of("action_name")),
-            "agent", new ConfigShape(Set.of("agent_id", "instructions", "tool_names", "output_schema", "max_turns", "model_route",
-                    "memory_tables", "session"), Set.of("agent_id", "instructions")));
-
     static final int MAX_ATTEMPTS = 100;
 
     private final List<ApiException.FieldError> errors = new ArrayList<>();
-    private final Predicate<String> automationExists;
-    private final java.util.function.Function<String, java.util.Optional<List<String>>> actionLocations;
-    private final java.util.function.Function<String, java.util.Optional<String>> workerNameProblem;
+    private final StepKinds kinds;
     private final Expressions expressions;
     private final ObjectMapper mapper;
-
-    /** @param automationExists whether a handle names an automation of the same project (child-run steps) */
-    public SpecValidator(Predicate<String> automationExists, Expressions expressions, ObjectMapper mapper) {
-        this(automationExists, name -> java.util.Optional.empty(), ActionLookup.NONE::workerNameProblem, expressions, mapper);
-    }
+    private final Handle handle;
+    private final String projectId;
 
     /**
-     * @param actionLocations   the execution locations an action supports, empty when the catalogue holds no such action
-     * @param workerNameProblem why a name cannot name an action only workers run, empty when it can
+     * @param kinds     the step kinds, each checking its own configs
+     * @param handle    the transaction creating the version, for the kinds' lookups
+     * @param projectId the automation's project
      */
-    public SpecValidator(Predicate<String> automationExists, java.util.function.Function<String, java.util.Optional<List<String>>> actionLocations,
-                         java.util.function.Function<String, java.util.Optional<String>> workerNameProblem,
-                         Expressions expressions, ObjectMapper mapper) {
-        this.automationExists = automationExists;
-        this.actionLocations = actionLocations;
-        this.workerNameProblem = workerNameProblem;
+    public SpecValidator(StepKinds kinds, Expressions expressions, ObjectMapper mapper, Handle handle, String projectId) {
+        this.kinds = kinds;
         this.expressions = expressions;
         this.mapper = mapper;
+        this.handle = handle;
+        this.projectId = projectId;
     }
 
     /** @throws ApiException 400 listing every problem, sorted by path */
@@ -99,33 +83,9 @@ public final class SpecValidator {
         } else if (!keys.add(key)) {
             error(at + ".key", "duplicate step key \"" + key + "\"");
         }
-        String kind = step.path("kind").asText("");
-        JsonNode config = step.path("config");
-        if (kind.equals("interaction")) {
-            interaction(at + ".config", config);
-        }
-        ConfigShape shape = SHAPES.get(kind);
-        if (shape != null) {
-            closed(at + ".config", config, shape);
-            switch (kind) {
-                case "sleep" -> sleep(at + ".config", config);
-                case "wait_for_event" -> waitForEvent(at + ".config", config);
-                case "automation" -> {
-                    String handle = config.path("automation_handle").asText(null);
-                    if (handle != null && !automationExists.test(handle)) {
-                        error(at + ".config.automation_handle", "no automation with handle \"" + handle + "\" exists in this project");
-                    }
-                    expression(at + ".config.condition", config.path("condition"));
-                    templates(at + ".config.inputs", config.path("inputs"));
-                }
-                case "action" -> action(at + ".config", config);
-                case "agent" -> {
-                    if (config.hasNonNull("agent_id")) {
-                        error(at + ".config.agent_id", "no agent with this id exists in the project");
-                    }
-                }
-                default -> throw new IllegalStateException(kind);
-            }
+        StepKind kind = kinds.find(step.path("kind").asText(""));
+        if (kind != null) {
+            kind.check(at + ".config", step.path("config"), this);
         }
         templates(at + ".input", step.path("input"));
         JsonNode retry = step.path("retry");
@@ -139,109 +99,37 @@ public final class SpecValidator {
         }
     }
 
-    /**
-     * The action is in the catalogue (platform, project or advertised by a worker) and may run where
-     * the step says, or the step runs it on a worker and its name has the worker form: a worker's
-     * registration defines the actions it runs, so such a name is accepted before any worker
-     * registered it (its job waits in the queue). Parameters must hold valid templates.
-     */
-    private void action(String at, JsonNode config) {
-        String name = config.path("action_name").asText(null);
-        if (name != null && !name.isEmpty()) {
-            java.util.Optional<List<String>> locations = actionLocations.apply(name);
-            if (locations.isEmpty()) {
-                java.util.Optional<String> problem = workerNameProblem.apply(name);
-                if (problem.isPresent()) {
-                    error(at + ".action_name", problem.get());
-                } else if (!"worker".equals(config.path("execution_location").asText(null))) {
-                    error(at + ".action_name", "no action named \"" + name + "\" exists in this project; an action only a worker runs "
-                            + "needs execution_location worker");
-                }
-            } else {
-                JsonNode location = config.path("execution_location");
-                if (!location.isMissingNode() && !location.isNull() && !locations.get().contains(location.asText())) {
-                    error(at + ".execution_location", "must be one of " + String.join(", ", locations.get()) + " for action " + name);
-                }
-            }
-        }
-        JsonNode parameters = config.path("parameters");
-        if (!parameters.isMissingNode() && !parameters.isNull() && !parameters.isObject()) {
-            error(at + ".parameters", "must be an object");
-        }
-        templates(at + ".parameters", parameters);
+    @Override
+    public Handle handle() {
+        return handle;
     }
 
-    private void closed(String at, JsonNode config, ConfigShape shape) {
+    @Override
+    public String projectId() {
+        return projectId;
+    }
+
+    @Override
+    public void closed(String at, JsonNode config, Set<String> allowed, Set<String> required) {
         if (!config.isObject()) {
             error(at, "must be an object");
             return;
         }
         for (Iterator<String> names = config.fieldNames(); names.hasNext(); ) {
             String name = names.next();
-            if (!shape.allowed().contains(name)) {
+            if (!allowed.contains(name)) {
                 error(at + "." + name, "unknown field");
             }
         }
-        for (String required : shape.required()) {
-            if (!config.hasNonNull(required) || config.get(required).asText().isEmpty() && config.get(required).isTextual()) {
-                error(at + "." + required, "is required");
+        for (String field : required) {
+            if (!config.hasNonNull(field) || config.get(field).asText().isEmpty() && config.get(field).isTextual()) {
+                error(at + "." + field, "is required");
             }
         }
     }
 
-    private void sleep(String at, JsonNode config) {
-        boolean hasDuration = config.hasNonNull("duration");
-        boolean hasUntil = config.hasNonNull("until");
-        if (hasDuration == hasUntil) {
-            error(at, "give exactly one of duration or until");
-            return;
-        }
-        if (hasDuration) {
-            duration(at + ".duration", config.get("duration"));
-        } else {
-            try {
-                OffsetDateTime.parse(config.get("until").asText());
-            } catch (DateTimeParseException e) {
-                error(at + ".until", "must be an RFC 3339 timestamp such as 2026-05-01T12:00:00Z");
-            }
-        }
-    }
-
-    /** Interaction configs follow the interactions' own rules (closed, policies, spec modes), plus templates. */
-    private void interaction(String at, JsonNode config) {
-        if (!config.isObject()) {
-            error(at, "must be an object");
-            return;
-        }
-        errors.addAll(InteractionService.validateStepConfig(mapper.convertValue(config, Map.class), at));
-        templates(at + ".prompt", config.path("prompt"));
-        templates(at + ".targets", config.path("targets"));
-        templates(at + ".spec", config.path("spec"));
-    }
-
-    private void waitForEvent(String at, JsonNode config) {
-        String type = config.path("event_type").asText(null);
-        if (type != null && !type.equals("signal") && !EventTypes.isValidMatcher(type)) {
-            error(at + ".event_type", "must be an event type such as run.completed, a prefix such as run.*, or signal");
-        }
-        JsonNode match = config.path("match");
-        if (!match.isMissingNode() && !match.isNull() && !match.isObject()) {
-            error(at + ".match", "must be an object of payload paths and values");
-        }
-        templates(at + ".match", match);
-        templates(at + ".source_id", config.path("source_id"));
-        expression(at + ".condition", config.path("condition"));
-        JsonNode mapping = config.path("payload_mapping");
-        if (!mapping.isMissingNode() && !mapping.isNull()) {
-            if (!mapping.isObject()) {
-                error(at + ".payload_mapping", "must map output names to expressions");
-            } else {
-                mapping.fields().forEachRemaining(e -> expression(at + ".payload_mapping." + e.getKey(), e.getValue()));
-            }
-        }
-    }
-
-    private void expression(String at, JsonNode value) {
+    @Override
+    public void expression(String at, JsonNode value) {
         if (value.isMissingNode() || value.isNull()) {
             return;
         }
@@ -252,7 +140,8 @@ public final class SpecValidator {
         expressions.problem(value.asText()).ifPresent(p -> error(at, p));
     }
 
-    private void templates(String at, JsonNode value) {
+    @Override
+    public void templates(String at, JsonNode value) {
         if (value.isMissingNode() || value.isNull()) {
             return;
         }
@@ -292,13 +181,15 @@ public final class SpecValidator {
         return key.isEmpty() ? trigger.path("kind").asText("") + "-" + index : key;
     }
 
-    private void duration(String at, JsonNode value) {
+    @Override
+    public void duration(String at, JsonNode value) {
         if (!value.isMissingNode() && !value.isNull() && (!value.isTextual() || Durations.parse(value.asText()).isEmpty())) {
             error(at, value.isTextual() && Durations.tooLong(value.asText()) ? Durations.TOO_LONG : DURATION);
         }
     }
 
-    private void error(String field, String reason) {
+    @Override
+    public void error(String field, String reason) {
         errors.add(new ApiException.FieldError(field, reason));
     }
 }

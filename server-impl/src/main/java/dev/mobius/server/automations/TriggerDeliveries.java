@@ -19,7 +19,6 @@ import dev.mobius.server.http.Ids;
 import dev.mobius.server.http.Json;
 import dev.mobius.server.http.Times;
 import dev.mobius.server.runs.RunRow;
-import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStarter;
 import dev.mobius.server.db.Daos;
 
@@ -86,7 +85,7 @@ public final class TriggerDeliveries {
                         : "automation " + automation.status();
             } else {
                 try {
-                    RunService.requireStartable(automation);
+                    RunStarter.requireStartable(automation);
                     AutomationRunSource source = new AutomationRunSource().type("trigger").id(eventId)
                             .triggerId(target.triggerId()).label(target.triggerName());
                     RunRow run = starter.insert(h, automation, payload, source, null,

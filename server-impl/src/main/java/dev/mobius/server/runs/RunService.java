@@ -50,11 +50,10 @@ public final class RunService {
     private final RunEngine engine;
     private final RunMachine machine;
     private final RunStarter starter;
-    private final InteractionSteps interactions;
     private final RunStreams streams;
 
     public RunService(Jdbi jdbi, Ids ids, ObjectMapper mapper, Cursors cursors, RunEngine engine, RunMachine machine, RunStarter starter,
-                      InteractionSteps interactions, RunStreams streams) {
+                      RunStreams streams) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -62,7 +61,6 @@ public final class RunService {
         this.engine = engine;
         this.machine = machine;
         this.starter = starter;
-        this.interactions = interactions;
         this.streams = streams;
     }
 
@@ -72,7 +70,7 @@ public final class RunService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = AutomationDao.byHandle(h, project.id(), handle)
                     .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
-            requireStartable(automation);
+            RunStarter.requireStartable(automation);
             Optional<RunRow> repeat = repeatOf(h, project, req);
             if (repeat.isPresent()) {
                 return view(repeat.get());
@@ -83,20 +81,6 @@ public final class RunService {
         });
         engine.nudge();
         return run;
-    }
-
-    /** Why an automation cannot start a run now, if it cannot: archived, never published, paused. */
-    public static void requireStartable(AutomationRow automation) {
-        String handle = automation.handle();
-        if (automation.status().equals("archived")) {
-            throw ApiException.badRequest("automation_archived", "automation \"" + handle + "\" is archived");
-        }
-        if (automation.publishedVersion() == null) {
-            throw ApiException.conflict("automation_not_published", "automation \"" + handle + "\" has no published version", null);
-        }
-        if (automation.status().equals("paused")) {
-            throw ApiException.conflict("automation_paused", "automation \"" + handle + "\" is paused", null);
-        }
     }
 
     /** Lets the engine look now rather than at its next poll. */
@@ -170,7 +154,7 @@ public final class RunService {
             RunRow row = find(h, caller, projectRef, id, true);
             RunState state = starter.state(h, row);
             StepRow open = row.terminal() ? null : state.openStep();
-            if (open == null || !open.status().equals("suspended") || !open.kind().equals("wait_for_event")
+            if (open == null || !open.status().equals("suspended") || !machine.takesSignals(open)
                     || !open.stepKey().equals(request.getStepKey())) {
                 throw ApiException.badRequest("step_not_waiting", "step \"" + request.getStepKey() + "\" of run \"" + id
                         + "\" is not waiting for a signal");

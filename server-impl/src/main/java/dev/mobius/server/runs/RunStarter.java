@@ -51,17 +51,41 @@ public final class RunStarter {
     private final Ids ids;
     private final ObjectMapper mapper;
     private final Specs specs;
-    private final InteractionSteps interactions;
-    private final ActionSteps actions;
+    private final StepKinds kinds;
     private final Lifecycle lifecycle;
 
-    public RunStarter(Ids ids, ObjectMapper mapper, Specs specs, InteractionSteps interactions, ActionSteps actions, Lifecycle lifecycle) {
-        this.actions = actions;
+    public RunStarter(Ids ids, ObjectMapper mapper, Specs specs, StepKinds kinds, Lifecycle lifecycle) {
         this.ids = ids;
         this.mapper = mapper;
         this.specs = specs;
-        this.interactions = interactions;
+        this.kinds = kinds;
         this.lifecycle = lifecycle;
+    }
+
+    /** Why an automation cannot start a run now, if it cannot: archived, never published, paused. */
+    public static void requireStartable(AutomationRow automation) {
+        String handle = automation.handle();
+        if (automation.status().equals("archived")) {
+            throw ApiException.badRequest("automation_archived", "automation \"" + handle + "\" is archived");
+        }
+        if (automation.publishedVersion() == null) {
+            throw ApiException.conflict("automation_not_published", "automation \"" + handle + "\" has no published version", null);
+        }
+        if (automation.status().equals("paused")) {
+            throw ApiException.conflict("automation_paused", "automation \"" + handle + "\" is paused", null);
+        }
+    }
+
+    /**
+     * Starts a run of {@code automation} from step {@code stepKey} of {@code parent}: its source
+     * names the parent run and the step.
+     *
+     * @throws ApiException when the automation cannot start a run now
+     */
+    RunRow startChild(Handle h, AutomationRow automation, Map<String, Object> inputs, RunRow parent, String stepKey) {
+        requireStartable(automation);
+        AutomationRunSource source = new AutomationRunSource().type("automation").id(parent.id()).label(stepKey);
+        return insert(h, automation, inputs, source, null, Origin.child(parent, stepKey));
     }
 
     /** A run locked by the caller, to be changed in its transaction. */
@@ -136,15 +160,16 @@ public final class RunStarter {
         }
     }
 
-    /** Cancels a locked, unfinished run: its open step, its waits and interactions, then the run. */
+    /** Cancels a locked, unfinished run: its open step, what its step kinds hold open (interactions, actions), then the run. */
     void cancel(Handle h, RunRow row, String reason) {
         RunState run = state(h, row);
         StepRow open = run.openStep();
         if (open != null) {
             run.finishStep(open, "cancelled", null, null, null, Map.of());
         }
-        interactions.cancelOpen(h, row.id(), reason == null ? "run cancelled" : reason);
-        actions.cancel(h, row.id(), reason == null ? "run cancelled" : reason);
+        for (StepKind kind : kinds.all()) {
+            kind.cancelRun(h, row.id(), reason == null ? "run cancelled" : reason);
+        }
         run.transition("cancelled", "run.cancelled", reason == null ? Map.of() : Map.of("reason", reason));
         run.save();
     }

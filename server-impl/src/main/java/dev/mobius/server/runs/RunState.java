@@ -249,6 +249,11 @@ final class RunState {
         return null;
     }
 
+    /** The events written in this transaction and not saved yet, oldest first. */
+    List<EventRow> unsavedEvents() {
+        return List.copyOf(unsavedEvents);
+    }
+
     void save() {
         RunRow r = original;
         if (!unsavedSteps.isEmpty()) {

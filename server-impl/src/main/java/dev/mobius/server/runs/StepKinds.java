@@ -1,0 +1,32 @@
+package dev.mobius.server.runs;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The step kinds this server knows, by name; built once in the wiring. */
+public final class StepKinds {
+    private final List<StepKind> kinds;
+    private final Map<String, StepKind> byName;
+
+    public StepKinds(List<StepKind> kinds) {
+        Map<String, StepKind> named = new LinkedHashMap<>();
+        for (StepKind kind : kinds) {
+            if (named.put(kind.name(), kind) != null) {
+                throw new IllegalArgumentException("step kind " + kind.name() + " is registered twice");
+            }
+        }
+        this.kinds = List.copyOf(kinds);
+        this.byName = Map.copyOf(named);
+    }
+
+    /** The kind of that name, or null when this server does not know it. */
+    public StepKind find(String name) {
+        return byName.get(name);
+    }
+
+    /** Every kind, in registration order. */
+    public List<StepKind> all() {
+        return kinds;
+    }
+}
