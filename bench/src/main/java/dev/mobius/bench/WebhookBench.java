@@ -21,8 +21,8 @@ import com.sun.net.httpserver.HttpServer;
 import dev.mobius.server.MobiusServer;
 import dev.mobius.server.ServerConfig;
 import dev.mobius.server.access.RateLimiter;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.webhooks.WebhookOutbox;
 import dev.mobius.server.webhooks.WebhookSettings;
 

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Jdbi;
 
-import dev.mobius.server.http.Times;
+import dev.mobius.server.time.Times;
 import dev.mobius.api.model.APIKey;
 import dev.mobius.api.model.APIKeyCreateResult;
 import dev.mobius.api.model.APIKeyListResponse;
@@ -17,10 +17,10 @@ import dev.mobius.api.model.CreateAPIKeyRequest;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.projects.ProjectAccess;

@@ -9,7 +9,7 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface PrincipalDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, kind, state, name, description, handle, owner_id, "

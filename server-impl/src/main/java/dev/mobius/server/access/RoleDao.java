@@ -13,7 +13,7 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 /** Roles (system and custom) and their assignments to principals in projects. */
 public interface RoleDao extends SqlObject {

@@ -12,7 +12,7 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface ActionDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, name, title, description, endpoint_url, input_schema::text AS input_schema, "

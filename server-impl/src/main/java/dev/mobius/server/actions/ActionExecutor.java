@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.background.Threads;
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Json;
-import dev.mobius.server.http.Times;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.time.Times;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.db.Daos;
 

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.jobs.JobDispatch;
 import dev.mobius.server.jobs.JobOutcomes;
 import dev.mobius.server.runs.RunRow;

@@ -16,7 +16,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.jdbi.v3.core.Handle;
 
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.db.Daos;
 
 /**

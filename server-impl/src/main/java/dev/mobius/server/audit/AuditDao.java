@@ -6,7 +6,7 @@ import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface AuditDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, principal_id, actor_name, credential_id, credential_name, action, "

@@ -14,9 +14,9 @@ import dev.mobius.api.model.AuditLogListResponse;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.projects.ProjectAccess;
 import dev.mobius.server.db.Daos;
 

@@ -10,7 +10,7 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface AutomationDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, handle, name, description, status, owner, default_agent_id, latest_version, "

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 import dev.mobius.api.model.AutomationRunSource;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStarter;
 import dev.mobius.server.db.Daos;

@@ -10,8 +10,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Jdbi;
 
 import dev.mobius.server.background.PollingLoop;
-import dev.mobius.server.http.Json;
-import dev.mobius.server.http.Times;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.time.Times;
 import dev.mobius.server.db.Daos;
 
 /**

@@ -1,5 +1,6 @@
 package dev.mobius.server.http;
 
+import dev.mobius.server.json.Json;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package dev.mobius.server.http;
 
+import dev.mobius.server.ids.Ids;
 import java.io.IOException;
 import java.security.SecureRandom;
 

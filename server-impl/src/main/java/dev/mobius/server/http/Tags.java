@@ -1,5 +1,6 @@
 package dev.mobius.server.http;
 
+import dev.mobius.server.db.SqlWhere;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

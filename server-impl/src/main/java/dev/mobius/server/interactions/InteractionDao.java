@@ -11,7 +11,7 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface InteractionDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, kind, status, title, description, subject::text AS subject, refs::text AS refs, "

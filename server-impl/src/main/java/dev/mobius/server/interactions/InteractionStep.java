@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Times;
+import dev.mobius.server.time.Times;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepCall;
 import dev.mobius.server.runs.StepConfigCheck;

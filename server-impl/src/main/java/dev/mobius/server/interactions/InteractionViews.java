@@ -17,7 +17,7 @@ import dev.mobius.api.model.InteractionResponder;
 import dev.mobius.api.model.InteractionResponse;
 import dev.mobius.api.model.InteractionSpec;
 import dev.mobius.api.model.ResolutionPolicy;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.db.Daos;
 
 /**

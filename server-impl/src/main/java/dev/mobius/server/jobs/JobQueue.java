@@ -13,7 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
-import dev.mobius.server.http.Ids;
+import dev.mobius.server.ids.Ids;
 
 /**
  * The job table as a queue. Pending jobs are claimed oldest first with {@code FOR UPDATE SKIP

@@ -11,7 +11,7 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface ProjectDao extends SqlObject {
     String COLUMNS = "id, org_id, name, handle, description, access_mode, created_by, archived_at, "

@@ -10,8 +10,8 @@ import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.EventTypes;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 
 /**
  * {@code wait_for_event}: opens a wait row that arriving events are matched against

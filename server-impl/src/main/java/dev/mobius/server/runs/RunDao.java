@@ -12,7 +12,7 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.server.db.Daos;
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface RunDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, status, "

@@ -16,10 +16,10 @@ import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.automations.VersionRow;
 import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.http.Text;
-import dev.mobius.server.http.Times;
+import dev.mobius.server.time.Times;
 import dev.mobius.server.http.Validator;
 import dev.mobius.server.db.Daos;
 

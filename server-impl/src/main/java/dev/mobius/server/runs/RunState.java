@@ -12,9 +12,9 @@ import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.events.SourceEvents;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
-import dev.mobius.server.http.Times;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.time.Times;
 import dev.mobius.server.db.Daos;
 
 /**

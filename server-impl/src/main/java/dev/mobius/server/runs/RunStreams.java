@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
 import dev.mobius.api.model.AutomationRunEvent;
 import dev.mobius.server.background.Threads;
 import dev.mobius.server.db.Notifier;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 
 /**
  * Live run events over Server-Sent Events, fanned out across server nodes through PostgreSQL.

@@ -13,7 +13,7 @@ import dev.mobius.server.events.EventRoute;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Matches;
 import dev.mobius.server.events.SourceEvent;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.db.Daos;
 
 /**

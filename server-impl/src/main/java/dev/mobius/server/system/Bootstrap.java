@@ -12,14 +12,14 @@ import java.util.Optional;
 
 import org.jdbi.v3.core.Jdbi;
 
-import dev.mobius.server.http.Times;
+import dev.mobius.server.time.Times;
 import dev.mobius.server.access.ApiKeyDao;
 import dev.mobius.server.access.ApiKeyRow;
 import dev.mobius.server.access.ApiKeySecrets;
 import dev.mobius.server.access.PrincipalDao;
 import dev.mobius.server.access.PrincipalRow;
 import dev.mobius.server.access.RoleDao;
-import dev.mobius.server.http.Ids;
+import dev.mobius.server.ids.Ids;
 import dev.mobius.server.projects.MemberDao;
 import dev.mobius.server.projects.ProjectDao;
 import dev.mobius.server.projects.ProjectRow;

@@ -9,7 +9,7 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.http.SqlWhere;
+import dev.mobius.server.db.SqlWhere;
 
 public interface WebhookDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "

@@ -11,9 +11,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.events.Lifecycle;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
-import dev.mobius.server.http.Times;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.time.Times;
 import dev.mobius.server.runs.RunDao;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.RunService;

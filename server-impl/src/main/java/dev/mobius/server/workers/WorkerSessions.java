@@ -23,7 +23,7 @@ import dev.mobius.api.model.WorkerSocketModelCapability;
 import dev.mobius.server.access.ApiKeySecrets;
 import dev.mobius.server.access.Caller;
 import dev.mobius.server.actions.WorkerActions;
-import dev.mobius.server.http.Ids;
+import dev.mobius.server.ids.Ids;
 import dev.mobius.server.jobs.JobDao;
 import dev.mobius.server.projects.ProjectAccess;
 

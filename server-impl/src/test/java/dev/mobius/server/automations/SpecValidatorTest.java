@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.interactions.InteractionStep;
 import dev.mobius.server.runs.AgentStep;
 import dev.mobius.server.runs.ChildRunStep;

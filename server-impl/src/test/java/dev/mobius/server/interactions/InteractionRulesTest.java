@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.json.Json;
 
 /** The interaction rules without a database: step configs, step policies and answers, with the contract's reasons. */
 class InteractionRulesTest {

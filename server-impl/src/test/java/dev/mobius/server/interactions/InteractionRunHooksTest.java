@@ -25,9 +25,9 @@ import dev.mobius.server.TestServer;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
-import dev.mobius.server.http.Times;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.time.Times;
 
 /**
  * What the run engine calls: opening an interaction for a step, reading its resolution, cancelling

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 import dev.mobius.api.model.AutomationRetryPolicy;
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationStep;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 
 /**
  * The engine's transitions, without a database: a queued run is advanced in memory through

@@ -17,8 +17,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
 import dev.mobius.server.SharedServerTest;
-import dev.mobius.server.http.Ids;
-import dev.mobius.server.http.Json;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 
 /** Deliveries to a local receiver: signing, payloads, retries, terminal answers, timeouts, rotation, ping (disabling: WebhookDisableTest). */
 class WebhooksTest extends SharedServerTest {

@@ -1,4 +1,4 @@
-package dev.mobius.server.http;
+package dev.mobius.server.json;
 
 import java.util.LinkedHashMap;
 import java.util.List;

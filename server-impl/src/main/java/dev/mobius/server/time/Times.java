@@ -1,4 +1,4 @@
-package dev.mobius.server.http;
+package dev.mobius.server.time;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;

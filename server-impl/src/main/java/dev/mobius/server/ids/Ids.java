@@ -1,4 +1,4 @@
-package dev.mobius.server.http;
+package dev.mobius.server.ids;
 
 import java.security.SecureRandom;
 

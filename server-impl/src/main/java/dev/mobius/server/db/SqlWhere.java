@@ -1,4 +1,4 @@
-package dev.mobius.server.http;
+package dev.mobius.server.db;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
