@@ -85,7 +85,10 @@ public final class OperationCatalog {
         return List.copyOf(byOperationId.values());
     }
 
-    /** The contract exactly as shipped, served at {@code GET /openapi.yaml}. */
+    /**
+     * The contract as the openapi module bundles it from its per-feature files: one self-contained
+     * document, served at {@code GET /openapi.yaml} for clients to generate code from.
+     */
     public String document() {
         return document;
     }
