@@ -102,10 +102,6 @@ public final class PollingLoop implements AutoCloseable {
     public void close() {
         running = false;
         thread.interrupt();
-        try {
-            thread.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.joinQuietly(thread, 2000);
     }
 }

@@ -33,4 +33,13 @@ public final class Threads {
             Thread.currentThread().interrupt();
         }
     }
+
+    /** Waits up to {@code millis} for a thread to end; an interrupt ends the wait and stays set. */
+    public static void joinQuietly(Thread thread, long millis) {
+        try {
+            thread.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

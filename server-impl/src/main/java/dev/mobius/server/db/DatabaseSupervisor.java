@@ -193,11 +193,7 @@ public final class DatabaseSupervisor implements AutoCloseable {
     public void close() {
         running = false;
         thread.interrupt();
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.joinQuietly(thread, 5000);
         closeProbe();
     }
 }

@@ -133,10 +133,6 @@ public final class Notifier implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        try {
-            thread.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.joinQuietly(thread, 2000);
     }
 }

@@ -117,11 +117,7 @@ public final class RunEngine implements AutoCloseable {
         running = false;
         nudge();
         for (Thread t : threads) {
-            try {
-                t.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            Threads.joinQuietly(t, 5000);
         }
     }
 }

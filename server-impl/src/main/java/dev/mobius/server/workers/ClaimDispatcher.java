@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import static dev.mobius.server.background.Threads.daemon;
 import static dev.mobius.server.background.Threads.sleepQuietly;
 
+import dev.mobius.server.background.Threads;
 import dev.mobius.server.background.FailureLog;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.jobs.JobQueue;
@@ -188,10 +189,6 @@ final class ClaimDispatcher implements AutoCloseable {
     public void close() {
         running = false;
         signal();
-        try {
-            thread.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.joinQuietly(thread, 2000);
     }
 }

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import static dev.mobius.server.background.Threads.daemon;
 
+import dev.mobius.server.background.Threads;
 import dev.mobius.server.jobs.JobQueue;
 
 /**
@@ -132,10 +133,6 @@ final class ReportWriter implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        try {
-            thread.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.joinQuietly(thread, 2000);
     }
 }
