@@ -44,11 +44,11 @@ import dev.mobius.server.actions.CatalogResource;
 import dev.mobius.server.actions.PatchBody;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
-import dev.mobius.server.automations.EventTriggerRoute;
-import dev.mobius.server.automations.ScheduleFirer;
-import dev.mobius.server.automations.TriggerDeliveries;
+import dev.mobius.server.triggers.EventTriggerRoute;
+import dev.mobius.server.triggers.ScheduleFirer;
+import dev.mobius.server.triggers.TriggerDeliveries;
 import dev.mobius.server.automations.TriggerSecrets;
-import dev.mobius.server.automations.TriggersResource;
+import dev.mobius.server.triggers.TriggersResource;
 import dev.mobius.server.interactions.InteractionExpirer;
 import dev.mobius.server.jobs.JobOutcomesRelay;
 import dev.mobius.server.jobs.JobQueue;
@@ -237,7 +237,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new DatabaseGate(database::available))
                     .register(new InputGuard(config.maxRequestBodyBytes(), catalog))
                     .register(authenticator)
-                    .register(new RateLimiter(jdbi, config.rateLimits()))
+                    .register(new RateLimiter(jdbi, config.rateLimits(), TriggerSecrets::ingestHandle))
                     .register(triggerSecrets)
                     .register(authorizer)
                     .register(new Idempotency(jdbi, catalog, mapper, secretBox))

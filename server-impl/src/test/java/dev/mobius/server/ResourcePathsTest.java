@@ -28,7 +28,7 @@ class ResourcePathsTest {
                 Map.entry(dev.mobius.server.access.PermissionsResource.class, dev.mobius.api.PermissionsApi.class),
                 Map.entry(dev.mobius.server.automations.AutomationsResource.class, dev.mobius.api.AutomationsApi.class),
                 Map.entry(dev.mobius.server.runs.RunsResource.class, dev.mobius.api.RunsApi.class),
-                Map.entry(dev.mobius.server.automations.TriggersResource.class, dev.mobius.api.TriggersApi.class),
+                Map.entry(dev.mobius.server.triggers.TriggersResource.class, dev.mobius.api.TriggersApi.class),
                 Map.entry(dev.mobius.server.interactions.InteractionsResource.class, dev.mobius.api.InteractionsApi.class));
         resources.forEach((impl, api) -> {
             assertNotNull(impl.getAnnotation(Path.class), impl.getSimpleName() + " has no @Path");

@@ -7,6 +7,7 @@ import java.util.Set;
 
 import org.jdbi.v3.core.Handle;
 
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.db.Daos;
 

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.time.Times;
 import dev.mobius.api.model.APIKey;
 import dev.mobius.api.model.APIKeyCreateResult;
@@ -23,8 +24,8 @@ import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Validator;
-import dev.mobius.server.projects.ProjectAccess;
-import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.db.Daos;
 
 /** Project API keys: minted for a principal of the project, shown once, revoked for good. */

@@ -16,6 +16,8 @@ import jakarta.ws.rs.core.HttpHeaders;
 import org.glassfish.grizzly.http.server.Request;
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.CallerContext;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.OperationCatalog;
 import dev.mobius.server.http.RequestLog;

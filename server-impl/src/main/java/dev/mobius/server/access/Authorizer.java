@@ -13,9 +13,11 @@ import jakarta.ws.rs.core.MultivaluedMap;
 
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.CallerContext;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.OperationCatalog;
-import dev.mobius.server.projects.ProjectDao;
+import dev.mobius.server.tenancy.ProjectDao;
 import dev.mobius.server.db.Daos;
 
 /**

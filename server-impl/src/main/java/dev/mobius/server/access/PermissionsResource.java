@@ -4,6 +4,7 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
 
+import dev.mobius.server.tenancy.CallerContext;
 import dev.mobius.api.PermissionsApi;
 
 /** The permission catalogue of a project. */

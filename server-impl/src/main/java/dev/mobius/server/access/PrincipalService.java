@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.time.Times;
 import dev.mobius.api.model.CreatePrincipalRequest;
@@ -28,9 +29,9 @@ import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Validator;
-import dev.mobius.server.projects.ProjectAccess;
-import dev.mobius.server.projects.ProjectDao;
-import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectDao;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.db.Daos;
 
 /** Machine principals of a project: the identities API keys authenticate as. */

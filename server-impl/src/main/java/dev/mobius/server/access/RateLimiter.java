@@ -1,6 +1,7 @@
 package dev.mobius.server.access;
 
 import java.util.List;
+import java.util.function.Function;
 import java.util.Map;
 
 import jakarta.annotation.Priority;
@@ -16,7 +17,8 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
-import dev.mobius.server.automations.TriggerSecrets;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.CallerContext;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.ErrorMappers;
 import dev.mobius.server.db.Daos;
@@ -78,10 +80,16 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
 
     private final Jdbi jdbi;
     private final Limits limits;
+    private final Function<ContainerRequestContext, String> triggerHandle;
 
-    public RateLimiter(Jdbi jdbi, Limits limits) {
+    /**
+     * @param triggerHandle the HTTP trigger handle an unauthenticated request posts to, or null
+     *                      when it is not a trigger delivery (the trigger feature knows its path)
+     */
+    public RateLimiter(Jdbi jdbi, Limits limits, Function<ContainerRequestContext, String> triggerHandle) {
         this.jdbi = jdbi;
         this.limits = limits;
+        this.triggerHandle = triggerHandle;
     }
 
     @Override
@@ -96,7 +104,7 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
                     "key:" + caller.keyId(), limits.keyPerMinute(), limits.keyPerMinute() / WINDOW_SECONDS,
                     "org:" + caller.orgId(), limits.orgPerMinute(), limits.orgPerMinute() / WINDOW_SECONDS));
         } else {
-            String handle = limits.triggerPerMinute() > 0 ? TriggerSecrets.ingestHandle(request) : null;
+            String handle = limits.triggerPerMinute() > 0 ? triggerHandle.apply(request) : null;
             if (handle == null) {
                 return;
             }

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.api.model.CreateRoleAssignmentRequest;
 import dev.mobius.api.model.CreateRoleRequest;
 import dev.mobius.api.model.PermissionCatalogResponse;
@@ -30,8 +31,8 @@ import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.time.Times;
 import dev.mobius.server.http.Validator;
-import dev.mobius.server.projects.ProjectAccess;
-import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.db.Daos;
 
 /** Custom roles of a project, the shared system roles, and who holds which role where. */

@@ -6,6 +6,7 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
 
+import dev.mobius.server.tenancy.CallerContext;
 import dev.mobius.api.RolesApi;
 import dev.mobius.api.model.CreateRoleAssignmentRequest;
 import dev.mobius.api.model.CreateRoleRequest;

@@ -22,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.server.background.PollingLoop;
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.threads.Threads;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.time.Times;

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.runs.StepCall;
-import dev.mobius.server.runs.StepConfigCheck;
+import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.runs.StepKind;
 
 /**

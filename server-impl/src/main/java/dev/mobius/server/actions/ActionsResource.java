@@ -8,7 +8,7 @@ import dev.mobius.api.ActionsApi;
 import dev.mobius.api.model.CreateActionRequest;
 import dev.mobius.api.model.InvokeActionRequest;
 import dev.mobius.api.model.UpdateActionRequest;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link ActionService}: HTTP actions, direct invocations and their records. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

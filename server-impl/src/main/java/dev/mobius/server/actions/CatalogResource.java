@@ -5,7 +5,7 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
 
 import dev.mobius.api.CatalogApi;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of the event and action catalogues. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

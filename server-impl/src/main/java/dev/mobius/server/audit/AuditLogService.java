@@ -11,13 +11,13 @@ import org.jdbi.v3.core.Jdbi;
 import dev.mobius.api.model.AuditChanges;
 import dev.mobius.api.model.AuditLogEntry;
 import dev.mobius.api.model.AuditLogListResponse;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.db.SqlWhere;
-import dev.mobius.server.projects.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.db.Daos;
 
 /** Reads the audit trail, newest first, for the organization or one project. */

@@ -7,7 +7,7 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
 
 import dev.mobius.api.AuditLogsApi;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link AuditLogService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

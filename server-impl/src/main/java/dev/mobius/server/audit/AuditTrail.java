@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 
 import dev.mobius.server.time.Times;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.db.Daos;

@@ -25,7 +25,7 @@ import dev.mobius.api.model.AutomationVersionListResponse;
 import dev.mobius.api.model.CreateAutomationRequest;
 import dev.mobius.api.model.CreateAutomationVersionRequest;
 import dev.mobius.api.model.UpdateAutomationRequest;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
@@ -38,9 +38,8 @@ import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.time.Times;
 import dev.mobius.server.http.Validator;
-import dev.mobius.server.projects.ProjectAccess;
-import dev.mobius.server.projects.ProjectRow;
-import dev.mobius.server.runs.StepKinds;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.db.Daos;
 
 /**
@@ -58,12 +57,12 @@ public final class AutomationService {
     private final AuditTrail audit;
     private final Cursors cursors;
     private final Expressions expressions;
-    private final StepKinds kinds;
+    private final StepShape.Registry kinds;
     private final SecureRandom random = new SecureRandom();
 
     /** @param kinds the step kinds, which check the configs of their steps */
     public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Expressions expressions,
-                             StepKinds kinds) {
+                             StepShape.Registry kinds) {
         this.kinds = kinds;
         this.expressions = expressions;
         this.jdbi = jdbi;

@@ -8,7 +8,7 @@ import dev.mobius.api.AutomationsApi;
 import dev.mobius.api.model.CreateAutomationRequest;
 import dev.mobius.api.model.CreateAutomationVersionRequest;
 import dev.mobius.api.model.UpdateAutomationRequest;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link AutomationService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

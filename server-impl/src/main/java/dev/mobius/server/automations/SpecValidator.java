@@ -16,15 +16,11 @@ import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Validator;
-import dev.mobius.server.runs.StepConfigCheck;
-import dev.mobius.server.runs.StepKind;
-import dev.mobius.server.runs.StepKinds;
-import dev.mobius.server.runs.Templates;
 
 /**
  * Checks an automation spec when a version is created, so that a run never starts from a spec
  * that cannot run. Every problem is reported at once, each with its JSON path
- * ({@code spec.steps[2].config.duration}). Each step's config is checked by its {@link StepKind};
+ * ({@code spec.steps[2].config.duration}). Each step's config is checked by its {@link StepShape};
  * a kind this server does not know is left to the spec's own schema.
  */
 public final class SpecValidator implements StepConfigCheck {
@@ -35,7 +31,7 @@ public final class SpecValidator implements StepConfigCheck {
     static final int MAX_ATTEMPTS = 100;
 
     private final List<ApiException.FieldError> errors = new ArrayList<>();
-    private final StepKinds kinds;
+    private final StepShape.Registry kinds;
     private final Expressions expressions;
     private final ObjectMapper mapper;
     private final Handle handle;
@@ -46,7 +42,7 @@ public final class SpecValidator implements StepConfigCheck {
      * @param handle    the transaction creating the version, for the kinds' lookups
      * @param projectId the automation's project
      */
-    public SpecValidator(StepKinds kinds, Expressions expressions, ObjectMapper mapper, Handle handle, String projectId) {
+    public SpecValidator(StepShape.Registry kinds, Expressions expressions, ObjectMapper mapper, Handle handle, String projectId) {
         this.kinds = kinds;
         this.expressions = expressions;
         this.mapper = mapper;
@@ -83,7 +79,7 @@ public final class SpecValidator implements StepConfigCheck {
         } else if (!keys.add(key)) {
             error(at + ".key", "duplicate step key \"" + key + "\"");
         }
-        StepKind kind = kinds.find(step.path("kind").asText(""));
+        StepShape kind = kinds.find(step.path("kind").asText(""));
         if (kind != null) {
             kind.check(at + ".config", step.path("config"), this);
         }

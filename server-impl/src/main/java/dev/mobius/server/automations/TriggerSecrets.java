@@ -18,11 +18,11 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import dev.mobius.api.model.TriggerSigningSecret;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.projects.ProjectAccess;
-import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.signing.SignatureV1;
 import dev.mobius.server.db.Daos;

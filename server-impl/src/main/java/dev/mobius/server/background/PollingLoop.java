@@ -5,6 +5,9 @@ import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.mobius.server.threads.Threads;
+import dev.mobius.server.db.FailureLog;
+
 /**
  * One background thread that does a unit of work again and again: while a unit found something to
  * do it goes straight on, otherwise it waits {@code idleMillis} or until {@link #nudge()}d. The work

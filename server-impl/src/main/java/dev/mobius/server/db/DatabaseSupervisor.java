@@ -12,7 +12,7 @@ import com.zaxxer.hikari.HikariPoolMXBean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.threads.Threads;
 
 /**
  * Watches the database from one daemon thread, every {@code watchMillis}: whether the embedded

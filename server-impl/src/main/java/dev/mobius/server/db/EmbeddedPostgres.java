@@ -25,7 +25,7 @@ import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.threads.Threads;
 
 /**
  * The zero-setup database: a PostgreSQL cluster whose data lives under the server's data

@@ -16,8 +16,7 @@ import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.mobius.server.background.FailureLog;
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.threads.Threads;
 
 /**
  * The node's one LISTEN connection: every {@code NOTIFY} topic this node follows (run events,

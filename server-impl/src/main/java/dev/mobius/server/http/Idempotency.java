@@ -30,7 +30,6 @@ import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.access.CallerContext;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.db.DatabaseFailures;
 import dev.mobius.server.signing.SecretBox;
@@ -108,7 +107,12 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
         if (key.isEmpty() || key.length() > 255 || !key.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
             throw ApiException.invalidParameter(List.of(new ApiException.FieldError(HEADER, "must be 1 to 255 printable ASCII characters")));
         }
-        String principal = CallerContext.of(request.getSecurityContext()).principalId();
+        // The authenticator ran first; its principal's name is the principal id keys are scoped to.
+        java.security.Principal caller = request.getSecurityContext().getUserPrincipal();
+        if (caller == null) {
+            return; // idempotent operations are all authenticated; nothing to scope a key to
+        }
+        String principal = caller.getName();
         byte[] body = request.hasEntity() ? request.getEntityStream().readAllBytes() : new byte[0];
         request.setEntityStream(new ByteArrayInputStream(body));
         byte[] hash = requestHash(request.getMethod(), request.getUriInfo().getRequestUri().getRawPath(),

@@ -26,7 +26,7 @@ import dev.mobius.api.model.InteractionListResponse;
 import dev.mobius.api.model.ResolutionPolicy;
 import dev.mobius.api.model.RespondToInteractionRequest;
 import dev.mobius.api.model.RunConsumer;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.access.PrincipalDao;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.automations.Durations;
@@ -40,8 +40,8 @@ import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.time.Times;
-import dev.mobius.server.projects.ProjectAccess;
-import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.db.Daos;
 
 /**

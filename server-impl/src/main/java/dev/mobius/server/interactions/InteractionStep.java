@@ -13,7 +13,7 @@ import dev.mobius.server.http.ApiException;
 import dev.mobius.server.time.Times;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepCall;
-import dev.mobius.server.runs.StepConfigCheck;
+import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.runs.StepKind;
 
 /**

@@ -10,7 +10,7 @@ import dev.mobius.api.InteractionsApi;
 import dev.mobius.api.model.CancelInteractionRequest;
 import dev.mobius.api.model.CreateInteractionRequest;
 import dev.mobius.api.model.RespondToInteractionRequest;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link InteractionService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

@@ -14,6 +14,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
+import dev.mobius.server.tenancy.ProjectRow;
+import dev.mobius.server.tenancy.ProjectDao;
+import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.time.Times;
 import dev.mobius.api.model.AddProjectMemberRequest;
@@ -30,7 +33,7 @@ import dev.mobius.api.model.ProjectMember;
 import dev.mobius.api.model.ProjectMemberListResponse;
 import dev.mobius.api.model.UpdateProjectRequest;
 import dev.mobius.api.model.User;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.access.PrincipalDao;
 import dev.mobius.server.access.RoleDao;
 import dev.mobius.server.audit.AuditTrail;

@@ -11,8 +11,8 @@ import dev.mobius.api.model.AddProjectMemberRequest;
 import dev.mobius.api.model.ConfigEntry;
 import dev.mobius.api.model.CreateProjectRequest;
 import dev.mobius.api.model.UpdateProjectRequest;
-import dev.mobius.server.access.Caller;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link ProjectService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

@@ -4,6 +4,8 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.mobius.server.automations.StepConfigCheck;
+
 /**
  * {@code agent}: part of the spec language, but this server runs no agents yet. Its config is
  * checked like any other, and since no agent exists no such step passes the checks.

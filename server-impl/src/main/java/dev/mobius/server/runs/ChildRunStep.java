@@ -7,6 +7,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.db.Daos;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.jdbi.v3.core.Handle;
 
+import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.ids.Ids;

@@ -7,8 +7,8 @@ import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.mobius.server.background.FailureLog;
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.db.FailureLog;
+import dev.mobius.server.threads.Threads;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.db.DatabaseFailures;
 

@@ -12,6 +12,7 @@ import org.jdbi.v3.core.Handle;
 
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationStep;
+import dev.mobius.server.automations.Templates;
 import dev.mobius.server.automations.Durations;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;

@@ -25,7 +25,7 @@ import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.CancelAutomationRunRequest;
 import dev.mobius.api.model.SignalAutomationRunRequest;
 import dev.mobius.api.model.StartAutomationRunRequest;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.http.ApiException;
@@ -35,8 +35,8 @@ import dev.mobius.server.json.Json;
 import dev.mobius.server.http.PageRequest;
 import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.Text;
-import dev.mobius.server.projects.ProjectAccess;
-import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.db.Daos;
 
 /** Starting, reading, signalling and cancelling runs; the {@link RunEngine} does the rest. */

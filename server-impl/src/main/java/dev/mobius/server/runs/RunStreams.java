@@ -41,7 +41,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationRunEvent;
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.threads.Threads;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.json.Json;
 

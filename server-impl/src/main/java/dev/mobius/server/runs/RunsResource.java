@@ -8,7 +8,7 @@ import dev.mobius.api.RunsApi;
 import dev.mobius.api.model.CancelAutomationRunRequest;
 import dev.mobius.api.model.SignalAutomationRunRequest;
 import dev.mobius.api.model.StartAutomationRunRequest;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link RunService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

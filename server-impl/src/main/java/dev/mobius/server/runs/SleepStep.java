@@ -8,6 +8,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.automations.Durations;
 
 /** {@code sleep}: waits for a {@code duration} or {@code until} a moment; the run itself is the timer. */

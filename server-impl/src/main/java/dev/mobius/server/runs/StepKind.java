@@ -4,26 +4,17 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Map;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.jdbi.v3.core.Handle;
 
+import dev.mobius.server.automations.StepShape;
+
 /**
- * One kind of step ({@code sleep}, {@code action}, ...): what its config may hold, and what it
+ * One kind of step ({@code sleep}, {@code action}, ...): what its config may hold ({@link StepShape}), and what it
  * does when the engine starts it, looks at it while it waits, and gives up on it. Kinds are
  * registered once, in the wiring ({@link StepKinds}); neither spec validation nor the engine
  * names any kind. Everything here runs inside the run's transaction, with the run locked.
  */
-public interface StepKind {
-    /** The {@code kind} of spec steps this handles. */
-    String name();
-
-    /**
-     * Reports every problem of a step's {@code config} (at {@code at}, e.g. {@code spec.steps[2].config})
-     * to {@code check}, when a version is created. Configs are closed: unknown fields are errors.
-     */
-    void check(String at, JsonNode config, StepConfigCheck check);
-
+public interface StepKind extends StepShape {
     /** Runs a step as far as it goes without waiting (its input already resolved and recorded). */
     Result start(StepCall call);
 

@@ -4,8 +4,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.mobius.server.automations.StepShape;
+
 /** The step kinds this server knows, by name; built once in the wiring. */
-public final class StepKinds {
+public final class StepKinds implements StepShape.Registry {
     private final List<StepKind> kinds;
     private final Map<String, StepKind> byName;
 
@@ -20,7 +22,7 @@ public final class StepKinds {
         this.byName = Map.copyOf(named);
     }
 
-    /** The kind of that name, or null when this server does not know it. */
+    @Override
     public StepKind find(String name) {
         return byName.get(name);
     }

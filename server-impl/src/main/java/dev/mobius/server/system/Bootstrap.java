@@ -21,8 +21,8 @@ import dev.mobius.server.access.PrincipalRow;
 import dev.mobius.server.access.RoleDao;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.projects.MemberDao;
-import dev.mobius.server.projects.ProjectDao;
-import dev.mobius.server.projects.ProjectRow;
+import dev.mobius.server.tenancy.ProjectDao;
+import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.db.Daos;
 
 /**

@@ -25,11 +25,11 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.audit.AuditTrail;
-import dev.mobius.server.background.FailureLog;
+import dev.mobius.server.db.FailureLog;
 import dev.mobius.server.background.PollingLoop;
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.threads.Threads;
 import dev.mobius.server.events.SourceEvents;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;

@@ -10,7 +10,7 @@ import dev.mobius.api.WebhooksApi;
 import dev.mobius.api.model.CreateWebhookRequest;
 import dev.mobius.api.model.PingWebhookRequest;
 import dev.mobius.api.model.UpdateWebhookRequest;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link WebhookService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

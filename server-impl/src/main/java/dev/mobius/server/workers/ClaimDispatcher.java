@@ -11,11 +11,11 @@ import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import static dev.mobius.server.background.Threads.daemon;
-import static dev.mobius.server.background.Threads.sleepQuietly;
+import static dev.mobius.server.threads.Threads.daemon;
+import static dev.mobius.server.threads.Threads.sleepQuietly;
 
-import dev.mobius.server.background.Threads;
-import dev.mobius.server.background.FailureLog;
+import dev.mobius.server.threads.Threads;
+import dev.mobius.server.db.FailureLog;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.jobs.JobQueue;
 

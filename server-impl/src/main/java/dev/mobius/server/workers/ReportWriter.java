@@ -13,9 +13,9 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import static dev.mobius.server.background.Threads.daemon;
+import static dev.mobius.server.threads.Threads.daemon;
 
-import dev.mobius.server.background.Threads;
+import dev.mobius.server.threads.Threads;
 import dev.mobius.server.jobs.JobQueue;
 
 /**

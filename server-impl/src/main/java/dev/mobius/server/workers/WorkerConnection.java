@@ -8,7 +8,7 @@ import org.glassfish.grizzly.websockets.ProtocolHandler;
 import org.glassfish.grizzly.websockets.WebSocketListener;
 
 import dev.mobius.server.access.Authenticator;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.http.ApiException;
 
 /** One worker socket: who opened it, for which project, and the session it registered. */

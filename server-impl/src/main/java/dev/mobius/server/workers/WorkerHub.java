@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 import org.glassfish.grizzly.websockets.WebSocket;
 import org.jdbi.v3.core.Jdbi;
 
-import static dev.mobius.server.background.Threads.daemon;
-import static dev.mobius.server.background.Threads.sleepQuietly;
+import static dev.mobius.server.threads.Threads.daemon;
+import static dev.mobius.server.threads.Threads.sleepQuietly;
 
 import dev.mobius.server.access.Authenticator;
 import dev.mobius.server.access.Authorizer;

@@ -21,11 +21,11 @@ import dev.mobius.api.model.WorkerSessionListResponse;
 import dev.mobius.api.model.WorkerSessionTotals;
 import dev.mobius.api.model.WorkerSocketModelCapability;
 import dev.mobius.server.access.ApiKeySecrets;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.actions.WorkerActions;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.jobs.JobDao;
-import dev.mobius.server.projects.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectAccess;
 
 /**
  * Worker sessions: one row per project and worker instance, outliving connections. A session is

@@ -5,7 +5,7 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
 
 import dev.mobius.api.WorkerSessionsApi;
-import dev.mobius.server.access.CallerContext;
+import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link WorkerSessions}. */
 @jakarta.ws.rs.Path("/v1/projects/{project}/worker-sessions")

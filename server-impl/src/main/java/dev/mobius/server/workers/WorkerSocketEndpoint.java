@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.mobius.server.access.Authenticator;
 import dev.mobius.server.access.Authorizer;
-import dev.mobius.server.access.Caller;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.db.DatabaseFailures;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.OperationCatalog;

@@ -21,7 +21,6 @@ import dev.mobius.server.runs.ChildRunStep;
 import dev.mobius.server.runs.EventWaitStep;
 import dev.mobius.server.runs.SleepStep;
 import dev.mobius.server.runs.StepCall;
-import dev.mobius.server.runs.StepConfigCheck;
 import dev.mobius.server.runs.StepKind;
 import dev.mobius.server.runs.StepKinds;
 

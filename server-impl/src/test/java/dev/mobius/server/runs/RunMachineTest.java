@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import dev.mobius.api.model.AutomationRetryPolicy;
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationStep;
+import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
 

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import org.junit.jupiter.api.Test;
 
+import dev.mobius.server.automations.Templates;
 import dev.mobius.server.Api;
 import dev.mobius.server.SharedServerTest;
 

@@ -1,4 +1,4 @@
-package dev.mobius.server.automations;
+package dev.mobius.server.triggers;
 
 import java.time.Clock;
 import java.time.OffsetDateTime;
@@ -17,6 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationRunSource;
+import dev.mobius.server.automations.AutomationDao;
+import dev.mobius.server.automations.AutomationRow;
+import dev.mobius.server.automations.Schedules;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.json.Json;

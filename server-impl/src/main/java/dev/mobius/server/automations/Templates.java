@@ -1,4 +1,4 @@
-package dev.mobius.server.runs;
+package dev.mobius.server.automations;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -59,7 +59,7 @@ public final class Templates {
     }
 
     /** Resolves every string leaf below {@code value} against the run's inputs and context. */
-    static Object resolve(Object value, Map<String, Object> inputs, Map<String, Object> context, ObjectMapper mapper) {
+    public static Object resolve(Object value, Map<String, Object> inputs, Map<String, Object> context, ObjectMapper mapper) {
         if (value instanceof String s) {
             return resolveText(s, inputs, context, mapper);
         }
@@ -124,7 +124,7 @@ public final class Templates {
     }
 
     /** A template named a value the run does not have. */
-    static final class TemplateException extends RuntimeException {
+    public static final class TemplateException extends RuntimeException {
         TemplateException(String message) {
             super(message, null, false, false);
         }

@@ -1,4 +1,4 @@
-package dev.mobius.server.runs;
+package dev.mobius.server.automations;
 
 import java.util.Set;
 
@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import org.jdbi.v3.core.Handle;
 
-/** What a {@link StepKind} checks a step config with, when a version of an automation is created. */
+/** What a step kind checks a step config with, when a version of an automation is created. */
 public interface StepConfigCheck {
     /** The transaction creating the version, for lookups (other automations, actions). */
     Handle handle();

@@ -1,6 +1,5 @@
-package dev.mobius.server.access;
+package dev.mobius.server.tenancy;
 
-import dev.mobius.server.projects.ProjectRow;
 
 /**
  * Who is making the current request: the principal behind the API key, and which projects that
@@ -37,7 +36,7 @@ public record Caller(
         return pinnedProjectId == null || pinnedProjectId.equals(projectId);
     }
 
-    /** The same caller, knowing the project its request is about (resolved and checked by the {@link Authorizer}). */
+    /** The same caller, knowing the project its request is about (resolved and checked by the access filter, Authorizer). */
     public Caller withProject(ProjectRow resolved) {
         return new Caller(orgId, principalId, principalName, keyId, keyName, homeProjectId, orgKey, pinnedProjectId, ipAddress, userAgent,
                 requestId, resolved);

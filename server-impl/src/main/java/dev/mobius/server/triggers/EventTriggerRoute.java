@@ -1,4 +1,4 @@
-package dev.mobius.server.automations;
+package dev.mobius.server.triggers;
 
 import java.util.List;
 import java.util.Map;
@@ -11,6 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.mobius.api.model.AutomationRunSource;
+import dev.mobius.server.automations.AutomationDao;
+import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.events.EventRoute;
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.Expressions;

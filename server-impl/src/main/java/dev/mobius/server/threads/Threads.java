@@ -1,4 +1,4 @@
-package dev.mobius.server.background;
+package dev.mobius.server.threads;
 
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;

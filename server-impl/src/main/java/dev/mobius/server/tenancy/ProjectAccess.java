@@ -1,8 +1,7 @@
-package dev.mobius.server.projects;
+package dev.mobius.server.tenancy;
 
 import org.jdbi.v3.core.Handle;
 
-import dev.mobius.server.access.Caller;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.db.Daos;
 

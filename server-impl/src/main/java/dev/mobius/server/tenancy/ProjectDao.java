@@ -1,4 +1,4 @@
-package dev.mobius.server.projects;
+package dev.mobius.server.tenancy;
 
 import java.util.List;
 import java.util.Optional;

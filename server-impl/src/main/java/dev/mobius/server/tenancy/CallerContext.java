@@ -1,4 +1,4 @@
-package dev.mobius.server.access;
+package dev.mobius.server.tenancy;
 
 import java.security.Principal;
 

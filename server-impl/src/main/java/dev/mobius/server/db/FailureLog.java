@@ -1,10 +1,9 @@
-package dev.mobius.server.background;
+package dev.mobius.server.db;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.slf4j.Logger;
 
-import dev.mobius.server.db.DatabaseFailures;
 
 /**
  * How a background loop reports its failures: a lost database once when the loop first meets it

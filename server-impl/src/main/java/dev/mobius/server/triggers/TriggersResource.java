@@ -1,10 +1,12 @@
-package dev.mobius.server.automations;
+package dev.mobius.server.triggers;
 
 import java.util.Map;
 
 import jakarta.ws.rs.core.Response;
 
 import dev.mobius.api.TriggersApi;
+
+import dev.mobius.server.automations.TriggerSecrets;
 
 /** The unauthenticated ingest URL of HTTP triggers. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

@@ -1,4 +1,4 @@
-package dev.mobius.server.automations;
+package dev.mobius.server.triggers;
 
 import java.util.Map;
 import java.util.Optional;
@@ -11,6 +11,8 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
 import dev.mobius.api.model.AutomationRunSource;
 import dev.mobius.api.model.HTTPTriggerDeliveryResponse;
+import dev.mobius.server.automations.AutomationDao;
+import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.SourceEvent;
 import dev.mobius.server.events.SourceEventDao;
