@@ -1,5 +1,11 @@
 package dev.mobius.server.runs;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -127,19 +133,36 @@ public interface RunDao extends SqlObject {
     void insertEvent(@BindMethods EventRow row);
 
 
-    @SqlQuery("SELECT id, run_id, sequence, event_type, step_id, step_key, payload::text AS payload, created_at FROM run_events "
-            + "WHERE run_id = :runId AND sequence > :since ORDER BY sequence LIMIT :limit")
-    List<EventRow> events(@Bind("runId") String runId, @Bind("since") long since, @Bind("limit") int limit);
-
-    // ---- run event streams -----------------------------------------------------------------
-    // Plain JDBC statements (positional parameters): they run for every wake of every followed
-    // run, and a mapped JDBI handle costs several times the query (see RunStreams).
+    // ---- reading a run's events -------------------------------------------------------------
+    // One statement serves the events list and the streams. Plain JDBC (positional parameters):
+    // it runs for every wake of every followed run, and a mapped JDBI statement costs several
+    // times the query (see RunStreams).
 
     int STREAM_PAGE = 200;
 
-    /** A page of a run's events after a sequence. */
-    String STREAM_EVENTS_AFTER = "SELECT id, sequence, event_type, step_id, step_key, payload::text, created_at "
-            + "FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT " + STREAM_PAGE;
+    String EVENTS_AFTER = "SELECT id, sequence, event_type, step_id, step_key, payload::text, created_at "
+            + "FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT ?";
+
+    /** Up to {@code limit} of a run's events after sequence {@code after}, in order. */
+    static List<EventRow> eventsAfter(Connection c, String runId, long after, int limit) {
+        try (PreparedStatement ps = c.prepareStatement(EVENTS_AFTER)) {
+            ps.setString(1, runId);
+            ps.setLong(2, after);
+            ps.setInt(3, limit);
+            List<EventRow> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new EventRow(rs.getString(1), runId, rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                            rs.getString(6), rs.getObject(7, OffsetDateTime.class)));
+                }
+            }
+            return rows;
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading the events of " + runId + ": " + e.getMessage(), e);
+        }
+    }
+
+    // ---- run event streams -----------------------------------------------------------------
 
     /** Of the followed runs (ids, and the lowest sequence their streams sent), those that moved past it. */
     String STREAMS_MOVED_ON =

@@ -181,7 +181,7 @@ public final class RunService {
         long since = sinceSequence == null ? 0 : sinceSequence;
         return jdbi.withHandle(h -> {
             RunRow run = find(h, caller, projectRef, id, false);
-            List<EventRow> rows = Daos.of(h, RunDao.class).events(run.id(), since, n + 1);
+            List<EventRow> rows = RunDao.eventsAfter(h.getConnection(), run.id(), since, n + 1);
             boolean more = rows.size() > n;
             List<EventRow> kept = more ? rows.subList(0, n) : rows;
             return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(mapper, run, e)).toList())

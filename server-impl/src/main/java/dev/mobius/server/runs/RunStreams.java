@@ -546,22 +546,10 @@ public final class RunStreams implements AutoCloseable {
         moved.forEach(this::wake);
     }
 
-    /**
-     * A page of a run's events after a sequence. Plain JDBC, as the catch-up below: these run for
-     * every wake of every followed run, and a mapped JDBI handle costs several times the query.
-     */
+    /** A page of a run's events after a sequence, on a connection of its own. */
     private List<EventRow> events(String runId, long after) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(RunDao.STREAM_EVENTS_AFTER)) {
-            ps.setString(1, runId);
-            ps.setLong(2, after);
-            List<EventRow> rows = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    rows.add(new EventRow(rs.getString(1), runId, rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                            rs.getString(6), rs.getObject(7, OffsetDateTime.class)));
-                }
-            }
-            return rows;
+        try (Connection c = dataSource.getConnection()) {
+            return RunDao.eventsAfter(c, runId, after, PAGE);
         } catch (SQLException e) {
             throw new IllegalStateException("reading the events of " + runId + ": " + e.getMessage(), e);
         }

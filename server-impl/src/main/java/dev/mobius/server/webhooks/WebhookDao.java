@@ -1,5 +1,6 @@
 package dev.mobius.server.webhooks;
 
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
 
@@ -69,4 +70,68 @@ public interface WebhookDao extends SqlObject {
     @SqlUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, last_error = :reason "
             + "WHERE webhook_id = :webhookId AND status = 'pending'")
     int failPending(@Bind("webhookId") String webhookId, @Bind("reason") String reason);
+
+    // ---- the deliverer ------------------------------------------------------------------------
+
+    /** A delivery due now, and its webhook. */
+    record Due(String id, String webhookId) {}
+
+    /**
+     * Due deliveries no other transaction holds, oldest first. Webhooks already at their concurrency
+     * {@code bound} are left out, so a slow receiver's backlog never fills the batch and holds up the others.
+     */
+    @SqlQuery("SELECT d.id, d.webhook_id FROM webhook_deliveries d WHERE d.due_at <= now() "
+            + "AND d.webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'processing' "
+            + "AND due_at > now() GROUP BY webhook_id HAVING count(*) >= :bound) "
+            + "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED")
+    List<Due> claimDue(@Bind("bound") int bound, @Bind("limit") int limit);
+
+    /** A webhook and how many of its attempts are in flight (leased, not yet recorded). */
+    record InFlight(String webhookId, int attempts) {}
+
+    @SqlQuery("SELECT webhook_id, count(*) AS attempts FROM webhook_deliveries WHERE status = 'processing' AND due_at > now() "
+            + "AND webhook_id = ANY(:ids) GROUP BY webhook_id")
+    List<InFlight> inFlight(@Bind("ids") String[] webhookIds);
+
+    /** Ends deliveries that cannot be attempted (their webhook was disabled or lost its url). */
+    @SqlUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, last_error = :reason WHERE id = ANY(:ids)")
+    void fail(@Bind("ids") String[] ids, @Bind("reason") String reason);
+
+    /** Records a successful attempt, unless its lease ran out and another attempt owns the row. */
+    @SqlUpdate("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), due_at = NULL "
+            + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
+    int delivered(@Bind("id") String id, @Bind("attempts") int attempts);
+
+    /**
+     * Records a failed attempt: {@code terminal} ends the delivery, otherwise it is due again after
+     * {@code delaySeconds}. Nothing happens when the lease ran out and another attempt owns the row.
+     */
+    @SqlUpdate("UPDATE webhook_deliveries SET status = CASE WHEN :terminal THEN 'failed' ELSE 'pending' END, last_error = :error, "
+            + "due_at = CASE WHEN :terminal THEN NULL ELSE now() + make_interval(secs => :delaySeconds) END "
+            + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
+    int attemptFailed(@Bind("id") String id, @Bind("attempts") int attempts, @Bind("terminal") boolean terminal,
+                      @Bind("delaySeconds") double delaySeconds, @Bind("error") String error);
+
+    // ---- a webhook's streak of failures -------------------------------------------------------
+
+    /** Any success ends the webhook's streak of failures. */
+    @SqlUpdate("UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL")
+    void endStreak(@Bind("id") String webhookId);
+
+    @SqlUpdate("UPDATE webhooks SET failing_since = now() WHERE id = :id AND failing_since IS NULL")
+    void startStreak(@Bind("id") String webhookId);
+
+    /** Where an enabled webhook's streak stands: {@code none}, {@code short}, or {@code long} (failing for {@code afterSeconds}). */
+    @SqlQuery("SELECT CASE WHEN failing_since IS NULL THEN 'none' "
+            + "WHEN failing_since <= now() - make_interval(secs => :afterSeconds) THEN 'long' ELSE 'short' END "
+            + "FROM webhooks WHERE id = :id AND enabled")
+    Optional<String> streak(@Bind("id") String webhookId, @Bind("afterSeconds") double afterSeconds);
+
+    /** An enabled webhook failing for {@code afterSeconds}: since when, and the database's now. */
+    record LongStreak(OffsetDateTime since, OffsetDateTime now) {}
+
+    /** The webhook's streak, locked, if it is still enabled and has been failing for {@code afterSeconds}. */
+    @SqlQuery("SELECT failing_since AS since, now() AS now FROM webhooks WHERE id = :id AND enabled "
+            + "AND failing_since <= now() - make_interval(secs => :afterSeconds) FOR UPDATE")
+    Optional<LongStreak> lockLongStreak(@Bind("id") String webhookId, @Bind("afterSeconds") double afterSeconds);
 }

@@ -63,8 +63,6 @@ public final class WebhookDeliverer implements AutoCloseable {
     /** A claimed attempt with what signing it needs. */
     private record Attempt(DeliveryRow delivery, String url, byte[] key, int secretVersion) {}
 
-    private record Candidate(String id, String webhookId) {}
-
     private record Result(DeliveryRow delivery, WebhookSender.Outcome outcome) {}
 
     private final Jdbi jdbi;
@@ -148,30 +146,20 @@ public final class WebhookDeliverer implements AutoCloseable {
             // A claim need not wait for its fsync: if a crash loses it, the rows are simply due again
             // and are sent again with the same delivery id, which at-least-once delivery allows.
             h.execute("SET LOCAL synchronous_commit = off");
-            // Webhooks already at their concurrency bound are left out, so a slow receiver's
-            // backlog never fills the batch and holds up the others.
-            List<Candidate> due = h.createQuery("SELECT d.id, d.webhook_id FROM webhook_deliveries d WHERE d.due_at <= now() "
-                            + "AND d.webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'processing' "
-                            + "AND due_at > now() GROUP BY webhook_id HAVING count(*) >= :bound) "
-                            + "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED")
-                    .bind("bound", settings.perWebhookConcurrency()).bind("limit", limit)
-                    .map((rs, ctx) -> new Candidate(rs.getString(1), rs.getString(2))).list();
+            WebhookDao dao = Daos.of(h, WebhookDao.class);
+            List<WebhookDao.Due> due = dao.claimDue(settings.perWebhookConcurrency(), limit);
             if (due.isEmpty()) {
                 return List.of();
             }
-            String[] hookIds = new LinkedHashSet<>(due.stream().map(Candidate::webhookId).toList()).toArray(new String[0]);
+            String[] hookIds = new LinkedHashSet<>(due.stream().map(WebhookDao.Due::webhookId).toList()).toArray(new String[0]);
             // Locking the webhooks serializes claims per webhook across nodes: the in-flight count stays exact.
-            WebhookDao dao = Daos.of(h, WebhookDao.class);
             Map<String, WebhookRow> hooks = new HashMap<>();
             dao.lockSkipping(hookIds).forEach(w -> hooks.put(w.id(), w));
             Map<String, Integer> inFlight = new HashMap<>();
-            h.createQuery("SELECT webhook_id, count(*) FROM webhook_deliveries WHERE status = 'processing' AND due_at > now() "
-                            + "AND webhook_id = ANY(:ids) GROUP BY webhook_id")
-                    .bind("ids", hookIds).map((rs, ctx) -> Map.entry(rs.getString(1), rs.getInt(2)))
-                    .forEach(e -> inFlight.put(e.getKey(), e.getValue()));
+            dao.inFlight(hookIds).forEach(f -> inFlight.put(f.webhookId(), f.attempts()));
             List<String> taken = new ArrayList<>();
             Map<String, List<String>> dropped = new LinkedHashMap<>();
-            for (Candidate c : due) {
+            for (WebhookDao.Due c : due) {
                 WebhookRow w = hooks.get(c.webhookId());
                 if (w == null) {
                     continue; // another node holds the webhook right now; next round
@@ -186,8 +174,7 @@ public final class WebhookDeliverer implements AutoCloseable {
                     taken.add(c.id());
                 }
             }
-            dropped.forEach((reason, ids) -> h.createUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, "
-                    + "last_error = :reason WHERE id = ANY(:ids)").bind("reason", reason).bind("ids", ids.toArray(new String[0])).execute());
+            dropped.forEach((reason, ids) -> dao.fail(ids.toArray(new String[0]), reason));
             if (taken.isEmpty()) {
                 return List.of();
             }
@@ -254,29 +241,20 @@ public final class WebhookDeliverer implements AutoCloseable {
     }
 
     private void record(Handle h, DeliveryRow d, WebhookSender.Outcome outcome) {
+        WebhookDao dao = Daos.of(h, WebhookDao.class);
         if (outcome.delivered()) {
-            int n = h.createUpdate("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), due_at = NULL "
-                            + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
-                    .bind("id", d.id()).bind("attempts", d.attempts()).execute();
-            if (n > 0) {
-                // Any success ends the webhook's streak of failures.
-                h.createUpdate("UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL")
-                        .bind("id", d.webhookId()).execute();
+            if (dao.delivered(d.id(), d.attempts()) > 0) {
+                dao.endStreak(d.webhookId());
             }
             return;
         }
         boolean terminal = !outcome.retryable() || d.attempts() >= MAX_ATTEMPTS;
         String error = outcome.error().length() > 1000 ? outcome.error().substring(0, 1000) : outcome.error();
-        int n = h.createUpdate("UPDATE webhook_deliveries SET status = :status, last_error = :error, "
-                        + "due_at = CASE WHEN :terminal THEN NULL ELSE now() + make_interval(secs => :delay) END "
-                        + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
-                .bind("status", terminal ? "failed" : "pending").bind("error", error).bind("terminal", terminal)
-                .bind("delay", terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0)
-                .bind("id", d.id()).bind("attempts", d.attempts()).execute();
-        if (n == 0) {
+        double delaySeconds = terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0;
+        if (dao.attemptFailed(d.id(), d.attempts(), terminal, delaySeconds, error) == 0) {
             return; // the webhook was deleted, or the lease ran out and another attempt owns the row
         }
-        failed(h, d.webhookId());
+        failed(dao, h, d.webhookId());
     }
 
     /**
@@ -284,17 +262,12 @@ public final class WebhookDeliverer implements AutoCloseable {
      * for {@code disableAfter}, disables the webhook. A burst of failures costs a read each; the
      * webhook row is written only when a streak begins.
      */
-    private void failed(Handle h, String webhookId) {
-        String streak = h.createQuery("SELECT CASE WHEN failing_since IS NULL THEN 'none' "
-                        + "WHEN failing_since <= now() - make_interval(secs => :after) THEN 'long' ELSE 'short' END "
-                        + "FROM webhooks WHERE id = :id AND enabled")
-                .bind("after", settings.disableAfter().toMillis() / 1000.0).bind("id", webhookId)
-                .mapTo(String.class).findOne().orElse("gone");
+    private void failed(WebhookDao dao, Handle h, String webhookId) {
+        String streak = dao.streak(webhookId, settings.disableAfter().toMillis() / 1000.0).orElse("gone");
         if (streak.equals("none")) {
-            h.createUpdate("UPDATE webhooks SET failing_since = now() WHERE id = :id AND failing_since IS NULL")
-                    .bind("id", webhookId).execute();
+            dao.startStreak(webhookId);
         } else if (streak.equals("long")) {
-            disable(h, webhookId);
+            disable(dao, h, webhookId);
         }
     }
 
@@ -303,18 +276,12 @@ public final class WebhookDeliverer implements AutoCloseable {
      * failed, an audit entry, and the event {@code webhook.disabled} to the project's other webhooks
      * and automations.
      */
-    private void disable(Handle h, String webhookId) {
+    private void disable(WebhookDao dao, Handle h, String webhookId) {
         // Checked again under the row lock: a success recorded meanwhile on another node ends the streak.
-        record Streak(OffsetDateTime since, OffsetDateTime now) {}
-        Streak streak = h.createQuery("SELECT failing_since, now() FROM webhooks WHERE id = :id AND enabled "
-                        + "AND failing_since <= now() - make_interval(secs => :after) FOR UPDATE")
-                .bind("after", settings.disableAfter().toMillis() / 1000.0).bind("id", webhookId)
-                .map((rs, ctx) -> new Streak(rs.getObject(1, OffsetDateTime.class), rs.getObject(2, OffsetDateTime.class)))
-                .findOne().orElse(null);
+        WebhookDao.LongStreak streak = dao.lockLongStreak(webhookId, settings.disableAfter().toMillis() / 1000.0).orElse(null);
         if (streak == null) {
             return;
         }
-        WebhookDao dao = Daos.of(h, WebhookDao.class);
         WebhookRow w = dao.lockById(webhookId).orElseThrow();
         OffsetDateTime since = streak.since().withOffsetSameInstant(ZoneOffset.UTC);
         OffsetDateTime now = streak.now().withOffsetSameInstant(ZoneOffset.UTC);
