@@ -1,5 +1,10 @@
 package dev.mobius.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.MobiusServer;
+import dev.mobius.server.ServerConfig;
+import dev.mobius.server.access.RateLimiter;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -13,20 +18,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import dev.mobius.server.MobiusServer;
-import dev.mobius.server.ServerConfig;
-import dev.mobius.server.access.RateLimiter;
 
 /**
  * Run benchmarks against a real server on the embedded database (durable settings, as in
@@ -42,8 +39,10 @@ public final class RunBench {
     static final String P = "/v1/projects/default";
     static final int WARM_UP = 2000;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
 
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
@@ -52,14 +51,19 @@ public final class RunBench {
         // "nosync" turns fsync off in the embedded database, to tell disk waits from CPU work.
         boolean durable = args.length <= 3 || !args[3].equals("nosync");
         Path dir = Files.createTempDirectory("mobius-bench-");
-        ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dir, durable, KEY, false, new RateLimiter.Limits(0, 0));
+        ServerConfig config =
+                new ServerConfig("127.0.0.1", 0, null, dir, durable, KEY, false, new RateLimiter.Limits(0, 0));
         try (MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
             call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
-            call(base, "POST", P + "/automations/bench/versions", "{\"spec\":{\"steps\":["
-                    + "{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}},"
-                    + "{\"key\":\"wait\",\"kind\":\"wait_for_event\",\"config\":{\"event_type\":\"signal\"}},"
-                    + "{\"key\":\"finish\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]}}");
+            call(
+                    base,
+                    "POST",
+                    P + "/automations/bench/versions",
+                    "{\"spec\":{\"steps\":["
+                            + "{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}},"
+                            + "{\"key\":\"wait\",\"kind\":\"wait_for_event\",\"config\":{\"event_type\":\"signal\"}},"
+                            + "{\"key\":\"finish\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]}}");
             call(base, "POST", P + "/automations/bench/versions/1/publication", null);
 
             // Warm-up, then run starts per second with `clients` concurrent callers.
@@ -68,7 +72,8 @@ public final class RunBench {
             long t0 = System.nanoTime();
             List<String> ids = startMany(base, runs, clients, "bench");
             double seconds = (System.nanoTime() - t0) / 1e9;
-            System.out.printf("run starts: %d in %.2f s = %.0f starts/s (%d concurrent clients, embedded PostgreSQL, fsync %s)%n",
+            System.out.printf(
+                    "run starts: %d in %.2f s = %.0f starts/s (%d concurrent clients, embedded PostgreSQL, fsync %s)%n",
                     runs, seconds, runs / seconds, clients, durable ? "on" : "off");
 
             // Engine catch-up: how long until every started run reached its wait step.
@@ -76,8 +81,9 @@ public final class RunBench {
             while (count(base, "suspended") < runs + WARM_UP && System.nanoTime() - t1 < 120e9) {
                 Thread.sleep(200);
             }
-            System.out.printf("engine: %d runs advanced to their wait step within %.2f s of the last start%n", runs + WARM_UP,
-                    (System.nanoTime() - t1) / 1e9);
+            System.out.printf(
+                    "engine: %d runs advanced to their wait step within %.2f s of the last start%n",
+                    runs + WARM_UP, (System.nanoTime() - t1) / 1e9);
 
             // Publish-to-receive: a stream per sample run, then the signal; time until the first frame arrives.
             List<Double> latencies = new ArrayList<>();
@@ -85,8 +91,12 @@ public final class RunBench {
                 latencies.add(sseLatencyMillis(base, ids.get(i)));
             }
             Collections.sort(latencies);
-            System.out.printf("SSE publish-to-receive over %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n", samples,
-                    Figures.pct(latencies, 50), Figures.pct(latencies, 99), latencies.get(latencies.size() - 1));
+            System.out.printf(
+                    "SSE publish-to-receive over %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                    samples,
+                    Figures.pct(latencies, 50),
+                    Figures.pct(latencies, 99),
+                    latencies.get(latencies.size() - 1));
         }
         System.exit(0);
     }
@@ -101,7 +111,8 @@ public final class RunBench {
                 URI uri = URI.create(base);
                 try (KeepAliveClient client = new KeepAliveClient(uri.getHost(), uri.getPort())) {
                     while (next.getAndIncrement() < n) {
-                        KeepAliveClient.Answer answer = client.send("POST", P + "/automations/" + handle + "/runs", KEY, "{}");
+                        KeepAliveClient.Answer answer =
+                                client.send("POST", P + "/automations/" + handle + "/runs", KEY, "{}");
                         if (answer.status() != 202) {
                             throw new IllegalStateException("start -> " + answer.status() + " " + answer.body());
                         }
@@ -124,10 +135,12 @@ public final class RunBench {
     /** Time from sending the signal until the stream delivers the step.completed it causes. */
     private static double sseLatencyMillis(String base, String runId) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + P + "/runs/" + runId + "/events.stream"))
-                .header("Authorization", "Bearer " + KEY).build();
+                .header("Authorization", "Bearer " + KEY)
+                .build();
         HttpResponse<java.io.InputStream> response = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
         CompletableFuture<Long> received = CompletableFuture.supplyAsync(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
                     if (line.startsWith("event: ")) {
@@ -149,7 +162,11 @@ public final class RunBench {
         int total = 0;
         String cursor = null;
         do {
-            JsonNode page = call(base, "GET", P + "/runs?limit=200&status=" + status + (cursor == null ? "" : "&cursor=" + cursor), null);
+            JsonNode page = call(
+                    base,
+                    "GET",
+                    P + "/runs?limit=200&status=" + status + (cursor == null ? "" : "&cursor=" + cursor),
+                    null);
             total += page.get("items").size();
             cursor = page.path("next_cursor").asText(null);
         } while (cursor != null);
@@ -157,17 +174,18 @@ public final class RunBench {
     }
 
     static JsonNode call(String base, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + KEY)
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+                .header("Authorization", "Bearer " + KEY)
                 .timeout(Duration.ofSeconds(30));
         if (body != null) {
             b.header("Content-Type", "application/json");
         }
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        b.method(
+                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() >= 300) {
             throw new IllegalStateException(method + " " + path + " -> " + r.statusCode() + " " + r.body());
         }
         return r.body().isEmpty() ? JSON.nullNode() : JSON.readTree(r.body());
     }
-
 }

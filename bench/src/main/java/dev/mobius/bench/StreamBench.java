@@ -54,7 +54,9 @@ public final class StreamBench {
     public static void main(String[] args) throws Exception {
         int streams = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int samples = args.length > 1 ? Integer.parseInt(args[1]) : 300;
-        String serverOpts = args.length > 2 ? args[2] : "-Xms512m -Xmx512m -XX:-G1UseAdaptiveIHOP -XX:InitiatingHeapOccupancyPercent=70";
+        String serverOpts = args.length > 2
+                ? args[2]
+                : "-Xms512m -Xmx512m -XX:-G1UseAdaptiveIHOP -XX:InitiatingHeapOccupancyPercent=70";
         int idleSeconds = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         Path dir = Files.createTempDirectory("mobius-stream-bench-");
         Server server = Server.start(dir, serverOpts);
@@ -63,8 +65,12 @@ public final class StreamBench {
             String base = "http://127.0.0.1:" + server.port;
             System.out.printf("server pid %d, JVM options: %s%n", server.process.pid(), serverOpts);
             RunBench.call(base, "POST", RunBench.P + "/automations", "{\"handle\":\"hold\",\"name\":\"hold\"}");
-            RunBench.call(base, "POST", RunBench.P + "/automations/hold/versions", "{\"spec\":{\"steps\":["
-                    + "{\"key\":\"wait\",\"kind\":\"wait_for_event\",\"config\":{\"event_type\":\"bench.go\"}}]}}");
+            RunBench.call(
+                    base,
+                    "POST",
+                    RunBench.P + "/automations/hold/versions",
+                    "{\"spec\":{\"steps\":["
+                            + "{\"key\":\"wait\",\"kind\":\"wait_for_event\",\"config\":{\"event_type\":\"bench.go\"}}]}}");
             RunBench.call(base, "POST", RunBench.P + "/automations/hold/versions/1/publication", null);
 
             long t0 = System.nanoTime();
@@ -73,7 +79,8 @@ public final class StreamBench {
             while (RunBench.count(base, "suspended") < streams + samples && System.nanoTime() - t1 < 300e9) {
                 Thread.sleep(500);
             }
-            System.out.printf("%d runs started and suspended in %.1f s%n", streams + samples, (System.nanoTime() - t0) / 1e9);
+            System.out.printf(
+                    "%d runs started and suspended in %.1f s%n", streams + samples, (System.nanoTime() - t0) / 1e9);
             // The same signals with no stream open: what the signal itself costs, for comparison.
             List<String> spare = ids.subList(streams, ids.size());
             ids = ids.subList(0, streams);
@@ -81,12 +88,14 @@ public final class StreamBench {
             long a0 = System.nanoTime();
             for (int i = 0; i < spare.size(); i++) {
                 long sent = System.nanoTime();
-                RunBench.call(base, "POST", RunBench.P + "/runs/" + spare.get(i) + "/signals", "{\"step_key\":\"wait\"}");
+                RunBench.call(
+                        base, "POST", RunBench.P + "/runs/" + spare.get(i) + "/signals", "{\"step_key\":\"wait\"}");
                 alone.add((System.nanoTime() - sent) / 1e6);
                 pace(a0, i);
             }
             Collections.sort(alone);
-            System.out.printf("the signal request with no stream open (sent to answered), %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+            System.out.printf(
+                    "the signal request with no stream open (sent to answered), %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
                     alone.size(), Figures.pct(alone, 50), Figures.pct(alone, 99), alone.get(alone.size() - 1));
             report("server before streams", server);
             java.util.Map<String, long[]> heapBefore = histogram(server);
@@ -95,13 +104,17 @@ public final class StreamBench {
             long o0 = System.nanoTime();
             List<Conn> conns = clients.open(ids, 256);
             double openSeconds = (System.nanoTime() - o0) / 1e9;
-            System.out.printf("streams open: %d of %d (opened in %.1f s, %.0f/s; %d failed)%n", clients.open.get(), streams,
-                    openSeconds, clients.open.get() / openSeconds, clients.failed.get());
+            System.out.printf(
+                    "streams open: %d of %d (opened in %.1f s, %.0f/s; %d failed)%n",
+                    clients.open.get(), streams, openSeconds, clients.open.get() / openSeconds, clients.failed.get());
             int gcIdleStart = server.gcLog().size();
             double cpu0 = cpuSeconds(server);
             Thread.sleep(idleSeconds * 1000L);
-            System.out.printf("  idle for %d s with every stream open: server CPU %.1f%% of one core; %s%n", idleSeconds,
-                    (cpuSeconds(server) - cpu0) * 100 / idleSeconds, gcSummary(server.gcLog().subList(gcIdleStart, server.gcLog().size())));
+            System.out.printf(
+                    "  idle for %d s with every stream open: server CPU %.1f%% of one core; %s%n",
+                    idleSeconds,
+                    (cpuSeconds(server) - cpu0) * 100 / idleSeconds,
+                    gcSummary(server.gcLog().subList(gcIdleStart, server.gcLog().size())));
             report("server with " + clients.open.get() + " streams open", server);
             growth(heapBefore, histogram(server), clients.open.get(), 15);
 
@@ -133,16 +146,28 @@ public final class StreamBench {
             Collections.sort(latencies);
             Collections.sort(answers);
             Collections.sort(fromEvent);
-            List<String> pauses = server.gcLog().subList(gcLinesBefore, server.gcLog().size());
-            System.out.printf("SSE publish-to-receive with %d streams open, %d samples over %.0f s: p50 %.2f ms, p99 %.2f ms, max %.2f ms"
-                            + " (%d lost)%n", openAtStart, latencies.size(), (System.nanoTime() - s0) / 1e9,
-                    Figures.pct(latencies, 50), Figures.pct(latencies, 99), latencies.get(latencies.size() - 1), lost);
-            System.out.printf("  for comparison, the signal request itself (sent to answered): p50 %.2f ms, p99 %.2f ms%n",
+            List<String> pauses =
+                    server.gcLog().subList(gcLinesBefore, server.gcLog().size());
+            System.out.printf(
+                    "SSE publish-to-receive with %d streams open, %d samples over %.0f s: p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+                            + " (%d lost)%n",
+                    openAtStart,
+                    latencies.size(),
+                    (System.nanoTime() - s0) / 1e9,
+                    Figures.pct(latencies, 50),
+                    Figures.pct(latencies, 99),
+                    latencies.get(latencies.size() - 1),
+                    lost);
+            System.out.printf(
+                    "  for comparison, the signal request itself (sent to answered): p50 %.2f ms, p99 %.2f ms%n",
                     Figures.pct(answers, 50), Figures.pct(answers, 99));
-            System.out.printf("  the event's created_at (server clock, inside the signal's transaction) to received: p50 %.2f ms,"
-                    + " p99 %.2f ms, max %.2f ms%n", Figures.pct(fromEvent, 50), Figures.pct(fromEvent, 99), fromEvent.get(fromEvent.size() - 1));
+            System.out.printf(
+                    "  the event's created_at (server clock, inside the signal's transaction) to received: p50 %.2f ms,"
+                            + " p99 %.2f ms, max %.2f ms%n",
+                    Figures.pct(fromEvent, 50), Figures.pct(fromEvent, 99), fromEvent.get(fromEvent.size() - 1));
             System.out.println("  " + gcSummary(pauses) + " in the server during the samples");
-            System.out.printf("streams still open: %d (the %d signalled runs completed and their streams ended)%n",
+            System.out.printf(
+                    "streams still open: %d (the %d signalled runs completed and their streams ended)%n",
                     clients.open.get(), latencies.size());
             report("server after the samples", server);
         } finally {
@@ -155,7 +180,8 @@ public final class StreamBench {
             Files.createDirectories(keep);
             for (String name : List.of("server.log", "gc.log")) {
                 if (Files.exists(dir.resolve(name))) {
-                    Files.copy(dir.resolve(name), keep.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.copy(
+                            dir.resolve(name), keep.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 }
             }
             Figures.deleteTree(dir);
@@ -193,20 +219,26 @@ public final class StreamBench {
         long pid = server.process.pid();
         String status = Files.readString(Path.of("/proc/" + pid + "/status"));
         String heap = jcmd(pid, "GC.heap_info");
-        System.out.printf("%s: RSS %s (peak %s), threads %s, heap %s%n", when, field(status, "VmRSS"), field(status, "VmHWM"),
-                field(status, "Threads"), heapSummary(heap));
+        System.out.printf(
+                "%s: RSS %s (peak %s), threads %s, heap %s%n",
+                when, field(status, "VmRSS"), field(status, "VmHWM"), field(status, "Threads"), heapSummary(heap));
         if (server.nativeMemoryTracking) {
-            System.out.println("  native memory (committed): " + nativeSummary(jcmd(pid, "VM.native_memory summary scale=MB")));
+            System.out.println(
+                    "  native memory (committed): " + nativeSummary(jcmd(pid, "VM.native_memory summary scale=MB")));
         }
         jcmd(pid, "GC.run");
-        System.out.printf("%s: after a full GC: RSS %s, heap %s%n", when, field(Files.readString(Path.of("/proc/" + pid + "/status")), "VmRSS"),
+        System.out.printf(
+                "%s: after a full GC: RSS %s, heap %s%n",
+                when,
+                field(Files.readString(Path.of("/proc/" + pid + "/status")), "VmRSS"),
                 heapSummary(jcmd(pid, "GC.heap_info")));
     }
 
     /** Live heap by class (from a histogram, which runs a full GC first): class name to {instances, bytes}. */
     private static java.util.Map<String, long[]> histogram(Server server) throws Exception {
         java.util.Map<String, long[]> classes = new java.util.HashMap<>();
-        Matcher m = Pattern.compile("(?m)^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)").matcher(jcmd(server.process.pid(), "GC.class_histogram"));
+        Matcher m = Pattern.compile("(?m)^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)")
+                .matcher(jcmd(server.process.pid(), "GC.class_histogram"));
         while (m.find()) {
             classes.put(m.group(3), new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))});
         }
@@ -214,7 +246,8 @@ public final class StreamBench {
     }
 
     /** What the open streams added to the live heap, largest first, per stream. */
-    private static void growth(java.util.Map<String, long[]> before, java.util.Map<String, long[]> after, int streams, int top) {
+    private static void growth(
+            java.util.Map<String, long[]> before, java.util.Map<String, long[]> after, int streams, int top) {
         long total = 0;
         List<java.util.Map.Entry<String, long[]>> delta = new ArrayList<>();
         for (var e : after.entrySet()) {
@@ -223,25 +256,37 @@ public final class StreamBench {
             total += d[1];
             delta.add(java.util.Map.entry(e.getKey(), d));
         }
-        delta.sort(Comparator.comparingLong((java.util.Map.Entry<String, long[]> e) -> e.getValue()[1]).reversed());
-        System.out.printf("live heap added by %d streams: %.1f MiB, %.0f bytes a stream; largest by class:%n", streams, total / 1048576.0,
-                (double) total / streams);
+        delta.sort(Comparator.comparingLong((java.util.Map.Entry<String, long[]> e) -> e.getValue()[1])
+                .reversed());
+        System.out.printf(
+                "live heap added by %d streams: %.1f MiB, %.0f bytes a stream; largest by class:%n",
+                streams, total / 1048576.0, (double) total / streams);
         for (int i = 0; i < top && i < delta.size(); i++) {
             long[] d = delta.get(i).getValue();
-            System.out.printf("  %8.0f B/stream %7.1f objects/stream  %s%n", (double) d[1] / streams, (double) d[0] / streams, delta.get(i).getKey());
+            System.out.printf(
+                    "  %8.0f B/stream %7.1f objects/stream  %s%n",
+                    (double) d[1] / streams,
+                    (double) d[0] / streams,
+                    delta.get(i).getKey());
         }
     }
 
     /** "-  Java Heap (reserved=512MB, committed=512MB)" lines become "Java Heap 512, Class 60, ...". */
     private static String nativeSummary(String nmt) {
-        Matcher m = Pattern.compile("(?m)^-\\s+(.+?) \\(reserved=\\d+MB, committed=(\\d+)MB\\)").matcher(nmt);
+        Matcher m = Pattern.compile("(?m)^-\\s+(.+?) \\(reserved=\\d+MB, committed=(\\d+)MB\\)")
+                .matcher(nmt);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             if (Integer.parseInt(m.group(2)) > 0) {
-                out.append(out.length() == 0 ? "" : ", ").append(m.group(1).trim()).append(' ').append(m.group(2)).append(" MiB");
+                out.append(out.length() == 0 ? "" : ", ")
+                        .append(m.group(1).trim())
+                        .append(' ')
+                        .append(m.group(2))
+                        .append(" MiB");
             }
         }
-        Matcher total = Pattern.compile("Total: reserved=\\d+MB, committed=(\\d+)MB").matcher(nmt);
+        Matcher total =
+                Pattern.compile("Total: reserved=\\d+MB, committed=(\\d+)MB").matcher(nmt);
         return (total.find() ? "total " + total.group(1) + " MiB: " : "") + out;
     }
 
@@ -264,7 +309,9 @@ public final class StreamBench {
     }
 
     private static String jcmd(long pid, String command) throws Exception {
-        Process p = new ProcessBuilder("jcmd", String.valueOf(pid), command).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("jcmd", String.valueOf(pid), command)
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor(60, TimeUnit.SECONDS);
         return out;
@@ -276,7 +323,9 @@ public final class StreamBench {
         if (!m.find()) {
             return heapInfo.strip();
         }
-        return String.format("used %.1f MiB of %.1f MiB committed", Long.parseLong(m.group(2)) / 1024.0, Long.parseLong(m.group(1)) / 1024.0);
+        return String.format(
+                "used %.1f MiB of %.1f MiB committed",
+                Long.parseLong(m.group(2)) / 1024.0, Long.parseLong(m.group(1)) / 1024.0);
     }
 
     private static String field(String status, String name) {
@@ -284,14 +333,15 @@ public final class StreamBench {
             if (line.startsWith(name + ":")) {
                 String v = line.substring(name.length() + 1).trim();
                 if (v.endsWith(" kB")) {
-                    return String.format("%.1f MiB", Long.parseLong(v.substring(0, v.length() - 3).trim()) / 1024.0);
+                    return String.format(
+                            "%.1f MiB",
+                            Long.parseLong(v.substring(0, v.length() - 3).trim()) / 1024.0);
                 }
                 return v;
             }
         }
         return "?";
     }
-
 
     /** The server as its own process, on the embedded database (durable settings), its output to a log file. */
     static final class Server {
@@ -320,10 +370,17 @@ public final class StreamBench {
                 }
             }
             command.add("-Xlog:gc:file=" + dir.resolve("gc.log"));
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.mobius.server.Main",
-                    "--port", "0", "--data-dir", dir.resolve("data").toString()));
+            command.addAll(List.of(
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    "dev.mobius.server.Main",
+                    "--port",
+                    "0",
+                    "--data-dir",
+                    dir.resolve("data").toString()));
             Path log = dir.resolve("server.log");
-            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+            ProcessBuilder pb =
+                    new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().put("MOBIUS_BOOTSTRAP_API_KEY", RunBench.KEY);
             pb.environment().put("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "0");
             pb.environment().put("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "0");
@@ -333,7 +390,11 @@ public final class StreamBench {
             while (System.nanoTime() < deadline && process.isAlive()) {
                 Matcher m = LISTENING.matcher(Files.readString(log));
                 if (m.find()) {
-                    return new Server(process, Integer.parseInt(m.group(1)), dir.resolve("gc.log"), jvmOptions.contains("NativeMemoryTracking"));
+                    return new Server(
+                            process,
+                            Integer.parseInt(m.group(1)),
+                            dir.resolve("gc.log"),
+                            jvmOptions.contains("NativeMemoryTracking"));
                 }
                 Thread.sleep(200);
             }
@@ -361,6 +422,7 @@ public final class StreamBench {
         volatile CompletableFuture<Long> waiter;
         /** The first frame after the waiter was armed, as it arrives; with the wall-clock time of its arrival. */
         StringBuilder frame;
+
         volatile CompletableFuture<String> frameText;
         java.time.Instant frameAt;
 
@@ -405,9 +467,11 @@ public final class StreamBench {
                 ch.connect(address);
                 ch.configureBlocking(false);
                 String runId = runIds.get(i);
-                ByteBuffer request = ByteBuffer.wrap(("GET " + RunBench.P + "/runs/" + runId + "/events.stream HTTP/1.1\r\n"
-                        + "Host: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + RunBench.KEY + "\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
+                ByteBuffer request =
+                        ByteBuffer.wrap(("GET " + RunBench.P + "/runs/" + runId + "/events.stream HTTP/1.1\r\n"
+                                        + "Host: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Bearer "
+                                        + RunBench.KEY + "\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
                 while (request.hasRemaining()) {
                     ch.write(request);
                 }
@@ -510,7 +574,8 @@ public final class StreamBench {
                                 open.incrementAndGet();
                             } else {
                                 failed.incrementAndGet();
-                                System.err.println("stream refused: " + c.head.toString().split("\r\n")[0]);
+                                System.err.println(
+                                        "stream refused: " + c.head.toString().split("\r\n")[0]);
                             }
                             inFlight.release();
                         }

@@ -1,5 +1,15 @@
 package dev.mobius.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.mobius.server.MobiusServer;
+import dev.mobius.server.ServerConfig;
+import dev.mobius.server.access.RateLimiter;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.webhooks.WebhookOutbox;
+import dev.mobius.server.webhooks.WebhookSettings;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -13,18 +23,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
-
-import dev.mobius.server.MobiusServer;
-import dev.mobius.server.ServerConfig;
-import dev.mobius.server.access.RateLimiter;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.webhooks.WebhookOutbox;
-import dev.mobius.server.webhooks.WebhookSettings;
 
 /**
  * Webhook delivery benchmark against a real server on the embedded database (fsync on) and a
@@ -71,7 +69,10 @@ public final class WebhookBench {
             if (ex.getRequestURI().getPath().equals("/latency")) {
                 JsonNode event = JSON.readTree(body);
                 if (event.get("type").asText().equals("run.completed")) {
-                    long changed = OffsetDateTime.parse(event.get("data").get("updated_at").asText()).toInstant().toEpochMilli();
+                    long changed = OffsetDateTime.parse(
+                                    event.get("data").get("updated_at").asText())
+                            .toInstant()
+                            .toEpochMilli();
                     latencies.add((double) (now - changed));
                 }
             }
@@ -81,18 +82,29 @@ public final class WebhookBench {
         receiver.start();
         String hookBase = "http://127.0.0.1:" + receiver.getAddress().getPort();
         Path dir = Files.createTempDirectory("mobius-webhook-bench-");
-        ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dir, true, KEY, false, new RateLimiter.Limits(0, 0))
-                .withOutbound(true, ServerConfig.DEFAULT_OUTBOUND_TIMEOUT_SECONDS).withWebhooks(WebhookSettings.DEFAULTS);
+        ServerConfig config = new ServerConfig(
+                        "127.0.0.1", 0, null, dir, true, KEY, false, new RateLimiter.Limits(0, 0))
+                .withOutbound(true, ServerConfig.DEFAULT_OUTBOUND_TIMEOUT_SECONDS)
+                .withWebhooks(WebhookSettings.DEFAULTS);
         try (MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
             RunBench.call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
-            RunBench.call(base, "POST", P + "/automations/bench/versions",
+            RunBench.call(
+                    base,
+                    "POST",
+                    P + "/automations/bench/versions",
                     "{\"spec\":{\"steps\":[{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]}}");
             RunBench.call(base, "POST", P + "/automations/bench/versions/1/publication", null);
             List<String> hookIds = new ArrayList<>();
             for (int i = 0; i < hooks; i++) {
-                hookIds.add(RunBench.call(base, "POST", P + "/webhooks", "{\"name\":\"load-" + i + "\",\"url\":\"" + hookBase
-                        + "/load\",\"events\":[\"run.*\"]}").get("id").asText());
+                hookIds.add(RunBench.call(
+                                base,
+                                "POST",
+                                P + "/webhooks",
+                                "{\"name\":\"load-" + i + "\",\"url\":\"" + hookBase
+                                        + "/load\",\"events\":[\"run.*\"]}")
+                        .get("id")
+                        .asText());
             }
             // Throughput.
             int expected = runs * 3 * hooks;
@@ -115,15 +127,18 @@ public final class WebhookBench {
                 Thread.sleep(50);
             }
             double seconds = (last.get() - first.get()) / 1e9;
-            System.out.printf("webhook deliveries: %d of %d in %.2f s = %.0f deliveries/s (%d runs x 3 events x %d webhooks, "
-                            + "%d clients starting runs, fsync on)%n", received.get(), expected, seconds, received.get() / seconds, runs,
-                    hooks, clients);
+            System.out.printf(
+                    "webhook deliveries: %d of %d in %.2f s = %.0f deliveries/s (%d runs x 3 events x %d webhooks, "
+                            + "%d clients starting runs, fsync on)%n",
+                    received.get(), expected, seconds, received.get() / seconds, runs, hooks, clients);
             // Drain: 10,000 deliveries queued in one transaction (as 1,000 run.completed events of one
             // run to the same webhooks), then the time from the first to the last one received.
-            JsonNode anyRun = RunBench.call(base, "GET", P + "/runs?limit=1", null).get("items").get(0);
+            JsonNode anyRun = RunBench.call(base, "GET", P + "/runs?limit=1", null)
+                    .get("items")
+                    .get(0);
             String runId = anyRun.get("id").asText();
             String projectId = anyRun.get("project_id").asText();
-            WebhookOutbox outbox = new WebhookOutbox(new Ids(), Json.newMapper(), (h, id) -> null, () -> { });
+            WebhookOutbox outbox = new WebhookOutbox(new Ids(), Json.newMapper(), (h, id) -> null, () -> {});
             int before = received.get();
             first.set(0);
             int drain = 1000 * hooks;
@@ -137,14 +152,19 @@ public final class WebhookBench {
                 Thread.sleep(20);
             }
             double drainSeconds = (last.get() - first.get()) / 1e9;
-            System.out.printf("webhook drain: %d queued deliveries received in %.2f s = %.0f deliveries/s (%d webhooks)%n",
+            System.out.printf(
+                    "webhook drain: %d queued deliveries received in %.2f s = %.0f deliveries/s (%d webhooks)%n",
                     received.get() - before, drainSeconds, (received.get() - before) / drainSeconds, hooks);
             for (String id : hookIds) {
                 RunBench.call(base, "DELETE", P + "/webhooks/" + id, null);
             }
             Thread.sleep(3000); // let the deletions above and the database settle
             // Latency under light load.
-            RunBench.call(base, "POST", P + "/webhooks", "{\"name\":\"latency\",\"url\":\"" + hookBase + "/latency\",\"events\":[\"run.completed\"]}");
+            RunBench.call(
+                    base,
+                    "POST",
+                    P + "/webhooks",
+                    "{\"name\":\"latency\",\"url\":\"" + hookBase + "/latency\",\"events\":[\"run.completed\"]}");
             for (int i = 0; i < samples; i++) {
                 RunBench.call(base, "POST", P + "/automations/bench/runs", "{}");
                 Thread.sleep(20);
@@ -155,15 +175,14 @@ public final class WebhookBench {
             }
             List<Double> sorted = new ArrayList<>(latencies);
             Collections.sort(sorted);
-            System.out.printf("event-to-delivery (run.completed, one webhook, runs every 20 ms): p50 %.0f ms, p99 %.0f ms, max %.0f ms "
-                    + "(%d samples)%n", Figures.pct(sorted, 50), Figures.pct(sorted, 99), sorted.get(sorted.size() - 1), sorted.size());
+            System.out.printf(
+                    "event-to-delivery (run.completed, one webhook, runs every 20 ms): p50 %.0f ms, p99 %.0f ms, max %.0f ms "
+                            + "(%d samples)%n",
+                    Figures.pct(sorted, 50), Figures.pct(sorted, 99), sorted.get(sorted.size() - 1), sorted.size());
         } finally {
             receiver.stop(0);
             Figures.deleteTree(dir);
         }
         System.exit(0);
     }
-
-
-
 }

@@ -1,5 +1,10 @@
 package dev.mobius.bench;
 
+import dev.mobius.client.worker.Worker;
+import dev.mobius.server.MobiusServer;
+import dev.mobius.server.ServerConfig;
+import dev.mobius.server.access.RateLimiter;
+import dev.mobius.server.jobs.JobDispatch;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,12 +14,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-
-import dev.mobius.client.worker.Worker;
-import dev.mobius.server.MobiusServer;
-import dev.mobius.server.ServerConfig;
-import dev.mobius.server.access.RateLimiter;
-import dev.mobius.server.jobs.JobDispatch;
 
 /**
  * Worker benchmark: a real server on the embedded database (fsync on) and {@code workers} Java
@@ -52,13 +51,17 @@ public final class WorkerBench {
         int samples = args.length > 4 ? Integer.parseInt(args[4]) : 300;
         int gapMs = args.length > 5 ? Integer.parseInt(args[5]) : 10;
         Path dir = Files.createTempDirectory("mobius-worker-bench-");
-        ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dir, true, KEY, false, new RateLimiter.Limits(0, 0));
+        ServerConfig config =
+                new ServerConfig("127.0.0.1", 0, null, dir, true, KEY, false, new RateLimiter.Limits(0, 0));
         Map<String, Long> started = new ConcurrentHashMap<>();
         List<Worker> pool = new ArrayList<>();
         try (MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
-            Map<String, Object> project = server.database().jdbi().withHandle(h ->
-                    h.createQuery("SELECT id, org_id FROM projects WHERE handle = 'default'").mapToMap().one());
+            Map<String, Object> project = server.database()
+                    .jdbi()
+                    .withHandle(h -> h.createQuery("SELECT id, org_id FROM projects WHERE handle = 'default'")
+                            .mapToMap()
+                            .one());
             String projectId = (String) project.get("id");
             String orgId = (String) project.get("org_id");
             for (int i = 0; i < workers; i++) {
@@ -77,14 +80,24 @@ public final class WorkerBench {
             enqueue(server, queue, orgId, projectId, jobs, batch);
             double enqueueSeconds = (System.nanoTime() - t0) / 1e9;
             awaitDone(server, jobs);
-            Map<String, Object> span = server.database().jdbi().withHandle(h -> h.createQuery("""
+            Map<String, Object> span = server.database()
+                    .jdbi()
+                    .withHandle(h -> h.createQuery("""
                     SELECT extract(epoch FROM max(updated_at) - min(created_at)) AS seconds,
                            count(*) FILTER (WHERE claim_attempt = 1) AS first_claims, count(*) AS total
                       FROM jobs WHERE status = 'completed'""").mapToMap().one());
             double seconds = ((Number) span.get("seconds")).doubleValue();
-            System.out.printf("worker jobs: %d no-op jobs completed in %.2f s = %.0f jobs/s (%d workers x %d slots, producer queued them "
-                            + "in %.2f s, %d per transaction; %s claimed once; fsync on)%n", jobs, seconds, jobs / seconds, workers,
-                    concurrency, enqueueSeconds, batch, span.get("first_claims"));
+            System.out.printf(
+                    "worker jobs: %d no-op jobs completed in %.2f s = %.0f jobs/s (%d workers x %d slots, producer queued them "
+                            + "in %.2f s, %d per transaction; %s claimed once; fsync on)%n",
+                    jobs,
+                    seconds,
+                    jobs / seconds,
+                    workers,
+                    concurrency,
+                    enqueueSeconds,
+                    batch,
+                    span.get("first_claims"));
             server.database().jdbi().useHandle(h -> h.execute("DELETE FROM jobs"));
             started.clear();
             Thread.sleep(1000);
@@ -97,12 +110,14 @@ public final class WorkerBench {
                 pool.add(startWorker(base, i, concurrency, started));
             }
             awaitDone(server, jobs);
-            Map<String, Object> drain = server.database().jdbi().withHandle(h -> h.createQuery("""
-                    SELECT extract(epoch FROM max(updated_at) - min(claimed_at)) AS seconds FROM jobs WHERE status = 'completed'""")
-                    .mapToMap().one());
+            Map<String, Object> drain = server.database()
+                    .jdbi()
+                    .withHandle(h -> h.createQuery("""
+                    SELECT extract(epoch FROM max(updated_at) - min(claimed_at)) AS seconds FROM jobs WHERE status = 'completed'""").mapToMap().one());
             double drainSeconds = ((Number) drain.get("seconds")).doubleValue();
-            System.out.printf("worker drain: %d queued no-op jobs completed in %.2f s = %.0f jobs/s (first claim to last report)%n", jobs,
-                    drainSeconds, jobs / drainSeconds);
+            System.out.printf(
+                    "worker drain: %d queued no-op jobs completed in %.2f s = %.0f jobs/s (first claim to last report)%n",
+                    jobs, drainSeconds, jobs / drainSeconds);
             server.database().jdbi().useHandle(h -> h.execute("DELETE FROM jobs"));
             started.clear();
             Thread.sleep(1000);
@@ -123,12 +138,23 @@ public final class WorkerBench {
                 }
             }
             Collections.sort(latencies);
-            List<Double> db = server.database().jdbi().withHandle(h -> h.createQuery(
-                    "SELECT extract(epoch FROM claimed_at - created_at) * 1000 FROM jobs ORDER BY 1").mapTo(Double.class).list());
-            System.out.printf("claim latency (commit -> handler started on the worker, one job every %d ms): p50 %.2f ms, p99 %.2f ms, "
-                    + "max %.2f ms (%d samples)%n", gapMs, Figures.pct(latencies, 50), Figures.pct(latencies, 99), latencies.get(latencies.size() - 1),
+            List<Double> db = server.database()
+                    .jdbi()
+                    .withHandle(h -> h.createQuery(
+                                    "SELECT extract(epoch FROM claimed_at - created_at) * 1000 FROM jobs ORDER BY 1")
+                            .mapTo(Double.class)
+                            .list());
+            System.out.printf(
+                    "claim latency (commit -> handler started on the worker, one job every %d ms): p50 %.2f ms, p99 %.2f ms, "
+                            + "max %.2f ms (%d samples)%n",
+                    gapMs,
+                    Figures.pct(latencies, 50),
+                    Figures.pct(latencies, 99),
+                    latencies.get(latencies.size() - 1),
                     latencies.size());
-            System.out.printf("claim latency in the database (claimed_at - created_at): p50 %.2f ms, p99 %.2f ms%n", Figures.pct(db, 50), Figures.pct(db, 99));
+            System.out.printf(
+                    "claim latency in the database (claimed_at - created_at): p50 %.2f ms, p99 %.2f ms%n",
+                    Figures.pct(db, 50), Figures.pct(db, 99));
         } finally {
             pool.forEach(Worker::close);
             Figures.deleteTree(dir);
@@ -137,7 +163,10 @@ public final class WorkerBench {
     }
 
     private static Worker startWorker(String base, int i, int concurrency, Map<String, Long> started) {
-        Worker w = Worker.builder(URI.create(base), KEY, "default").instanceId("bench-" + i).concurrency(concurrency).build();
+        Worker w = Worker.builder(URI.create(base), KEY, "default")
+                .instanceId("bench-" + i)
+                .concurrency(concurrency)
+                .build();
         w.register("noop", job -> {
             started.putIfAbsent(job.jobId(), System.nanoTime());
             return Map.of();
@@ -150,10 +179,12 @@ public final class WorkerBench {
     }
 
     private static JobDispatch.JobRequest request(String orgId, String projectId) {
-        return new JobDispatch.JobRequest(orgId, projectId, null, null, null, "noop", Map.of(), "default", List.of(), null);
+        return new JobDispatch.JobRequest(
+                orgId, projectId, null, null, null, "noop", Map.of(), "default", List.of(), null);
     }
 
-    private static void enqueue(MobiusServer server, JobDispatch queue, String orgId, String projectId, int jobs, int batch) {
+    private static void enqueue(
+            MobiusServer server, JobDispatch queue, String orgId, String projectId, int jobs, int batch) {
         for (int done = 0; done < jobs; done += batch) {
             int n = Math.min(batch, jobs - done);
             server.database().jdbi().useTransaction(h -> {
@@ -167,19 +198,23 @@ public final class WorkerBench {
     private static void awaitDone(MobiusServer server, int expected) throws InterruptedException {
         long deadline = System.nanoTime() + 600_000_000_000L;
         while (System.nanoTime() < deadline) {
-            long done = server.database().jdbi().withHandle(h ->
-                    h.createQuery("SELECT count(*) FROM jobs WHERE status = 'completed'").mapTo(Long.class).one());
+            long done = server.database()
+                    .jdbi()
+                    .withHandle(h -> h.createQuery("SELECT count(*) FROM jobs WHERE status = 'completed'")
+                            .mapTo(Long.class)
+                            .one());
             if (done >= expected) {
                 return;
             }
             if (System.getProperty("bench.debug") != null) {
-                System.out.println((Object) server.database().jdbi().withHandle(h ->
-                        h.createQuery("SELECT status, count(*) FROM jobs GROUP BY status").mapToMap().list()));
+                System.out.println((Object) server.database()
+                        .jdbi()
+                        .withHandle(h -> h.createQuery("SELECT status, count(*) FROM jobs GROUP BY status")
+                                .mapToMap()
+                                .list()));
             }
             Thread.sleep(50);
         }
         throw new IllegalStateException("jobs did not complete in time");
     }
-
-
 }

@@ -13,7 +13,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
-
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -39,7 +38,14 @@ public final class WebhookVerifier {
     private static final int DEFAULT_REMEMBERED = 100_000;
 
     /** Why a delivery was refused. */
-    public enum Reason { MISSING_HEADER, UNSUPPORTED_VERSION, UNKNOWN_SECRET, STALE_TIMESTAMP, BAD_SIGNATURE, DUPLICATE }
+    public enum Reason {
+        MISSING_HEADER,
+        UNSUPPORTED_VERSION,
+        UNKNOWN_SECRET,
+        STALE_TIMESTAMP,
+        BAD_SIGNATURE,
+        DUPLICATE
+    }
 
     /** A refused delivery. Answer 401 (or 2xx for {@link Reason#DUPLICATE}). */
     public static final class VerificationException extends Exception {
@@ -56,7 +62,8 @@ public final class WebhookVerifier {
     }
 
     /** A delivery that verified. */
-    public record Delivery(String deliveryId, String eventType, String secretRef, int secretVersion, long timestamp, byte[] body) {
+    public record Delivery(
+            String deliveryId, String eventType, String secretRef, int secretVersion, long timestamp, byte[] body) {
         public String bodyAsString() {
             return new String(body, StandardCharsets.UTF_8);
         }
@@ -99,7 +106,8 @@ public final class WebhookVerifier {
          * for deliveries naming that {@code X-Mobius-Secret-Ref}.
          */
         public Builder secret(String secretRef, int secretVersion, String signingSecretBase64) {
-            byte[] key = Base64.getDecoder().decode(Objects.requireNonNull(signingSecretBase64).trim());
+            byte[] key = Base64.getDecoder()
+                    .decode(Objects.requireNonNull(signingSecretBase64).trim());
             keys.put((secretRef == null ? "" : secretRef) + "#" + secretVersion, key);
             return this;
         }
@@ -126,7 +134,8 @@ public final class WebhookVerifier {
     }
 
     /** Verifies with headers from a map (any header-name case). */
-    public Delivery verify(Map<String, ? extends Collection<String>> headers, byte[] body) throws VerificationException {
+    public Delivery verify(Map<String, ? extends Collection<String>> headers, byte[] body)
+            throws VerificationException {
         Map<String, String> lower = new HashMap<>();
         headers.forEach((k, v) -> {
             if (k != null && v != null && !v.isEmpty()) {
@@ -153,7 +162,8 @@ public final class WebhookVerifier {
             sv = Integer.parseInt(secretVersion);
             ts = Long.parseLong(timestamp);
         } catch (NumberFormatException e) {
-            throw new VerificationException(Reason.MISSING_HEADER, "X-Mobius-Timestamp and X-Mobius-Secret-Version must be integers");
+            throw new VerificationException(
+                    Reason.MISSING_HEADER, "X-Mobius-Timestamp and X-Mobius-Secret-Version must be integers");
         }
         byte[] key = keys.get(secretRef + "#" + sv);
         if (key == null) {
@@ -164,7 +174,8 @@ public final class WebhookVerifier {
         }
         long now = clock.millis() / 1000;
         if (ts <= 0 || Math.abs(now - ts) > toleranceSeconds) {
-            throw new VerificationException(Reason.STALE_TIMESTAMP, "timestamp is more than " + toleranceSeconds + " s away from now");
+            throw new VerificationException(
+                    Reason.STALE_TIMESTAMP, "timestamp is more than " + toleranceSeconds + " s away from now");
         }
         byte[] expected = sign(key, deliveryId, ts, body).getBytes(StandardCharsets.US_ASCII);
         byte[] given = signature.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII);

@@ -1,16 +1,14 @@
 package dev.mobius.contract;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.swagger.v3.oas.models.Operation;
+import io.swagger.v3.oas.models.media.Schema;
+import io.swagger.v3.oas.models.parameters.Parameter;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import io.swagger.v3.oas.models.Operation;
-import io.swagger.v3.oas.models.media.Schema;
-import io.swagger.v3.oas.models.parameters.Parameter;
 
 /**
  * Bad inputs generated from the contract, so that a new operation gets them without anyone writing
@@ -21,7 +19,12 @@ import io.swagger.v3.oas.models.parameters.Parameter;
  */
 final class NegativeInputs {
     /** One generated request: where it goes, what it sends, what it breaks, and the statuses it may get. */
-    record Mutation(String label, Map<String, String> pathValues, Map<String, String> query, JsonNode body, List<Integer> expected) {}
+    record Mutation(
+            String label,
+            Map<String, String> pathValues,
+            Map<String, String> query,
+            JsonNode body,
+            List<Integer> expected) {}
 
     private static final List<Integer> REFUSED = List.of(400);
     /** A body can only be read once its resource is found; resources the replay deleted answer 404. */
@@ -39,17 +42,43 @@ final class NegativeInputs {
                 out.add(new Mutation("path " + p.getName() + " with NUL", values, Map.of(), validBody, REFUSED));
             }
             if ("query".equals(p.getIn())) {
-                out.add(new Mutation("query " + p.getName() + " with NUL", pathValues, Map.of(p.getName(), "bad\u0000value"), validBody, REFUSED));
+                out.add(new Mutation(
+                        "query " + p.getName() + " with NUL",
+                        pathValues,
+                        Map.of(p.getName(), "bad\u0000value"),
+                        validBody,
+                        REFUSED));
                 Schema<?> s = p.getSchema();
                 if (s != null && "integer".equals(s.getType())) {
-                    out.add(new Mutation("query " + p.getName() + " not an integer", pathValues, Map.of(p.getName(), "abc"), validBody, REFUSED));
+                    out.add(new Mutation(
+                            "query " + p.getName() + " not an integer",
+                            pathValues,
+                            Map.of(p.getName(), "abc"),
+                            validBody,
+                            REFUSED));
                     if (s.getMaximum() != null) {
-                        out.add(new Mutation("query " + p.getName() + " above its maximum", pathValues,
-                                Map.of(p.getName(), s.getMaximum().add(java.math.BigDecimal.ONE).toPlainString()), validBody, REFUSED));
+                        out.add(new Mutation(
+                                "query " + p.getName() + " above its maximum",
+                                pathValues,
+                                Map.of(
+                                        p.getName(),
+                                        s.getMaximum()
+                                                .add(java.math.BigDecimal.ONE)
+                                                .toPlainString()),
+                                validBody,
+                                REFUSED));
                     }
                     if (s.getMinimum() != null) {
-                        out.add(new Mutation("query " + p.getName() + " below its minimum", pathValues,
-                                Map.of(p.getName(), s.getMinimum().subtract(java.math.BigDecimal.ONE).toPlainString()), validBody, REFUSED));
+                        out.add(new Mutation(
+                                "query " + p.getName() + " below its minimum",
+                                pathValues,
+                                Map.of(
+                                        p.getName(),
+                                        s.getMinimum()
+                                                .subtract(java.math.BigDecimal.ONE)
+                                                .toPlainString()),
+                                validBody,
+                                REFUSED));
                     }
                 }
             }
@@ -60,20 +89,30 @@ final class NegativeInputs {
         return out;
     }
 
-    private static void bodyMutations(ObjectNode valid, Schema<?> schema, Map<String, String> path, List<Mutation> out) {
+    private static void bodyMutations(
+            ObjectNode valid, Schema<?> schema, Map<String, String> path, List<Mutation> out) {
         Map<String, Schema> properties = schema.getProperties();
         for (Map.Entry<String, Schema> property : properties.entrySet()) {
             String name = property.getKey();
             String type = property.getValue().getType();
             if ("string".equals(type)) {
-                out.add(new Mutation("body " + name + " with NUL", path, Map.of(), with(valid, name, "bad\u0000value"), REFUSED));
-                out.add(new Mutation("body " + name + " as a number", path, Map.of(), with(valid, name, 123), REFUSED_OR_GONE));
+                out.add(new Mutation(
+                        "body " + name + " with NUL", path, Map.of(), with(valid, name, "bad\u0000value"), REFUSED));
+                out.add(new Mutation(
+                        "body " + name + " as a number", path, Map.of(), with(valid, name, 123), REFUSED_OR_GONE));
             } else if ("integer".equals(type) || "number".equals(type)) {
-                out.add(new Mutation("body " + name + " as a string", path, Map.of(), with(valid, name, "12"), REFUSED_OR_GONE));
+                out.add(new Mutation(
+                        "body " + name + " as a string", path, Map.of(), with(valid, name, "12"), REFUSED_OR_GONE));
             } else if ("boolean".equals(type)) {
-                out.add(new Mutation("body " + name + " as a string", path, Map.of(), with(valid, name, "true"), REFUSED_OR_GONE));
+                out.add(new Mutation(
+                        "body " + name + " as a string", path, Map.of(), with(valid, name, "true"), REFUSED_OR_GONE));
             } else if ("array".equals(type)) {
-                out.add(new Mutation("body " + name + " as an object", path, Map.of(), with(valid, name, Map.of("a", 1)), REFUSED_OR_GONE));
+                out.add(new Mutation(
+                        "body " + name + " as an object",
+                        path,
+                        Map.of(),
+                        with(valid, name, Map.of("a", 1)),
+                        REFUSED_OR_GONE));
             }
         }
         if (schema.getRequired() != null) {
@@ -84,7 +123,12 @@ final class NegativeInputs {
             }
         }
         if (Boolean.FALSE.equals(schema.getAdditionalProperties())) {
-            out.add(new Mutation("body with an unknown field", path, Map.of(), with(valid, "zz_not_in_the_contract", 1), REFUSED_OR_GONE));
+            out.add(new Mutation(
+                    "body with an unknown field",
+                    path,
+                    Map.of(),
+                    with(valid, "zz_not_in_the_contract", 1),
+                    REFUSED_OR_GONE));
         }
         // Deep NUL: inside the first nested object the example has, at any depth.
         String nested = firstNestedPath(valid, "");

@@ -1,5 +1,13 @@
 package dev.mobius.openapi;
 
+import com.fasterxml.jackson.core.JsonPointer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -9,19 +17,8 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.core.JsonPointer;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
-import com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker;
-
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -45,7 +42,15 @@ import org.yaml.snakeyaml.resolver.Resolver;
  */
 public final class ContractBundler {
     private static final String[] COMPONENT_KINDS = {
-        "schemas", "responses", "parameters", "examples", "requestBodies", "headers", "securitySchemes", "links", "callbacks"
+        "schemas",
+        "responses",
+        "parameters",
+        "examples",
+        "requestBodies",
+        "headers",
+        "securitySchemes",
+        "links",
+        "callbacks"
     };
 
     private static final Pattern DATE = Pattern.compile("\\d{4}-\\d{1,2}-\\d{1,2}");
@@ -55,6 +60,7 @@ public final class ContractBundler {
     private final Map<Path, JsonNode> documents = new HashMap<>();
     /** file location ({@code /abs/file.yaml#/pointer}) → internal reference of the component kept there */
     private final Map<String, String> components = new HashMap<>();
+
     private final Deque<String> expanding = new ArrayDeque<>();
 
     private ContractBundler(Path root) {
@@ -88,7 +94,8 @@ public final class ContractBundler {
                     // YAML 1.1 readers (SnakeYAML's defaults, PyYAML) turn an unquoted date into a timestamp.
                     @Override
                     public boolean needToQuoteValue(String value) {
-                        return super.needToQuoteValue(value) || DATE.matcher(value).lookingAt();
+                        return super.needToQuoteValue(value)
+                                || DATE.matcher(value).lookingAt();
                     }
                 })
                 .build();
@@ -122,7 +129,8 @@ public final class ContractBundler {
         if (outComponents != null) {
             for (String kind : COMPONENT_KINDS) {
                 if (outComponents.get(kind) instanceof ObjectNode entries) {
-                    for (String name : entries.properties().stream().map(Map.Entry::getKey).toList()) {
+                    for (String name :
+                            entries.properties().stream().map(Map.Entry::getKey).toList()) {
                         entries.set(name, expand(root, entries.get(name)));
                     }
                 }
@@ -193,7 +201,8 @@ public final class ContractBundler {
         int hash = ref.indexOf('#');
         String filePart = hash < 0 ? ref : ref.substring(0, hash);
         String pointer = hash < 0 ? "" : ref.substring(hash + 1);
-        Path target = filePart.isEmpty() ? file : file.getParent().resolve(filePart).normalize();
+        Path target =
+                filePart.isEmpty() ? file : file.getParent().resolve(filePart).normalize();
         return target + "#" + pointer;
     }
 

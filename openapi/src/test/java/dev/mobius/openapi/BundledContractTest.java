@@ -4,6 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.swagger.v3.core.util.Json;
+import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+import io.swagger.v3.parser.core.models.SwaggerParseResult;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,16 +21,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import io.swagger.v3.core.util.Json;
-import io.swagger.v3.oas.models.OpenAPI;
-import io.swagger.v3.parser.OpenAPIV3Parser;
-import io.swagger.v3.parser.core.models.ParseOptions;
-import io.swagger.v3.parser.core.models.SwaggerParseResult;
-
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,11 +33,14 @@ class BundledContractTest {
 
     @Test
     void theBundleAndTheSplitSourcesResolveToTheSameContract() throws IOException {
-        OpenAPI split = parsed(new OpenAPIV3Parser().readLocation(ROOT.toAbsolutePath().toString(), null, resolve()));
+        OpenAPI split =
+                parsed(new OpenAPIV3Parser().readLocation(ROOT.toAbsolutePath().toString(), null, resolve()));
         OpenAPI bundled = parsed(new OpenAPIV3Parser().readContents(bundledText(), null, resolve()));
 
         assertEquals(split.getPaths().keySet(), bundled.getPaths().keySet());
-        assertEquals(split.getComponents().getSchemas().keySet(), bundled.getComponents().getSchemas().keySet());
+        assertEquals(
+                split.getComponents().getSchemas().keySet(),
+                bundled.getComponents().getSchemas().keySet());
         JsonNode expected = withoutDefaultSerialisation(Json.mapper().valueToTree(split));
         JsonNode actual = withoutDefaultSerialisation(Json.mapper().valueToTree(bundled));
         List<String> differences = new ArrayList<>();
@@ -66,7 +66,9 @@ class BundledContractTest {
 
     @Test
     void theBundleIsWhatTheBundlerMakesOfTheSourcesNow() throws IOException {
-        assertEquals(ContractBundler.write(ContractBundler.bundle(ROOT)), bundledText(),
+        assertEquals(
+                ContractBundler.write(ContractBundler.bundle(ROOT)),
+                bundledText(),
                 "the packaged bundle is stale; rebuild the openapi module");
     }
 
@@ -103,8 +105,11 @@ class BundledContractTest {
             expected.fieldNames().forEachRemaining(names::add);
             actual.fieldNames().forEachRemaining(names::add);
             for (String name : names) {
-                differences(at + "/" + name.replace("~", "~0").replace("/", "~1"),
-                        expected.path(name), actual.path(name), out);
+                differences(
+                        at + "/" + name.replace("~", "~0").replace("/", "~1"),
+                        expected.path(name),
+                        actual.path(name),
+                        out);
             }
         } else if (expected.isArray() && actual.isArray() && expected.size() == actual.size()) {
             for (int i = 0; i < expected.size(); i++) {

@@ -1,7 +1,6 @@
 package dev.mobius.server;
 
 import java.util.concurrent.CountDownLatch;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -24,11 +23,14 @@ public final class Main {
         }
         MobiusServer server = MobiusServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.info("shutting down");
-            server.close();
-            stopped.countDown();
-        }, "shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            log.info("shutting down");
+                            server.close();
+                            stopped.countDown();
+                        },
+                        "shutdown"));
         stopped.await();
     }
 }

@@ -1,22 +1,6 @@
 package dev.mobius.server;
 
-import java.io.IOException;
-import java.net.URI;
-import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.glassfish.grizzly.http.server.HttpServer;
-import org.glassfish.jersey.grizzly2.httpserver.GrizzlyHttpServerFactory;
-import org.glassfish.jersey.jackson.JacksonFeature;
-import org.glassfish.jersey.server.ResourceConfig;
-import org.glassfish.jersey.server.ServerProperties;
-import org.jdbi.v3.core.Jdbi;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import dev.mobius.server.access.AccessGuard;
 import dev.mobius.server.access.ApiKeySecrets;
 import dev.mobius.server.access.ApiKeyService;
@@ -25,14 +9,11 @@ import dev.mobius.server.access.Authenticator;
 import dev.mobius.server.access.Authorizer;
 import dev.mobius.server.access.PermissionCatalog;
 import dev.mobius.server.access.PermissionsResource;
+import dev.mobius.server.access.PrincipalService;
+import dev.mobius.server.access.PrincipalsResource;
 import dev.mobius.server.access.RateLimiter;
 import dev.mobius.server.access.RoleService;
 import dev.mobius.server.access.RolesResource;
-import dev.mobius.server.access.PrincipalService;
-import dev.mobius.server.access.PrincipalsResource;
-import dev.mobius.server.audit.AuditLogService;
-import dev.mobius.server.audit.AuditLogsResource;
-import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.actions.ActionExecutor;
 import dev.mobius.server.actions.ActionService;
 import dev.mobius.server.actions.ActionStep;
@@ -42,30 +23,14 @@ import dev.mobius.server.actions.Calls;
 import dev.mobius.server.actions.Catalog;
 import dev.mobius.server.actions.CatalogResource;
 import dev.mobius.server.actions.PatchBody;
+import dev.mobius.server.audit.AuditLogService;
+import dev.mobius.server.audit.AuditLogsResource;
+import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.automations.AutomationService;
 import dev.mobius.server.automations.AutomationsResource;
-import dev.mobius.server.triggers.EventTriggerRoute;
-import dev.mobius.server.triggers.ScheduleFirer;
-import dev.mobius.server.triggers.TriggerDeliveries;
 import dev.mobius.server.automations.TriggerSecrets;
-import dev.mobius.server.triggers.TriggersResource;
-import dev.mobius.server.interactions.InteractionExpirer;
-import dev.mobius.server.jobs.JobOutcomesRelay;
-import dev.mobius.server.jobs.JobQueue;
-import dev.mobius.server.workers.WorkerHub;
-import dev.mobius.server.workers.WorkerSessions;
-import dev.mobius.server.workers.WorkerSessionsResource;
-import dev.mobius.server.workers.WorkerSocketResource;
-import dev.mobius.server.interactions.InteractionService;
-import dev.mobius.server.interactions.InteractionViews;
-import dev.mobius.server.interactions.InteractionsResource;
-import dev.mobius.server.interactions.InteractionStep;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.db.Notifier;
-import dev.mobius.server.webhooks.WebhookDeliverer;
-import dev.mobius.server.webhooks.WebhookOutbox;
-import dev.mobius.server.webhooks.WebhookService;
-import dev.mobius.server.webhooks.WebhooksResource;
 import dev.mobius.server.events.EventDispatcher;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Lifecycle;
@@ -75,34 +40,66 @@ import dev.mobius.server.http.ErrorMappers;
 import dev.mobius.server.http.Idempotency;
 import dev.mobius.server.http.IgnoreH2cUpgrade;
 import dev.mobius.server.http.InputGuard;
-import dev.mobius.server.http.ProtocolErrors;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
 import dev.mobius.server.http.OperationCatalog;
+import dev.mobius.server.http.ProtocolErrors;
 import dev.mobius.server.http.RequestLog;
 import dev.mobius.server.http.RequestRules;
 import dev.mobius.server.http.TimestampParam;
-import dev.mobius.server.projects.ProjectService;
-import dev.mobius.server.projects.ProjectsResource;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.interactions.InteractionExpirer;
+import dev.mobius.server.interactions.InteractionService;
+import dev.mobius.server.interactions.InteractionStep;
+import dev.mobius.server.interactions.InteractionViews;
+import dev.mobius.server.interactions.InteractionsResource;
+import dev.mobius.server.jobs.JobOutcomesRelay;
+import dev.mobius.server.jobs.JobQueue;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.outbound.OutboundHttp;
+import dev.mobius.server.projects.ProjectService;
+import dev.mobius.server.projects.ProjectsResource;
 import dev.mobius.server.runs.AgentStep;
 import dev.mobius.server.runs.ChildRunStep;
 import dev.mobius.server.runs.EventWaitStep;
-import dev.mobius.server.runs.SleepStep;
-import dev.mobius.server.runs.StepKinds;
-import dev.mobius.server.runs.RunWakeups;
 import dev.mobius.server.runs.RunEngine;
 import dev.mobius.server.runs.RunMachine;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.runs.RunStarter;
 import dev.mobius.server.runs.RunStreams;
+import dev.mobius.server.runs.RunWakeups;
 import dev.mobius.server.runs.RunsResource;
+import dev.mobius.server.runs.SleepStep;
 import dev.mobius.server.runs.Specs;
+import dev.mobius.server.runs.StepKinds;
 import dev.mobius.server.runs.WaitRoute;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
+import dev.mobius.server.triggers.EventTriggerRoute;
+import dev.mobius.server.triggers.ScheduleFirer;
+import dev.mobius.server.triggers.TriggerDeliveries;
+import dev.mobius.server.triggers.TriggersResource;
+import dev.mobius.server.webhooks.WebhookDeliverer;
+import dev.mobius.server.webhooks.WebhookOutbox;
+import dev.mobius.server.webhooks.WebhookService;
+import dev.mobius.server.webhooks.WebhooksResource;
+import dev.mobius.server.workers.WorkerHub;
+import dev.mobius.server.workers.WorkerSessions;
+import dev.mobius.server.workers.WorkerSessionsResource;
+import dev.mobius.server.workers.WorkerSocketResource;
+import java.io.IOException;
+import java.net.URI;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.glassfish.grizzly.http.server.HttpServer;
+import org.glassfish.jersey.grizzly2.httpserver.GrizzlyHttpServerFactory;
+import org.glassfish.jersey.jackson.JacksonFeature;
+import org.glassfish.jersey.server.ResourceConfig;
+import org.glassfish.jersey.server.ServerProperties;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The whole object graph, wired by hand in one place: database, shared HTTP pieces, one
@@ -119,11 +116,19 @@ public final class MobiusServer implements AutoCloseable {
     private final JobQueue jobs;
     /** Background workers, stopped in this order once HTTP is down. */
     private final List<AutoCloseable> workers;
+
     private final Database database;
     private final int port;
 
-    private MobiusServer(HttpServer http, RunStreams streams, WorkerHub workerHub, Notifier notifier, JobQueue jobs, List<AutoCloseable> workers,
-                         Database database, int port) {
+    private MobiusServer(
+            HttpServer http,
+            RunStreams streams,
+            WorkerHub workerHub,
+            Notifier notifier,
+            JobQueue jobs,
+            List<AutoCloseable> workers,
+            Database database,
+            int port) {
         this.notifier = notifier;
         this.jobs = jobs;
         this.http = http;
@@ -136,8 +141,13 @@ public final class MobiusServer implements AutoCloseable {
 
     public static MobiusServer start(ServerConfig config) throws IOException {
         Tuning tuning = config.tuning();
-        Database database = Database.open(config.databaseUrl(), config.dataDir(), config.durableEmbedded(), tuning.dbPoolSize(),
-                tuning.dbConnectionTimeoutMillis(), tuning.dbWatchMillis());
+        Database database = Database.open(
+                config.databaseUrl(),
+                config.dataDir(),
+                config.durableEmbedded(),
+                tuning.dbPoolSize(),
+                tuning.dbConnectionTimeoutMillis(),
+                tuning.dbWatchMillis());
         try {
             Jdbi jdbi = database.jdbi();
             ObjectMapper mapper = Json.newMapper();
@@ -167,27 +177,51 @@ public final class MobiusServer implements AutoCloseable {
             RunWakeups wakeups = new RunWakeups();
             // Outbound calls (actions now, webhooks later) share one guard and one bounded client.
             OutboundGuard outboundGuard = new OutboundGuard(config.outboundAllowPrivate());
-            OutboundHttp outbound = new OutboundHttp(outboundGuard,
-                    java.time.Duration.ofSeconds(config.outboundTimeoutSeconds()));
+            OutboundHttp outbound =
+                    new OutboundHttp(outboundGuard, java.time.Duration.ofSeconds(config.outboundTimeoutSeconds()));
             // Workers: jobs in PostgreSQL, handed to connected workers over the worker socket. How a job
             // ends goes to the action invocation it ran, through the relay (actions need the queue too).
             JobOutcomesRelay jobOutcomes = new JobOutcomesRelay();
-            JobQueue jobDispatch = new JobQueue(jdbi, ids, mapper, jobOutcomes, tuning.workerLeaseSeconds(),
-                    tuning.workerHeartbeatSeconds(), tuning.workerMaxAttempts());
-            ActionExecutor actionExecutor = new ActionExecutor(jdbi, mapper, actionCatalog, new Calls(mapper, outbound, expressions), secretBox,
-                    wakeups::nudge, tuning.actionThreads());
-            ActionService actions = new ActionService(jdbi, ids, mapper, audit, cursors, secretBox, actionCatalog, actionExecutor, jobDispatch,
+            JobQueue jobDispatch = new JobQueue(
+                    jdbi,
+                    ids,
+                    mapper,
+                    jobOutcomes,
+                    tuning.workerLeaseSeconds(),
+                    tuning.workerHeartbeatSeconds(),
+                    tuning.workerMaxAttempts());
+            ActionExecutor actionExecutor = new ActionExecutor(
+                    jdbi,
+                    mapper,
+                    actionCatalog,
+                    new Calls(mapper, outbound, expressions),
+                    secretBox,
+                    wakeups::nudge,
+                    tuning.actionThreads());
+            ActionService actions = new ActionService(
+                    jdbi,
+                    ids,
+                    mapper,
+                    audit,
+                    cursors,
+                    secretBox,
+                    actionCatalog,
+                    actionExecutor,
+                    jobDispatch,
                     outboundGuard);
-            ActionStepRunner actionSteps = new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
+            ActionStepRunner actionSteps =
+                    new ActionStepRunner(mapper, actionCatalog, actions, jobDispatch, wakeups::nudge);
             jobOutcomes.connect(actionSteps);
             // Webhooks: the outbox is the Lifecycle of runs and interactions; it reads interactions
             // through their views alone, so it needs no InteractionService (which reports to it).
-            WebhookDeliverer webhookDeliverer = new WebhookDeliverer(jdbi, ids, secretBox, audit, mapper, outboundGuard, config.webhooks());
+            WebhookDeliverer webhookDeliverer =
+                    new WebhookDeliverer(jdbi, ids, secretBox, audit, mapper, outboundGuard, config.webhooks());
             InteractionViews interactionViews = new InteractionViews(mapper);
             Lifecycle lifecycle = new WebhookOutbox(ids, mapper, interactionViews::view, webhookDeliverer::nudge);
-            WebhookService webhooks = new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer, outboundGuard);
-            InteractionService interactions = new InteractionService(jdbi, ids, mapper, audit, cursors, interactionViews, wakeups::nudge,
-                    lifecycle);
+            WebhookService webhooks =
+                    new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer, outboundGuard);
+            InteractionService interactions = new InteractionService(
+                    jdbi, ids, mapper, audit, cursors, interactionViews, wakeups::nudge, lifecycle);
             // Step kinds: adding one is one class and one line here (docs/ARCHITECTURE.md).
             StepKinds stepKinds = new StepKinds(List.of(
                     new SleepStep(),
@@ -196,18 +230,28 @@ public final class MobiusServer implements AutoCloseable {
                     new AgentStep(),
                     new InteractionStep(interactions, mapper),
                     new ActionStep(actionSteps, actionCatalog)));
-            AutomationService automations = new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, stepKinds);
+            AutomationService automations =
+                    new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, stepKinds);
             Specs specs = new Specs(mapper);
             RunStarter starter = new RunStarter(ids, mapper, specs, stepKinds, lifecycle);
             RunMachine machine = new RunMachine(mapper, specs, stepKinds, starter);
             RunEngine engine = new RunEngine(jdbi, machine, wakeups, tuning.engineThreads());
             // One LISTEN connection for the node: run streams and the worker dispatch follow their topics on it.
             Notifier notifier = new Notifier(database.dataSource());
-            RunStreams streams = new RunStreams(jdbi, database.dataSource(), mapper, notifier, tuning.streamWriters(),
-                    tuning.streamPendingBytes(), tuning.streamStallMillis());
+            RunStreams streams = new RunStreams(
+                    jdbi,
+                    database.dataSource(),
+                    mapper,
+                    notifier,
+                    tuning.streamWriters(),
+                    tuning.streamPendingBytes(),
+                    tuning.streamStallMillis());
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, streams);
-            EventDispatcher dispatcher = new EventDispatcher(jdbi, mapper,
-                    List.of(new EventTriggerRoute(starter, expressions), new WaitRoute(runs, expressions, mapper)), engine::nudge);
+            EventDispatcher dispatcher = new EventDispatcher(
+                    jdbi,
+                    mapper,
+                    List.of(new EventTriggerRoute(starter, expressions), new WaitRoute(runs, expressions, mapper)),
+                    engine::nudge);
             TriggerDeliveries deliveries = new TriggerDeliveries(jdbi, ids, mapper, starter, () -> {
                 engine.nudge();
                 dispatcher.nudge();
@@ -217,9 +261,20 @@ public final class MobiusServer implements AutoCloseable {
             InteractionExpirer expirer = new InteractionExpirer(interactions);
             Authenticator authenticator = new Authenticator(jdbi, catalog);
             Authorizer authorizer = new Authorizer(jdbi, catalog);
-            WorkerHub workerHub = new WorkerHub(jdbi, notifier, authenticator, authorizer, catalog, jobDispatch, workerSessions,
-                    tuning.workerQueryToken(), tuning.workerPollMillis(), tuning.workerKeepaliveMillis(), tuning.workerAuthCheckMillis(),
-                    tuning.workerFrameThreads(), tuning.workerDrainMillis());
+            WorkerHub workerHub = new WorkerHub(
+                    jdbi,
+                    notifier,
+                    authenticator,
+                    authorizer,
+                    catalog,
+                    jobDispatch,
+                    workerSessions,
+                    tuning.workerQueryToken(),
+                    tuning.workerPollMillis(),
+                    tuning.workerKeepaliveMillis(),
+                    tuning.workerAuthCheckMillis(),
+                    tuning.workerFrameThreads(),
+                    tuning.workerDrainMillis());
 
             ErrorMappers errors = new ErrorMappers(database);
             ResourceConfig app = new ResourceConfig()
@@ -283,9 +338,15 @@ public final class MobiusServer implements AutoCloseable {
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(http, streams, workerHub, notifier, jobDispatch, List.of(dispatcher, schedules, expirer, actionExecutor, engine,
-                    webhookDeliverer),
-                    database, port);
+            return new MobiusServer(
+                    http,
+                    streams,
+                    workerHub,
+                    notifier,
+                    jobDispatch,
+                    List.of(dispatcher, schedules, expirer, actionExecutor, engine, webhookDeliverer),
+                    database,
+                    port);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -300,7 +361,8 @@ public final class MobiusServer implements AutoCloseable {
             System.out.println("Bootstrap API key (shown this once; also saved to " + file + ", mode 0600):");
             System.out.println("  " + key);
             System.out.println("Try it:");
-            System.out.println("  curl -H 'Authorization: Bearer " + key + "' http://" + host + ":" + port + "/v1/projects");
+            System.out.println(
+                    "  curl -H 'Authorization: Bearer " + key + "' http://" + host + ":" + port + "/v1/projects");
             System.out.println();
         }
     }

@@ -1,11 +1,10 @@
 package dev.mobius.server;
 
-import java.nio.file.Path;
-import java.util.Map;
-
 import dev.mobius.server.access.RateLimiter;
 import dev.mobius.server.http.InputGuard;
 import dev.mobius.server.webhooks.WebhookSettings;
+import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Everything the server reads from its environment and flags, resolved once at start.
@@ -38,30 +37,86 @@ public record ServerConfig(
     public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
 
     /** Outbound calls to public addresses only, default timeouts and webhook settings. */
-    public ServerConfig(String bind, int port, String databaseUrl, Path dataDir, boolean durableEmbedded, String bootstrapApiKey,
-                        boolean printBootstrapKey, RateLimiter.Limits rateLimits) {
-        this(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits, false,
-                DEFAULT_OUTBOUND_TIMEOUT_SECONDS, WebhookSettings.DEFAULTS, InputGuard.DEFAULT_MAX_BODY_BYTES, Tuning.DEFAULTS);
+    public ServerConfig(
+            String bind,
+            int port,
+            String databaseUrl,
+            Path dataDir,
+            boolean durableEmbedded,
+            String bootstrapApiKey,
+            boolean printBootstrapKey,
+            RateLimiter.Limits rateLimits) {
+        this(
+                bind,
+                port,
+                databaseUrl,
+                dataDir,
+                durableEmbedded,
+                bootstrapApiKey,
+                printBootstrapKey,
+                rateLimits,
+                false,
+                DEFAULT_OUTBOUND_TIMEOUT_SECONDS,
+                WebhookSettings.DEFAULTS,
+                InputGuard.DEFAULT_MAX_BODY_BYTES,
+                Tuning.DEFAULTS);
     }
 
     public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
-        return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
-                allowPrivate, timeoutSeconds, webhooks, maxRequestBodyBytes, tuning);
+        return new ServerConfig(
+                bind,
+                port,
+                databaseUrl,
+                dataDir,
+                durableEmbedded,
+                bootstrapApiKey,
+                printBootstrapKey,
+                rateLimits,
+                allowPrivate,
+                timeoutSeconds,
+                webhooks,
+                maxRequestBodyBytes,
+                tuning);
     }
 
     public ServerConfig withWebhooks(WebhookSettings settings) {
-        return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
-                outboundAllowPrivate, outboundTimeoutSeconds, settings, maxRequestBodyBytes, tuning);
+        return new ServerConfig(
+                bind,
+                port,
+                databaseUrl,
+                dataDir,
+                durableEmbedded,
+                bootstrapApiKey,
+                printBootstrapKey,
+                rateLimits,
+                outboundAllowPrivate,
+                outboundTimeoutSeconds,
+                settings,
+                maxRequestBodyBytes,
+                tuning);
     }
 
     public ServerConfig withTuning(Tuning changed) {
-        return new ServerConfig(bind, port, databaseUrl, dataDir, durableEmbedded, bootstrapApiKey, printBootstrapKey, rateLimits,
-                outboundAllowPrivate, outboundTimeoutSeconds, webhooks, maxRequestBodyBytes, changed);
+        return new ServerConfig(
+                bind,
+                port,
+                databaseUrl,
+                dataDir,
+                durableEmbedded,
+                bootstrapApiKey,
+                printBootstrapKey,
+                rateLimits,
+                outboundAllowPrivate,
+                outboundTimeoutSeconds,
+                webhooks,
+                maxRequestBodyBytes,
+                changed);
     }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000, 600);
 
-    public static final String USAGE = String.join("\n",
+    public static final String USAGE = String.join(
+            "\n",
             "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR]",
             "  --port          MOBIUS_PORT          HTTP port (default 8080)",
             "  --bind          MOBIUS_BIND          listen address (default 127.0.0.1)",
@@ -99,24 +154,48 @@ public record ServerConfig(
                 case "--bind" -> bind = value;
                 case "--database-url" -> db = value;
                 case "--data-dir" -> dataDir = value;
-                default -> throw new IllegalArgumentException(arg.equals("--help") ? USAGE : "unknown option " + arg + "\n" + USAGE);
+                default ->
+                    throw new IllegalArgumentException(
+                            arg.equals("--help") ? USAGE : "unknown option " + arg + "\n" + USAGE);
             }
         }
         RateLimiter.Limits limits = new RateLimiter.Limits(
-                number("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.keyPerMinute())),
-                number("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())),
-                number("MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE",
-                        env.getOrDefault("MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.triggerPerMinute())));
-        int outboundTimeout = number("MOBIUS_OUTBOUND_TIMEOUT_SECONDS",
+                number(
+                        "MOBIUS_RATE_LIMIT_KEY_PER_MINUTE",
+                        env.getOrDefault("MOBIUS_RATE_LIMIT_KEY_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.keyPerMinute())),
+                number(
+                        "MOBIUS_RATE_LIMIT_ORG_PER_MINUTE",
+                        env.getOrDefault("MOBIUS_RATE_LIMIT_ORG_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.orgPerMinute())),
+                number(
+                        "MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE",
+                        env.getOrDefault(
+                                "MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE", "" + DEFAULT_RATE_LIMITS.triggerPerMinute())));
+        int outboundTimeout = number(
+                "MOBIUS_OUTBOUND_TIMEOUT_SECONDS",
                 env.getOrDefault("MOBIUS_OUTBOUND_TIMEOUT_SECONDS", "" + DEFAULT_OUTBOUND_TIMEOUT_SECONDS));
         if (outboundTimeout < 1) {
             throw new IllegalArgumentException("MOBIUS_OUTBOUND_TIMEOUT_SECONDS must be at least 1");
         }
-        return new ServerConfig(bind, number("port", port), db == null || db.isBlank() ? null : db, Path.of(dataDir),
-                true, env.get("MOBIUS_BOOTSTRAP_API_KEY"), true, limits,
-                Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false").trim()), outboundTimeout,
-                WebhookSettings.from(env), Math.max(1, number("MOBIUS_MAX_REQUEST_BODY_BYTES",
-                        env.getOrDefault("MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))), Tuning.from(env));
+        return new ServerConfig(
+                bind,
+                number("port", port),
+                db == null || db.isBlank() ? null : db,
+                Path.of(dataDir),
+                true,
+                env.get("MOBIUS_BOOTSTRAP_API_KEY"),
+                true,
+                limits,
+                Boolean.parseBoolean(env.getOrDefault("MOBIUS_OUTBOUND_ALLOW_PRIVATE", "false")
+                        .trim()),
+                outboundTimeout,
+                WebhookSettings.from(env),
+                Math.max(
+                        1,
+                        number(
+                                "MOBIUS_MAX_REQUEST_BODY_BYTES",
+                                env.getOrDefault(
+                                        "MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))),
+                Tuning.from(env));
     }
 
     private static int number(String name, String value) {

@@ -44,8 +44,8 @@ public record Tuning(
         int streamPendingBytes,
         long streamStallMillis) {
 
-    public static final Tuning DEFAULTS = new Tuning(16, 3000, 500, 2, 8, 60, 20, 3, false, 1000, 20_000, 5_000, 8, 1000, 4,
-            256 * 1024, 5000);
+    public static final Tuning DEFAULTS =
+            new Tuning(16, 3000, 500, 2, 8, 60, 20, 3, false, 1000, 20_000, 5_000, 8, 1000, 4, 256 * 1024, 5000);
 
     public static Tuning from(Map<String, String> env) {
         Tuning d = DEFAULTS;
@@ -58,7 +58,8 @@ public record Tuning(
                 (int) positive(env, "MOBIUS_WORKER_LEASE_SECONDS", d.workerLeaseSeconds),
                 (int) positive(env, "MOBIUS_WORKER_HEARTBEAT_SECONDS", d.workerHeartbeatSeconds),
                 (int) positive(env, "MOBIUS_WORKER_MAX_ATTEMPTS", d.workerMaxAttempts),
-                Boolean.parseBoolean(env.getOrDefault("MOBIUS_WORKER_QUERY_TOKEN", String.valueOf(d.workerQueryToken)).trim()),
+                Boolean.parseBoolean(env.getOrDefault("MOBIUS_WORKER_QUERY_TOKEN", String.valueOf(d.workerQueryToken))
+                        .trim()),
                 positive(env, "MOBIUS_WORKER_POLL_MS", d.workerPollMillis),
                 positive(env, "MOBIUS_WORKER_KEEPALIVE_MS", d.workerKeepaliveMillis),
                 positive(env, "MOBIUS_WORKER_AUTH_CHECK_MS", d.workerAuthCheckMillis),
@@ -71,16 +72,46 @@ public record Tuning(
 
     /** The same, with a different job lease (tests that wait for leases to expire). */
     public Tuning withWorkerLeaseSeconds(int seconds) {
-        return new Tuning(dbPoolSize, dbConnectionTimeoutMillis, dbWatchMillis, engineThreads, actionThreads, seconds,
-                workerHeartbeatSeconds, workerMaxAttempts, workerQueryToken, workerPollMillis, workerKeepaliveMillis,
-                workerAuthCheckMillis, workerFrameThreads, workerDrainMillis, streamWriters, streamPendingBytes, streamStallMillis);
+        return new Tuning(
+                dbPoolSize,
+                dbConnectionTimeoutMillis,
+                dbWatchMillis,
+                engineThreads,
+                actionThreads,
+                seconds,
+                workerHeartbeatSeconds,
+                workerMaxAttempts,
+                workerQueryToken,
+                workerPollMillis,
+                workerKeepaliveMillis,
+                workerAuthCheckMillis,
+                workerFrameThreads,
+                workerDrainMillis,
+                streamWriters,
+                streamPendingBytes,
+                streamStallMillis);
     }
 
     /** The same, with different limits for slow SSE clients. */
     public Tuning withStreamLimits(int pendingBytes, long stallMillis) {
-        return new Tuning(dbPoolSize, dbConnectionTimeoutMillis, dbWatchMillis, engineThreads, actionThreads, workerLeaseSeconds,
-                workerHeartbeatSeconds, workerMaxAttempts, workerQueryToken, workerPollMillis, workerKeepaliveMillis,
-                workerAuthCheckMillis, workerFrameThreads, workerDrainMillis, streamWriters, pendingBytes, stallMillis);
+        return new Tuning(
+                dbPoolSize,
+                dbConnectionTimeoutMillis,
+                dbWatchMillis,
+                engineThreads,
+                actionThreads,
+                workerLeaseSeconds,
+                workerHeartbeatSeconds,
+                workerMaxAttempts,
+                workerQueryToken,
+                workerPollMillis,
+                workerKeepaliveMillis,
+                workerAuthCheckMillis,
+                workerFrameThreads,
+                workerDrainMillis,
+                streamWriters,
+                pendingBytes,
+                stallMillis);
     }
 
     private static long positive(Map<String, String> env, String name, long fallback) {
@@ -95,7 +126,8 @@ public record Tuning(
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be a whole number from 1 to " + Integer.MAX_VALUE + ": " + value);
+            throw new IllegalArgumentException(
+                    name + " must be a whole number from 1 to " + Integer.MAX_VALUE + ": " + value);
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.mobius.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -9,13 +11,11 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 /** Raw HTTP calls for tests that need to send what a typed client cannot (bad JSON, odd headers). */
 public final class Api {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String baseUrl;
 
     public Api(String baseUrl) {
@@ -47,7 +47,8 @@ public final class Api {
 
     public Reply call(String method, String path, String key, Object body, Map<String, String> headers) {
         try {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30));
+            HttpRequest.Builder b =
+                    HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30));
             if (key != null) {
                 b.header("Authorization", "Bearer " + key);
             }
@@ -91,7 +92,8 @@ public final class Api {
      * Reads the run at {@code runPath} every {@code everyMillis} until {@code done} holds or
      * {@code attempts} reads were made, and returns the last state read (the caller asserts on it).
      */
-    public JsonNode awaitRun(String runPath, String key, java.util.function.Predicate<JsonNode> done, int attempts, long everyMillis)
+    public JsonNode awaitRun(
+            String runPath, String key, java.util.function.Predicate<JsonNode> done, int attempts, long everyMillis)
             throws InterruptedException {
         JsonNode run = null;
         for (int i = 0; i < attempts; i++) {

@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.Test;
 
 /** Every way a request can be malformed gets a 4xx envelope with a specific code, and changes nothing. */
@@ -22,7 +20,9 @@ class ErrorMapperTest extends SharedServerTest {
         JsonNode error = r.json().get("error");
         assertEquals(code, error.get("code").asText(), r.toString());
         assertFalse(error.get("message").asText().isBlank());
-        assertFalse(r.raw().body().contains("Exception"), "no stack traces: " + r.raw().body());
+        assertFalse(
+                r.raw().body().contains("Exception"),
+                "no stack traces: " + r.raw().body());
         assertNotNull(r.header("X-Request-Id"));
         return error;
     }
@@ -34,31 +34,48 @@ class ErrorMapperTest extends SharedServerTest {
     @Test
     void malformedJsonIsInvalidJson() {
         expectError(api.post("/v1/projects/default/principals", KEY, "{\"name\": "), 400, "invalid_json");
-        expectError(api.post("/v1/projects/default/principals", KEY, "{\"name\": \"a\"} trailing"), 400, "invalid_json");
+        expectError(
+                api.post("/v1/projects/default/principals", KEY, "{\"name\": \"a\"} trailing"), 400, "invalid_json");
     }
 
     @Test
     void wrongJsonShapeIsAValidationFailure() {
         expectError(api.post("/v1/projects/default/principals", KEY, "[1,2]"), 400, "invalid_json");
-        JsonNode unknown = expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", "x", "colour", "red")), 400, "validation_failed");
+        JsonNode unknown = expectError(
+                api.post("/v1/projects/default/principals", KEY, Map.of("name", "x", "colour", "red")),
+                400,
+                "validation_failed");
         assertEquals(List.of("colour"), failingFields(unknown));
-        JsonNode wrongType = expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", "x", "tags", "nope")), 400, "validation_failed");
+        JsonNode wrongType = expectError(
+                api.post("/v1/projects/default/principals", KEY, Map.of("name", "x", "tags", "nope")),
+                400,
+                "validation_failed");
         assertTrue(failingFields(wrongType).contains("tags"), wrongType.toString());
         // A number is not a string: no coercion.
-        JsonNode number = expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", 42)), 400, "validation_failed");
+        JsonNode number = expectError(
+                api.post("/v1/projects/default/principals", KEY, Map.of("name", 42)), 400, "validation_failed");
         assertEquals(List.of("name"), failingFields(number));
         assertTrue(number.toString().contains("has the wrong type"), number.toString());
-        JsonNode badEnum = expectError(api.patch("/v1/projects/default", KEY, Map.of("access_mode", "secret")), 400, "validation_failed");
+        JsonNode badEnum = expectError(
+                api.patch("/v1/projects/default", KEY, Map.of("access_mode", "secret")), 400, "validation_failed");
         assertEquals(List.of("access_mode"), failingFields(badEnum));
-        JsonNode missing = expectError(api.post("/v1/projects/default/api-keys", KEY, Map.of("name", "k")), 400, "validation_failed");
+        JsonNode missing = expectError(
+                api.post("/v1/projects/default/api-keys", KEY, Map.of("name", "k")), 400, "validation_failed");
         assertEquals(List.of("principal_id"), failingFields(missing));
     }
 
     @Test
     void everyFailingFieldIsListed() {
-        JsonNode error = expectError(api.post("/v1/projects/default/principals", KEY,
-                Map.of("name", "Bad Name", "tags", Map.of("mobius:owner", "x"), "role_ids", List.of())), 400, "validation_failed");
-        assertEquals(List.of("name", "role_ids", "tags.mobius:owner"), failingFields(error).stream().sorted().toList());
+        JsonNode error = expectError(
+                api.post(
+                        "/v1/projects/default/principals",
+                        KEY,
+                        Map.of("name", "Bad Name", "tags", Map.of("mobius:owner", "x"), "role_ids", List.of())),
+                400,
+                "validation_failed");
+        assertEquals(
+                List.of("name", "role_ids", "tags.mobius:owner"),
+                failingFields(error).stream().sorted().toList());
     }
 
     @Test
@@ -67,8 +84,17 @@ class ErrorMapperTest extends SharedServerTest {
         for (int i = 0; i < 9; i++) {
             nine.put("k" + i, "v");
         }
-        expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", "many-tags", "tags", nine)), 400, "validation_failed");
-        expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", "long-tag", "tags", Map.of("k", "v".repeat(257)))), 400, "validation_failed");
+        expectError(
+                api.post("/v1/projects/default/principals", KEY, Map.of("name", "many-tags", "tags", nine)),
+                400,
+                "validation_failed");
+        expectError(
+                api.post(
+                        "/v1/projects/default/principals",
+                        KEY,
+                        Map.of("name", "long-tag", "tags", Map.of("k", "v".repeat(257)))),
+                400,
+                "validation_failed");
         expectError(api.get("/v1/projects?tag=novalue", KEY), 400, "invalid_parameter");
     }
 
@@ -90,8 +116,15 @@ class ErrorMapperTest extends SharedServerTest {
         Api.Reply wrongMethod = api.call("PUT", "/v1/projects", KEY, Map.of(), Map.of());
         expectError(wrongMethod, 405, "method_not_allowed");
         assertNotNull(wrongMethod.header("Allow"));
-        expectError(api.call("POST", "/v1/projects/default/principals", KEY, "name=x",
-                Map.of("Content-Type", "application/x-www-form-urlencoded")), 415, "unsupported_media_type");
+        expectError(
+                api.call(
+                        "POST",
+                        "/v1/projects/default/principals",
+                        KEY,
+                        "name=x",
+                        Map.of("Content-Type", "application/x-www-form-urlencoded")),
+                415,
+                "unsupported_media_type");
         expectError(api.call("GET", "/v1/projects", KEY, null, Map.of("Accept", "text/html")), 406, "not_acceptable");
         JsonNode noBody = expectError(api.post("/v1/projects/default/principals", KEY, ""), 400, "validation_failed");
         assertEquals(List.of("body"), failingFields(noBody));
@@ -107,18 +140,41 @@ class ErrorMapperTest extends SharedServerTest {
     @Test
     void jsonContentTypeWithEmptyBodyIsAcceptedOnBodilessPosts() {
         // The SDKs send Content-Type: application/json on every request, bodies or not.
-        Api.Reply r = api.call("POST", "/v1/projects/default/archive", KEY, null, Map.of("Content-Type", "application/json"));
+        Api.Reply r =
+                api.call("POST", "/v1/projects/default/archive", KEY, null, Map.of("Content-Type", "application/json"));
         assertEquals(200, r.status(), r.toString());
-        assertEquals(200, api.call("POST", "/v1/projects/default/restore", KEY, null, Map.of("Content-Type", "application/json")).status());
+        assertEquals(
+                200,
+                api.call("POST", "/v1/projects/default/restore", KEY, null, Map.of("Content-Type", "application/json"))
+                        .status());
     }
 
     @Test
     void failedCommandsLeaveNothingBehind() {
-        int before = api.get("/v1/projects/default/audit-logs?limit=200", KEY).json().get("items").size();
-        expectError(api.post("/v1/projects/default/principals", KEY, Map.of("name", "half", "role_ids", List.of("role_nope"))), 400, "validation_failed");
-        assertFalse(api.get("/v1/projects/default/principals?include_disabled=true", KEY).json().get("items")
-                .findValuesAsText("name").contains("half"), "the principal insert was rolled back with the failed role assignment");
-        assertEquals(before, api.get("/v1/projects/default/audit-logs?limit=200", KEY).json().get("items").size());
+        int before = api.get("/v1/projects/default/audit-logs?limit=200", KEY)
+                .json()
+                .get("items")
+                .size();
+        expectError(
+                api.post(
+                        "/v1/projects/default/principals",
+                        KEY,
+                        Map.of("name", "half", "role_ids", List.of("role_nope"))),
+                400,
+                "validation_failed");
+        assertFalse(
+                api.get("/v1/projects/default/principals?include_disabled=true", KEY)
+                        .json()
+                        .get("items")
+                        .findValuesAsText("name")
+                        .contains("half"),
+                "the principal insert was rolled back with the failed role assignment");
+        assertEquals(
+                before,
+                api.get("/v1/projects/default/audit-logs?limit=200", KEY)
+                        .json()
+                        .get("items")
+                        .size());
     }
 
     @Test

@@ -31,7 +31,9 @@ public final class Fixtures {
 
     /** A service principal holding the given role ids in {@code project}. */
     public String principal(String project, String name, List<String> roleIds) {
-        Api.Reply r = api.post("/v1/projects/" + project + "/principals", orgKey,
+        Api.Reply r = api.post(
+                "/v1/projects/" + project + "/principals",
+                orgKey,
                 roleIds.isEmpty() ? Map.of("name", name) : Map.of("name", name, "role_ids", roleIds));
         if (r.status() != 201) {
             throw new IllegalStateException("create principal: " + r);
@@ -47,10 +49,14 @@ public final class Fixtures {
     /** A principal holding exactly {@code roleIds} (possibly none), and a project key for it. */
     public Key key(String project, String name, List<String> roleIds) {
         String principal = principal(project, name, roleIds);
-        Api.Reply r = api.post("/v1/projects/" + project + "/api-keys", orgKey, Map.of("name", name + "-key", "principal_id", principal));
+        Api.Reply r = api.post(
+                "/v1/projects/" + project + "/api-keys",
+                orgKey,
+                Map.of("name", name + "-key", "principal_id", principal));
         if (r.status() != 201) {
             throw new IllegalStateException("create key: " + r);
         }
-        return new Key(r.json().get("id").asText(), principal, r.json().get("key").asText());
+        return new Key(
+                r.json().get("id").asText(), principal, r.json().get("key").asText());
     }
 }

@@ -6,14 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
 import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.Test;
 
 class IdempotencyTest extends SharedServerTest {
 
     private static Api.Reply create(String key, Object body) {
-        return api.call("POST", "/v1/projects/default/principals", TestServer.BOOTSTRAP_KEY, body, Map.of("Idempotency-Key", key));
+        return api.call(
+                "POST",
+                "/v1/projects/default/principals",
+                TestServer.BOOTSTRAP_KEY,
+                body,
+                Map.of("Idempotency-Key", key));
     }
 
     @Test
@@ -26,10 +30,25 @@ class IdempotencyTest extends SharedServerTest {
         assertEquals("true", second.header("Idempotent-Replayed"));
         assertEquals(first.json(), second.json());
         // Exactly one principal exists and one audit entry was written.
-        assertEquals(1, api.get("/v1/projects/default/principals", TestServer.BOOTSTRAP_KEY).json().get("items")
-                .findValuesAsText("name").stream().filter("replayed"::equals).count());
-        assertEquals(1, api.get("/v1/projects/default/audit-logs?resource_id=" + first.json().get("id").asText(), TestServer.BOOTSTRAP_KEY)
-                .json().get("items").size());
+        assertEquals(
+                1,
+                api
+                        .get("/v1/projects/default/principals", TestServer.BOOTSTRAP_KEY)
+                        .json()
+                        .get("items")
+                        .findValuesAsText("name")
+                        .stream()
+                        .filter("replayed"::equals)
+                        .count());
+        assertEquals(
+                1,
+                api.get(
+                                "/v1/projects/default/audit-logs?resource_id="
+                                        + first.json().get("id").asText(),
+                                TestServer.BOOTSTRAP_KEY)
+                        .json()
+                        .get("items")
+                        .size());
     }
 
     @Test
@@ -55,7 +74,8 @@ class IdempotencyTest extends SharedServerTest {
         try (Handle blocker = server.server().database().jdbi().open()) {
             blocker.begin();
             blocker.execute("LOCK TABLE principals IN EXCLUSIVE MODE");
-            CompletableFuture<Api.Reply> first = CompletableFuture.supplyAsync(() -> create("k-slow", Map.of("name", "slow")));
+            CompletableFuture<Api.Reply> first =
+                    CompletableFuture.supplyAsync(() -> create("k-slow", Map.of("name", "slow")));
             Api.Reply during = null;
             for (int i = 0; i < 50; i++) {
                 Thread.sleep(100);
@@ -78,7 +98,11 @@ class IdempotencyTest extends SharedServerTest {
     void keysAreScopedToTheCallingPrincipal() {
         Fixtures.Key other = new Fixtures(api, TestServer.BOOTSTRAP_KEY).key("default", "second-caller");
         assertEquals(201, create("k-shared", Map.of("name", "by-bootstrap")).status());
-        Api.Reply byOther = api.call("POST", "/v1/projects/default/principals", other.raw(), Map.of("name", "by-bootstrap"),
+        Api.Reply byOther = api.call(
+                "POST",
+                "/v1/projects/default/principals",
+                other.raw(),
+                Map.of("name", "by-bootstrap"),
                 Map.of("Idempotency-Key", "k-shared"));
         // Not a replay of someone else's response: it runs, and the name is taken.
         assertEquals(409, byOther.status());
@@ -89,17 +113,38 @@ class IdempotencyTest extends SharedServerTest {
     @Test
     void runStartAndTheOtherCreatesReplayTheirFirstAnswer() {
         String p = "/v1/projects/default";
-        Api.Reply automation = api.post(p + "/automations", TestServer.BOOTSTRAP_KEY, Map.of("handle", "idem-runs", "name", "Idem runs"));
+        Api.Reply automation = api.post(
+                p + "/automations", TestServer.BOOTSTRAP_KEY, Map.of("handle", "idem-runs", "name", "Idem runs"));
         assertEquals(201, automation.status(), automation.toString());
-        assertEquals(201, api.post(p + "/automations/idem-runs/versions", TestServer.BOOTSTRAP_KEY, Map.of("spec", Map.of("steps",
-                java.util.List.of(Map.of("key", "wait", "kind", "wait_for_event", "config", Map.of("event_type", "signal")))))).status());
-        assertEquals(200, api.post(p + "/automations/idem-runs/versions/1/publication", TestServer.BOOTSTRAP_KEY, null).status());
+        assertEquals(
+                201,
+                api.post(
+                                p + "/automations/idem-runs/versions",
+                                TestServer.BOOTSTRAP_KEY,
+                                Map.of(
+                                        "spec",
+                                        Map.of(
+                                                "steps",
+                                                java.util.List.of(Map.of(
+                                                        "key",
+                                                        "wait",
+                                                        "kind",
+                                                        "wait_for_event",
+                                                        "config",
+                                                        Map.of("event_type", "signal"))))))
+                        .status());
+        assertEquals(
+                200,
+                api.post(p + "/automations/idem-runs/versions/1/publication", TestServer.BOOTSTRAP_KEY, null)
+                        .status());
 
         Map<String, Map<String, Object>> creates = new java.util.LinkedHashMap<>();
         creates.put(p + "/automations/idem-runs/runs", Map.of("inputs", Map.of("n", 1)));
         creates.put(p + "/automations", Map.of("handle", "idem-automation", "name", "Idem"));
         creates.put(p + "/actions", Map.of("name", "idem-action", "endpoint_url", "http://127.0.0.1:9/idem"));
-        creates.put(p + "/interactions", Map.of("kind", "request_information", "title", "Which region?", "spec", Map.of("mode", "input")));
+        creates.put(
+                p + "/interactions",
+                Map.of("kind", "request_information", "title", "Which region?", "spec", Map.of("mode", "input")));
         for (Map.Entry<String, Map<String, Object>> create : creates.entrySet()) {
             String path = create.getKey();
             Map<String, String> header = Map.of("Idempotency-Key", "retry-" + path.hashCode());
@@ -110,15 +155,24 @@ class IdempotencyTest extends SharedServerTest {
             assertEquals(first.status(), again.status(), path + ": " + again);
             assertEquals("true", again.header("Idempotent-Replayed"), path);
             assertEquals(first.json().get("id"), again.json().get("id"), path);
-            Api.Reply other = api.call("POST", path, TestServer.BOOTSTRAP_KEY, Map.of("name", "something else"), header);
+            Api.Reply other =
+                    api.call("POST", path, TestServer.BOOTSTRAP_KEY, Map.of("name", "something else"), header);
             assertEquals(409, other.status(), path + ": " + other);
             assertEquals("idempotency_conflict", other.errorCode());
         }
         // One run was started, not two.
-        assertEquals(1, api.get(p + "/runs?automation_id=" + automation.json().get("id").asText(), TestServer.BOOTSTRAP_KEY)
-                .json().get("items").size());
+        assertEquals(
+                1,
+                api.get(p + "/runs?automation_id=" + automation.json().get("id").asText(), TestServer.BOOTSTRAP_KEY)
+                        .json()
+                        .get("items")
+                        .size());
         // The action's signing secret is shown in the replay as it was the first time.
-        Api.Reply action = api.call("POST", p + "/actions", TestServer.BOOTSTRAP_KEY, creates.get(p + "/actions"),
+        Api.Reply action = api.call(
+                "POST",
+                p + "/actions",
+                TestServer.BOOTSTRAP_KEY,
+                creates.get(p + "/actions"),
                 Map.of("Idempotency-Key", "retry-" + (p + "/actions").hashCode()));
         assertEquals(true, action.json().has("signing_secret"));
     }

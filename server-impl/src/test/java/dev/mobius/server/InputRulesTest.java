@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -12,10 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,7 +29,9 @@ class InputRulesTest extends SharedServerTest {
         assertEquals(status, reply.status(), reply.toString());
         assertEquals(code, reply.errorCode(), reply.toString());
         List<String> fields = new ArrayList<>();
-        reply.json().at("/error/details/fields").forEach(f -> fields.add(f.get("field").asText()));
+        reply.json()
+                .at("/error/details/fields")
+                .forEach(f -> fields.add(f.get("field").asText()));
         assertTrue(fields.contains(field), "expected field " + field + " in " + reply);
     }
 
@@ -39,23 +39,42 @@ class InputRulesTest extends SharedServerTest {
     private static String automation(String handle, List<Map<String, Object>> steps) {
         Api.Reply created = api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle));
         assertEquals(201, created.status(), created.toString());
-        Api.Reply version = api.post(P + "/automations/" + handle + "/versions", KEY, Map.of("spec", Map.of("steps", steps)));
+        Api.Reply version =
+                api.post(P + "/automations/" + handle + "/versions", KEY, Map.of("spec", Map.of("steps", steps)));
         assertEquals(201, version.status(), version.toString());
-        assertEquals(200, api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null).status());
+        assertEquals(
+                200,
+                api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null)
+                        .status());
         return created.json().get("id").asText();
     }
 
     @Test
     void nulInABodyStringOrKeyIsAValidationFailureNamingTheField() {
         assertField(api.post("/v1/projects", KEY, Map.of("name", "bad\u0000name")), 400, "validation_failed", "name");
-        String automationId = automation("nul-inputs", List.of(Map.of("key", "wait", "kind", "wait_for_event", "config",
-                Map.of("event_type", "signal"))));
-        assertField(api.post(P + "/automations/nul-inputs/runs", KEY, Map.of("inputs", Map.of("deep", List.of("ok", "x\u0000")))),
-                400, "validation_failed", "inputs.deep[1]");
-        assertField(api.post(P + "/automations/nul-inputs/runs", KEY, Map.of("inputs", Map.of("k\u0000", 1))),
-                400, "validation_failed", "inputs.k\u0000");
+        String automationId = automation(
+                "nul-inputs",
+                List.of(Map.of("key", "wait", "kind", "wait_for_event", "config", Map.of("event_type", "signal"))));
+        assertField(
+                api.post(
+                        P + "/automations/nul-inputs/runs",
+                        KEY,
+                        Map.of("inputs", Map.of("deep", List.of("ok", "x\u0000")))),
+                400,
+                "validation_failed",
+                "inputs.deep[1]");
+        assertField(
+                api.post(P + "/automations/nul-inputs/runs", KEY, Map.of("inputs", Map.of("k\u0000", 1))),
+                400,
+                "validation_failed",
+                "inputs.k\u0000");
         // Nothing was started by the refused requests.
-        assertEquals(0, api.get(P + "/runs?automation_id=" + automationId, KEY).json().get("items").size());
+        assertEquals(
+                0,
+                api.get(P + "/runs?automation_id=" + automationId, KEY)
+                        .json()
+                        .get("items")
+                        .size());
     }
 
     @Test
@@ -68,7 +87,11 @@ class InputRulesTest extends SharedServerTest {
 
     @Test
     void aLoneSurrogateIsRefusedInsteadOfStoredAsAQuestionMark() {
-        assertField(api.call("POST", "/v1/projects", KEY, "{\"name\": \"half \\ud800 pair\"}", Map.of()), 400, "validation_failed", "name");
+        assertField(
+                api.call("POST", "/v1/projects", KEY, "{\"name\": \"half \\ud800 pair\"}", Map.of()),
+                400,
+                "validation_failed",
+                "name");
         // A proper pair is fine.
         Api.Reply ok = api.call("POST", "/v1/projects", KEY, "{\"name\": \"clef \\ud834\\udd1e\"}", Map.of());
         assertEquals(201, ok.status(), ok.toString());
@@ -77,10 +100,14 @@ class InputRulesTest extends SharedServerTest {
 
     @Test
     void nonFiniteNumbersAreRefused() {
-        automation("huge-number", List.of(Map.of("key", "wait", "kind", "wait_for_event", "config", Map.of("event_type", "signal"))));
-        Api.Reply r = api.call("POST", P + "/automations/huge-number/runs", KEY, "{\"inputs\": {\"n\": 1e999999}}", Map.of());
+        automation(
+                "huge-number",
+                List.of(Map.of("key", "wait", "kind", "wait_for_event", "config", Map.of("event_type", "signal"))));
+        Api.Reply r =
+                api.call("POST", P + "/automations/huge-number/runs", KEY, "{\"inputs\": {\"n\": 1e999999}}", Map.of());
         assertField(r, 400, "validation_failed", "inputs.n");
-        Api.Reply fine = api.call("POST", P + "/automations/huge-number/runs", KEY, "{\"inputs\": {\"n\": 1e300}}", Map.of());
+        Api.Reply fine =
+                api.call("POST", P + "/automations/huge-number/runs", KEY, "{\"inputs\": {\"n\": 1e300}}", Map.of());
         assertEquals(202, fine.status(), fine.toString());
     }
 
@@ -88,8 +115,11 @@ class InputRulesTest extends SharedServerTest {
     void aValueOfTheWrongJsonTypeIsNotCoerced() {
         assertField(api.post("/v1/projects", KEY, Map.of("name", 123)), 400, "validation_failed", "name");
         assertField(api.post("/v1/projects", KEY, Map.of("name", true)), 400, "validation_failed", "name");
-        assertField(api.post(P + "/webhooks", KEY, Map.of("name", "typed", "events", List.of(), "enabled", "true")),
-                400, "validation_failed", "enabled");
+        assertField(
+                api.post(P + "/webhooks", KEY, Map.of("name", "typed", "events", List.of(), "enabled", "true")),
+                400,
+                "validation_failed",
+                "enabled");
         assertField(api.get(P + "/automations?limit=1.5", KEY), 400, "invalid_parameter", "limit");
     }
 
@@ -97,7 +127,11 @@ class InputRulesTest extends SharedServerTest {
     void aBodyOverTheLimitIs413BeforeItIsParsed() throws IOException {
         String big = "{\"name\": \"" + "x".repeat(1024 * 1024 + 10) + "\"}";
         Api.Reply declared = api.call("POST", "/v1/projects", KEY, big, Map.of());
-        assertEquals(413, declared.status(), () -> declared.toString().substring(0, Math.min(200, declared.toString().length())));
+        assertEquals(
+                413,
+                declared.status(),
+                () -> declared.toString()
+                        .substring(0, Math.min(200, declared.toString().length())));
         assertEquals("payload_too_large", declared.errorCode());
         assertEquals(1024 * 1024, declared.json().at("/error/details/max_bytes").asInt());
 
@@ -114,32 +148,57 @@ class InputRulesTest extends SharedServerTest {
         String longUrl = rawExchange("GET /v1/projects?search=" + "a".repeat(100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n");
         assertTrue(longUrl.startsWith("HTTP/1.1 414"), longUrl);
         assertTrue(longUrl.contains("application/json"), longUrl);
-        assertEquals("uri_too_long", new ObjectMapper().readTree(body(longUrl)).at("/error/code").asText());
+        assertEquals(
+                "uri_too_long",
+                new ObjectMapper().readTree(body(longUrl)).at("/error/code").asText());
 
-        String bigHeader = rawExchange("GET /v1/projects HTTP/1.1\r\nHost: x\r\nX-Padding: " + "b".repeat(20_000) + "\r\n\r\n");
+        String bigHeader =
+                rawExchange("GET /v1/projects HTTP/1.1\r\nHost: x\r\nX-Padding: " + "b".repeat(20_000) + "\r\n\r\n");
         assertTrue(bigHeader.startsWith("HTTP/1.1 431"), bigHeader);
-        assertEquals("headers_too_large", new ObjectMapper().readTree(body(bigHeader)).at("/error/code").asText());
+        assertEquals(
+                "headers_too_large",
+                new ObjectMapper().readTree(body(bigHeader)).at("/error/code").asText());
 
         String garbage = rawExchange("POST /v1/projects HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n");
         assertTrue(garbage.startsWith("HTTP/1.1 400"), garbage);
-        assertEquals("bad_request", new ObjectMapper().readTree(body(garbage)).at("/error/code").asText());
+        assertEquals(
+                "bad_request",
+                new ObjectMapper().readTree(body(garbage)).at("/error/code").asText());
     }
 
     @Test
     void durationsAreBoundedByWhatTheWireCanHold() throws InterruptedException {
         Map<String, Object> tooLong = Map.of("key", "nap", "kind", "sleep", "config", Map.of("duration", "2562048h"));
-        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", "long-nap", "name", "Long nap")).status());
-        Api.Reply refused = api.post(P + "/automations/long-nap/versions", KEY, Map.of("spec", Map.of("steps", List.of(tooLong))));
+        assertEquals(
+                201,
+                api.post(P + "/automations", KEY, Map.of("handle", "long-nap", "name", "Long nap"))
+                        .status());
+        Api.Reply refused =
+                api.post(P + "/automations/long-nap/versions", KEY, Map.of("spec", Map.of("steps", List.of(tooLong))));
         assertField(refused, 400, "validation_failed", "spec.steps[0].config.duration");
         assertTrue(refused.toString().contains("must be at most 2562047h"), refused.toString());
 
         // The largest duration suspends the run instead of completing at once.
         Map<String, Object> longest = Map.of("key", "nap", "kind", "sleep", "config", Map.of("duration", "2562047h"));
-        assertEquals(201, api.post(P + "/automations/long-nap/versions", KEY, Map.of("spec", Map.of("steps", List.of(longest)))).status());
-        assertEquals(200, api.post(P + "/automations/long-nap/versions/1/publication", KEY, null).status());
-        String run = api.post(P + "/automations/long-nap/runs", KEY, Map.of()).json().get("id").asText();
-        JsonNode suspended = api.awaitRun(P + "/runs/" + run, KEY, r -> !r.get("status").asText().equals("queued")
-                && !r.get("status").asText().equals("running"), 100, 50);
+        assertEquals(
+                201,
+                api.post(P + "/automations/long-nap/versions", KEY, Map.of("spec", Map.of("steps", List.of(longest))))
+                        .status());
+        assertEquals(
+                200,
+                api.post(P + "/automations/long-nap/versions/1/publication", KEY, null)
+                        .status());
+        String run = api.post(P + "/automations/long-nap/runs", KEY, Map.of())
+                .json()
+                .get("id")
+                .asText();
+        JsonNode suspended = api.awaitRun(
+                P + "/runs/" + run,
+                KEY,
+                r -> !r.get("status").asText().equals("queued")
+                        && !r.get("status").asText().equals("running"),
+                100,
+                50);
         assertEquals("suspended", suspended.get("status").asText(), suspended.toString());
     }
 
@@ -167,10 +226,13 @@ class InputRulesTest extends SharedServerTest {
         String cursor = null;
         int pages = 0;
         do {
-            Api.Reply page = api.get("/v1/projects?status=all&limit=2" + (cursor == null ? "" : "&cursor=" + cursor), KEY);
+            Api.Reply page =
+                    api.get("/v1/projects?status=all&limit=2" + (cursor == null ? "" : "&cursor=" + cursor), KEY);
             assertEquals(200, page.status(), page.toString());
             page.json().get("items").forEach(p -> seen.add(p.get("id").asText()));
-            cursor = page.json().get("has_more").asBoolean() ? page.json().get("next_cursor").asText() : null;
+            cursor = page.json().get("has_more").asBoolean()
+                    ? page.json().get("next_cursor").asText()
+                    : null;
             assertEquals(cursor == null, !page.json().has("next_cursor"));
             pages++;
         } while (cursor != null);
@@ -187,17 +249,28 @@ class InputRulesTest extends SharedServerTest {
     void anHttpActionOrWebhookAimedAtAPrivateAddressIsRefusedAtCreate() {
         try (TestServer strict = TestServer.with(config -> config.withOutbound(false, 5))) {
             Api strictApi = new Api(strict.baseUrl());
-            for (String url : List.of("http://169.254.169.254/latest/meta-data", "http://127.0.0.1:9000/x", "http://10.1.2.3/x",
+            for (String url : List.of(
+                    "http://169.254.169.254/latest/meta-data",
+                    "http://127.0.0.1:9000/x",
+                    "http://10.1.2.3/x",
                     "http://[::1]/x")) {
                 Api.Reply r = strictApi.post(P + "/actions", KEY, Map.of("name", "probe", "endpoint_url", url));
                 assertField(r, 400, "validation_failed", "endpoint_url");
             }
-            Api.Reply created = strictApi.post(P + "/actions", KEY, Map.of("name", "public-one", "endpoint_url", "https://93.184.215.14/hook"));
+            Api.Reply created = strictApi.post(
+                    P + "/actions", KEY, Map.of("name", "public-one", "endpoint_url", "https://93.184.215.14/hook"));
             assertEquals(201, created.status(), created.toString());
-            Api.Reply moved = strictApi.patch(P + "/actions/public-one", KEY, Map.of("endpoint_url", "http://192.168.1.1/x"));
+            Api.Reply moved =
+                    strictApi.patch(P + "/actions/public-one", KEY, Map.of("endpoint_url", "http://192.168.1.1/x"));
             assertField(moved, 400, "validation_failed", "endpoint_url");
-            assertField(strictApi.post(P + "/webhooks", KEY, Map.of("name", "metadata", "url", "http://169.254.169.254/x", "events", List.of())),
-                    400, "validation_failed", "url");
+            assertField(
+                    strictApi.post(
+                            P + "/webhooks",
+                            KEY,
+                            Map.of("name", "metadata", "url", "http://169.254.169.254/x", "events", List.of())),
+                    400,
+                    "validation_failed",
+                    "url");
         }
     }
 
@@ -223,7 +296,8 @@ class InputRulesTest extends SharedServerTest {
                         String head = answer.substring(0, headerEnd).toLowerCase(java.util.Locale.ROOT);
                         int at = head.indexOf("content-length:");
                         if (at >= 0) {
-                            int length = Integer.parseInt(head.substring(at + 15).split("\r\n")[0].trim());
+                            int length = Integer.parseInt(
+                                    head.substring(at + 15).split("\r\n")[0].trim());
                             if (answer.length() >= headerEnd + 4 + length) {
                                 break;
                             }

@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.mobius.server.http.OperationCatalog;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.http.OperationCatalog;
 
 /** A key of project A, even an Owner's, gets 404 from every route of project B, and B is left untouched. */
 class IsolationWalkTest {
@@ -22,7 +20,8 @@ class IsolationWalkTest {
             fx.project("Alpha");
             fx.project("Beta");
             Fixtures.Key alpha = fx.key("alpha", "alpha-owner"); // holds Owner in alpha
-            String betaBefore = api.get("/v1/projects/beta", TestServer.BOOTSTRAP_KEY).raw().body();
+            String betaBefore =
+                    api.get("/v1/projects/beta", TestServer.BOOTSTRAP_KEY).raw().body();
 
             List<String> failures = new ArrayList<>();
             int walked = 0;
@@ -33,7 +32,8 @@ class IsolationWalkTest {
                 walked++;
                 Api.Reply reply = OperationWalk.send(api, op, "beta", alpha.raw());
                 if (reply.status() != 404 || !"not_found".equals(reply.errorCode())) {
-                    failures.add(op.operationId() + " " + op.method() + " " + OperationWalk.path(op, "beta") + ": " + reply);
+                    failures.add(
+                            op.operationId() + " " + op.method() + " " + OperationWalk.path(op, "beta") + ": " + reply);
                 }
                 // The same key keeps working on its own project.
                 Api.Reply own = OperationWalk.send(api, op, "alpha", alpha.raw());
@@ -45,7 +45,10 @@ class IsolationWalkTest {
             if (!failures.isEmpty()) {
                 fail(String.join("\n  ", failures));
             }
-            assertEquals(betaBefore, api.get("/v1/projects/beta", TestServer.BOOTSTRAP_KEY).raw().body(), "project B is unchanged");
+            assertEquals(
+                    betaBefore,
+                    api.get("/v1/projects/beta", TestServer.BOOTSTRAP_KEY).raw().body(),
+                    "project B is unchanged");
         }
     }
 }

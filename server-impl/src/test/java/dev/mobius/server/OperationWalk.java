@@ -1,9 +1,8 @@
 package dev.mobius.server;
 
+import dev.mobius.server.http.OperationCatalog;
 import java.util.List;
 import java.util.Map;
-
-import dev.mobius.server.http.OperationCatalog;
 
 /**
  * Every secured operation of the contract, as a request against a given project: the walks
@@ -24,7 +23,9 @@ final class OperationWalk {
 
     /** Whether the operation is about one project named in its path. */
     static boolean namesProject(OperationCatalog.OperationInfo op) {
-        return op.path().contains("{project}") || op.path().equals("/v1/projects/{id}") || op.path().startsWith("/v1/projects/{id}/");
+        return op.path().contains("{project}")
+                || op.path().equals("/v1/projects/{id}")
+                || op.path().startsWith("/v1/projects/{id}/");
     }
 
     static String path(OperationCatalog.OperationInfo op, String project) {

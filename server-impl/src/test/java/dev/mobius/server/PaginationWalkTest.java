@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -15,9 +16,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +29,10 @@ class PaginationWalkTest extends SharedServerTest {
     }
 
     private static String createKey(String name) {
-        Api.Reply r = api.post("/v1/projects/default/api-keys", TestServer.BOOTSTRAP_KEY, Map.of("name", name, "principal_id", principal));
+        Api.Reply r = api.post(
+                "/v1/projects/default/api-keys",
+                TestServer.BOOTSTRAP_KEY,
+                Map.of("name", name, "principal_id", principal));
         assertEquals(201, r.status(), r.toString());
         return r.json().get("id").asText();
     }
@@ -56,7 +57,8 @@ class PaginationWalkTest extends SharedServerTest {
         String cursor = null;
         int pages = 0;
         do {
-            String path = "/v1/projects/default/api-keys?limit=7" + (cursor == null ? "" : "&cursor=" + URLEncoder.encode(cursor, StandardCharsets.UTF_8));
+            String path = "/v1/projects/default/api-keys?limit=7"
+                    + (cursor == null ? "" : "&cursor=" + URLEncoder.encode(cursor, StandardCharsets.UTF_8));
             Api.Reply page = api.get(path, TestServer.BOOTSTRAP_KEY);
             assertEquals(200, page.status(), page.toString());
             JsonNode body = page.json();
@@ -92,8 +94,14 @@ class PaginationWalkTest extends SharedServerTest {
         // A cursor from one list is not valid on another.
         Api.Reply foreign = api.get("/v1/projects/default/members?cursor=" + cursor, TestServer.BOOTSTRAP_KEY);
         assertEquals("invalid_cursor", foreign.errorCode());
-        assertEquals("invalid_cursor", api.get("/v1/projects/default/api-keys?cursor=%25%25", TestServer.BOOTSTRAP_KEY).errorCode());
-        assertFalse(api.get("/v1/projects/default/api-keys?cursor=" + cursor, TestServer.BOOTSTRAP_KEY).json().get("items").isEmpty());
+        assertEquals(
+                "invalid_cursor",
+                api.get("/v1/projects/default/api-keys?cursor=%25%25", TestServer.BOOTSTRAP_KEY)
+                        .errorCode());
+        assertFalse(api.get("/v1/projects/default/api-keys?cursor=" + cursor, TestServer.BOOTSTRAP_KEY)
+                .json()
+                .get("items")
+                .isEmpty());
     }
 
     @Test
@@ -104,7 +112,9 @@ class PaginationWalkTest extends SharedServerTest {
         List<String> ids = new ArrayList<>();
         String cursor = null;
         do {
-            Api.Reply page = api.get("/v1/projects/default/audit-logs?resource_type=api_key&limit=5" + (cursor == null ? "" : "&cursor=" + cursor),
+            Api.Reply page = api.get(
+                    "/v1/projects/default/audit-logs?resource_type=api_key&limit=5"
+                            + (cursor == null ? "" : "&cursor=" + cursor),
                     TestServer.BOOTSTRAP_KEY);
             page.json().get("items").forEach(i -> ids.add(i.get("id").asText()));
             cursor = page.json().path("next_cursor").asText(null);

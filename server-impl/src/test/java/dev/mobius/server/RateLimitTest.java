@@ -4,9 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Test;
-
 import dev.mobius.server.access.RateLimiter;
+import org.junit.jupiter.api.Test;
 
 class RateLimitTest {
 
@@ -32,7 +31,9 @@ class RateLimitTest {
             assertEquals("5", limited.header("X-RateLimit-Limit"));
             assertEquals("0", limited.header("X-RateLimit-Remaining"));
             long reset = Long.parseLong(limited.header("X-RateLimit-Reset"));
-            assertTrue(reset > System.currentTimeMillis() / 1000 && reset <= System.currentTimeMillis() / 1000 + 61, "reset " + reset);
+            assertTrue(
+                    reset > System.currentTimeMillis() / 1000 && reset <= System.currentTimeMillis() / 1000 + 61,
+                    "reset " + reset);
             assertEquals("key", limited.header("X-RateLimit-Scope"));
             assertEquals("5;w=60", limited.header("X-RateLimit-Policy"));
 
@@ -65,12 +66,36 @@ class RateLimitTest {
             String[] handles = new String[2];
             for (int a = 0; a < 2; a++) {
                 String automation = "limited-hook-" + a;
-                assertEquals(201, api.post(p + "/automations", key, java.util.Map.of("handle", automation, "name", automation)).status());
-                assertEquals(201, api.post(p + "/automations/" + automation + "/versions", key, java.util.Map.of("spec", java.util.Map.of(
-                        "steps", java.util.List.of(java.util.Map.of("key", "nap", "kind", "sleep", "config", java.util.Map.of("duration", "0s"))),
-                        "triggers", java.util.List.of(java.util.Map.of("key", "inbound", "kind", "http"))))).status());
-                handles[a] = api.post(p + "/automations/" + automation + "/versions/1/publication", key, null).json()
-                        .get("triggers").get(0).get("http_handle").asText();
+                assertEquals(
+                        201,
+                        api.post(p + "/automations", key, java.util.Map.of("handle", automation, "name", automation))
+                                .status());
+                assertEquals(
+                        201,
+                        api.post(
+                                        p + "/automations/" + automation + "/versions",
+                                        key,
+                                        java.util.Map.of(
+                                                "spec",
+                                                java.util.Map.of(
+                                                        "steps",
+                                                                java.util.List.of(java.util.Map.of(
+                                                                        "key",
+                                                                        "nap",
+                                                                        "kind",
+                                                                        "sleep",
+                                                                        "config",
+                                                                        java.util.Map.of("duration", "0s"))),
+                                                        "triggers",
+                                                                java.util.List.of(java.util.Map.of(
+                                                                        "key", "inbound", "kind", "http")))))
+                                .status());
+                handles[a] = api.post(p + "/automations/" + automation + "/versions/1/publication", key, null)
+                        .json()
+                        .get("triggers")
+                        .get(0)
+                        .get("http_handle")
+                        .asText();
             }
             for (int i = 0; i < 3; i++) {
                 Api.Reply ok = api.post("/v1/triggers/http/" + handles[0], null, java.util.Map.of("n", i));
@@ -84,13 +109,21 @@ class RateLimitTest {
             assertEquals("3;w=60", limited.header("X-RateLimit-Policy"));
             long retryAfter = Long.parseLong(limited.header("Retry-After"));
             assertTrue(retryAfter >= 1 && retryAfter <= 60, "Retry-After " + retryAfter);
-            assertEquals("trigger", limited.json().get("error").get("details").get("scope").asText());
+            assertEquals(
+                    "trigger",
+                    limited.json().get("error").get("details").get("scope").asText());
 
             // Another trigger has its own bucket; a handle that names no trigger is a 404 and gets none.
-            assertEquals(202, api.post("/v1/triggers/http/" + handles[1], null, java.util.Map.of("n", 0)).status());
+            assertEquals(
+                    202,
+                    api.post("/v1/triggers/http/" + handles[1], null, java.util.Map.of("n", 0))
+                            .status());
             long before = buckets(server);
             for (int i = 0; i < 5; i++) {
-                assertEquals(404, api.post("/v1/triggers/http/htr_made_up_" + i, null, java.util.Map.of()).status());
+                assertEquals(
+                        404,
+                        api.post("/v1/triggers/http/htr_made_up_" + i, null, java.util.Map.of())
+                                .status());
             }
             assertEquals(before, buckets(server));
             // Authenticated calls are not limited when the key and organization limits are off.
@@ -99,6 +132,11 @@ class RateLimitTest {
     }
 
     private static long buckets(TestServer server) {
-        return server.server().database().jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM rate_buckets").mapTo(Long.class).one());
+        return server.server()
+                .database()
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT count(*) FROM rate_buckets")
+                        .mapTo(Long.class)
+                        .one());
     }
 }

@@ -34,10 +34,18 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     /** With extra environment variables, which win over the test defaults below. */
-    public static ServerProcess start(Path dataDir, int listenPort, java.util.Map<String, String> env) throws IOException {
+    public static ServerProcess start(Path dataDir, int listenPort, java.util.Map<String, String> env)
+            throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "dev.mobius.server.Main", "--port", String.valueOf(listenPort), "--data-dir", dataDir.toString()))
+        ProcessBuilder pb = new ProcessBuilder(List.of(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        "dev.mobius.server.Main",
+                        "--port",
+                        String.valueOf(listenPort),
+                        "--data-dir",
+                        dataDir.toString()))
                 .redirectErrorStream(true);
         pb.environment().put("MOBIUS_BOOTSTRAP_API_KEY", TestServer.BOOTSTRAP_KEY);
         pb.environment().remove("MOBIUS_DATABASE_URL");
@@ -52,21 +60,24 @@ public final class ServerProcess implements AutoCloseable {
         Process process = pb.start();
         StringBuffer output = new StringBuffer();
         CompletableFuture<Integer> port = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = in.readLine()) != null) {
-                    output.append(line).append('\n');
-                    Matcher m = LISTENING.matcher(line);
-                    if (m.find()) {
-                        port.complete(Integer.parseInt(m.group(1)));
+        Thread reader = new Thread(
+                () -> {
+                    try (BufferedReader in = new BufferedReader(
+                            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = in.readLine()) != null) {
+                            output.append(line).append('\n');
+                            Matcher m = LISTENING.matcher(line);
+                            if (m.find()) {
+                                port.complete(Integer.parseInt(m.group(1)));
+                            }
+                        }
+                    } catch (IOException ignored) {
+                        // process ended
                     }
-                }
-            } catch (IOException ignored) {
-                // process ended
-            }
-            port.completeExceptionally(new IllegalStateException("server exited before listening:\n" + output));
-        }, "server-output");
+                    port.completeExceptionally(new IllegalStateException("server exited before listening:\n" + output));
+                },
+                "server-output");
         reader.setDaemon(true);
         reader.start();
         try {

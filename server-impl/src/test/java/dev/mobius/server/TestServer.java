@@ -1,11 +1,10 @@
 package dev.mobius.server;
 
+import dev.mobius.server.access.RateLimiter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import dev.mobius.server.access.RateLimiter;
 
 /**
  * A real server for tests: embedded PostgreSQL in a fresh directory (fsync off), an ephemeral
@@ -18,9 +17,15 @@ public final class TestServer implements AutoCloseable {
      * thousand times faster (5 ms, 30 ms, 120 ms, ... 43 s; about 83 s in all), a receiver has 1.5 s to
      * answer, and a webhook is disabled after failing for 432 s, the default 5 days on that scale.
      */
-    public static final dev.mobius.server.webhooks.WebhookSettings WEBHOOKS = new dev.mobius.server.webhooks.WebhookSettings(
-            java.time.Duration.ofSeconds(432), java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(1500),
-            java.time.Duration.ofSeconds(4), 0.001, 4, 64);
+    public static final dev.mobius.server.webhooks.WebhookSettings WEBHOOKS =
+            new dev.mobius.server.webhooks.WebhookSettings(
+                    java.time.Duration.ofSeconds(432),
+                    java.time.Duration.ofSeconds(1),
+                    java.time.Duration.ofMillis(1500),
+                    java.time.Duration.ofSeconds(4),
+                    0.001,
+                    4,
+                    64);
 
     private final MobiusServer server;
     private final Path dataDir;
@@ -65,12 +70,16 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
-    private static TestServer start(Path dataDir, boolean owns, RateLimiter.Limits limits,
-                                    java.util.function.UnaryOperator<ServerConfig> change) {
+    private static TestServer start(
+            Path dataDir,
+            boolean owns,
+            RateLimiter.Limits limits,
+            java.util.function.UnaryOperator<ServerConfig> change) {
         try {
             // Tests run local HTTP receivers, on loopback.
             ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits)
-                    .withOutbound(true, 5).withWebhooks(WEBHOOKS);
+                    .withOutbound(true, 5)
+                    .withWebhooks(WEBHOOKS);
             return new TestServer(MobiusServer.start(change.apply(config)), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -104,7 +113,8 @@ public final class TestServer implements AutoCloseable {
     /** Deletes a directory tree, best effort (tests must not fail on cleanup). */
     public static void deleteTree(Path root) {
         try (var paths = Files.walk(root)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            paths.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // leftovers in the temp directory are harmless
         }

@@ -1,10 +1,9 @@
 package dev.mobius.server;
 
+import dev.mobius.server.db.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import dev.mobius.server.db.EmbeddedPostgres;
 
 /** Two server nodes on one PostgreSQL that neither of them started (the scale-out shape). */
 public final class TwoNodes implements AutoCloseable {
@@ -42,8 +41,17 @@ public final class TwoNodes implements AutoCloseable {
     }
 
     private static ServerConfig config(String url, Path dataDir) {
-        return new ServerConfig("127.0.0.1", 0, url, dataDir, false, TestServer.BOOTSTRAP_KEY, false, ServerConfig.DEFAULT_RATE_LIMITS)
-                .withOutbound(true, 5).withWebhooks(TestServer.WEBHOOKS);
+        return new ServerConfig(
+                        "127.0.0.1",
+                        0,
+                        url,
+                        dataDir,
+                        false,
+                        TestServer.BOOTSTRAP_KEY,
+                        false,
+                        ServerConfig.DEFAULT_RATE_LIMITS)
+                .withOutbound(true, 5)
+                .withWebhooks(TestServer.WEBHOOKS);
     }
 
     public Path dataDirA() {

@@ -1,5 +1,19 @@
 package dev.mobius.client.worker;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.mobius.client.model.WorkerSocketClaimedJob;
+import dev.mobius.client.model.WorkerSocketJobHeartbeatFrame;
+import dev.mobius.client.model.WorkerSocketJobReportFrame;
+import dev.mobius.client.model.WorkerSocketJobsClaimFrame;
+import dev.mobius.client.model.WorkerSocketJobsClaimedFrame;
+import dev.mobius.client.model.WorkerSocketKeepaliveFrame;
+import dev.mobius.client.model.WorkerSocketRegisterFrame;
+import dev.mobius.client.model.WorkerSocketWorkerDrainingFrame;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -22,22 +36,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-
-import dev.mobius.client.model.WorkerSocketClaimedJob;
-import dev.mobius.client.model.WorkerSocketJobHeartbeatFrame;
-import dev.mobius.client.model.WorkerSocketJobReportFrame;
-import dev.mobius.client.model.WorkerSocketJobsClaimFrame;
-import dev.mobius.client.model.WorkerSocketJobsClaimedFrame;
-import dev.mobius.client.model.WorkerSocketKeepaliveFrame;
-import dev.mobius.client.model.WorkerSocketRegisterFrame;
-import dev.mobius.client.model.WorkerSocketWorkerDrainingFrame;
 
 /**
  * A Mobius worker: connects to a project's worker socket, registers the actions it can run, claims
@@ -137,17 +135,51 @@ public final class Worker implements AutoCloseable {
             this.project = Objects.requireNonNull(project);
         }
 
-        public Builder instanceId(String id) { this.instanceId = id; return this; }
-        public Builder name(String name) { this.name = name; return this; }
-        public Builder version(String version) { this.version = version; return this; }
-        public Builder concurrency(int limit) { this.concurrency = Math.max(1, limit); return this; }
-        public Builder queues(List<String> queues) { this.queues = List.copyOf(queues); return this; }
-        public Builder capabilities(List<String> capabilities) { this.capabilities = List.copyOf(capabilities); return this; }
+        public Builder instanceId(String id) {
+            this.instanceId = id;
+            return this;
+        }
+
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public Builder version(String version) {
+            this.version = version;
+            return this;
+        }
+
+        public Builder concurrency(int limit) {
+            this.concurrency = Math.max(1, limit);
+            return this;
+        }
+
+        public Builder queues(List<String> queues) {
+            this.queues = List.copyOf(queues);
+            return this;
+        }
+
+        public Builder capabilities(List<String> capabilities) {
+            this.capabilities = List.copyOf(capabilities);
+            return this;
+        }
         /** The managed environment this worker runs in: it then also takes jobs pinned to that environment. */
-        public Builder environmentId(String environmentId) { this.environmentId = environmentId; return this; }
-        public Builder backoff(Duration min, Duration max) { this.minBackoff = min; this.maxBackoff = max; return this; }
+        public Builder environmentId(String environmentId) {
+            this.environmentId = environmentId;
+            return this;
+        }
+
+        public Builder backoff(Duration min, Duration max) {
+            this.minBackoff = min;
+            this.maxBackoff = max;
+            return this;
+        }
         /** Heartbeat more often than the server asks (tests with short leases). */
-        public Builder heartbeatEvery(Duration every) { this.heartbeatOverride = every; return this; }
+        public Builder heartbeatEvery(Duration every) {
+            this.heartbeatOverride = every;
+            return this;
+        }
 
         public Worker build() {
             return new Worker(this);
@@ -155,7 +187,8 @@ public final class Worker implements AutoCloseable {
     }
 
     private final Builder config;
-    private final ObjectMapper json = new ObjectMapper().registerModule(new JavaTimeModule())
+    private final ObjectMapper json = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private final HttpClient http = HttpClient.newHttpClient();
@@ -170,6 +203,7 @@ public final class Worker implements AutoCloseable {
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     /** Reports sent but not acknowledged, resent after a reconnect. */
     private final Map<String, String> unacked = new ConcurrentHashMap<>();
+
     private final AtomicInteger completed = new AtomicInteger();
     private final Object sendLock = new Object();
     private volatile WebSocket socket;
@@ -315,8 +349,10 @@ public final class Worker implements AutoCloseable {
         if (base.endsWith("/")) {
             base = base.substring(0, base.length() - 1);
         }
-        return URI.create(base + "/v1/projects/" + java.net.URLEncoder.encode(config.project, java.nio.charset.StandardCharsets.UTF_8)
-                .replace("+", "%20") + "/workers/socket");
+        return URI.create(base + "/v1/projects/"
+                + java.net.URLEncoder.encode(config.project, java.nio.charset.StandardCharsets.UTF_8)
+                        .replace("+", "%20")
+                + "/workers/socket");
     }
 
     private void connect() {
@@ -330,7 +366,8 @@ public final class Worker implements AutoCloseable {
                 .whenComplete((ws, error) -> {
                     if (error != null) {
                         Throwable cause = error.getCause() != null ? error.getCause() : error;
-                        if (cause instanceof WebSocketHandshakeException h && h.getResponse().statusCode() == 401) {
+                        if (cause instanceof WebSocketHandshakeException h
+                                && h.getResponse().statusCode() == 401) {
                             authRevoked = true;
                             stopped = true;
                             connected.completeExceptionally(cause);
@@ -342,10 +379,15 @@ public final class Worker implements AutoCloseable {
                     socket = ws;
                     attempts = 0;
                     WorkerSocketRegisterFrame register = new WorkerSocketRegisterFrame()
-                            .type(WorkerSocketRegisterFrame.TypeEnum.WORKER_REGISTER).messageId(messageId())
-                            .workerInstanceId(config.instanceId).workerSessionToken(sessionToken)
-                            .concurrencyLimit(config.concurrency).availableSlots(freeSlots())
-                            .name(config.name).version(config.version).environmentId(config.environmentId)
+                            .type(WorkerSocketRegisterFrame.TypeEnum.WORKER_REGISTER)
+                            .messageId(messageId())
+                            .workerInstanceId(config.instanceId)
+                            .workerSessionToken(sessionToken)
+                            .concurrencyLimit(config.concurrency)
+                            .availableSlots(freeSlots())
+                            .name(config.name)
+                            .version(config.version)
+                            .environmentId(config.environmentId)
                             .queues(config.queues.isEmpty() ? null : new ArrayList<>(config.queues))
                             .actionNames(handlers.isEmpty() ? null : new ArrayList<>(handlers.keySet()))
                             .actionInputSchemas(inputSchemas.isEmpty() ? null : new TreeMap<>(inputSchemas))
@@ -430,15 +472,23 @@ public final class Worker implements AutoCloseable {
             case "job.heartbeat.ack" -> {
                 JsonNode cancel = frame.path("cancel");
                 if (cancel.isObject()) {
-                    cancel(cancel.path("job_id").asText(frame.path("job_id").asText()), cancel.path("reason").asText(null));
+                    cancel(
+                            cancel.path("job_id").asText(frame.path("job_id").asText()),
+                            cancel.path("reason").asText(null));
                 }
             }
-            case "job.cancel" -> cancel(frame.path("job_id").asText(), frame.path("reason").asText(null));
+            case "job.cancel" ->
+                cancel(frame.path("job_id").asText(), frame.path("reason").asText(null));
             case "job.report.ack" -> unacked.remove(frame.path("job_id").asText());
-            case "keepalive" -> send(new WorkerSocketKeepaliveFrame().type(WorkerSocketKeepaliveFrame.TypeEnum.KEEPALIVE).messageId(messageId()));
+            case "keepalive" ->
+                send(new WorkerSocketKeepaliveFrame()
+                        .type(WorkerSocketKeepaliveFrame.TypeEnum.KEEPALIVE)
+                        .messageId(messageId()));
             case "worker.drain" -> {
                 draining = true;
-                send(new WorkerSocketWorkerDrainingFrame().type(WorkerSocketWorkerDrainingFrame.TypeEnum.WORKER_DRAINING).messageId(messageId()));
+                send(new WorkerSocketWorkerDrainingFrame()
+                        .type(WorkerSocketWorkerDrainingFrame.TypeEnum.WORKER_DRAINING)
+                        .messageId(messageId()));
                 timers.execute(() -> {
                     while (!running.isEmpty() && !stopped) {
                         sleep(20);
@@ -461,7 +511,7 @@ public final class Worker implements AutoCloseable {
                     stopped = true;
                 }
             }
-            default -> { }
+            default -> {}
         }
     }
 
@@ -476,7 +526,9 @@ public final class Worker implements AutoCloseable {
             return;
         }
         claimOutstanding = true;
-        send(new WorkerSocketJobsClaimFrame().type(WorkerSocketJobsClaimFrame.TypeEnum.JOBS_CLAIM).messageId(messageId())
+        send(new WorkerSocketJobsClaimFrame()
+                .type(WorkerSocketJobsClaimFrame.TypeEnum.JOBS_CLAIM)
+                .messageId(messageId())
                 .availableSlots(freeSlots())
                 .queues(config.queues.isEmpty() ? null : new ArrayList<>(config.queues))
                 .actionNames(handlers.isEmpty() ? null : new ArrayList<>(handlers.keySet())));
@@ -484,12 +536,20 @@ public final class Worker implements AutoCloseable {
 
     private void run(WorkerSocketClaimedJob job) {
         JobContext ctx = new JobContext(job);
-        long every = config.heartbeatOverride != null ? config.heartbeatOverride.toMillis() : job.getHeartbeatCadenceSeconds() * 1000L;
+        long every = config.heartbeatOverride != null
+                ? config.heartbeatOverride.toMillis()
+                : job.getHeartbeatCadenceSeconds() * 1000L;
         ScheduledFuture<?> beat;
         try {
-            beat = timers.scheduleAtFixedRate(() -> send(new WorkerSocketJobHeartbeatFrame()
-                    .type(WorkerSocketJobHeartbeatFrame.TypeEnum.JOB_HEARTBEAT).messageId(messageId())
-                    .jobId(job.getId()).leaseToken(job.getLeaseToken())), every, every, TimeUnit.MILLISECONDS);
+            beat = timers.scheduleAtFixedRate(
+                    () -> send(new WorkerSocketJobHeartbeatFrame()
+                            .type(WorkerSocketJobHeartbeatFrame.TypeEnum.JOB_HEARTBEAT)
+                            .messageId(messageId())
+                            .jobId(job.getId())
+                            .leaseToken(job.getLeaseToken())),
+                    every,
+                    every,
+                    TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
             return;
         }
@@ -508,10 +568,16 @@ public final class Worker implements AutoCloseable {
     }
 
     private void execute(JobContext ctx, WorkerSocketClaimedJob job) {
-        WorkerSocketJobReportFrame report = new WorkerSocketJobReportFrame().type(WorkerSocketJobReportFrame.TypeEnum.JOB_REPORT)
-                .messageId(messageId()).jobId(job.getId()).leaseToken(job.getLeaseToken());
-        String action = job.getActionName() != null ? job.getActionName()
-                : job.getSpec() != null && job.getSpec().get("action_name") != null ? String.valueOf(job.getSpec().get("action_name")) : null;
+        WorkerSocketJobReportFrame report = new WorkerSocketJobReportFrame()
+                .type(WorkerSocketJobReportFrame.TypeEnum.JOB_REPORT)
+                .messageId(messageId())
+                .jobId(job.getId())
+                .leaseToken(job.getLeaseToken());
+        String action = job.getActionName() != null
+                ? job.getActionName()
+                : job.getSpec() != null && job.getSpec().get("action_name") != null
+                        ? String.valueOf(job.getSpec().get("action_name"))
+                        : null;
         Handler handler = action == null ? null : handlers.get(action);
         try {
             if (handler == null) {
@@ -519,17 +585,24 @@ public final class Worker implements AutoCloseable {
             }
             Object result = handler.handle(ctx);
             if (ctx.isCancelled()) {
-                report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED).errorType("Cancelled").errorMessage("job cancelled");
+                report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED)
+                        .errorType("Cancelled")
+                        .errorMessage("job cancelled");
             } else {
                 report.status(WorkerSocketJobReportFrame.StatusEnum.COMPLETED).result(asObject(result));
             }
         } catch (InterruptedException e) {
-            report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED).errorType("Cancelled").errorMessage("job cancelled");
+            report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED)
+                    .errorType("Cancelled")
+                    .errorMessage("job cancelled");
         } catch (Exception e) {
             if (ctx.isCancelled()) {
-                report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED).errorType("Cancelled").errorMessage("job cancelled");
+                report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED)
+                        .errorType("Cancelled")
+                        .errorMessage("job cancelled");
             } else {
-                report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED).errorType("Error")
+                report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED)
+                        .errorType("Error")
                         .errorMessage(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
             }
         } finally {

@@ -1,15 +1,13 @@
 package dev.mobius.server.access;
 
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.tenancy.Caller;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.db.Daos;
 
 /** The two rules every change of roles obeys, wherever the change comes from. */
 public final class AccessGuard {
@@ -23,7 +21,8 @@ public final class AccessGuard {
     public void requireCanGrantRole(Handle h, Caller caller, String projectId, RoleRow role) {
         List<String> missing = missing(h, caller, projectId, Set.of(role.permissions()));
         if (!missing.isEmpty()) {
-            throw escalation("cannot grant role \"" + role.name() + "\": it holds permissions the caller lacks", missing);
+            throw escalation(
+                    "cannot grant role \"" + role.name() + "\": it holds permissions the caller lacks", missing);
         }
     }
 
@@ -38,13 +37,16 @@ public final class AccessGuard {
     /** Called after a change inside its transaction: the project must still have an Owner. */
     public void requireOwnerRemains(Handle h, String projectId, String projectHandle) {
         if (Daos.of(h, RoleDao.class).ownerCount(projectId) == 0) {
-            throw ApiException.conflict("last_owner", "project \"" + projectHandle + "\" must keep at least one Owner", null);
+            throw ApiException.conflict(
+                    "last_owner", "project \"" + projectHandle + "\" must keep at least one Owner", null);
         }
     }
 
     private List<String> missing(Handle h, Caller caller, String projectId, Set<String> wanted) {
         Set<String> held = Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), projectId);
-        return permissions.ordered(wanted).stream().filter(p -> !held.contains(p)).toList();
+        return permissions.ordered(wanted).stream()
+                .filter(p -> !held.contains(p))
+                .toList();
     }
 
     private static ApiException escalation(String message, List<String> missing) {

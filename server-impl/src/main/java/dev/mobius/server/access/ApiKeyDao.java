@@ -1,9 +1,10 @@
 package dev.mobius.server.access;
 
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.Bind;
@@ -11,18 +12,25 @@ import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.db.SqlWhere;
-
-import dev.mobius.server.db.Daos;
-
 public interface ApiKeyDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, principal_id, scope, name, key_prefix, expires_at, last_used_at, "
             + "revoked_at, tags::text AS tags, created_at, updated_at";
 
     /** What authentication needs to know about a presented key, in one round trip. */
-    record Credential(String id, String orgId, String projectId, String projectHandle, String principalId,
-                      String principalName, String principalState, String scope, String name, byte[] secretSha256,
-                      OffsetDateTime expiresAt, OffsetDateTime lastUsedAt, OffsetDateTime revokedAt) {}
+    record Credential(
+            String id,
+            String orgId,
+            String projectId,
+            String projectHandle,
+            String principalId,
+            String principalName,
+            String principalState,
+            String scope,
+            String name,
+            byte[] secretSha256,
+            OffsetDateTime expiresAt,
+            OffsetDateTime lastUsedAt,
+            OffsetDateTime revokedAt) {}
 
     String FIND_CREDENTIAL = "SELECT k.id, k.org_id, k.project_id, pr.handle AS project_handle, k.principal_id, "
             + "p.name AS principal_name, p.state AS principal_state, k.scope, k.name, k.secret_sha256, k.expires_at, k.last_used_at, "
@@ -34,7 +42,10 @@ public interface ApiKeyDao extends SqlObject {
      * directly: attaching this interface would cost more than the query (see {@link Daos}).
      */
     static Optional<Credential> credential(Handle h, byte[] hash) {
-        return h.createQuery(FIND_CREDENTIAL).bind("hash", hash).mapTo(Credential.class).findOne();
+        return h.createQuery(FIND_CREDENTIAL)
+                .bind("hash", hash)
+                .mapTo(Credential.class)
+                .findOne();
     }
 
     @SqlQuery("SELECT id FROM projects WHERE org_id = :orgId AND handle = :handle")
@@ -48,9 +59,10 @@ public interface ApiKeyDao extends SqlObject {
     @SqlQuery("SELECT " + COLUMNS + " FROM api_keys WHERE project_id = :projectId AND id = :id AND revoked_at IS NULL")
     Optional<ApiKeyRow> findActive(@Bind("projectId") String projectId, @Bind("id") String id);
 
-    @SqlUpdate("INSERT INTO api_keys (id, org_id, project_id, principal_id, scope, name, key_prefix, secret_sha256, "
-            + "expires_at, tags, created_at, updated_at) VALUES (:row.id, :row.orgId, :row.projectId, :row.principalId, "
-            + ":row.scope, :row.name, :row.keyPrefix, :hash, :row.expiresAt, CAST(:row.tags AS jsonb), :row.createdAt, :row.updatedAt)")
+    @SqlUpdate(
+            "INSERT INTO api_keys (id, org_id, project_id, principal_id, scope, name, key_prefix, secret_sha256, "
+                    + "expires_at, tags, created_at, updated_at) VALUES (:row.id, :row.orgId, :row.projectId, :row.principalId, "
+                    + ":row.scope, :row.name, :row.keyPrefix, :hash, :row.expiresAt, CAST(:row.tags AS jsonb), :row.createdAt, :row.updatedAt)")
     void insert(@BindMethods("row") ApiKeyRow row, @Bind("hash") byte[] secretSha256);
 
     @SqlUpdate("UPDATE api_keys SET revoked_at = :at, updated_at = :at WHERE id = :id AND revoked_at IS NULL")

@@ -42,7 +42,10 @@ public final class ApiKeySecrets {
 
     /** Whether a value supplied by an operator (MOBIUS_BOOTSTRAP_API_KEY) is a usable secret. */
     public static boolean isWellFormedSecret(String secret) {
-        if (secret == null || !secret.startsWith(PREFIX) || secret.length() < PREFIX.length() + 16 || secret.length() > 200) {
+        if (secret == null
+                || !secret.startsWith(PREFIX)
+                || secret.length() < PREFIX.length() + 16
+                || secret.length() > 200) {
             return false;
         }
         for (int i = PREFIX.length(); i < secret.length(); i++) {

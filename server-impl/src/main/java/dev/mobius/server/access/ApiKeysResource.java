@@ -1,14 +1,12 @@
 package dev.mobius.server.access;
 
-import java.util.List;
-
+import dev.mobius.api.ApiKeysApi;
+import dev.mobius.api.model.CreateAPIKeyRequest;
+import dev.mobius.server.tenancy.CallerContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
-
-import dev.mobius.server.tenancy.CallerContext;
-import dev.mobius.api.ApiKeysApi;
-import dev.mobius.api.model.CreateAPIKeyRequest;
+import java.util.List;
 
 /** HTTP face of {@link ApiKeyService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
@@ -26,12 +24,15 @@ public final class ApiKeysResource implements ApiKeysApi {
 
     @Override
     public Response createAPIKey(String project, CreateAPIKeyRequest request, String idempotencyKey) {
-        return Response.status(Response.Status.CREATED).entity(keys.create(CallerContext.of(security), project, request)).build();
+        return Response.status(Response.Status.CREATED)
+                .entity(keys.create(CallerContext.of(security), project, request))
+                .build();
     }
 
     @Override
     public Response listAPIKeys(String project, Integer limit, String cursor, List<String> tag) {
-        return Response.ok(keys.list(CallerContext.of(security), project, limit, cursor, tag)).build();
+        return Response.ok(keys.list(CallerContext.of(security), project, limit, cursor, tag))
+                .build();
     }
 
     @Override

@@ -1,9 +1,11 @@
 package dev.mobius.server.access;
 
-import java.security.MessageDigest;
-import java.time.OffsetDateTime;
-import java.util.Optional;
-
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.OperationCatalog;
+import dev.mobius.server.http.RequestLog;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.CallerContext;
 import jakarta.annotation.Priority;
 import jakarta.inject.Provider;
 import jakarta.ws.rs.Priorities;
@@ -12,16 +14,11 @@ import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
-
+import java.security.MessageDigest;
+import java.time.OffsetDateTime;
+import java.util.Optional;
 import org.glassfish.grizzly.http.server.Request;
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.tenancy.CallerContext;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.OperationCatalog;
-import dev.mobius.server.http.RequestLog;
-import dev.mobius.server.db.Daos;
 
 /**
  * Authenticates every operation the contract marks as secured. The key's state, expiry,
@@ -46,14 +43,18 @@ public final class Authenticator implements ContainerRequestFilter {
 
     @Override
     public void filter(ContainerRequestContext request) {
-        OperationCatalog.OperationInfo op = catalog.find(resourceInfo.getResourceMethod().getName());
+        OperationCatalog.OperationInfo op =
+                catalog.find(resourceInfo.getResourceMethod().getName());
         if (op != null && !op.authenticated()) {
             return;
         }
-        Caller caller = authenticate(request.getHeaderString(HttpHeaders.AUTHORIZATION),
-                remoteAddress(), request.getHeaderString(HttpHeaders.USER_AGENT),
+        Caller caller = authenticate(
+                request.getHeaderString(HttpHeaders.AUTHORIZATION),
+                remoteAddress(),
+                request.getHeaderString(HttpHeaders.USER_AGENT),
                 (String) request.getProperty(RequestLog.REQUEST_ID));
-        request.setSecurityContext(new CallerContext(caller, request.getSecurityContext().isSecure()));
+        request.setSecurityContext(
+                new CallerContext(caller, request.getSecurityContext().isSecure()));
     }
 
     private String remoteAddress() {
@@ -69,7 +70,8 @@ public final class Authenticator implements ContainerRequestFilter {
         if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw ApiException.unauthorized();
         }
-        ApiKeySecrets.Presented presented = ApiKeySecrets.parse(authorization.substring(7).trim());
+        ApiKeySecrets.Presented presented =
+                ApiKeySecrets.parse(authorization.substring(7).trim());
         if (presented == null) {
             throw ApiException.unauthorized();
         }
@@ -87,18 +89,30 @@ public final class Authenticator implements ContainerRequestFilter {
             String pinned = orgKey ? null : key.projectId();
             if (presented.projectHandle() != null) {
                 if (orgKey) {
-                    Optional<String> project = Daos.of(h, ApiKeyDao.class).projectIdByHandle(key.orgId(), presented.projectHandle());
+                    Optional<String> project =
+                            Daos.of(h, ApiKeyDao.class).projectIdByHandle(key.orgId(), presented.projectHandle());
                     pinned = project.orElseThrow(ApiException::unauthorized);
                 } else if (!presented.projectHandle().equals(key.projectHandle())) {
                     throw ApiException.unauthorized();
                 }
             }
             // The credential row already says when the key was last used: skip the statement unless it is due.
-            if (key.lastUsedAt() == null || key.lastUsedAt().isBefore(OffsetDateTime.now().minusMinutes(1))) {
+            if (key.lastUsedAt() == null
+                    || key.lastUsedAt().isBefore(OffsetDateTime.now().minusMinutes(1))) {
                 Daos.of(h, ApiKeyDao.class).touch(key.id());
             }
-            return new Caller(key.orgId(), key.principalId(), key.principalName(), key.id(), key.name(), key.projectId(),
-                    orgKey, pinned, ip, userAgent, requestId);
+            return new Caller(
+                    key.orgId(),
+                    key.principalId(),
+                    key.principalName(),
+                    key.id(),
+                    key.name(),
+                    key.projectId(),
+                    orgKey,
+                    pinned,
+                    ip,
+                    userAgent,
+                    requestId);
         });
     }
 }

@@ -1,8 +1,11 @@
 package dev.mobius.server.access;
 
-import java.util.Map;
-import java.util.Optional;
-
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.OperationCatalog;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.CallerContext;
+import dev.mobius.server.tenancy.ProjectDao;
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -10,15 +13,9 @@ import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MultivaluedMap;
-
+import java.util.Map;
+import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.tenancy.CallerContext;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.OperationCatalog;
-import dev.mobius.server.tenancy.ProjectDao;
-import dev.mobius.server.db.Daos;
 
 /**
  * Checks the permission each operation declares in the contract ({@code x-mobius-permission})
@@ -43,7 +40,8 @@ public final class Authorizer implements ContainerRequestFilter {
 
     @Override
     public void filter(ContainerRequestContext request) {
-        OperationCatalog.OperationInfo op = catalog.find(resourceInfo.getResourceMethod().getName());
+        OperationCatalog.OperationInfo op =
+                catalog.find(resourceInfo.getResourceMethod().getName());
         if (op == null || !op.authenticated()) {
             return;
         }
@@ -51,16 +49,20 @@ public final class Authorizer implements ContainerRequestFilter {
         String projectRef = projectRef(op, request.getUriInfo().getPathParameters());
         boolean allowed;
         if (projectRef == null) {
-            allowed = jdbi.withHandle(h -> Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), caller.homeProjectId()))
+            allowed = jdbi.withHandle(h ->
+                            Daos.of(h, RoleDao.class).grantedPermissions(caller.principalId(), caller.homeProjectId()))
                     .contains(op.permission());
         } else {
             ProjectDao.Grant grant = grant(caller, projectRef, op.permission())
                     .orElseThrow(() -> ApiException.notFound("project \"" + projectRef + "\" not found"));
             allowed = grant.permitted();
-            request.setSecurityContext(new CallerContext(caller.withProject(grant.project()), request.getSecurityContext().isSecure()));
+            request.setSecurityContext(new CallerContext(
+                    caller.withProject(grant.project()),
+                    request.getSecurityContext().isSecure()));
         }
         if (!allowed) {
-            throw new ApiException(403, "forbidden", "missing permission " + op.permission(), Map.of("permission", op.permission()));
+            throw new ApiException(
+                    403, "forbidden", "missing permission " + op.permission(), Map.of("permission", op.permission()));
         }
     }
 
@@ -79,7 +81,8 @@ public final class Authorizer implements ContainerRequestFilter {
         if (pathParameters.containsKey("project")) {
             return pathParameters.getFirst("project");
         }
-        if ((op.path().equals(PROJECT_OBJECT_ROUTE) || op.path().startsWith(PROJECT_OBJECT_ROUTE + "/")) && pathParameters.containsKey("id")) {
+        if ((op.path().equals(PROJECT_OBJECT_ROUTE) || op.path().startsWith(PROJECT_OBJECT_ROUTE + "/"))
+                && pathParameters.containsKey("id")) {
             return pathParameters.getFirst("id");
         }
         return null;

@@ -1,20 +1,17 @@
 package dev.mobius.server.access;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.PermissionCatalogResponse;
+import dev.mobius.api.model.PermissionDefinition;
+import dev.mobius.api.model.PermissionPreset;
+import dev.mobius.server.http.OperationCatalog;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.api.model.PermissionCatalogResponse;
-import dev.mobius.api.model.PermissionDefinition;
-import dev.mobius.api.model.PermissionPreset;
-import dev.mobius.server.http.OperationCatalog;
 
 /**
  * The permissions that exist, written once as data ({@code permission-catalog.json}): what the
@@ -55,7 +52,10 @@ public final class PermissionCatalog {
 
     /** Permission ids in catalogue order, for stable output. */
     public List<String> ordered(Set<String> permissions) {
-        return catalog.getItems().stream().map(PermissionDefinition::getId).filter(permissions::contains).toList();
+        return catalog.getItems().stream()
+                .map(PermissionDefinition::getId)
+                .filter(permissions::contains)
+                .toList();
     }
 
     /**
@@ -71,7 +71,8 @@ public final class PermissionCatalog {
                 throw new IllegalStateException("operation " + op.operationId() + " declares no x-mobius-permission");
             }
             if (!exists(op.permission())) {
-                throw new IllegalStateException("operation " + op.operationId() + " declares unknown permission " + op.permission());
+                throw new IllegalStateException(
+                        "operation " + op.operationId() + " declares unknown permission " + op.permission());
             }
         }
     }
@@ -80,8 +81,9 @@ public final class PermissionCatalog {
     public void syncSystemRoles(Jdbi jdbi) {
         jdbi.useTransaction(h -> {
             for (PermissionPreset preset : catalog.getPresets()) {
-                h.createUpdate("UPDATE roles SET permissions = CAST(:permissions AS text[]) WHERE system_defined AND lower(name) = :name "
-                                + "AND permissions IS DISTINCT FROM CAST(:permissions AS text[])")
+                h.createUpdate(
+                                "UPDATE roles SET permissions = CAST(:permissions AS text[]) WHERE system_defined AND lower(name) = :name "
+                                        + "AND permissions IS DISTINCT FROM CAST(:permissions AS text[])")
                         .bind("permissions", preset.getPermissions().toArray(new String[0]))
                         .bind("name", preset.getId().toLowerCase(Locale.ROOT))
                         .execute();

@@ -1,11 +1,10 @@
 package dev.mobius.server.access;
 
+import dev.mobius.api.PermissionsApi;
+import dev.mobius.server.tenancy.CallerContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
-
-import dev.mobius.server.tenancy.CallerContext;
-import dev.mobius.api.PermissionsApi;
 
 /** The permission catalogue of a project. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;

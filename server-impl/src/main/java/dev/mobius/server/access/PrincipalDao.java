@@ -1,15 +1,13 @@
 package dev.mobius.server.access;
 
+import dev.mobius.server.db.SqlWhere;
 import java.util.List;
 import java.util.Optional;
-
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
-
-import dev.mobius.server.db.SqlWhere;
 
 public interface PrincipalDao extends SqlObject {
     String COLUMNS = "id, org_id, project_id, kind, state, name, description, handle, owner_id, "
@@ -29,14 +27,16 @@ public interface PrincipalDao extends SqlObject {
             + ":handle, :ownerId, CAST(:metadata AS jsonb), CAST(:tags AS jsonb), :createdAt, :updatedAt)")
     void insert(@BindMethods PrincipalRow row);
 
-    @SqlUpdate("UPDATE principals SET state = :state, description = :description, owner_id = :ownerId, "
-            + "metadata = CAST(:metadata AS jsonb), tags = CAST(:tags AS jsonb), updated_at = :updatedAt WHERE id = :id")
+    @SqlUpdate(
+            "UPDATE principals SET state = :state, description = :description, owner_id = :ownerId, "
+                    + "metadata = CAST(:metadata AS jsonb), tags = CAST(:tags AS jsonb), updated_at = :updatedAt WHERE id = :id")
     void update(@BindMethods PrincipalRow row);
 
     @SqlUpdate("DELETE FROM principals WHERE id = :id")
     void delete(@Bind("id") String id);
 
     default List<PrincipalRow> list(SqlWhere where, int limit) {
-        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM principals", "ORDER BY id", limit, PrincipalRow.class);
+        return where.list(
+                getHandle(), "SELECT " + COLUMNS + " FROM principals", "ORDER BY id", limit, PrincipalRow.class);
     }
 }

@@ -1,20 +1,6 @@
 package dev.mobius.server.access;
 
-import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.regex.Pattern;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.http.Text;
-import dev.mobius.server.time.Times;
 import dev.mobius.api.model.CreatePrincipalRequest;
 import dev.mobius.api.model.Principal;
 import dev.mobius.api.model.PrincipalKind;
@@ -22,17 +8,28 @@ import dev.mobius.api.model.PrincipalListResponse;
 import dev.mobius.api.model.PrincipalState;
 import dev.mobius.api.model.UpdatePrincipalRequest;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.PageRequest;
+import dev.mobius.server.http.Tags;
+import dev.mobius.server.http.Text;
+import dev.mobius.server.http.Validator;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.db.SqlWhere;
-import dev.mobius.server.http.Tags;
-import dev.mobius.server.http.Validator;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectDao;
 import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.db.Daos;
+import dev.mobius.server.time.Times;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 
 /** Machine principals of a project: the identities API keys authenticate as. */
 public final class PrincipalService {
@@ -66,24 +63,50 @@ public final class PrincipalService {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             PrincipalDao principals = Daos.of(h, PrincipalDao.class);
-            if (!principals.list(new SqlWhere().and("project_id = :p", "p", project.id()).and("name = :n", "n", name), 1).isEmpty()) {
-                throw ApiException.conflict("principal_name_taken", "a principal named \"" + name + "\" already exists in this project",
+            if (!principals
+                    .list(
+                            new SqlWhere()
+                                    .and("project_id = :p", "p", project.id())
+                                    .and("name = :n", "n", name),
+                            1)
+                    .isEmpty()) {
+                throw ApiException.conflict(
+                        "principal_name_taken",
+                        "a principal named \"" + name + "\" already exists in this project",
                         Map.of("name", name));
             }
             OffsetDateTime now = Times.now();
-            PrincipalRow row = new PrincipalRow(ids.next("prin"), caller.orgId(), project.id(), "service", "active", name,
-                    Text.blankToNull(request.getDescription()), "svc:" + name, Text.blankToNull(request.getOwnerId()),
+            PrincipalRow row = new PrincipalRow(
+                    ids.next("prin"),
+                    caller.orgId(),
+                    project.id(),
+                    "service",
+                    "active",
+                    name,
+                    Text.blankToNull(request.getDescription()),
+                    "svc:" + name,
+                    Text.blankToNull(request.getOwnerId()),
                     Json.write(mapper, request.getMetadata() == null ? Map.of() : request.getMetadata()),
-                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), now, now);
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
+                    now,
+                    now);
             principals.insert(row);
-            List<String> roles = request.getRoleIds() == null ? List.of() : setRoles(h, caller, project, row.id(), request.getRoleIds());
+            List<String> roles = request.getRoleIds() == null
+                    ? List.of()
+                    : setRoles(h, caller, project, row.id(), request.getRoleIds());
             Principal view = view(row, roles);
             audit.created(h, caller, project.id(), "principal", row.id(), row.name(), summary(row, roles));
             return view;
         });
     }
 
-    public PrincipalListResponse list(Caller caller, String projectRef, String kind, Boolean includeDisabled, List<String> tagFilters, Integer limit) {
+    public PrincipalListResponse list(
+            Caller caller,
+            String projectRef,
+            String kind,
+            Boolean includeDisabled,
+            List<String> tagFilters,
+            Integer limit) {
         int n = PageRequest.limit(limit);
         List<Tags.Filter> filters = Tags.parseFilters(tagFilters);
         return jdbi.withHandle(h -> {
@@ -124,17 +147,40 @@ public final class PrincipalService {
             }
             RoleDao roles = Daos.of(h, RoleDao.class);
             List<String> rolesBefore = roles.assignedRoleIds(project.id(), before.id());
-            Map<String, String> tags = request.getTags() == null ? Json.readStringMap(mapper, before.tags())
+            Map<String, String> tags = request.getTags() == null
+                    ? Json.readStringMap(mapper, before.tags())
                     : Tags.replace(Json.readStringMap(mapper, before.tags()), request.getTags());
-            PrincipalRow after = new PrincipalRow(before.id(), before.orgId(), before.projectId(), before.kind(),
-                    request.getState() == null ? before.state() : request.getState().toString(), before.name(),
-                    request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()), before.handle(),
+            PrincipalRow after = new PrincipalRow(
+                    before.id(),
+                    before.orgId(),
+                    before.projectId(),
+                    before.kind(),
+                    request.getState() == null
+                            ? before.state()
+                            : request.getState().toString(),
+                    before.name(),
+                    request.getDescription() == null
+                            ? before.description()
+                            : Text.blankToNull(request.getDescription()),
+                    before.handle(),
                     request.getOwnerId() == null ? before.ownerId() : Text.blankToNull(request.getOwnerId()),
                     request.getMetadata() == null ? before.metadata() : Json.write(mapper, request.getMetadata()),
-                    Json.write(mapper, tags), before.createdAt(), Times.now());
+                    Json.write(mapper, tags),
+                    before.createdAt(),
+                    Times.now());
             Daos.of(h, PrincipalDao.class).update(after);
-            List<String> rolesAfter = request.getRoleIds() == null ? rolesBefore : setRoles(h, caller, project, after.id(), request.getRoleIds());
-            audit.updated(h, caller, project.id(), "principal", after.id(), after.name(), summary(before, rolesBefore), summary(after, rolesAfter));
+            List<String> rolesAfter = request.getRoleIds() == null
+                    ? rolesBefore
+                    : setRoles(h, caller, project, after.id(), request.getRoleIds());
+            audit.updated(
+                    h,
+                    caller,
+                    project.id(),
+                    "principal",
+                    after.id(),
+                    after.name(),
+                    summary(before, rolesBefore),
+                    summary(after, rolesAfter));
             return view(after, rolesAfter);
         });
     }
@@ -145,8 +191,10 @@ public final class PrincipalService {
             PrincipalRow row = find(h, project, id, true);
             int active = Daos.of(h, ApiKeyDao.class).countActive(row.id());
             if (active > 0) {
-                throw ApiException.conflict("principal_has_active_keys", "principal \"" + row.id() + "\" still has " + active
-                        + " active API key(s); revoke them first", Map.of("active_key_count", active));
+                throw ApiException.conflict(
+                        "principal_has_active_keys",
+                        "principal \"" + row.id() + "\" still has " + active + " active API key(s); revoke them first",
+                        Map.of("active_key_count", active));
             }
             RoleDao roleDao = Daos.of(h, RoleDao.class);
             List<String> roles = roleDao.assignedRoleIds(project.id(), row.id());
@@ -154,14 +202,17 @@ public final class PrincipalService {
             audit.deleted(h, caller, project.id(), "principal", row.id(), row.name(), summary(row, roles));
             Daos.of(h, PrincipalDao.class).delete(row.id());
             for (String projectId : owned) {
-                ProjectRow ownedProject = Daos.of(h, ProjectDao.class).findByRef(caller.orgId(), projectId).orElseThrow();
+                ProjectRow ownedProject = Daos.of(h, ProjectDao.class)
+                        .findByRef(caller.orgId(), projectId)
+                        .orElseThrow();
                 guard.requireOwnerRemains(h, ownedProject.id(), ownedProject.handle());
             }
         });
     }
 
     /** Replaces the principal's role set in the project; unknown role ids are a 400 naming them. */
-    private List<String> setRoles(Handle h, Caller caller, ProjectRow project, String principalId, List<String> requested) {
+    private List<String> setRoles(
+            Handle h, Caller caller, ProjectRow project, String principalId, List<String> requested) {
         List<String> wanted = new ArrayList<>(new LinkedHashSet<>(requested));
         RoleDao roles = Daos.of(h, RoleDao.class);
         if (!wanted.isEmpty()) {
@@ -177,7 +228,11 @@ public final class PrincipalService {
         List<String> before = roles.assignedRoleIds(project.id(), principalId);
         for (String roleId : wanted) {
             if (!before.contains(roleId)) {
-                guard.requireCanGrantRole(h, caller, project.id(), roles.find(project.id(), roleId).orElseThrow());
+                guard.requireCanGrantRole(
+                        h,
+                        caller,
+                        project.id(),
+                        roles.find(project.id(), roleId).orElseThrow());
             }
         }
         roles.clearAssignments(project.id(), principalId);
@@ -198,17 +253,37 @@ public final class PrincipalService {
     }
 
     private Principal view(PrincipalRow row, List<String> roleIds) {
-        return new Principal().id(row.id()).kind(PrincipalKind.fromValue(row.kind())).state(PrincipalState.fromValue(row.state()))
-                .name(row.name()).description(row.description()).handle(row.handle()).ownerId(row.ownerId())
-                .projectId(row.projectId()).roleIds(new ArrayList<>(roleIds)).metadata(Json.readObject(mapper, row.metadata()))
-                .tags(Json.readStringMap(mapper, row.tags())).createdAt(row.createdAt()).updatedAt(row.updatedAt());
+        return new Principal()
+                .id(row.id())
+                .kind(PrincipalKind.fromValue(row.kind()))
+                .state(PrincipalState.fromValue(row.state()))
+                .name(row.name())
+                .description(row.description())
+                .handle(row.handle())
+                .ownerId(row.ownerId())
+                .projectId(row.projectId())
+                .roleIds(new ArrayList<>(roleIds))
+                .metadata(Json.readObject(mapper, row.metadata()))
+                .tags(Json.readStringMap(mapper, row.tags()))
+                .createdAt(row.createdAt())
+                .updatedAt(row.updatedAt());
     }
 
     private Map<String, Object> summary(PrincipalRow row, List<String> roleIds) {
-        return AuditTrail.summary("name", row.name(), "description", row.description(), "state", row.state(),
-                "owner_id", row.ownerId(), "metadata", Json.readObject(mapper, row.metadata()), "role_ids", roleIds,
-                "tags", Json.readStringMap(mapper, row.tags()));
+        return AuditTrail.summary(
+                "name",
+                row.name(),
+                "description",
+                row.description(),
+                "state",
+                row.state(),
+                "owner_id",
+                row.ownerId(),
+                "metadata",
+                Json.readObject(mapper, row.metadata()),
+                "role_ids",
+                roleIds,
+                "tags",
+                Json.readStringMap(mapper, row.tags()));
     }
-
-
 }

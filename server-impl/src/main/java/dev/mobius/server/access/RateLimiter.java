@@ -1,9 +1,10 @@
 package dev.mobius.server.access;
 
-import java.util.List;
-import java.util.function.Function;
-import java.util.Map;
-
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.ErrorMappers;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.CallerContext;
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -12,16 +13,12 @@ import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
-
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.tenancy.CallerContext;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.ErrorMappers;
-import dev.mobius.server.db.Daos;
 
 /**
  * Token-bucket rate limits per API key and per organization, kept in PostgreSQL so that every
@@ -35,7 +32,8 @@ import dev.mobius.server.db.Daos;
 public final class RateLimiter implements ContainerRequestFilter, ContainerResponseFilter {
     private static final String STATE = "mobius.rateLimit";
     private static final double WINDOW_SECONDS = 60;
-    private static final Map<String, String> SCOPE_NAMES = Map.of("key", "API key", "org", "organization", "trigger", "trigger");
+    private static final Map<String, String> SCOPE_NAMES =
+            Map.of("key", "API key", "org", "organization", "trigger", "trigger");
 
     /** Per-minute limits; 0 turns a bucket off. */
     public record Limits(int keyPerMinute, int orgPerMinute, int triggerPerMinute) {
@@ -58,18 +56,26 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
 
     public interface Dao {
         // Refill by elapsed time (capped), then take one token if there is one; last_allowed says which.
-        String REFILLED = "LEAST(b.capacity, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.refilled_at) * b.per_second)";
-        String TAKE = "ON CONFLICT (bucket) DO UPDATE SET capacity = EXCLUDED.capacity, per_second = EXCLUDED.per_second, "
-                + "tokens = CASE WHEN " + REFILLED + " >= 1 THEN " + REFILLED + " - 1 ELSE " + REFILLED + " END, "
-                + "last_allowed = " + REFILLED + " >= 1, refilled_at = clock_timestamp() "
-                + "RETURNING bucket, capacity, per_second, tokens, last_allowed";
+        String REFILLED =
+                "LEAST(b.capacity, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.refilled_at) * b.per_second)";
+        String TAKE =
+                "ON CONFLICT (bucket) DO UPDATE SET capacity = EXCLUDED.capacity, per_second = EXCLUDED.per_second, "
+                        + "tokens = CASE WHEN " + REFILLED + " >= 1 THEN " + REFILLED + " - 1 ELSE " + REFILLED
+                        + " END, "
+                        + "last_allowed = " + REFILLED + " >= 1, refilled_at = clock_timestamp() "
+                        + "RETURNING bucket, capacity, per_second, tokens, last_allowed";
 
         @SqlQuery("INSERT INTO rate_buckets AS b (bucket, capacity, per_second, tokens, refilled_at, last_allowed) "
                 + "SELECT * FROM (VALUES (:keyBucket, CAST(:keyCap AS float8), CAST(:keyRate AS float8), CAST(:keyCap AS float8) - 1, clock_timestamp(), true), "
                 + "(:orgBucket, CAST(:orgCap AS float8), CAST(:orgRate AS float8), CAST(:orgCap AS float8) - 1, clock_timestamp(), true)) v "
                 + "WHERE v.column2 > 0 ORDER BY v.column1 " + TAKE)
-        List<Bucket> take(@Bind("keyBucket") String keyBucket, @Bind("keyCap") double keyCap, @Bind("keyRate") double keyRate,
-                          @Bind("orgBucket") String orgBucket, @Bind("orgCap") double orgCap, @Bind("orgRate") double orgRate);
+        List<Bucket> take(
+                @Bind("keyBucket") String keyBucket,
+                @Bind("keyCap") double keyCap,
+                @Bind("keyRate") double keyRate,
+                @Bind("orgBucket") String orgBucket,
+                @Bind("orgCap") double orgCap,
+                @Bind("orgRate") double orgRate);
 
         /** The bucket of the HTTP trigger with this handle; none when no trigger has it. */
         @SqlQuery("INSERT INTO rate_buckets AS b (bucket, capacity, per_second, tokens, refilled_at, last_allowed) "
@@ -100,25 +106,35 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
                 return;
             }
             Caller caller = principal.caller();
-            buckets = jdbi.withHandle(h -> Daos.of(h, Dao.class).take(
-                    "key:" + caller.keyId(), limits.keyPerMinute(), limits.keyPerMinute() / WINDOW_SECONDS,
-                    "org:" + caller.orgId(), limits.orgPerMinute(), limits.orgPerMinute() / WINDOW_SECONDS));
+            buckets = jdbi.withHandle(h -> Daos.of(h, Dao.class)
+                    .take(
+                            "key:" + caller.keyId(),
+                            limits.keyPerMinute(),
+                            limits.keyPerMinute() / WINDOW_SECONDS,
+                            "org:" + caller.orgId(),
+                            limits.orgPerMinute(),
+                            limits.orgPerMinute() / WINDOW_SECONDS));
         } else {
             String handle = limits.triggerPerMinute() > 0 ? triggerHandle.apply(request) : null;
             if (handle == null) {
                 return;
             }
-            buckets = jdbi.withHandle(h -> Daos.of(h, Dao.class).takeTrigger(handle, limits.triggerPerMinute(),
-                    limits.triggerPerMinute() / WINDOW_SECONDS));
+            buckets = jdbi.withHandle(h -> Daos.of(h, Dao.class)
+                    .takeTrigger(handle, limits.triggerPerMinute(), limits.triggerPerMinute() / WINDOW_SECONDS));
         }
         long now = System.currentTimeMillis() / 1000;
         for (Bucket b : buckets) {
             if (!b.lastAllowed()) {
                 long retryAfter = Math.max(1, (long) Math.ceil((1 - b.tokens()) / b.perSecond()));
-                ApiException limited = new ApiException(429, "rate_limited",
-                        "rate limit exceeded for this " + SCOPE_NAMES.get(b.scope()) + "; retry after " + retryAfter + "s",
+                ApiException limited = new ApiException(
+                        429,
+                        "rate_limited",
+                        "rate limit exceeded for this " + SCOPE_NAMES.get(b.scope()) + "; retry after " + retryAfter
+                                + "s",
                         Map.of("scope", b.scope(), "retry_after_seconds", retryAfter));
-                request.abortWith(Response.status(429).type(MediaType.APPLICATION_JSON_TYPE).entity(ErrorMappers.envelope(limited))
+                request.abortWith(Response.status(429)
+                        .type(MediaType.APPLICATION_JSON_TYPE)
+                        .entity(ErrorMappers.envelope(limited))
                         .header("Retry-After", retryAfter)
                         .header("X-RateLimit-Limit", (long) b.capacity())
                         .header("X-RateLimit-Remaining", 0)
@@ -129,7 +145,9 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
                 return;
             }
         }
-        buckets.stream().min(java.util.Comparator.comparingDouble(Bucket::tokens)).ifPresent(b -> request.setProperty(STATE, b));
+        buckets.stream()
+                .min(java.util.Comparator.comparingDouble(Bucket::tokens))
+                .ifPresent(b -> request.setProperty(STATE, b));
     }
 
     @Override

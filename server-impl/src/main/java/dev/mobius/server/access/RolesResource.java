@@ -1,16 +1,14 @@
 package dev.mobius.server.access;
 
-import java.util.List;
-
-import jakarta.ws.rs.core.Context;
-import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.SecurityContext;
-
-import dev.mobius.server.tenancy.CallerContext;
 import dev.mobius.api.RolesApi;
 import dev.mobius.api.model.CreateRoleAssignmentRequest;
 import dev.mobius.api.model.CreateRoleRequest;
 import dev.mobius.api.model.UpdateRoleRequest;
+import dev.mobius.server.tenancy.CallerContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.SecurityContext;
+import java.util.List;
 
 /** HTTP face of {@link RoleService}: roles and role assignments. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
@@ -28,12 +26,15 @@ public final class RolesResource implements RolesApi {
 
     @Override
     public Response listRoles(String project, Integer limit, String cursor, List<String> tag) {
-        return Response.ok(roles.list(CallerContext.of(security), project, limit, cursor, tag)).build();
+        return Response.ok(roles.list(CallerContext.of(security), project, limit, cursor, tag))
+                .build();
     }
 
     @Override
     public Response createRole(String project, CreateRoleRequest request) {
-        return Response.status(Response.Status.CREATED).entity(roles.create(CallerContext.of(security), project, request)).build();
+        return Response.status(Response.Status.CREATED)
+                .entity(roles.create(CallerContext.of(security), project, request))
+                .build();
     }
 
     @Override
@@ -43,7 +44,8 @@ public final class RolesResource implements RolesApi {
 
     @Override
     public Response updateRole(String project, String id, UpdateRoleRequest request) {
-        return Response.ok(roles.update(CallerContext.of(security), project, id, request)).build();
+        return Response.ok(roles.update(CallerContext.of(security), project, id, request))
+                .build();
     }
 
     @Override
@@ -54,12 +56,15 @@ public final class RolesResource implements RolesApi {
 
     @Override
     public Response listRoleAssignments(String project, String principalId, String roleId) {
-        return Response.ok(roles.assignments(CallerContext.of(security), project, principalId, roleId)).build();
+        return Response.ok(roles.assignments(CallerContext.of(security), project, principalId, roleId))
+                .build();
     }
 
     @Override
     public Response createRoleAssignment(String project, CreateRoleAssignmentRequest request) {
-        return Response.status(Response.Status.CREATED).entity(roles.assign(CallerContext.of(security), project, request)).build();
+        return Response.status(Response.Status.CREATED)
+                .entity(roles.assign(CallerContext.of(security), project, request))
+                .build();
     }
 
     @Override

@@ -1,5 +1,14 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.background.PollingLoop;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.threads.Threads;
+import dev.mobius.server.time.Times;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
@@ -12,22 +21,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.background.PollingLoop;
-import dev.mobius.server.threads.Threads;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.time.Times;
-import dev.mobius.server.signing.SecretBox;
-import dev.mobius.server.db.Daos;
 
 /**
  * Calls managed invocations. Rows are the queue: a claim (SKIP LOCKED) leases a due invocation
@@ -55,7 +52,14 @@ public final class ActionExecutor implements AutoCloseable {
     private final Object finished = new Object();
     private volatile boolean running = true;
 
-    public ActionExecutor(Jdbi jdbi, ObjectMapper mapper, Catalog catalog, Calls calls, SecretBox box, Runnable runWoken, int threads) {
+    public ActionExecutor(
+            Jdbi jdbi,
+            ObjectMapper mapper,
+            Catalog catalog,
+            Calls calls,
+            SecretBox box,
+            Runnable runWoken,
+            int threads) {
         this.jdbi = jdbi;
         this.mapper = mapper;
         this.catalog = catalog;
@@ -89,11 +93,14 @@ public final class ActionExecutor implements AutoCloseable {
             ActionDao dao = Daos.of(h, ActionDao.class);
             List<InvocationRow> rows = dao.claimDue(free);
             OffsetDateTime now = Times.now();
-            return rows.stream().map(row -> {
-                Duration budget = calls.budget(row.actionName(), params(row)).plus(LEASE_MARGIN);
-                dao.lease(row.id(), now.plus(budget));
-                return dao.invocation(row.id()).orElseThrow();
-            }).toList();
+            return rows.stream()
+                    .map(row -> {
+                        Duration budget =
+                                calls.budget(row.actionName(), params(row)).plus(LEASE_MARGIN);
+                        dao.lease(row.id(), now.plus(budget));
+                        return dao.invocation(row.id()).orElseThrow();
+                    })
+                    .toList();
         });
         for (InvocationRow row : claimed) {
             slots.acquireUninterruptibly();
@@ -106,7 +113,8 @@ public final class ActionExecutor implements AutoCloseable {
         if (inFlight.isEmpty()) {
             return;
         }
-        List<String> cancelled = jdbi.withHandle(h -> Daos.of(h, ActionDao.class).cancelledAmong(List.copyOf(inFlight.keySet())));
+        List<String> cancelled =
+                jdbi.withHandle(h -> Daos.of(h, ActionDao.class).cancelledAmong(List.copyOf(inFlight.keySet())));
         for (String id : cancelled) {
             Future<?> f = inFlight.remove(id);
             if (f != null) {
@@ -123,8 +131,11 @@ public final class ActionExecutor implements AutoCloseable {
             } catch (InterruptedException e) {
                 if (!running) {
                     // Shutting down: hand the call back so the next start makes it at once.
-                    jdbi.useHandle(h -> h.execute("UPDATE action_invocations SET status = 'pending', lease_until = NULL "
-                            + "WHERE id = ? AND status = 'running' AND tries = ?", row.id(), row.tries()));
+                    jdbi.useHandle(h -> h.execute(
+                            "UPDATE action_invocations SET status = 'pending', lease_until = NULL "
+                                    + "WHERE id = ? AND status = 'running' AND tries = ?",
+                            row.id(),
+                            row.tries()));
                 }
                 return; // cancelled: the cancelling transaction recorded the outcome
             } catch (RuntimeException e) {
@@ -148,14 +159,17 @@ public final class ActionExecutor implements AutoCloseable {
         }
         Catalog.Entry e = entry.get();
         if (!e.platform() && e.row() == null) {
-            return CallResult.failure("invalid_execution_location", "action \"" + e.name() + "\" runs on workers only", false);
+            return CallResult.failure(
+                    "invalid_execution_location", "action \"" + e.name() + "\" runs on workers only", false);
         }
         CallResult result;
         if (e.platform()) {
             result = calls.platform(e.name(), input);
         } else {
             ActionRow action = e.row();
-            byte[] sealed = jdbi.withHandle(h -> Daos.of(h, ActionDao.class).secret(action.id(), action.secretVersion())).orElseThrow();
+            byte[] sealed = jdbi.withHandle(
+                            h -> Daos.of(h, ActionDao.class).secret(action.id(), action.secretVersion()))
+                    .orElseThrow();
             Map<String, Object> envelope = new LinkedHashMap<>();
             envelope.put("action", action.name());
             envelope.put("input", mapper.convertValue(input, Object.class));
@@ -164,7 +178,10 @@ public final class ActionExecutor implements AutoCloseable {
                 envelope.put("step_key", row.stepKey());
             }
             envelope.put("invocation_id", row.id());
-            result = calls.httpAction(action.endpointUrl(), envelope, row.id(),
+            result = calls.httpAction(
+                    action.endpointUrl(),
+                    envelope,
+                    row.id(),
                     new Calls.Signing(box.open(sealed), ActionService.secretRef(action.id()), action.secretVersion()));
         }
         return checkOutput(e, result);
@@ -175,7 +192,8 @@ public final class ActionExecutor implements AutoCloseable {
         if (!result.ok() || e.outputSchema() == null) {
             return result;
         }
-        List<ApiException.FieldError> problems = JsonSchemaCheck.violations(e.outputSchema(), mapper.valueToTree(result.output()), "output");
+        List<ApiException.FieldError> problems =
+                JsonSchemaCheck.violations(e.outputSchema(), mapper.valueToTree(result.output()), "output");
         if (problems.isEmpty()) {
             return result;
         }
@@ -198,7 +216,9 @@ public final class ActionExecutor implements AutoCloseable {
         boolean woke = jdbi.inTransaction(h -> {
             ActionDao dao = Daos.of(h, ActionDao.class);
             Optional<InvocationRow> current = dao.lockInvocation(row.id());
-            if (current.isEmpty() || !current.get().status().equals("running") || current.get().tries() != row.tries()) {
+            if (current.isEmpty()
+                    || !current.get().status().equals("running")
+                    || current.get().tries() != row.tries()) {
                 return false;
             }
             return finish(h, mapper, current.get(), result);
@@ -218,11 +238,32 @@ public final class ActionExecutor implements AutoCloseable {
     static boolean finish(Handle h, ObjectMapper mapper, InvocationRow row, CallResult result) {
         OffsetDateTime now = Times.now();
         ActionDao dao = Daos.of(h, ActionDao.class);
-        dao.finish(new InvocationRow(row.id(), row.orgId(), row.projectId(), row.actionName(), row.actionId(), row.source(), row.location(),
-                row.runId(), row.stepKey(), row.retryCount(), row.jobId(), row.parameters(),
+        dao.finish(new InvocationRow(
+                row.id(),
+                row.orgId(),
+                row.projectId(),
+                row.actionName(),
+                row.actionId(),
+                row.source(),
+                row.location(),
+                row.runId(),
+                row.stepKey(),
+                row.retryCount(),
+                row.jobId(),
+                row.parameters(),
                 result.ok() ? Json.write(mapper, result.output() == null ? Map.of() : result.output()) : null,
-                result.ok() ? "completed" : "failed", result.errorType(), result.message(), result.retryable(), result.retryAfterMs(),
-                row.tries(), null, row.principalId(), row.idempotencyKey(), row.startedAt(), now, now));
+                result.ok() ? "completed" : "failed",
+                result.errorType(),
+                result.message(),
+                result.retryable(),
+                result.retryAfterMs(),
+                row.tries(),
+                null,
+                row.principalId(),
+                row.idempotencyKey(),
+                row.startedAt(),
+                now,
+                now));
         return row.runId() != null && dao.wakeRun(row.runId()) > 0;
     }
 
@@ -230,7 +271,8 @@ public final class ActionExecutor implements AutoCloseable {
     InvocationRow await(String id, Duration wait) throws InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            InvocationRow row = jdbi.withHandle(h -> Daos.of(h, ActionDao.class).invocation(id)).orElseThrow();
+            InvocationRow row = jdbi.withHandle(h -> Daos.of(h, ActionDao.class).invocation(id))
+                    .orElseThrow();
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             if (!row.open() || left <= 0) {
                 return row;

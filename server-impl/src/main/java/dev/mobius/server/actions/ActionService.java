@@ -1,23 +1,7 @@
 package dev.mobius.server.actions;
 
-import java.net.URI;
-import java.time.Duration;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.regex.Pattern;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
-
 import dev.mobius.api.model.Action;
 import dev.mobius.api.model.ActionAnnotationsRequest;
 import dev.mobius.api.model.ActionAnnotationsResponse;
@@ -31,24 +15,37 @@ import dev.mobius.api.model.EventCatalogResponse;
 import dev.mobius.api.model.InvokeActionRequest;
 import dev.mobius.api.model.RotateSecretResult;
 import dev.mobius.api.model.UpdateActionRequest;
-import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
 import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Text;
-import dev.mobius.server.time.Times;
 import dev.mobius.server.http.Validator;
-import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.ids.Ids;
 import dev.mobius.server.jobs.JobDispatch;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.signing.SecretBox;
-import dev.mobius.server.db.Daos;
+import dev.mobius.server.time.Times;
+import java.net.URI;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 
 /**
  * HTTP actions of a project (create, change, delete, rotate their signing key), direct
@@ -72,8 +69,17 @@ public final class ActionService {
     private final EventCatalogResponse events;
     private final OutboundGuard outbound;
 
-    public ActionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, SecretBox box, Catalog catalog,
-                  ActionExecutor executor, JobDispatch jobs, OutboundGuard outbound) {
+    public ActionService(
+            Jdbi jdbi,
+            Ids ids,
+            ObjectMapper mapper,
+            AuditTrail audit,
+            Cursors cursors,
+            SecretBox box,
+            Catalog catalog,
+            ActionExecutor executor,
+            JobDispatch jobs,
+            OutboundGuard outbound) {
         this.outbound = outbound;
         this.jdbi = jdbi;
         this.ids = ids;
@@ -113,15 +119,28 @@ public final class ActionService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             ActionDao dao = Daos.of(h, ActionDao.class);
             if (dao.find(project.id(), name).isPresent()) {
-                throw ApiException.conflict("action_name_taken", "action \"" + name + "\" already exists in this project", null);
+                throw ApiException.conflict(
+                        "action_name_taken", "action \"" + name + "\" already exists in this project", null);
             }
             OffsetDateTime now = Times.now();
             ActionAnnotationsRequest a = request.getAnnotations();
-            ActionRow row = new ActionRow(ids.next("act"), project.orgId(), project.id(), name, Text.blankToNull(request.getTitle()),
-                    Text.blankToNull(request.getDescription()), request.getEndpointUrl().toString(), jsonOrNull(request.getInputSchema()),
-                    jsonOrNull(request.getOutputSchema()), a != null && Boolean.TRUE.equals(a.getIdempotent()),
-                    a != null && Boolean.TRUE.equals(a.getDestructive()), a != null && Boolean.TRUE.equals(a.getReadOnly()),
-                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), 1, now, now);
+            ActionRow row = new ActionRow(
+                    ids.next("act"),
+                    project.orgId(),
+                    project.id(),
+                    name,
+                    Text.blankToNull(request.getTitle()),
+                    Text.blankToNull(request.getDescription()),
+                    request.getEndpointUrl().toString(),
+                    jsonOrNull(request.getInputSchema()),
+                    jsonOrNull(request.getOutputSchema()),
+                    a != null && Boolean.TRUE.equals(a.getIdempotent()),
+                    a != null && Boolean.TRUE.equals(a.getDestructive()),
+                    a != null && Boolean.TRUE.equals(a.getReadOnly()),
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
+                    1,
+                    now,
+                    now);
             dao.insert(row);
             byte[] key = box.newKey();
             dao.insertSecret(row.id(), 1, box.seal(key));
@@ -144,17 +163,30 @@ public final class ActionService {
             ActionRow row = dao.lock(project.id(), name).orElseThrow(() -> notFound(name));
             ActionAnnotationsRequest a = request.getAnnotations();
             boolean replaceFlags = a != null; // null arrives as {} (see PatchBody)
-            ActionRow next = new ActionRow(row.id(), row.orgId(), row.projectId(), row.name(),
+            ActionRow next = new ActionRow(
+                    row.id(),
+                    row.orgId(),
+                    row.projectId(),
+                    row.name(),
                     request.getTitle() == null ? row.title() : Text.blankToNull(request.getTitle()),
                     request.getDescription() == null ? row.description() : Text.blankToNull(request.getDescription()),
-                    request.getEndpointUrl() == null ? row.endpointUrl() : request.getEndpointUrl().toString(),
+                    request.getEndpointUrl() == null
+                            ? row.endpointUrl()
+                            : request.getEndpointUrl().toString(),
                     request.getInputSchema() == null ? row.inputSchema() : Json.write(mapper, request.getInputSchema()),
-                    request.getOutputSchema() == null ? row.outputSchema() : Json.write(mapper, request.getOutputSchema()),
+                    request.getOutputSchema() == null
+                            ? row.outputSchema()
+                            : Json.write(mapper, request.getOutputSchema()),
                     replaceFlags ? a != null && Boolean.TRUE.equals(a.getIdempotent()) : row.idempotent(),
                     replaceFlags ? a != null && Boolean.TRUE.equals(a.getDestructive()) : row.destructive(),
                     replaceFlags ? a != null && Boolean.TRUE.equals(a.getReadOnly()) : row.readOnly(),
-                    request.getTags() == null ? row.tags() : Json.write(mapper, Tags.replace(Json.readStringMap(mapper, row.tags()), request.getTags())),
-                    row.secretVersion(), row.createdAt(), Times.now());
+                    request.getTags() == null
+                            ? row.tags()
+                            : Json.write(
+                                    mapper, Tags.replace(Json.readStringMap(mapper, row.tags()), request.getTags())),
+                    row.secretVersion(),
+                    row.createdAt(),
+                    Times.now());
             Map<String, Object> before = summary(row);
             Map<String, Object> after = summary(next);
             if (before.equals(after)) {
@@ -174,8 +206,12 @@ public final class ActionService {
             Optional<String> use = dao.firstUse(project.id(), name);
             if (use.isPresent()) {
                 int space = use.get().lastIndexOf(' ');
-                throw ApiException.conflict("action_in_use", "action \"" + name + "\" is used by automation \"" + use.get().substring(0, space)
-                        + "\" version " + use.get().substring(space + 1), null);
+                throw ApiException.conflict(
+                        "action_in_use",
+                        "action \"" + name + "\" is used by automation \""
+                                + use.get().substring(0, space) + "\" version "
+                                + use.get().substring(space + 1),
+                        null);
             }
             dao.delete(row.id());
             audit.deleted(h, caller, project.id(), "action", row.id(), row.name(), summary(row));
@@ -190,11 +226,36 @@ public final class ActionService {
             int version = row.secretVersion() + 1;
             byte[] key = box.newKey();
             dao.insertSecret(row.id(), version, box.seal(key));
-            dao.update(new ActionRow(row.id(), row.orgId(), row.projectId(), row.name(), row.title(), row.description(), row.endpointUrl(),
-                    row.inputSchema(), row.outputSchema(), row.idempotent(), row.destructive(), row.readOnly(), row.tags(), version,
-                    row.createdAt(), Times.now()));
-            audit.write(h, caller, project.id(), AuditTrail.Action.update, "action", row.id(), row.name(), null, Map.of("secret_version", version));
-            return new RotateSecretResult().secretRef(secretRef(row.id())).secretVersion((long) version)
+            dao.update(new ActionRow(
+                    row.id(),
+                    row.orgId(),
+                    row.projectId(),
+                    row.name(),
+                    row.title(),
+                    row.description(),
+                    row.endpointUrl(),
+                    row.inputSchema(),
+                    row.outputSchema(),
+                    row.idempotent(),
+                    row.destructive(),
+                    row.readOnly(),
+                    row.tags(),
+                    version,
+                    row.createdAt(),
+                    Times.now()));
+            audit.write(
+                    h,
+                    caller,
+                    project.id(),
+                    AuditTrail.Action.update,
+                    "action",
+                    row.id(),
+                    row.name(),
+                    null,
+                    Map.of("secret_version", version));
+            return new RotateSecretResult()
+                    .secretRef(secretRef(row.id()))
+                    .secretVersion((long) version)
                     .signingSecret(Base64.getEncoder().encodeToString(key));
         });
     }
@@ -204,7 +265,8 @@ public final class ActionService {
     /** What invokeAction answers, with the status code that goes with it. */
     public record Invoked(int status, ActionInvocationResult result) {}
 
-    public Invoked invoke(Caller caller, String projectRef, String name, String idempotencyKey, InvokeActionRequest request)
+    public Invoked invoke(
+            Caller caller, String projectRef, String name, String idempotencyKey, InvokeActionRequest request)
             throws InterruptedException {
         InvokeActionRequest body = request == null ? new InvokeActionRequest() : request;
         int timeout = body.getTimeoutSeconds() == null ? DEFAULT_TIMEOUT_SECONDS : body.getTimeoutSeconds();
@@ -214,16 +276,21 @@ public final class ActionService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             Catalog.Entry entry = catalog.find(h, project.id(), name).orElseThrow(() -> notFound(name));
             if (key != null) {
-                Optional<InvocationRow> earlier = Daos.of(h, ActionDao.class).byIdempotencyKey(project.id(), caller.principalId(), key);
+                Optional<InvocationRow> earlier =
+                        Daos.of(h, ActionDao.class).byIdempotencyKey(project.id(), caller.principalId(), key);
                 if (earlier.isPresent()) {
                     if (!earlier.get().actionName().equals(name)) {
-                        throw ApiException.conflict("idempotency_conflict", "Idempotency-Key \"" + key + "\" was used for another action", null);
+                        throw ApiException.conflict(
+                                "idempotency_conflict",
+                                "Idempotency-Key \"" + key + "\" was used for another action",
+                                null);
                     }
                     return earlier.get().id();
                 }
             }
             if (entry.inputSchema() != null) {
-                List<ApiException.FieldError> problems = JsonSchemaCheck.violations(entry.inputSchema(), input, "input");
+                List<ApiException.FieldError> problems =
+                        JsonSchemaCheck.violations(entry.inputSchema(), input, "input");
                 if (!problems.isEmpty()) {
                     throw ApiException.validation(problems);
                 }
@@ -231,19 +298,41 @@ public final class ActionService {
             if (Boolean.TRUE.equals(body.getDryRun())) {
                 return null;
             }
-            return record(h, project.orgId(), project.id(), entry, "direct", null, null, 0, input, caller.principalId(), key,
+            return record(
+                    h,
+                    project.orgId(),
+                    project.id(),
+                    entry,
+                    "direct",
+                    null,
+                    null,
+                    0,
+                    input,
+                    caller.principalId(),
+                    key,
                     entry.defaultLocation());
         });
         if (id == null) {
-            return new Invoked(200, new ActionInvocationResult().status(ActionInvocationResult.StatusEnum.COMPLETED).output(Map.of("dry_run", true)));
+            return new Invoked(
+                    200,
+                    new ActionInvocationResult()
+                            .status(ActionInvocationResult.StatusEnum.COMPLETED)
+                            .output(Map.of("dry_run", true)));
         }
         InvocationRow row = executor.await(id, Duration.ofSeconds(timeout));
-        ActionInvocationResult result = new ActionInvocationResult().invocationId(row.id()).runId(row.runId());
+        ActionInvocationResult result =
+                new ActionInvocationResult().invocationId(row.id()).runId(row.runId());
         return switch (row.status()) {
-            case "completed" -> new Invoked(200, result.status(ActionInvocationResult.StatusEnum.COMPLETED)
-                    .output(Json.readObject(mapper, row.output())));
-            case "failed", "cancelled" -> new Invoked(200, result.status(ActionInvocationResult.StatusEnum.FAILED)
-                    .error(row.errorType() + ": " + row.errorMessage()));
+            case "completed" ->
+                new Invoked(
+                        200,
+                        result.status(ActionInvocationResult.StatusEnum.COMPLETED)
+                                .output(Json.readObject(mapper, row.output())));
+            case "failed", "cancelled" ->
+                new Invoked(
+                        200,
+                        result.status(ActionInvocationResult.StatusEnum.FAILED)
+                                .error(row.errorType() + ": " + row.errorMessage()));
             default -> new Invoked(202, result.status(ActionInvocationResult.StatusEnum.ACTIVE));
         };
     }
@@ -252,14 +341,50 @@ public final class ActionService {
      * Records one invocation in the caller's transaction: pending for the executor (managed), or
      * handed to a worker as a job. Without a worker runtime it is recorded as failed right away.
      */
-    String record(Handle h, String orgId, String projectId, Catalog.Entry entry, String source, String runId, String stepKey,
-                  int retryCount, JsonNode input, String principalId, String idempotencyKey, String location) {
-        return record(h, orgId, projectId, entry, source, runId, stepKey, retryCount, input, principalId, idempotencyKey, location, null);
+    String record(
+            Handle h,
+            String orgId,
+            String projectId,
+            Catalog.Entry entry,
+            String source,
+            String runId,
+            String stepKey,
+            int retryCount,
+            JsonNode input,
+            String principalId,
+            String idempotencyKey,
+            String location) {
+        return record(
+                h,
+                orgId,
+                projectId,
+                entry,
+                source,
+                runId,
+                stepKey,
+                retryCount,
+                input,
+                principalId,
+                idempotencyKey,
+                location,
+                null);
     }
 
     /** As above; a worker job is pinned to {@code environmentId} when one is given. */
-    String record(Handle h, String orgId, String projectId, Catalog.Entry entry, String source, String runId, String stepKey,
-                  int retryCount, JsonNode input, String principalId, String idempotencyKey, String location, String environmentId) {
+    String record(
+            Handle h,
+            String orgId,
+            String projectId,
+            Catalog.Entry entry,
+            String source,
+            String runId,
+            String stepKey,
+            int retryCount,
+            JsonNode input,
+            String principalId,
+            String idempotencyKey,
+            String location,
+            String environmentId) {
         OffsetDateTime now = Times.now();
         String id = ids.next("ainv");
         String status = "pending";
@@ -268,42 +393,94 @@ public final class ActionService {
         String errorMessage = null;
         if (!location.equals("managed")) {
             try {
-                jobId = jobs.enqueue(h, new JobDispatch.JobRequest(orgId, projectId, runId, stepKey, id, entry.name(),
-                        mapper.convertValue(input, Map.class), entry.queue() == null ? "default" : entry.queue(), entry.capabilities(), null,
-                        environmentId, null, null, null));
+                jobId = jobs.enqueue(
+                        h,
+                        new JobDispatch.JobRequest(
+                                orgId,
+                                projectId,
+                                runId,
+                                stepKey,
+                                id,
+                                entry.name(),
+                                mapper.convertValue(input, Map.class),
+                                entry.queue() == null ? "default" : entry.queue(),
+                                entry.capabilities(),
+                                null,
+                                environmentId,
+                                null,
+                                null,
+                                null));
             } catch (IllegalStateException e) {
                 status = "failed";
                 errorType = "no_worker_runtime";
                 errorMessage = "action \"" + entry.name() + "\" must run on a worker, and " + e.getMessage();
             }
         }
-        Daos.of(h, ActionDao.class).insertInvocation(new InvocationRow(id, orgId, projectId, entry.name(), entry.row() == null ? null : entry.row().id(),
-                source, location, runId, stepKey, retryCount, jobId, Json.write(mapper, input), null, status, errorType, errorMessage,
-                false, null, 0, null, principalId, idempotencyKey, now, status.equals("failed") ? now : null, now));
+        Daos.of(h, ActionDao.class)
+                .insertInvocation(new InvocationRow(
+                        id,
+                        orgId,
+                        projectId,
+                        entry.name(),
+                        entry.row() == null ? null : entry.row().id(),
+                        source,
+                        location,
+                        runId,
+                        stepKey,
+                        retryCount,
+                        jobId,
+                        Json.write(mapper, input),
+                        null,
+                        status,
+                        errorType,
+                        errorMessage,
+                        false,
+                        null,
+                        0,
+                        null,
+                        principalId,
+                        idempotencyKey,
+                        now,
+                        status.equals("failed") ? now : null,
+                        now));
         if (location.equals("managed")) {
             h.afterCommit(executor::nudge);
         }
         return id;
     }
 
-    public ActionInvocationListResponse list(Caller caller, String projectRef, String runId, String jobId, String actionName, String status,
-                                             String cursor, Integer limit) {
+    public ActionInvocationListResponse list(
+            Caller caller,
+            String projectRef,
+            String runId,
+            String jobId,
+            String actionName,
+            String status,
+            String cursor,
+            Integer limit) {
         if (status != null && !STATUSES.contains(status)) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("status", "must be one of " + String.join(", ", STATUSES))));
+            throw ApiException.invalidParameter(
+                    List.of(new ApiException.FieldError("status", "must be one of " + String.join(", ", STATUSES))));
         }
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            String scope = "action-invocations:" + project.id() + ":" + runId + ":" + jobId + ":" + actionName + ":" + status;
+            String scope =
+                    "action-invocations:" + project.id() + ":" + runId + ":" + jobId + ":" + actionName + ":" + status;
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
-            SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id())
+            SqlWhere where = new SqlWhere()
+                    .and("project_id = :p", "p", project.id())
                     .andIf(runId, "run_id = :run", "run")
                     .andIf(jobId, "job_id = :job", "job")
                     .andIf(actionName, "action_name = :name", "name")
                     .andIf(status, "status = :status", "status")
                     .andIf(page.afterId(), "id < :after", "after");
             List<InvocationRow> rows = Daos.of(h, ActionDao.class).list(where, page.fetchSize());
-            PageRequest.Page<ActionInvocationEntry> result = page.page(rows, InvocationRow::id, this::entry, scope, cursors);
-            return new ActionInvocationListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+            PageRequest.Page<ActionInvocationEntry> result =
+                    page.page(rows, InvocationRow::id, this::entry, scope, cursors);
+            return new ActionInvocationListResponse()
+                    .items(result.items())
+                    .hasMore(result.hasMore())
+                    .nextCursor(result.nextCursor());
         });
     }
 
@@ -336,10 +513,20 @@ public final class ActionService {
     // ---- views and rules --------------------------------------------------------------------
 
     private ActionInvocationEntry entry(InvocationRow r) {
-        ActionInvocationEntry e = new ActionInvocationEntry().id(r.id()).runId(r.runId()).jobId(r.jobId()).stepName(r.stepKey())
-                .actionName(r.actionName()).source(r.source()).parameters(Json.readObject(mapper, r.parameters())).status(r.status())
-                .retryCount(r.retryCount()).startedAt(utc(r.startedAt())).finishedAt(r.finishedAt() == null ? null : utc(r.finishedAt()))
-                .errorType(r.errorType()).errorMessage(r.errorMessage());
+        ActionInvocationEntry e = new ActionInvocationEntry()
+                .id(r.id())
+                .runId(r.runId())
+                .jobId(r.jobId())
+                .stepName(r.stepKey())
+                .actionName(r.actionName())
+                .source(r.source())
+                .parameters(Json.readObject(mapper, r.parameters()))
+                .status(r.status())
+                .retryCount(r.retryCount())
+                .startedAt(utc(r.startedAt()))
+                .finishedAt(r.finishedAt() == null ? null : utc(r.finishedAt()))
+                .errorType(r.errorType())
+                .errorMessage(r.errorMessage());
         if (r.output() != null) {
             e.outputSummary(Json.readObject(mapper, r.output()));
         }
@@ -347,11 +534,21 @@ public final class ActionService {
     }
 
     private Action view(ActionRow row) {
-        Action a = new Action().id(row.id()).name(row.name()).title(row.title()).description(row.description())
-                .endpointKind(Action.EndpointKindEnum.HTTP).endpointUrl(URI.create(row.endpointUrl()))
-                .annotations(new ActionAnnotationsResponse().idempotent(row.idempotent()).destructive(row.destructive()).readOnly(row.readOnly()))
-                .tags(Json.readStringMap(mapper, row.tags())).secretRef(secretRef(row.id()))
-                .createdAt(utc(row.createdAt())).updatedAt(utc(row.updatedAt()));
+        Action a = new Action()
+                .id(row.id())
+                .name(row.name())
+                .title(row.title())
+                .description(row.description())
+                .endpointKind(Action.EndpointKindEnum.HTTP)
+                .endpointUrl(URI.create(row.endpointUrl()))
+                .annotations(new ActionAnnotationsResponse()
+                        .idempotent(row.idempotent())
+                        .destructive(row.destructive())
+                        .readOnly(row.readOnly()))
+                .tags(Json.readStringMap(mapper, row.tags()))
+                .secretRef(secretRef(row.id()))
+                .createdAt(utc(row.createdAt()))
+                .updatedAt(utc(row.updatedAt()));
         if (row.inputSchema() != null) {
             a.inputSchema(Json.readObject(mapper, row.inputSchema()));
         }
@@ -369,7 +566,9 @@ public final class ActionService {
         s.put("endpoint_url", row.endpointUrl());
         s.put("input_schema", row.inputSchema() == null ? null : Json.readObject(mapper, row.inputSchema()));
         s.put("output_schema", row.outputSchema() == null ? null : Json.readObject(mapper, row.outputSchema()));
-        s.put("annotations", Map.of("idempotent", row.idempotent(), "destructive", row.destructive(), "read_only", row.readOnly()));
+        s.put(
+                "annotations",
+                Map.of("idempotent", row.idempotent(), "destructive", row.destructive(), "read_only", row.readOnly()));
         s.put("tags", Json.readStringMap(mapper, row.tags()));
         s.values().removeIf(java.util.Objects::isNull);
         return s;
@@ -377,7 +576,10 @@ public final class ActionService {
 
     private void url(URI url, Validator v) {
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(java.util.Locale.ROOT);
-        if (!url.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null || url.getHost().isEmpty()) {
+        if (!url.isAbsolute()
+                || !(scheme.equals("http") || scheme.equals("https"))
+                || url.getHost() == null
+                || url.getHost().isEmpty()) {
             v.add("endpoint_url", "must be an absolute http or https URL");
             return;
         }
@@ -387,17 +589,18 @@ public final class ActionService {
 
     private void schemas(Map<String, Object> input, Map<String, Object> output, Validator v) {
         if (input != null) {
-            JsonSchemaCheck.schemaProblems(mapper.valueToTree(input), "input_schema").forEach(p -> v.add(p.field(), p.reason()));
+            JsonSchemaCheck.schemaProblems(mapper.valueToTree(input), "input_schema")
+                    .forEach(p -> v.add(p.field(), p.reason()));
         }
         if (output != null) {
-            JsonSchemaCheck.schemaProblems(mapper.valueToTree(output), "output_schema").forEach(p -> v.add(p.field(), p.reason()));
+            JsonSchemaCheck.schemaProblems(mapper.valueToTree(output), "output_schema")
+                    .forEach(p -> v.add(p.field(), p.reason()));
         }
     }
 
     private String jsonOrNull(Object value) {
         return value == null ? null : Json.write(mapper, value);
     }
-
 
     private static OffsetDateTime utc(OffsetDateTime t) {
         return t.withOffsetSameInstant(ZoneOffset.UTC);

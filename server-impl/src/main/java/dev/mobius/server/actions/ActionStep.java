@@ -1,25 +1,23 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.automations.StepConfigCheck;
+import dev.mobius.server.runs.StepCall;
+import dev.mobius.server.runs.StepKind;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.runs.StepCall;
-import dev.mobius.server.automations.StepConfigCheck;
-import dev.mobius.server.runs.StepKind;
 
 /**
  * {@code action}: starts one attempt of a catalogue action (templated {@code parameters}) and
  * suspends until it finishes; its output is the step's, its failure goes through the retry policy.
  */
 public final class ActionStep implements StepKind {
-    private static final Set<String> FIELDS = Set.of("action_name", "execution_location", "environment_id", "parameters");
+    private static final Set<String> FIELDS =
+            Set.of("action_name", "execution_location", "environment_id", "parameters");
 
     private final ActionStepRunner runner;
     private final Catalog catalog;
@@ -45,19 +43,26 @@ public final class ActionStep implements StepKind {
         check.closed(at, config, FIELDS, Set.of("action_name"));
         String name = config.path("action_name").asText(null);
         if (name != null && !name.isEmpty()) {
-            Optional<List<String>> locations = catalog.find(check.handle(), check.projectId(), name).map(Catalog.Entry::supportedLocations);
+            Optional<List<String>> locations =
+                    catalog.find(check.handle(), check.projectId(), name).map(Catalog.Entry::supportedLocations);
             if (locations.isEmpty()) {
                 Optional<String> problem = Catalog.workerNameProblem(name);
                 if (problem.isPresent()) {
                     check.error(at + ".action_name", problem.get());
                 } else if (!"worker".equals(config.path("execution_location").asText(null))) {
-                    check.error(at + ".action_name", "no action named \"" + name + "\" exists in this project; an action only a worker runs "
-                            + "needs execution_location worker");
+                    check.error(
+                            at + ".action_name",
+                            "no action named \"" + name + "\" exists in this project; an action only a worker runs "
+                                    + "needs execution_location worker");
                 }
             } else {
                 JsonNode location = config.path("execution_location");
-                if (!location.isMissingNode() && !location.isNull() && !locations.get().contains(location.asText())) {
-                    check.error(at + ".execution_location", "must be one of " + String.join(", ", locations.get()) + " for action " + name);
+                if (!location.isMissingNode()
+                        && !location.isNull()
+                        && !locations.get().contains(location.asText())) {
+                    check.error(
+                            at + ".execution_location",
+                            "must be one of " + String.join(", ", locations.get()) + " for action " + name);
                 }
             }
         }
@@ -93,7 +98,9 @@ public final class ActionStep implements StepKind {
         }
         ActionStepRunner.Outcome o = outcome.get();
         Map<String, Object> payload = new LinkedHashMap<>();
-        payload.put("action_name", call.spec().getConfig() == null ? null : call.spec().getConfig().get("action_name"));
+        payload.put(
+                "action_name",
+                call.spec().getConfig() == null ? null : call.spec().getConfig().get("action_name"));
         payload.put("invocation_id", invocationId);
         if (o.succeeded()) {
             call.emit("action.completed", payload);

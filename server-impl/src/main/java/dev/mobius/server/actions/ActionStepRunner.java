@@ -1,22 +1,19 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.jobs.JobDispatch;
+import dev.mobius.server.jobs.JobOutcomes;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.runs.RunRow;
+import dev.mobius.server.runs.StepRow;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.jobs.JobDispatch;
-import dev.mobius.server.jobs.JobOutcomes;
-import dev.mobius.server.runs.RunRow;
-import dev.mobius.server.runs.StepRow;
-import dev.mobius.server.db.Daos;
 
 /**
  * Action steps of runs, for the engine ({@link ActionStep}): each attempt records an invocation in
@@ -31,7 +28,13 @@ public final class ActionStepRunner implements JobOutcomes {
      * How an attempt ended. A failure that is {@code retryable} (network error, timeout, 5xx, 408,
      * 429) is tried again per the step's retry policy, not sooner than {@code retryAfter} when set.
      */
-    public record Outcome(boolean succeeded, Object output, String errorType, String errorMessage, boolean retryable, Duration retryAfter) {
+    public record Outcome(
+            boolean succeeded,
+            Object output,
+            String errorType,
+            String errorMessage,
+            boolean retryable,
+            Duration retryAfter) {
         public static Outcome success(Object output) {
             return new Outcome(true, output, null, null, false, null);
         }
@@ -67,7 +70,8 @@ public final class ActionStepRunner implements JobOutcomes {
     private final JobDispatch jobs;
     private final Runnable runWoken;
 
-    public ActionStepRunner(ObjectMapper mapper, Catalog catalog, ActionService service, JobDispatch jobs, Runnable runWoken) {
+    public ActionStepRunner(
+            ObjectMapper mapper, Catalog catalog, ActionService service, JobDispatch jobs, Runnable runWoken) {
         this.mapper = mapper;
         this.catalog = catalog;
         this.service = service;
@@ -85,7 +89,8 @@ public final class ActionStepRunner implements JobOutcomes {
     public String start(Handle h, RunRow run, StepRow step, Map<String, Object> config, Object parameters) {
         String name = (String) config.get("action_name");
         Catalog.Entry entry = catalog.resolve(h, run.projectId(), name)
-                .orElseThrow(() -> new Refused("unknown_action", "no action named \"" + name + "\" exists in this project", false));
+                .orElseThrow(() -> new Refused(
+                        "unknown_action", "no action named \"" + name + "\" exists in this project", false));
         Object requested = config.get("execution_location");
         String location = requested instanceof String s ? s : entry.defaultLocation();
         if (!entry.supportedLocations().contains(location)) {
@@ -94,7 +99,8 @@ public final class ActionStepRunner implements JobOutcomes {
         JsonNode input = mapper.valueToTree(parameters == null ? Map.of() : parameters);
         int retryCount = Math.max(0, step.attempt() - 1);
         if (!input.isObject()) {
-            throw refusedAttempt(h, run, step, entry, retryCount, mapper.createObjectNode(), "parameters must be an object");
+            throw refusedAttempt(
+                    h, run, step, entry, retryCount, mapper.createObjectNode(), "parameters must be an object");
         }
         if (entry.inputSchema() != null) {
             List<ApiException.FieldError> problems = JsonSchemaCheck.violations(entry.inputSchema(), input, "input");
@@ -103,8 +109,20 @@ public final class ActionStepRunner implements JobOutcomes {
             }
         }
         Object environment = config.get("environment_id");
-        String id = service.record(h, run.orgId(), run.projectId(), entry, "automation", run.id(), step.stepKey(), retryCount, input, null,
-                null, location, environment instanceof String e && !e.isBlank() ? e : null);
+        String id = service.record(
+                h,
+                run.orgId(),
+                run.projectId(),
+                entry,
+                "automation",
+                run.id(),
+                step.stepKey(),
+                retryCount,
+                input,
+                null,
+                null,
+                location,
+                environment instanceof String e && !e.isBlank() ? e : null);
         InvocationRow row = Daos.of(h, ActionDao.class).invocation(id).orElseThrow();
         if (row.status().equals("failed")) {
             throw new Refused(row.errorType(), row.errorMessage(), false);
@@ -113,11 +131,24 @@ public final class ActionStepRunner implements JobOutcomes {
     }
 
     /** An attempt refused before any call still leaves its record, failed. */
-    private Refused refusedAttempt(Handle h, RunRow run, StepRow step, Catalog.Entry entry, int retryCount, JsonNode input, String message) {
-        String id = service.record(h, run.orgId(), run.projectId(), entry, "automation", run.id(), step.stepKey(), retryCount, input, null,
-                null, "managed");
+    private Refused refusedAttempt(
+            Handle h, RunRow run, StepRow step, Catalog.Entry entry, int retryCount, JsonNode input, String message) {
+        String id = service.record(
+                h,
+                run.orgId(),
+                run.projectId(),
+                entry,
+                "automation",
+                run.id(),
+                step.stepKey(),
+                retryCount,
+                input,
+                null,
+                null,
+                "managed");
         ActionDao dao = Daos.of(h, ActionDao.class);
-        ActionExecutor.finish(h, mapper, dao.lockInvocation(id).orElseThrow(), CallResult.failure("invalid_input", message, false));
+        ActionExecutor.finish(
+                h, mapper, dao.lockInvocation(id).orElseThrow(), CallResult.failure("invalid_input", message, false));
         return new Refused("invalid_input", "input of action \"" + entry.name() + "\" is invalid: " + message, false);
     }
 
@@ -125,8 +156,12 @@ public final class ActionStepRunner implements JobOutcomes {
     public Optional<Outcome> outcome(Handle h, String invocationId) {
         return Daos.of(h, ActionDao.class).invocation(invocationId).flatMap(row -> switch (row.status()) {
             case "completed" -> Optional.of(Outcome.success(Json.readObject(mapper, row.output())));
-            case "failed" -> Optional.of(Outcome.failure(row.errorType(), row.errorMessage(), row.retryable(),
-                    row.retryAfterMs() == null ? null : Duration.ofMillis(row.retryAfterMs())));
+            case "failed" ->
+                Optional.of(Outcome.failure(
+                        row.errorType(),
+                        row.errorMessage(),
+                        row.retryable(),
+                        row.retryAfterMs() == null ? null : Duration.ofMillis(row.retryAfterMs())));
             case "cancelled" -> Optional.of(Outcome.failure("cancelled", row.errorMessage(), false, null));
             default -> Optional.empty();
         });
@@ -137,8 +172,11 @@ public final class ActionStepRunner implements JobOutcomes {
         ActionDao dao = Daos.of(h, ActionDao.class);
         for (InvocationRow row : dao.lockOpenForRun(runId)) {
             // The executor sees the status and aborts the call in flight; a worker is told via its job.
-            h.execute("UPDATE action_invocations SET status = 'cancelled', error_type = 'cancelled', error_message = ?, lease_until = NULL, "
-                    + "finished_at = now(), updated_at = now() WHERE id = ?", reason, row.id());
+            h.execute(
+                    "UPDATE action_invocations SET status = 'cancelled', error_type = 'cancelled', error_message = ?, lease_until = NULL, "
+                            + "finished_at = now(), updated_at = now() WHERE id = ?",
+                    reason,
+                    row.id());
             if (row.jobId() != null) {
                 jobs.cancel(h, row.jobId(), reason);
             }
@@ -163,10 +201,11 @@ public final class ActionStepRunner implements JobOutcomes {
         }
         CallResult checked = result;
         if (result.ok()) {
-            Optional<Catalog.Entry> entry = catalog.find(h, row.get().projectId(), row.get().actionName());
+            Optional<Catalog.Entry> entry =
+                    catalog.find(h, row.get().projectId(), row.get().actionName());
             if (entry.isPresent() && entry.get().outputSchema() != null) {
-                List<ApiException.FieldError> problems = JsonSchemaCheck.violations(entry.get().outputSchema(),
-                        mapper.valueToTree(result.output()), "output");
+                List<ApiException.FieldError> problems = JsonSchemaCheck.violations(
+                        entry.get().outputSchema(), mapper.valueToTree(result.output()), "output");
                 if (!problems.isEmpty()) {
                     checked = CallResult.failure("invalid_output", ActionExecutor.describe(problems), false);
                 }

@@ -1,5 +1,11 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.events.Expressions;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.outbound.OutboundHttp;
+import dev.mobius.server.signing.SignatureV1;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpConnectTimeoutException;
@@ -18,17 +24,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.events.Expressions;
-import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.outbound.OutboundHttp;
-import dev.mobius.server.signing.SignatureV1;
 
 /**
  * Performs one call: a platform action inside the server, or the signed POST of an HTTP action.
@@ -122,13 +119,20 @@ public final class Calls {
             body = (b.isTextual() ? b.asText() : b.toString()).getBytes(StandardCharsets.UTF_8);
         }
         Duration timeout = http.timeout();
-        if (input.path("timeout_seconds").isInt() && input.get("timeout_seconds").asInt() < timeout.toSeconds()) {
+        if (input.path("timeout_seconds").isInt()
+                && input.get("timeout_seconds").asInt() < timeout.toSeconds()) {
             timeout = Duration.ofSeconds(input.get("timeout_seconds").asInt());
         }
         HttpRequest.Builder req;
         try {
-            req = HttpRequest.newBuilder(uri).timeout(timeout).header("User-Agent", USER_AGENT)
-                    .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+            req = HttpRequest.newBuilder(uri)
+                    .timeout(timeout)
+                    .header("User-Agent", USER_AGENT)
+                    .method(
+                            method,
+                            body.length == 0
+                                    ? HttpRequest.BodyPublishers.noBody()
+                                    : HttpRequest.BodyPublishers.ofByteArray(body));
             if (json) {
                 req.header("Content-Type", "application/json");
             }
@@ -143,7 +147,9 @@ public final class Calls {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("status", response.statusCode());
             Map<String, Object> headers = new LinkedHashMap<>();
-            response.headers().map().forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), String.join(", ", v)));
+            response.headers()
+                    .map()
+                    .forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), String.join(", ", v)));
             out.put("headers", headers);
             String text = new String(response.body(), StandardCharsets.UTF_8);
             if (!text.isEmpty()) {
@@ -154,7 +160,8 @@ public final class Calls {
     }
 
     /** The signed POST of an HTTP action; its 2xx body (a JSON object) is the output. */
-    CallResult httpAction(String endpointUrl, Map<String, Object> envelope, String deliveryId, Signing signing) throws InterruptedException {
+    CallResult httpAction(String endpointUrl, Map<String, Object> envelope, String deliveryId, Signing signing)
+            throws InterruptedException {
         URI uri;
         try {
             uri = URI.create(endpointUrl);
@@ -168,7 +175,8 @@ public final class Calls {
             throw new IllegalStateException(e);
         }
         long ts = System.currentTimeMillis() / 1000;
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(http.timeout())
+        HttpRequest request = HttpRequest.newBuilder(uri)
+                .timeout(http.timeout())
                 .header("Content-Type", "application/json")
                 .header("User-Agent", USER_AGENT)
                 .header("X-Mobius-Event-Type", "action.invocation")
@@ -179,7 +187,8 @@ public final class Calls {
                 .header("X-Mobius-Secret-Ref", signing.secretRef())
                 .header("X-Mobius-Secret-Version", Integer.toString(signing.version()))
                 .header("Idempotency-Key", deliveryId)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
         return exchange(uri, request, http.timeout(), response -> {
             String text = new String(response.body(), StandardCharsets.UTF_8).trim();
             if (text.isEmpty()) {
@@ -193,18 +202,26 @@ public final class Calls {
             } catch (IOException ignored) {
                 // reported below
             }
-            return CallResult.failure("invalid_output", "the endpoint answered " + response.statusCode() + " with a body that is not a JSON object", false);
+            return CallResult.failure(
+                    "invalid_output",
+                    "the endpoint answered " + response.statusCode() + " with a body that is not a JSON object",
+                    false);
         });
     }
 
-    private CallResult exchange(URI uri, HttpRequest request, Duration timeout,
-                                java.util.function.Function<HttpResponse<byte[]>, CallResult> onSuccess) throws InterruptedException {
+    private CallResult exchange(
+            URI uri,
+            HttpRequest request,
+            Duration timeout,
+            java.util.function.Function<HttpResponse<byte[]>, CallResult> onSuccess)
+            throws InterruptedException {
         try {
             http.guard().check(uri);
         } catch (OutboundGuard.Refused e) {
             return CallResult.failure("outbound_blocked", e.getMessage(), false);
         }
-        CompletableFuture<HttpResponse<byte[]>> call = http.client().sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
+        CompletableFuture<HttpResponse<byte[]>> call =
+                http.client().sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
         HttpResponse<byte[]> response;
         try {
             // A little over the request's own timeout, which normally fires first.
@@ -214,14 +231,22 @@ public final class Calls {
             throw e;
         } catch (TimeoutException e) {
             call.cancel(true);
-            return CallResult.failure("timeout", "no answer from " + uri.getHost() + " within " + timeout.toSeconds() + "s", true);
+            return CallResult.failure(
+                    "timeout", "no answer from " + uri.getHost() + " within " + timeout.toSeconds() + "s", true);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof HttpConnectTimeoutException || cause instanceof HttpTimeoutException) {
-                return CallResult.failure("timeout", "no answer from " + uri.getHost() + " within " + timeout.toSeconds() + "s", true);
+                return CallResult.failure(
+                        "timeout", "no answer from " + uri.getHost() + " within " + timeout.toSeconds() + "s", true);
             }
-            return CallResult.failure("network_error", "calling " + uri.getHost() + " failed: "
-                    + (cause == null ? e.getMessage() : cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage())), true);
+            return CallResult.failure(
+                    "network_error",
+                    "calling " + uri.getHost() + " failed: "
+                            + (cause == null
+                                    ? e.getMessage()
+                                    : cause.getClass().getSimpleName()
+                                            + (cause.getMessage() == null ? "" : ": " + cause.getMessage())),
+                    true);
         }
         int status = response.statusCode();
         if (status >= 200 && status < 300) {
@@ -232,7 +257,10 @@ public final class Calls {
         if (snippet.length() > 200) {
             snippet = snippet.substring(0, 200);
         }
-        return CallResult.failure("http_error", "the endpoint answered " + status + (snippet.isBlank() ? "" : ": " + snippet.strip()), retryable,
+        return CallResult.failure(
+                "http_error",
+                "the endpoint answered " + status + (snippet.isBlank() ? "" : ": " + snippet.strip()),
+                retryable,
                 retryable ? retryAfterMillis(response.headers()) : null);
     }
 
@@ -246,7 +274,9 @@ public final class Calls {
             return Math.max(0, Long.parseLong(value.trim())) * 1000;
         } catch (NumberFormatException e) {
             try {
-                long at = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+                long at = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME)
+                        .toInstant()
+                        .toEpochMilli();
                 return Math.max(0, at - System.currentTimeMillis());
             } catch (RuntimeException ignored) {
                 return null;

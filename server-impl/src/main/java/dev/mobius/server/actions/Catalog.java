@@ -1,5 +1,10 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -9,15 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.json.Json;
-import dev.mobius.server.db.Daos;
 
 /**
  * The action catalogue of a project: the platform actions (fixed, read from
@@ -31,14 +28,24 @@ public final class Catalog {
     static final List<String> WORKER_LOCATIONS = List.of("worker");
     /** The worker form of an action name (what the public SDKs register): letters, digits, '.', '_', '-'. */
     static final Pattern WORKER_NAME = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
-    public static final String WORKER_NAME_RULE = "must be a platform action, an action of this project or a worker action name "
-            + "(1 to 128 letters, digits, ., _ or -, starting with a letter or digit)";
+
+    public static final String WORKER_NAME_RULE =
+            "must be a platform action, an action of this project or a worker action name "
+                    + "(1 to 128 letters, digits, ., _ or -, starting with a letter or digit)";
     public static final String RESERVED = "names starting with mobius. are reserved";
 
     /** A callable action: a catalogue entry plus, for project actions, its row. */
-    public record Entry(String name, boolean platform, ActionRow row, JsonNode inputSchema, JsonNode outputSchema,
-                        List<String> supportedLocations, String defaultLocation, String queue, List<String> capabilities,
-                        ObjectNode view) {}
+    public record Entry(
+            String name,
+            boolean platform,
+            ActionRow row,
+            JsonNode inputSchema,
+            JsonNode outputSchema,
+            List<String> supportedLocations,
+            String defaultLocation,
+            String queue,
+            List<String> capabilities,
+            ObjectNode view) {}
 
     private final ObjectMapper mapper;
     private final WorkerActions workers;
@@ -59,9 +66,19 @@ public final class Catalog {
                 execution.path("supported_locations").forEach(l -> locations.add(l.asText()));
                 List<String> capabilities = new ArrayList<>();
                 execution.path("required_worker_capabilities").forEach(l -> capabilities.add(l.asText()));
-                platform.put(item.get("name").asText(), new Entry(item.get("name").asText(), true, null, item.get("input_schema"),
-                        item.get("output_schema"), locations, execution.path("default_location").asText("managed"),
-                        execution.path("queue").asText(null), capabilities, view));
+                platform.put(
+                        item.get("name").asText(),
+                        new Entry(
+                                item.get("name").asText(),
+                                true,
+                                null,
+                                item.get("input_schema"),
+                                item.get("output_schema"),
+                                locations,
+                                execution.path("default_location").asText("managed"),
+                                execution.path("queue").asText(null),
+                                capabilities,
+                                view));
             }
         } catch (IOException e) {
             throw new IllegalStateException("platform-actions.json is unreadable", e);
@@ -78,7 +95,8 @@ public final class Catalog {
             return Optional.empty();
         }
         if (!name.contains(".")) {
-            Optional<Entry> custom = Daos.of(h, ActionDao.class).find(projectId, name).map(this::custom);
+            Optional<Entry> custom =
+                    Daos.of(h, ActionDao.class).find(projectId, name).map(this::custom);
             if (custom.isPresent()) {
                 return custom;
             }
@@ -103,7 +121,9 @@ public final class Catalog {
     }
 
     public List<Entry> all(Handle h, String projectId) {
-        List<Entry> entries = new ArrayList<>(platform.values().stream().sorted(java.util.Comparator.comparing(Entry::name)).toList());
+        List<Entry> entries = new ArrayList<>(platform.values().stream()
+                .sorted(java.util.Comparator.comparing(Entry::name))
+                .toList());
         Set<String> taken = new java.util.HashSet<>(platform.keySet());
         Daos.of(h, ActionDao.class).all(projectId).forEach(row -> {
             entries.add(custom(row));
@@ -154,7 +174,11 @@ public final class Catalog {
         execution.put("default_location", "worker");
         execution.put("queue", "default");
         if (a.lastSeenAt() != null) {
-            view.put("last_seen_at", a.lastSeenAt().withOffsetSameInstant(java.time.ZoneOffset.UTC).toString());
+            view.put(
+                    "last_seen_at",
+                    a.lastSeenAt()
+                            .withOffsetSameInstant(java.time.ZoneOffset.UTC)
+                            .toString());
         }
         return new Entry(a.name(), false, null, null, null, WORKER_LOCATIONS, "worker", "default", List.of(), view);
     }
@@ -174,7 +198,8 @@ public final class Catalog {
         view.put("risk", row.readOnly() ? "low" : row.destructive() ? "high" : "medium");
         view.set("annotations", annotations(row));
         JsonNode in = row.inputSchema() == null ? null : mapper.valueToTree(Json.readObject(mapper, row.inputSchema()));
-        JsonNode out = row.outputSchema() == null ? null : mapper.valueToTree(Json.readObject(mapper, row.outputSchema()));
+        JsonNode out =
+                row.outputSchema() == null ? null : mapper.valueToTree(Json.readObject(mapper, row.outputSchema()));
         if (in != null) {
             view.set("input_schema", in);
         }

@@ -1,11 +1,10 @@
 package dev.mobius.server.actions;
 
+import dev.mobius.api.CatalogApi;
+import dev.mobius.server.tenancy.CallerContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
-
-import dev.mobius.api.CatalogApi;
-import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of the event and action catalogues. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
@@ -33,6 +32,7 @@ public final class CatalogResource implements CatalogApi {
 
     @Override
     public Response getCatalogAction(String project, String actionName) {
-        return Response.ok(actions.catalogEntry(CallerContext.of(security), project, actionName)).build();
+        return Response.ok(actions.catalogEntry(CallerContext.of(security), project, actionName))
+                .build();
     }
 }

@@ -1,5 +1,7 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.http.ApiException;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -9,10 +11,6 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import java.util.stream.Collectors;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
-import dev.mobius.server.http.ApiException;
 
 /**
  * The part of JSON Schema that action inputs and outputs are checked with: {@code type},
@@ -88,7 +86,10 @@ public final class JsonSchemaCheck {
         }
         JsonNode allowed = schema.get("enum");
         if (allowed != null && allowed.isArray() && iterable(allowed).stream().noneMatch(a -> same(a, value))) {
-            out.add(new ApiException.FieldError(at, "must be one of " + iterable(allowed).stream().map(JsonNode::asText).collect(Collectors.joining(", "))));
+            out.add(new ApiException.FieldError(
+                    at,
+                    "must be one of "
+                            + iterable(allowed).stream().map(JsonNode::asText).collect(Collectors.joining(", "))));
         }
         JsonNode constant = schema.get("const");
         if (constant != null && !same(constant, value)) {
@@ -96,25 +97,36 @@ public final class JsonSchemaCheck {
         }
         if (value.isNumber()) {
             BigDecimal n = value.decimalValue();
-            if (schema.path("minimum").isNumber() && n.compareTo(schema.get("minimum").decimalValue()) < 0) {
-                out.add(new ApiException.FieldError(at, "must be at least " + schema.get("minimum").asText()));
+            if (schema.path("minimum").isNumber()
+                    && n.compareTo(schema.get("minimum").decimalValue()) < 0) {
+                out.add(new ApiException.FieldError(
+                        at, "must be at least " + schema.get("minimum").asText()));
             }
-            if (schema.path("maximum").isNumber() && n.compareTo(schema.get("maximum").decimalValue()) > 0) {
-                out.add(new ApiException.FieldError(at, "must be at most " + schema.get("maximum").asText()));
+            if (schema.path("maximum").isNumber()
+                    && n.compareTo(schema.get("maximum").decimalValue()) > 0) {
+                out.add(new ApiException.FieldError(
+                        at, "must be at most " + schema.get("maximum").asText()));
             }
         }
         if (value.isTextual()) {
             int length = value.asText().codePointCount(0, value.asText().length());
-            if (schema.path("minLength").isInt() && length < schema.get("minLength").asInt()) {
-                out.add(new ApiException.FieldError(at, "must be at least " + schema.get("minLength").asInt() + " characters"));
+            if (schema.path("minLength").isInt()
+                    && length < schema.get("minLength").asInt()) {
+                out.add(new ApiException.FieldError(
+                        at, "must be at least " + schema.get("minLength").asInt() + " characters"));
             }
-            if (schema.path("maxLength").isInt() && length > schema.get("maxLength").asInt()) {
-                out.add(new ApiException.FieldError(at, "must be at most " + schema.get("maxLength").asInt() + " characters"));
+            if (schema.path("maxLength").isInt()
+                    && length > schema.get("maxLength").asInt()) {
+                out.add(new ApiException.FieldError(
+                        at, "must be at most " + schema.get("maxLength").asInt() + " characters"));
             }
             if (schema.path("pattern").isTextual()) {
                 try {
-                    if (!Pattern.compile(schema.get("pattern").asText()).matcher(value.asText()).find()) {
-                        out.add(new ApiException.FieldError(at, "must match " + schema.get("pattern").asText()));
+                    if (!Pattern.compile(schema.get("pattern").asText())
+                            .matcher(value.asText())
+                            .find()) {
+                        out.add(new ApiException.FieldError(
+                                at, "must match " + schema.get("pattern").asText()));
                     }
                 } catch (PatternSyntaxException ignored) {
                     // checked when the schema was stored
@@ -122,11 +134,15 @@ public final class JsonSchemaCheck {
             }
         }
         if (value.isArray()) {
-            if (schema.path("minItems").isInt() && value.size() < schema.get("minItems").asInt()) {
-                out.add(new ApiException.FieldError(at, "must hold at least " + schema.get("minItems").asInt() + " items"));
+            if (schema.path("minItems").isInt()
+                    && value.size() < schema.get("minItems").asInt()) {
+                out.add(new ApiException.FieldError(
+                        at, "must hold at least " + schema.get("minItems").asInt() + " items"));
             }
-            if (schema.path("maxItems").isInt() && value.size() > schema.get("maxItems").asInt()) {
-                out.add(new ApiException.FieldError(at, "must hold at most " + schema.get("maxItems").asInt() + " items"));
+            if (schema.path("maxItems").isInt()
+                    && value.size() > schema.get("maxItems").asInt()) {
+                out.add(new ApiException.FieldError(
+                        at, "must hold at most " + schema.get("maxItems").asInt() + " items"));
             }
             JsonNode items = schema.get("items");
             for (int i = 0; i < value.size(); i++) {
@@ -164,7 +180,9 @@ public final class JsonSchemaCheck {
             case "array" -> v.isArray();
             case "string" -> v.isTextual();
             case "number" -> v.isNumber();
-            case "integer" -> v.isIntegralNumber() || v.isNumber() && v.decimalValue().stripTrailingZeros().scale() <= 0;
+            case "integer" ->
+                v.isIntegralNumber()
+                        || v.isNumber() && v.decimalValue().stripTrailingZeros().scale() <= 0;
             case "boolean" -> v.isBoolean();
             case "null" -> v.isNull();
             default -> true;

@@ -1,13 +1,11 @@
 package dev.mobius.server.actions;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 
 /**
  * The generated request model cannot tell {@code "annotations": null} (clear the flags) from an
@@ -23,13 +21,18 @@ public final class PatchBody implements ContainerRequestFilter {
 
     @Override
     public void filter(ContainerRequestContext request) throws IOException {
-        if (!request.getMethod().equals("PATCH") || !request.getUriInfo().getPath().matches("/?v1/projects/[^/]+/actions/[^/]+") || !request.hasEntity()) {
+        if (!request.getMethod().equals("PATCH")
+                || !request.getUriInfo().getPath().matches("/?v1/projects/[^/]+/actions/[^/]+")
+                || !request.hasEntity()) {
             return;
         }
         byte[] body = request.getEntityStream().readAllBytes();
         try {
             JsonNode node = mapper.readTree(body);
-            if (node != null && node.isObject() && node.has("annotations") && node.get("annotations").isNull()) {
+            if (node != null
+                    && node.isObject()
+                    && node.has("annotations")
+                    && node.get("annotations").isNull()) {
                 ((com.fasterxml.jackson.databind.node.ObjectNode) node).putObject("annotations");
                 body = mapper.writeValueAsBytes(node);
             }

@@ -1,11 +1,9 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.jdbi.v3.core.Handle;
 
 /**

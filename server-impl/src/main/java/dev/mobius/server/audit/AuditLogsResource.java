@@ -1,13 +1,11 @@
 package dev.mobius.server.audit;
 
-import java.time.OffsetDateTime;
-
+import dev.mobius.api.AuditLogsApi;
+import dev.mobius.server.tenancy.CallerContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
-
-import dev.mobius.api.AuditLogsApi;
-import dev.mobius.server.tenancy.CallerContext;
+import java.time.OffsetDateTime;
 
 /** HTTP face of {@link AuditLogService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
@@ -24,16 +22,44 @@ public final class AuditLogsResource implements AuditLogsApi {
     }
 
     @Override
-    public Response listOrgAuditLogs(String resourceType, String projectId, String resourceId, String principalId, String action,
-                                     OffsetDateTime createdAfter, OffsetDateTime createdBefore, String cursor, Integer limit) {
-        return Response.ok(auditLogs.listOrg(CallerContext.of(security), projectId,
-                new AuditLogService.Filter(resourceType, resourceId, principalId, action, createdAfter, createdBefore), limit, cursor)).build();
+    public Response listOrgAuditLogs(
+            String resourceType,
+            String projectId,
+            String resourceId,
+            String principalId,
+            String action,
+            OffsetDateTime createdAfter,
+            OffsetDateTime createdBefore,
+            String cursor,
+            Integer limit) {
+        return Response.ok(auditLogs.listOrg(
+                        CallerContext.of(security),
+                        projectId,
+                        new AuditLogService.Filter(
+                                resourceType, resourceId, principalId, action, createdAfter, createdBefore),
+                        limit,
+                        cursor))
+                .build();
     }
 
     @Override
-    public Response listAuditLogs(String project, String resourceType, String resourceId, String principalId, String action,
-                                  OffsetDateTime createdAfter, OffsetDateTime createdBefore, String cursor, Integer limit) {
-        return Response.ok(auditLogs.listProject(CallerContext.of(security), project,
-                new AuditLogService.Filter(resourceType, resourceId, principalId, action, createdAfter, createdBefore), limit, cursor)).build();
+    public Response listAuditLogs(
+            String project,
+            String resourceType,
+            String resourceId,
+            String principalId,
+            String action,
+            OffsetDateTime createdAfter,
+            OffsetDateTime createdBefore,
+            String cursor,
+            Integer limit) {
+        return Response.ok(auditLogs.listProject(
+                        CallerContext.of(security),
+                        project,
+                        new AuditLogService.Filter(
+                                resourceType, resourceId, principalId, action, createdAfter, createdBefore),
+                        limit,
+                        cursor))
+                .build();
     }
 }

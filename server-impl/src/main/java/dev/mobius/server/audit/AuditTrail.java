@@ -1,20 +1,15 @@
 package dev.mobius.server.audit;
 
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.time.Times;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.time.Times;
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.db.Daos;
 
 /**
  * Writes audit entries inside the caller's transaction, so an entry exists exactly when the
@@ -22,7 +17,13 @@ import dev.mobius.server.db.Daos;
  * ids or timestamps, so they stay comparable.
  */
 public final class AuditTrail {
-    public enum Action { create, update, delete, archive, restore }
+    public enum Action {
+        create,
+        update,
+        delete,
+        archive,
+        restore
+    }
 
     private final Ids ids;
     private final ObjectMapper mapper;
@@ -32,17 +33,32 @@ public final class AuditTrail {
         this.mapper = mapper;
     }
 
-    public void created(Handle h, Caller caller, String projectId, String type, String id, String name, Map<String, Object> after) {
+    public void created(
+            Handle h, Caller caller, String projectId, String type, String id, String name, Map<String, Object> after) {
         write(h, caller, projectId, Action.create, type, id, name, null, after);
     }
 
-    public void deleted(Handle h, Caller caller, String projectId, String type, String id, String name, Map<String, Object> before) {
+    public void deleted(
+            Handle h,
+            Caller caller,
+            String projectId,
+            String type,
+            String id,
+            String name,
+            Map<String, Object> before) {
         write(h, caller, projectId, Action.delete, type, id, name, before, null);
     }
 
     /** Records only the fields whose values differ; writes nothing when nothing changed. */
-    public void updated(Handle h, Caller caller, String projectId, String type, String id, String name,
-                        Map<String, Object> before, Map<String, Object> after) {
+    public void updated(
+            Handle h,
+            Caller caller,
+            String projectId,
+            String type,
+            String id,
+            String name,
+            Map<String, Object> before,
+            Map<String, Object> after) {
         Map<String, Object> b = new LinkedHashMap<>();
         Map<String, Object> a = new LinkedHashMap<>();
         java.util.Set<String> keys = new java.util.LinkedHashSet<>(before.keySet());
@@ -62,8 +78,16 @@ public final class AuditTrail {
         }
     }
 
-    public void write(Handle h, Caller caller, String projectId, Action action, String type, String id, String name,
-                      Map<String, Object> before, Map<String, Object> after) {
+    public void write(
+            Handle h,
+            Caller caller,
+            String projectId,
+            Action action,
+            String type,
+            String id,
+            String name,
+            Map<String, Object> before,
+            Map<String, Object> after) {
         Map<String, Object> changes = new LinkedHashMap<>();
         if (before != null) {
             changes.put("before", before);
@@ -71,10 +95,24 @@ public final class AuditTrail {
         if (after != null) {
             changes.put("after", after);
         }
-        Daos.of(h, AuditDao.class).insert(new AuditRow(ids.next("aud"), caller.orgId(), projectId, caller.principalId(),
-                caller.principalName(), caller.keyId(), caller.keyName(), action.name(), type, id, name,
-                changes.isEmpty() ? null : Json.write(mapper, changes), caller.ipAddress(), caller.userAgent(),
-                caller.requestId(), Times.now()));
+        Daos.of(h, AuditDao.class)
+                .insert(new AuditRow(
+                        ids.next("aud"),
+                        caller.orgId(),
+                        projectId,
+                        caller.principalId(),
+                        caller.principalName(),
+                        caller.keyId(),
+                        caller.keyName(),
+                        action.name(),
+                        type,
+                        id,
+                        name,
+                        changes.isEmpty() ? null : Json.write(mapper, changes),
+                        caller.ipAddress(),
+                        caller.userAgent(),
+                        caller.requestId(),
+                        Times.now()));
     }
 
     /** A summary map without null values, in the order given: {@code summary("name", n, "tags", t)}. */

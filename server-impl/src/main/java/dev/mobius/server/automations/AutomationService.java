@@ -1,19 +1,7 @@
 package dev.mobius.server.automations;
 
-import java.security.SecureRandom;
-import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
-
 import dev.mobius.api.model.Automation;
 import dev.mobius.api.model.AutomationListResponse;
 import dev.mobius.api.model.AutomationSpec;
@@ -25,22 +13,31 @@ import dev.mobius.api.model.AutomationVersionListResponse;
 import dev.mobius.api.model.CreateAutomationRequest;
 import dev.mobius.api.model.CreateAutomationVersionRequest;
 import dev.mobius.api.model.UpdateAutomationRequest;
-import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
 import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Text;
-import dev.mobius.server.time.Times;
 import dev.mobius.server.http.Validator;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.db.Daos;
+import dev.mobius.server.time.Times;
+import java.security.SecureRandom;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 
 /**
  * Automations and their versions. A version is immutable once stored; publishing one makes it
@@ -61,8 +58,14 @@ public final class AutomationService {
     private final SecureRandom random = new SecureRandom();
 
     /** @param kinds the step kinds, which check the configs of their steps */
-    public AutomationService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Expressions expressions,
-                             StepShape.Registry kinds) {
+    public AutomationService(
+            Jdbi jdbi,
+            Ids ids,
+            ObjectMapper mapper,
+            AuditTrail audit,
+            Cursors cursors,
+            Expressions expressions,
+            StepShape.Registry kinds) {
         this.kinds = kinds;
         this.expressions = expressions;
         this.jdbi = jdbi;
@@ -76,7 +79,8 @@ public final class AutomationService {
 
     public AutomationListResponse list(Caller caller, String projectRef, String status, String cursor, Integer limit) {
         if (status != null && !LIST_STATUSES.contains(status)) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("status", "must be one of " + String.join(", ", LIST_STATUSES))));
+            throw ApiException.invalidParameter(List.of(
+                    new ApiException.FieldError("status", "must be one of " + String.join(", ", LIST_STATUSES))));
         }
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
@@ -90,8 +94,12 @@ public final class AutomationService {
             }
             where.andIf(page.afterId(), "id < :after", "after");
             List<AutomationRow> rows = Daos.of(h, AutomationDao.class).list(where, page.fetchSize());
-            PageRequest.Page<Automation> result = page.page(rows, AutomationRow::id, row -> view(h, row), scope, cursors);
-            return new AutomationListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+            PageRequest.Page<Automation> result =
+                    page.page(rows, AutomationRow::id, row -> view(h, row), scope, cursors);
+            return new AutomationListResponse()
+                    .items(result.items())
+                    .hasMore(result.hasMore())
+                    .nextCursor(result.nextCursor());
         });
     }
 
@@ -106,14 +114,31 @@ public final class AutomationService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationDao dao = Daos.of(h, AutomationDao.class);
             if (dao.find(project.id(), request.getHandle()).isPresent()) {
-                throw ApiException.conflict("automation_handle_taken", "an automation with handle \"" + request.getHandle()
-                        + "\" already exists in this project", Map.of("handle", request.getHandle()));
+                throw ApiException.conflict(
+                        "automation_handle_taken",
+                        "an automation with handle \"" + request.getHandle() + "\" already exists in this project",
+                        Map.of("handle", request.getHandle()));
             }
             OffsetDateTime now = Times.now();
-            AutomationRow row = new AutomationRow(ids.next("aut"), caller.orgId(), project.id(), request.getHandle(), request.getName(),
-                    Text.blankToNull(request.getDescription()), "draft", caller.principalId(), null, 0, null, json(request.getDefaultInputs()),
-                    json(request.getSettings()), Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
-                    null, null, now, now);
+            AutomationRow row = new AutomationRow(
+                    ids.next("aut"),
+                    caller.orgId(),
+                    project.id(),
+                    request.getHandle(),
+                    request.getName(),
+                    Text.blankToNull(request.getDescription()),
+                    "draft",
+                    caller.principalId(),
+                    null,
+                    0,
+                    null,
+                    json(request.getDefaultInputs()),
+                    json(request.getSettings()),
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
+                    null,
+                    null,
+                    now,
+                    now);
             dao.insert(row);
             audit.created(h, caller, project.id(), "automation", row.id(), row.name(), summary(row));
             return view(h, row);
@@ -133,7 +158,9 @@ public final class AutomationService {
         if (request.getDefaultAgentId() != null && !request.getDefaultAgentId().isEmpty()) {
             v.add("default_agent_id", "no agent with this id exists in the project");
         }
-        if (request.getStatus() != null && request.getStatus() != AutomationStatus.ACTIVE && request.getStatus() != AutomationStatus.PAUSED) {
+        if (request.getStatus() != null
+                && request.getStatus() != AutomationStatus.ACTIVE
+                && request.getStatus() != AutomationStatus.PAUSED) {
             v.add("status", "may be set to active or paused");
         }
         v.throwIfInvalid();
@@ -143,18 +170,35 @@ public final class AutomationService {
             if (request.getStatus() != null && before.publishedVersion() == null) {
                 throw ApiException.validation("status", "publish a version first");
             }
-            Map<String, String> tags = request.getTags() == null ? Json.readStringMap(mapper, before.tags())
+            Map<String, String> tags = request.getTags() == null
+                    ? Json.readStringMap(mapper, before.tags())
                     : Tags.replace(Json.readStringMap(mapper, before.tags()), request.getTags());
-            AutomationRow after = new AutomationRow(before.id(), before.orgId(), before.projectId(), before.handle(),
+            AutomationRow after = new AutomationRow(
+                    before.id(),
+                    before.orgId(),
+                    before.projectId(),
+                    before.handle(),
                     request.getName() == null ? before.name() : request.getName(),
-                    request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()),
-                    request.getStatus() == null ? before.status() : request.getStatus().toString(), before.owner(), before.defaultAgentId(),
-                    before.latestVersion(), before.publishedVersion(),
+                    request.getDescription() == null
+                            ? before.description()
+                            : Text.blankToNull(request.getDescription()),
+                    request.getStatus() == null
+                            ? before.status()
+                            : request.getStatus().toString(),
+                    before.owner(),
+                    before.defaultAgentId(),
+                    before.latestVersion(),
+                    before.publishedVersion(),
                     request.getDefaultInputs() == null ? before.defaultInputs() : json(request.getDefaultInputs()),
                     request.getSettings() == null ? before.settings() : json(request.getSettings()),
-                    Json.write(mapper, tags), before.lastRunAt(), before.archivedAt(), before.createdAt(), Times.now());
+                    Json.write(mapper, tags),
+                    before.lastRunAt(),
+                    before.archivedAt(),
+                    before.createdAt(),
+                    Times.now());
             Daos.of(h, AutomationDao.class).update(after);
-            audit.updated(h, caller, project.id(), "automation", after.id(), after.name(), summary(before), summary(after));
+            audit.updated(
+                    h, caller, project.id(), "automation", after.id(), after.name(), summary(before), summary(after));
             return view(h, after);
         });
     }
@@ -170,8 +214,16 @@ public final class AutomationService {
             OffsetDateTime now = Times.now();
             AutomationRow after = withStatus(before, "archived", before.publishedVersion(), now, now);
             Daos.of(h, AutomationDao.class).update(after);
-            audit.write(h, caller, project.id(), AuditTrail.Action.archive, "automation", after.id(), after.name(),
-                    Map.of("status", before.status()), Map.of("status", "archived"));
+            audit.write(
+                    h,
+                    caller,
+                    project.id(),
+                    AuditTrail.Action.archive,
+                    "automation",
+                    after.id(),
+                    after.name(),
+                    Map.of("status", before.status()),
+                    Map.of("status", "archived"));
         });
     }
 
@@ -181,23 +233,40 @@ public final class AutomationService {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = find(h, project, handle, false);
-            return new AutomationVersionListResponse().items(Daos.of(h, AutomationDao.class).versions(automation.id())
-                    .stream().map(v -> versionView(automation, v)).toList());
+            return new AutomationVersionListResponse()
+                    .items(Daos.of(h, AutomationDao.class).versions(automation.id()).stream()
+                            .map(v -> versionView(automation, v))
+                            .toList());
         });
     }
 
-    public AutomationVersion createVersion(Caller caller, String projectRef, String handle, CreateAutomationVersionRequest request) {
+    public AutomationVersion createVersion(
+            Caller caller, String projectRef, String handle, CreateAutomationVersionRequest request) {
         JsonNode spec = mapper.valueToTree(request.getSpec());
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow automation = notArchived(find(h, project, handle, true));
             AutomationDao dao = Daos.of(h, AutomationDao.class);
             new SpecValidator(kinds, expressions, mapper, h, project.id()).validate(spec);
-            VersionRow row = new VersionRow(ids.next("autv"), automation.id(), automation.latestVersion() + 1, "draft",
-                    Json.write(mapper, request.getSpec()), json(request.getCompiledPlan()), caller.principalId(), Times.now());
+            VersionRow row = new VersionRow(
+                    ids.next("autv"),
+                    automation.id(),
+                    automation.latestVersion() + 1,
+                    "draft",
+                    Json.write(mapper, request.getSpec()),
+                    json(request.getCompiledPlan()),
+                    caller.principalId(),
+                    Times.now());
             dao.insertVersion(row);
             dao.update(withVersions(automation, row.version(), automation.publishedVersion()));
-            audit.created(h, caller, project.id(), "automation_version", row.id(), automation.name(), Map.of("version", row.version()));
+            audit.created(
+                    h,
+                    caller,
+                    project.id(),
+                    "automation_version",
+                    row.id(),
+                    automation.name(),
+                    Map.of("version", row.version()));
             return versionView(automation, row);
         });
     }
@@ -207,11 +276,14 @@ public final class AutomationService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow before = notArchived(find(h, project, handle, true));
             AutomationDao dao = Daos.of(h, AutomationDao.class);
-            VersionRow target = dao.version(before.id(), version).orElseThrow(() ->
-                    ApiException.notFound("version " + version + " of automation \"" + handle + "\" not found"));
+            VersionRow target = dao.version(before.id(), version)
+                    .orElseThrow(() -> ApiException.notFound(
+                            "version " + version + " of automation \"" + handle + "\" not found"));
             if (target.status().equals("published")) {
-                throw ApiException.conflict("version_already_published", "version " + version + " of automation \"" + handle
-                        + "\" is already published", null);
+                throw ApiException.conflict(
+                        "version_already_published",
+                        "version " + version + " of automation \"" + handle + "\" is already published",
+                        null);
             }
             dao.supersedePublished(before.id());
             dao.markPublished(target.id());
@@ -220,7 +292,13 @@ public final class AutomationService {
             AutomationRow after = withStatus(before, status, version, before.archivedAt(), now);
             dao.update(after);
             reconcileTriggers(dao, after, target.parsedSpec(mapper), now);
-            audit.updated(h, caller, project.id(), "automation", after.id(), after.name(),
+            audit.updated(
+                    h,
+                    caller,
+                    project.id(),
+                    "automation",
+                    after.id(),
+                    after.name(),
                     AuditTrail.summary("published_version", before.publishedVersion(), "status", before.status()),
                     AuditTrail.summary("published_version", after.publishedVersion(), "status", after.status()));
             return view(h, after);
@@ -231,7 +309,8 @@ public final class AutomationService {
      * Makes the automation's triggers match {@code spec.triggers}: same key keeps its id and HTTP
      * handle, new keys get new triggers, vanished keys are deleted. Manual triggers need no row.
      */
-    private void reconcileTriggers(AutomationDao dao, AutomationRow automation, AutomationSpec spec, OffsetDateTime now) {
+    private void reconcileTriggers(
+            AutomationDao dao, AutomationRow automation, AutomationSpec spec, OffsetDateTime now) {
         Map<String, TriggerRow> existing = new HashMap<>();
         dao.triggers(automation.id()).forEach(t -> existing.put(t.specKey(), t));
         List<AutomationSpecTrigger> wanted = spec.getTriggers() == null ? List.of() : spec.getTriggers();
@@ -245,19 +324,37 @@ public final class AutomationService {
             String key = SpecValidator.triggerKey(mapper.valueToTree(t), i);
             TriggerRow old = existing.remove(key);
             Map<String, Object> config = t.getConfig() == null ? Map.of() : t.getConfig();
-            String name = t.getName() != null && !t.getName().isEmpty() ? t.getName()
+            String name = t.getName() != null && !t.getName().isEmpty()
+                    ? t.getName()
                     : t.getKey() != null && !t.getKey().isEmpty() ? t.getKey() : kind;
             OffsetDateTime nextFire = kind.equals("schedule")
-                    ? Schedules.nextFire((String) config.get("cron"), (String) config.get("timezone"), now).orElse(null) : null;
-            dao.upsertTrigger(new TriggerRow(old == null ? ids.next("trg") : old.id(), automation.id(), key, position++, name, kind,
-                    t.getEnabled() == null || t.getEnabled(), Json.write(mapper, config),
-                    t.getConcurrencyPolicy() == null ? "allow" : t.getConcurrencyPolicy().toString(),
+                    ? Schedules.nextFire((String) config.get("cron"), (String) config.get("timezone"), now)
+                            .orElse(null)
+                    : null;
+            dao.upsertTrigger(new TriggerRow(
+                    old == null ? ids.next("trg") : old.id(),
+                    automation.id(),
+                    key,
+                    position++,
+                    name,
+                    kind,
+                    t.getEnabled() == null || t.getEnabled(),
+                    Json.write(mapper, config),
+                    t.getConcurrencyPolicy() == null
+                            ? "allow"
+                            : t.getConcurrencyPolicy().toString(),
                     t.getMaxConcurrentRuns() == null ? 1 : t.getMaxConcurrentRuns(),
-                    kind.equals("http") ? (old != null && old.httpHandle() != null ? old.httpHandle() : newHttpHandle()) : null,
+                    kind.equals("http")
+                            ? (old != null && old.httpHandle() != null ? old.httpHandle() : newHttpHandle())
+                            : null,
                     kind.equals("event") ? (String) config.get("event_type") : null,
                     kind.equals("event") ? (String) config.get("source_id") : null,
-                    kind.equals("event") ? (String) config.get("condition") : null, old == null ? 0 : old.secretVersion(),
-                    old == null ? null : old.lastFireAt(), nextFire, old == null ? now : old.createdAt(), now));
+                    kind.equals("event") ? (String) config.get("condition") : null,
+                    old == null ? 0 : old.secretVersion(),
+                    old == null ? null : old.lastFireAt(),
+                    nextFire,
+                    old == null ? now : old.createdAt(),
+                    now));
         }
         existing.values().forEach(t -> dao.deleteTrigger(t.id()));
     }
@@ -283,40 +380,98 @@ public final class AutomationService {
         return row;
     }
 
-    private static AutomationRow withStatus(AutomationRow r, String status, Integer published, OffsetDateTime archivedAt, OffsetDateTime now) {
-        return new AutomationRow(r.id(), r.orgId(), r.projectId(), r.handle(), r.name(), r.description(), status, r.owner(),
-                r.defaultAgentId(), r.latestVersion(), published, r.defaultInputs(), r.settings(), r.tags(), r.lastRunAt(),
-                archivedAt, r.createdAt(), now);
+    private static AutomationRow withStatus(
+            AutomationRow r, String status, Integer published, OffsetDateTime archivedAt, OffsetDateTime now) {
+        return new AutomationRow(
+                r.id(),
+                r.orgId(),
+                r.projectId(),
+                r.handle(),
+                r.name(),
+                r.description(),
+                status,
+                r.owner(),
+                r.defaultAgentId(),
+                r.latestVersion(),
+                published,
+                r.defaultInputs(),
+                r.settings(),
+                r.tags(),
+                r.lastRunAt(),
+                archivedAt,
+                r.createdAt(),
+                now);
     }
 
     private static AutomationRow withVersions(AutomationRow r, int latest, Integer published) {
-        return new AutomationRow(r.id(), r.orgId(), r.projectId(), r.handle(), r.name(), r.description(), r.status(), r.owner(),
-                r.defaultAgentId(), latest, published, r.defaultInputs(), r.settings(), r.tags(), r.lastRunAt(),
-                r.archivedAt(), r.createdAt(), Times.now());
+        return new AutomationRow(
+                r.id(),
+                r.orgId(),
+                r.projectId(),
+                r.handle(),
+                r.name(),
+                r.description(),
+                r.status(),
+                r.owner(),
+                r.defaultAgentId(),
+                latest,
+                published,
+                r.defaultInputs(),
+                r.settings(),
+                r.tags(),
+                r.lastRunAt(),
+                r.archivedAt(),
+                r.createdAt(),
+                Times.now());
     }
-
 
     private Automation view(Handle h, AutomationRow row) {
         List<AutomationTrigger> triggers = new ArrayList<>();
         for (TriggerRow t : Daos.of(h, AutomationDao.class).triggers(row.id())) {
             triggers.add(triggerView(row, t));
         }
-        return new Automation().id(row.id()).orgId(row.orgId()).projectId(row.projectId()).handle(row.handle()).name(row.name())
-                .description(row.description()).status(AutomationStatus.fromValue(row.status())).owner(row.owner())
-                .defaultAgentId(row.defaultAgentId()).latestVersion(row.latestVersion()).publishedVersion(row.publishedVersion())
-                .defaultInputs(Json.readObject(mapper, row.defaultInputs())).settings(Json.readObject(mapper, row.settings()))
-                .tags(Json.readStringMap(mapper, row.tags())).triggers(triggers).lastRunAt(row.lastRunAt())
-                .archivedAt(row.archivedAt()).createdAt(row.createdAt()).updatedAt(row.updatedAt());
+        return new Automation()
+                .id(row.id())
+                .orgId(row.orgId())
+                .projectId(row.projectId())
+                .handle(row.handle())
+                .name(row.name())
+                .description(row.description())
+                .status(AutomationStatus.fromValue(row.status()))
+                .owner(row.owner())
+                .defaultAgentId(row.defaultAgentId())
+                .latestVersion(row.latestVersion())
+                .publishedVersion(row.publishedVersion())
+                .defaultInputs(Json.readObject(mapper, row.defaultInputs()))
+                .settings(Json.readObject(mapper, row.settings()))
+                .tags(Json.readStringMap(mapper, row.tags()))
+                .triggers(triggers)
+                .lastRunAt(row.lastRunAt())
+                .archivedAt(row.archivedAt())
+                .createdAt(row.createdAt())
+                .updatedAt(row.updatedAt());
     }
 
     private AutomationTrigger triggerView(AutomationRow automation, TriggerRow t) {
-        AutomationTrigger view = new AutomationTrigger().id(t.id()).orgId(automation.orgId()).projectId(automation.projectId())
-                .automationId(automation.id()).name(t.name()).kind(t.kind()).enabled(t.enabled())
+        AutomationTrigger view = new AutomationTrigger()
+                .id(t.id())
+                .orgId(automation.orgId())
+                .projectId(automation.projectId())
+                .automationId(automation.id())
+                .name(t.name())
+                .kind(t.kind())
+                .enabled(t.enabled())
                 .config(Json.readObject(mapper, t.config()))
                 .concurrencyPolicy(AutomationTrigger.ConcurrencyPolicyEnum.fromValue(t.concurrencyPolicy()))
-                .maxConcurrentRuns(t.maxConcurrentRuns()).httpHandle(t.httpHandle()).eventType(t.eventType())
-                .sourceId(t.sourceId()).condition(t.condition()).lastFireAt(t.lastFireAt()).nextFireAt(t.nextFireAt())
-                .createdAt(t.createdAt()).updatedAt(t.updatedAt());
+                .maxConcurrentRuns(t.maxConcurrentRuns())
+                .httpHandle(t.httpHandle())
+                .eventType(t.eventType())
+                .sourceId(t.sourceId())
+                .condition(t.condition())
+                .lastFireAt(t.lastFireAt())
+                .nextFireAt(t.nextFireAt())
+                .createdAt(t.createdAt())
+                .updatedAt(t.updatedAt());
         if (t.kind().equals("http")) {
             view.signingSecretSet(t.secretVersion() > 0);
         }
@@ -327,16 +482,36 @@ public final class AutomationService {
         Map<String, Object> validation = new LinkedHashMap<>();
         validation.put("valid", true);
         validation.put("errors", List.of());
-        return new AutomationVersion().id(row.id()).orgId(automation.orgId()).projectId(automation.projectId())
-                .automationId(automation.id()).version(row.version()).status(AutomationVersion.StatusEnum.fromValue(row.status()))
-                .spec(row.parsedSpec(mapper)).compiledPlan(Json.readObject(mapper, row.compiledPlan())).validation(validation)
-                .createdBy(row.createdBy()).createdAt(row.createdAt());
+        return new AutomationVersion()
+                .id(row.id())
+                .orgId(automation.orgId())
+                .projectId(automation.projectId())
+                .automationId(automation.id())
+                .version(row.version())
+                .status(AutomationVersion.StatusEnum.fromValue(row.status()))
+                .spec(row.parsedSpec(mapper))
+                .compiledPlan(Json.readObject(mapper, row.compiledPlan()))
+                .validation(validation)
+                .createdBy(row.createdBy())
+                .createdAt(row.createdAt());
     }
 
     private Map<String, Object> summary(AutomationRow row) {
-        return AuditTrail.summary("handle", row.handle(), "name", row.name(), "description", row.description(), "status", row.status(),
-                "default_inputs", Json.readObject(mapper, row.defaultInputs()), "settings", Json.readObject(mapper, row.settings()),
-                "tags", Json.readStringMap(mapper, row.tags()));
+        return AuditTrail.summary(
+                "handle",
+                row.handle(),
+                "name",
+                row.name(),
+                "description",
+                row.description(),
+                "status",
+                row.status(),
+                "default_inputs",
+                Json.readObject(mapper, row.defaultInputs()),
+                "settings",
+                Json.readObject(mapper, row.settings()),
+                "tags",
+                Json.readStringMap(mapper, row.tags()));
     }
 
     private String json(Map<String, Object> value) {
@@ -351,5 +526,4 @@ public final class AutomationService {
         }
         return "hth_" + new String(out);
     }
-
 }

@@ -18,7 +18,9 @@ public final class Durations {
 
     /** Whether the text is a well-formed duration that is longer than the largest duration. */
     public static boolean tooLong(String text) {
-        return text != null && WHOLE.matcher(text).matches() && totalNanos(text).compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0;
+        return text != null
+                && WHOLE.matcher(text).matches()
+                && totalNanos(text).compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0;
     }
 
     public static Optional<Duration> parse(String text) {

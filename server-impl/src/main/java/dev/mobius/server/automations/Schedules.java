@@ -1,16 +1,15 @@
 package dev.mobius.server.automations;
 
+import com.cronutils.model.CronType;
+import com.cronutils.model.definition.CronDefinitionBuilder;
+import com.cronutils.model.time.ExecutionTime;
+import com.cronutils.parser.CronParser;
 import java.time.DateTimeException;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.Optional;
-
-import com.cronutils.model.CronType;
-import com.cronutils.model.definition.CronDefinitionBuilder;
-import com.cronutils.model.time.ExecutionTime;
-import com.cronutils.parser.CronParser;
 
 /** Five-field cron expressions with an optional IANA time zone (UTC when absent). */
 public final class Schedules {
@@ -43,7 +42,8 @@ public final class Schedules {
     public static Optional<OffsetDateTime> nextFire(String cron, String zone, OffsetDateTime after) {
         ZoneId id = zone == null || zone.isEmpty() ? ZoneOffset.UTC : ZoneId.of(zone);
         ZonedDateTime from = after.atZoneSameInstant(id);
-        return ExecutionTime.forCron(PARSER.parse(cron)).nextExecution(from)
+        return ExecutionTime.forCron(PARSER.parse(cron))
+                .nextExecution(from)
                 .map(z -> z.withZoneSameInstant(ZoneOffset.UTC).toOffsetDateTime());
     }
 }

@@ -1,21 +1,18 @@
 package dev.mobius.server.automations;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.events.EventTypes;
+import dev.mobius.server.events.Expressions;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Validator;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.events.EventTypes;
-import dev.mobius.server.events.Expressions;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Validator;
 
 /**
  * Checks an automation spec when a version is created, so that a run never starts from a spec
@@ -42,7 +39,8 @@ public final class SpecValidator implements StepConfigCheck {
      * @param handle    the transaction creating the version, for the kinds' lookups
      * @param projectId the automation's project
      */
-    public SpecValidator(StepShape.Registry kinds, Expressions expressions, ObjectMapper mapper, Handle handle, String projectId) {
+    public SpecValidator(
+            StepShape.Registry kinds, Expressions expressions, ObjectMapper mapper, Handle handle, String projectId) {
         this.kinds = kinds;
         this.expressions = expressions;
         this.mapper = mapper;
@@ -90,7 +88,8 @@ public final class SpecValidator implements StepConfigCheck {
             error(at + ".retry.max_attempts", "must be at most " + MAX_ATTEMPTS);
         }
         duration(at + ".timeout.duration", step.path("timeout").path("duration"));
-        if (step.hasNonNull("save_as") && !IDENTIFIER.matcher(step.get("save_as").asText()).matches()) {
+        if (step.hasNonNull("save_as")
+                && !IDENTIFIER.matcher(step.get("save_as").asText()).matches()) {
             error(at + ".save_as", "must be an identifier (letters, digits and _)");
         }
     }
@@ -118,7 +117,8 @@ public final class SpecValidator implements StepConfigCheck {
             }
         }
         for (String field : required) {
-            if (!config.hasNonNull(field) || config.get(field).asText().isEmpty() && config.get(field).isTextual()) {
+            if (!config.hasNonNull(field)
+                    || config.get(field).asText().isEmpty() && config.get(field).isTextual()) {
                 error(at + "." + field, "is required");
             }
         }
@@ -165,7 +165,9 @@ public final class SpecValidator implements StepConfigCheck {
             if (type.isEmpty()) {
                 error(at + ".config.event_type", "is required");
             } else if (!EventTypes.isValidMatcher(type)) {
-                error(at + ".config.event_type", "must be an event type such as run.completed or a prefix such as run.*");
+                error(
+                        at + ".config.event_type",
+                        "must be an event type such as run.completed or a prefix such as run.*");
             }
             expression(at + ".config.condition", config.path("condition"));
         }
@@ -179,7 +181,9 @@ public final class SpecValidator implements StepConfigCheck {
 
     @Override
     public void duration(String at, JsonNode value) {
-        if (!value.isMissingNode() && !value.isNull() && (!value.isTextual() || Durations.parse(value.asText()).isEmpty())) {
+        if (!value.isMissingNode()
+                && !value.isNull()
+                && (!value.isTextual() || Durations.parse(value.asText()).isEmpty())) {
             error(at, value.isTextual() && Durations.tooLong(value.asText()) ? Durations.TOO_LONG : DURATION);
         }
     }

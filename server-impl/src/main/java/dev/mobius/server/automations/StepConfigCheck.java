@@ -1,9 +1,7 @@
 package dev.mobius.server.automations;
 
-import java.util.Set;
-
 import com.fasterxml.jackson.databind.JsonNode;
-
+import java.util.Set;
 import org.jdbi.v3.core.Handle;
 
 /** What a step kind checks a step config with, when a version of an automation is created. */

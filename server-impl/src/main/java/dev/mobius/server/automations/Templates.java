@@ -1,5 +1,7 @@
 package dev.mobius.server.automations;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,9 +9,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Step templates: string leaves of a step's {@code input}, a child step's {@code inputs} and
@@ -19,7 +18,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * value's text (JSON for objects and lists). A path that leads nowhere fails the step.
  */
 public final class Templates {
-    private static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*\\.(inputs|context)((?:\\.[A-Za-z0-9_-]+)+)\\s*}}");
+    private static final Pattern TEMPLATE =
+            Pattern.compile("\\{\\{\\s*\\.(inputs|context)((?:\\.[A-Za-z0-9_-]+)+)\\s*}}");
     private static final Pattern ANY_TEMPLATE = Pattern.compile("\\{\\{(.*?)}}");
 
     private Templates() {}
@@ -29,7 +29,8 @@ public final class Templates {
         Matcher any = ANY_TEMPLATE.matcher(text);
         while (any.find()) {
             if (!TEMPLATE.matcher(any.group()).matches()) {
-                return Optional.of("template \"" + any.group() + "\" must be {{ .inputs.<name> }} or {{ .context.<name> }}");
+                return Optional.of(
+                        "template \"" + any.group() + "\" must be {{ .inputs.<name> }} or {{ .context.<name> }}");
             }
         }
         int open = text.lastIndexOf("{{");
@@ -59,7 +60,8 @@ public final class Templates {
     }
 
     /** Resolves every string leaf below {@code value} against the run's inputs and context. */
-    public static Object resolve(Object value, Map<String, Object> inputs, Map<String, Object> context, ObjectMapper mapper) {
+    public static Object resolve(
+            Object value, Map<String, Object> inputs, Map<String, Object> context, ObjectMapper mapper) {
         if (value instanceof String s) {
             return resolveText(s, inputs, context, mapper);
         }
@@ -76,7 +78,8 @@ public final class Templates {
         return value;
     }
 
-    private static Object resolveText(String text, Map<String, Object> inputs, Map<String, Object> context, ObjectMapper mapper) {
+    private static Object resolveText(
+            String text, Map<String, Object> inputs, Map<String, Object> context, ObjectMapper mapper) {
         Matcher m = TEMPLATE.matcher(text);
         if (m.matches()) {
             return lookup(m, inputs, context);

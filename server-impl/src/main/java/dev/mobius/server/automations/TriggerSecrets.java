@@ -1,31 +1,28 @@
 package dev.mobius.server.automations;
 
+import dev.mobius.api.model.TriggerSigningSecret;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.signing.SignatureV1;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
+import jakarta.annotation.Priority;
+import jakarta.ws.rs.Priorities;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
-
-import jakarta.annotation.Priority;
-import jakarta.ws.rs.Priorities;
-import jakarta.ws.rs.container.ContainerRequestContext;
-import jakarta.ws.rs.container.ContainerRequestFilter;
-
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
-
-import dev.mobius.api.model.TriggerSigningSecret;
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.audit.AuditTrail;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.tenancy.ProjectAccess;
-import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.signing.SecretBox;
-import dev.mobius.server.signing.SignatureV1;
-import dev.mobius.server.db.Daos;
 
 /**
  * Signing secrets of HTTP triggers: minting them (shown once, stored encrypted) and checking the
@@ -40,11 +37,13 @@ public final class TriggerSecrets implements ContainerRequestFilter {
     public record Key(byte[] signingKey, int version) {}
 
     public interface Dao {
-        @SqlQuery("SELECT signing_key, secret_version AS version FROM automation_triggers WHERE http_handle = :handle AND kind = 'http'")
+        @SqlQuery(
+                "SELECT signing_key, secret_version AS version FROM automation_triggers WHERE http_handle = :handle AND kind = 'http'")
         Optional<Key> byHandle(@Bind("handle") String handle);
 
-        @SqlUpdate("UPDATE automation_triggers SET signing_key = :key, secret_version = secret_version + 1, updated_at = now() "
-                + "WHERE id = :id")
+        @SqlUpdate(
+                "UPDATE automation_triggers SET signing_key = :key, secret_version = secret_version + 1, updated_at = now() "
+                        + "WHERE id = :id")
         void rotate(@Bind("id") String triggerId, @Bind("key") byte[] sealedKey);
     }
 
@@ -62,27 +61,43 @@ public final class TriggerSecrets implements ContainerRequestFilter {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationDao automations = Daos.of(h, AutomationDao.class);
-            AutomationRow automation = automations.find(project.id(), handle)
+            AutomationRow automation = automations
+                    .find(project.id(), handle)
                     .orElseThrow(() -> ApiException.notFound("automation \"" + handle + "\" not found"));
-            TriggerRow trigger = automations.triggers(automation.id()).stream().filter(t -> t.id().equals(triggerId)).findFirst()
+            TriggerRow trigger = automations.triggers(automation.id()).stream()
+                    .filter(t -> t.id().equals(triggerId))
+                    .findFirst()
                     .orElseThrow(() -> ApiException.notFound("trigger \"" + triggerId + "\" not found"));
             if (!trigger.kind().equals("http")) {
-                throw ApiException.badRequest("not_an_http_trigger", "trigger \"" + triggerId + "\" is not an http trigger");
+                throw ApiException.badRequest(
+                        "not_an_http_trigger", "trigger \"" + triggerId + "\" is not an http trigger");
             }
             byte[] key = box.newKey();
             Daos.of(h, Dao.class).rotate(trigger.id(), box.seal(key));
             int version = trigger.secretVersion() + 1;
-            audit.updated(h, caller, project.id(), "automation_trigger", trigger.id(), trigger.name(),
-                    Map.of("secret_version", trigger.secretVersion()), Map.of("secret_version", version));
-            return new TriggerSigningSecret().triggerId(trigger.id()).secretRef("mobius/trigger/" + trigger.id())
-                    .secretVersion(version).signingSecret(Base64.getEncoder().encodeToString(key));
+            audit.updated(
+                    h,
+                    caller,
+                    project.id(),
+                    "automation_trigger",
+                    trigger.id(),
+                    trigger.name(),
+                    Map.of("secret_version", trigger.secretVersion()),
+                    Map.of("secret_version", version));
+            return new TriggerSigningSecret()
+                    .triggerId(trigger.id())
+                    .secretRef("mobius/trigger/" + trigger.id())
+                    .secretVersion(version)
+                    .signingSecret(Base64.getEncoder().encodeToString(key));
         });
     }
 
     /** The trigger handle a request delivers to, when it is a delivery to the public ingest route; else null. */
     public static String ingestHandle(ContainerRequestContext request) {
         String path = request.getUriInfo().getPath();
-        return path.startsWith(INGEST_PATH) && "POST".equals(request.getMethod()) ? path.substring(INGEST_PATH.length()) : null;
+        return path.startsWith(INGEST_PATH) && "POST".equals(request.getMethod())
+                ? path.substring(INGEST_PATH.length())
+                : null;
     }
 
     @Override
@@ -115,10 +130,15 @@ public final class TriggerSecrets implements ContainerRequestFilter {
         }
         String secretVersion = request.getHeaderString("X-Mobius-Secret-Version");
         if (secretVersion != null && !secretVersion.trim().equals(String.valueOf(key.version()))) {
-            return "the delivery is signed with secret version " + secretVersion.trim() + "; the current version is " + key.version();
+            return "the delivery is signed with secret version " + secretVersion.trim() + "; the current version is "
+                    + key.version();
         }
-        return SignatureV1.problem(box.open(key.signingKey()), request.getHeaderString("X-Mobius-Signature"),
-                request.getHeaderString("X-Mobius-Delivery-Id"), request.getHeaderString("X-Mobius-Timestamp"), body,
+        return SignatureV1.problem(
+                box.open(key.signingKey()),
+                request.getHeaderString("X-Mobius-Signature"),
+                request.getHeaderString("X-Mobius-Delivery-Id"),
+                request.getHeaderString("X-Mobius-Timestamp"),
+                body,
                 System.currentTimeMillis() / 1000);
     }
 }

@@ -1,11 +1,9 @@
 package dev.mobius.server.automations;
 
-import java.time.OffsetDateTime;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.mobius.api.model.AutomationSpec;
+import java.time.OffsetDateTime;
 
 /** One immutable version of an automation; {@code spec} is the jsonb column as text. */
 public record VersionRow(

@@ -1,12 +1,10 @@
 package dev.mobius.server.background;
 
+import dev.mobius.server.db.FailureLog;
+import dev.mobius.server.threads.Threads;
 import java.util.function.BooleanSupplier;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.threads.Threads;
-import dev.mobius.server.db.FailureLog;
 
 /**
  * One background thread that does a unit of work again and again: while a unit found something to

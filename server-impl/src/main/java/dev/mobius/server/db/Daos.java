@@ -2,7 +2,6 @@ package dev.mobius.server.db;
 
 import java.util.HashMap;
 import java.util.Map;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.config.JdbiConfig;
 
@@ -15,8 +14,7 @@ import org.jdbi.v3.core.config.JdbiConfig;
 public final class Daos implements JdbiConfig<Daos> {
     private final Map<Class<?>, Object> attached = new HashMap<>();
 
-    public Daos() {
-    }
+    public Daos() {}
 
     /** The handle's instance of the SQL object {@code type}, attached on first use. */
     public static <T> T of(Handle h, Class<T> type) {

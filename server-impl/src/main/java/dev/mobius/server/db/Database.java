@@ -1,16 +1,13 @@
 package dev.mobius.server.db;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.HexFormat;
-
 import javax.sql.DataSource;
-
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
-
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
@@ -32,7 +29,9 @@ public final class Database implements AutoCloseable {
         this.embedded = embedded;
         this.dataSource = dataSource;
         this.supervisor = supervisor;
-        this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin()).installPlugin(new PostgresPlugin())
+        this.jdbi = Jdbi.create(dataSource)
+                .installPlugin(new SqlObjectPlugin())
+                .installPlugin(new PostgresPlugin())
                 .registerRowMapper(new RecordMappers());
     }
 
@@ -41,8 +40,14 @@ public final class Database implements AutoCloseable {
      * @param connectionTimeoutMillis how long a request waits for a pooled connection before it is answered 503
      * @param watchMillis how often the supervisor looks at the database
      */
-    public static Database open(String databaseUrl, Path dataDir, boolean durableEmbedded, int poolSize, long connectionTimeoutMillis,
-                                long watchMillis) throws IOException {
+    public static Database open(
+            String databaseUrl,
+            Path dataDir,
+            boolean durableEmbedded,
+            int poolSize,
+            long connectionTimeoutMillis,
+            long watchMillis)
+            throws IOException {
         EmbeddedPostgres embedded = null;
         HikariConfig hikari = new HikariConfig();
         if (databaseUrl == null) {
@@ -58,9 +63,13 @@ public final class Database implements AutoCloseable {
         hikari.setConnectionTimeout(connectionTimeoutMillis);
         try {
             HikariDataSource ds = new HikariDataSource(hikari);
-            Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
-            DatabaseSupervisor supervisor = new DatabaseSupervisor(embedded, hikari.getJdbcUrl(), hikari.getUsername(),
-                    hikari.getPassword(), ds, watchMillis);
+            Flyway.configure()
+                    .dataSource(ds)
+                    .locations("classpath:db/migration")
+                    .load()
+                    .migrate();
+            DatabaseSupervisor supervisor = new DatabaseSupervisor(
+                    embedded, hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword(), ds, watchMillis);
             supervisor.start();
             return new Database(embedded, ds, supervisor);
         } catch (RuntimeException e) {
@@ -81,8 +90,8 @@ public final class Database implements AutoCloseable {
         if (!"postgres".equals(uri.getScheme()) && !"postgresql".equals(uri.getScheme())) {
             throw new IllegalArgumentException("MOBIUS_DATABASE_URL must be jdbc:postgresql://... or postgres://...");
         }
-        String jdbc = "jdbc:postgresql://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + uri.getRawPath()
-                + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+        String jdbc = "jdbc:postgresql://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+                + uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
         hikari.setJdbcUrl(jdbc);
         if (uri.getRawUserInfo() != null) {
             String[] parts = uri.getUserInfo().split(":", 2);
@@ -117,8 +126,13 @@ public final class Database implements AutoCloseable {
             byte[] fresh = new byte[32];
             new SecureRandom().nextBytes(fresh);
             h.createUpdate("INSERT INTO server_settings (name, value) VALUES (:n, :v) ON CONFLICT (name) DO NOTHING")
-                    .bind("n", name).bind("v", HexFormat.of().formatHex(fresh)).execute();
-            return h.createQuery("SELECT value FROM server_settings WHERE name = :n").bind("n", name).mapTo(String.class).one();
+                    .bind("n", name)
+                    .bind("v", HexFormat.of().formatHex(fresh))
+                    .execute();
+            return h.createQuery("SELECT value FROM server_settings WHERE name = :n")
+                    .bind("n", name)
+                    .mapTo(String.class)
+                    .one();
         });
         return HexFormat.of().parseHex(value);
     }

@@ -1,18 +1,15 @@
 package dev.mobius.server.db;
 
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
+import dev.mobius.server.threads.Threads;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
-
-import com.zaxxer.hikari.HikariDataSource;
-import com.zaxxer.hikari.HikariPoolMXBean;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.threads.Threads;
 
 /**
  * Watches the database from one daemon thread, every {@code watchMillis}: whether the embedded
@@ -41,11 +38,17 @@ public final class DatabaseSupervisor implements AutoCloseable {
     private boolean restartFailureLogged;
     /** Restarts that failed in a row: after ten (the old processes are long gone) one try every 10 s. */
     private int failedRestarts;
+
     private long nextRestartNanos = System.nanoTime();
 
     /** @param embedded the cluster to restart when its postmaster dies; null for an external database */
-    public DatabaseSupervisor(EmbeddedPostgres embedded, String jdbcUrl, String user, String password, HikariDataSource pool,
-                              long watchMillis) {
+    public DatabaseSupervisor(
+            EmbeddedPostgres embedded,
+            String jdbcUrl,
+            String user,
+            String password,
+            HikariDataSource pool,
+            long watchMillis) {
         this.embedded = embedded;
         this.jdbcUrl = jdbcUrl;
         this.pool = pool;
@@ -123,7 +126,9 @@ public final class DatabaseSupervisor implements AutoCloseable {
             embedded.restart();
             restartFailureLogged = false;
             failedRestarts = 0;
-            log.info("embedded PostgreSQL restarted on port {} after a crash; it recovered from its own log", embedded.port());
+            log.info(
+                    "embedded PostgreSQL restarted on port {} after a crash; it recovered from its own log",
+                    embedded.port());
         } catch (IOException e) {
             // Typically: processes of the dead postmaster still hold its shared memory for a moment.
             if (!restartFailureLogged) {

@@ -1,5 +1,6 @@
 package dev.mobius.server.db;
 
+import dev.mobius.server.threads.Threads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -18,14 +19,11 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.threads.Threads;
 
 /**
  * The zero-setup database: a PostgreSQL cluster whose data lives under the server's data
@@ -151,8 +149,20 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private void initdb(Path passwordFile) throws IOException {
         log.info("initialising embedded PostgreSQL cluster in {}", cluster);
         Files.createDirectories(cluster.getParent());
-        run(List.of(bin("initdb"), "-D", cluster.toString(), "-U", SUPERUSER, "-A", "scram-sha-256",
-                "--pwfile=" + passwordFile, "-E", "UTF8", "--locale=C"), 300);
+        run(
+                List.of(
+                        bin("initdb"),
+                        "-D",
+                        cluster.toString(),
+                        "-U",
+                        SUPERUSER,
+                        "-A",
+                        "scram-sha-256",
+                        "--pwfile=" + passwordFile,
+                        "-E",
+                        "UTF8",
+                        "--locale=C"),
+                300);
     }
 
     private void stopLeftoverPostmaster() throws IOException {
@@ -168,17 +178,38 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     private void startPostmaster() throws IOException {
         String onOff = durable ? "on" : "off";
-        String options = String.join(" ",
-                "-p", Integer.toString(port),
-                "-c", "listen_addresses=127.0.0.1",
-                "-c", "unix_socket_directories=''",
-                "-c", "fsync=" + onOff,
-                "-c", "synchronous_commit=" + onOff,
-                "-c", "full_page_writes=" + onOff,
-                "-c", "max_connections=200",
-                "-c", "timezone=UTC");
-        run(List.of(bin("pg_ctl"), "-D", cluster.toString(), "-l", cluster.resolveSibling("postgres.log").toString(),
-                "-o", options, "-w", "-t", "120", "start"), 180);
+        String options = String.join(
+                " ",
+                "-p",
+                Integer.toString(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=''",
+                "-c",
+                "fsync=" + onOff,
+                "-c",
+                "synchronous_commit=" + onOff,
+                "-c",
+                "full_page_writes=" + onOff,
+                "-c",
+                "max_connections=200",
+                "-c",
+                "timezone=UTC");
+        run(
+                List.of(
+                        bin("pg_ctl"),
+                        "-D",
+                        cluster.toString(),
+                        "-l",
+                        cluster.resolveSibling("postgres.log").toString(),
+                        "-o",
+                        options,
+                        "-w",
+                        "-t",
+                        "120",
+                        "start"),
+                180);
         log.info("embedded PostgreSQL listening on 127.0.0.1:{} (data {})", port, cluster);
     }
 
@@ -189,7 +220,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private void run(List<String> command, int timeoutSeconds) throws IOException {
         ProcessResult result = exec(command, timeoutSeconds);
         if (result.exitCode != 0) {
-            throw new IOException("command failed (" + result.exitCode + "): " + String.join(" ", command) + "\n" + result.output);
+            throw new IOException(
+                    "command failed (" + result.exitCode + "): " + String.join(" ", command) + "\n" + result.output);
         }
     }
 
@@ -202,7 +234,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private ProcessResult exec(List<String> command, int timeoutSeconds) throws IOException {
         List<String> full = new ArrayList<>();
         if (runningAsRoot()) {
-            full.addAll(List.of("unshare", "--user", "--map-user=" + UNPRIVILEGED_ID, "--map-group=" + UNPRIVILEGED_ID));
+            full.addAll(
+                    List.of("unshare", "--user", "--map-user=" + UNPRIVILEGED_ID, "--map-group=" + UNPRIVILEGED_ID));
         }
         full.addAll(command);
         ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(true);
@@ -214,13 +247,15 @@ public final class EmbeddedPostgres implements AutoCloseable {
         // The postmaster inherits stdout when pg_ctl starts it; read until pg_ctl itself exits.
         process.getOutputStream().close();
         StringBuilder output = new StringBuilder();
-        Thread reader = Threads.daemon(() -> {
-            try (InputStream in = process.getInputStream()) {
-                output.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException ignored) {
-                // output is diagnostics only
-            }
-        }, "pg-output");
+        Thread reader = Threads.daemon(
+                () -> {
+                    try (InputStream in = process.getInputStream()) {
+                        output.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+                    } catch (IOException ignored) {
+                        // output is diagnostics only
+                    }
+                },
+                "pg-output");
         reader.start();
         try {
             if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
@@ -254,7 +289,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private static Path extractBinaries() throws IOException {
         URL archive = EmbeddedPostgres.class.getClassLoader().getResource(ARCHIVE);
         if (archive == null) {
-            throw new IOException("PostgreSQL binaries (" + ARCHIVE + ") are not on the classpath; set MOBIUS_DATABASE_URL instead");
+            throw new IOException(
+                    "PostgreSQL binaries (" + ARCHIVE + ") are not on the classpath; set MOBIUS_DATABASE_URL instead");
         }
         String version = sha256(archive.toString()).substring(0, 16);
         Path cache = Path.of(System.getProperty("java.io.tmpdir"), "mobius-postgres-" + version);
@@ -263,8 +299,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
         }
         Path staging = Files.createTempDirectory(cache.getParent(), "mobius-postgres-staging-");
         try (InputStream raw = archive.openStream();
-             XZCompressorInputStream xz = new XZCompressorInputStream(raw);
-             TarArchiveInputStream tar = new TarArchiveInputStream(xz)) {
+                XZCompressorInputStream xz = new XZCompressorInputStream(raw);
+                TarArchiveInputStream tar = new TarArchiveInputStream(xz)) {
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
                 Path target = staging.resolve(entry.getName()).normalize();
@@ -280,14 +316,17 @@ public final class EmbeddedPostgres implements AutoCloseable {
                     Files.createDirectories(target.getParent());
                     Files.copy(tar, target, StandardCopyOption.REPLACE_EXISTING);
                     boolean executable = (entry.getMode() & 0100) != 0;
-                    Files.setPosixFilePermissions(target, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
+                    Files.setPosixFilePermissions(
+                            target, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
                 }
             }
         }
         Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwxr-xr-x"));
         try {
             Files.move(staging, cache, StandardCopyOption.ATOMIC_MOVE);
-        } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException | java.nio.file.DirectoryNotEmptyException e) {
+        } catch (FileAlreadyExistsException
+                | AtomicMoveNotSupportedException
+                | java.nio.file.DirectoryNotEmptyException e) {
             // another process won the race; its copy is identical
             deleteTree(staging);
         }
@@ -324,7 +363,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     private static String sha256(String value) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8)));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

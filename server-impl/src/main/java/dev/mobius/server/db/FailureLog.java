@@ -1,9 +1,7 @@
 package dev.mobius.server.db;
 
 import java.util.concurrent.atomic.AtomicBoolean;
-
 import org.slf4j.Logger;
-
 
 /**
  * How a background loop reports its failures: a lost database once when the loop first meets it
@@ -40,7 +38,10 @@ public final class FailureLog {
             return false;
         }
         if (waitingForDatabase.compareAndSet(false, true)) {
-            log.warn("{} cannot reach the database; it retries until the database is back: {}", what, failure.toString());
+            log.warn(
+                    "{} cannot reach the database; it retries until the database is back: {}",
+                    what,
+                    failure.toString());
         }
         return true;
     }

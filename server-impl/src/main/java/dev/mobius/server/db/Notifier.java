@@ -1,5 +1,6 @@
 package dev.mobius.server.db;
 
+import dev.mobius.server.threads.Threads;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -8,15 +9,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-
 import javax.sql.DataSource;
-
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.threads.Threads;
 
 /**
  * The node's one LISTEN connection: every {@code NOTIFY} topic this node follows (run events,
@@ -44,6 +41,7 @@ public final class Notifier implements AutoCloseable {
     private final Map<String, List<Listener>> topics = new ConcurrentHashMap<>();
     /** Topics subscribed since the connection last issued its LISTENs. */
     private final Set<String> unlistened = ConcurrentHashMap.newKeySet();
+
     private final FailureLog failures = new FailureLog(log, "notification listener");
     private final Thread thread;
     private volatile boolean running = true;

@@ -1,18 +1,15 @@
 package dev.mobius.server.events;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.background.PollingLoop;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.time.Times;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.server.background.PollingLoop;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.time.Times;
-import dev.mobius.server.db.Daos;
 
 /**
  * Routes source events to their consumers. Events are rows written in the transaction of whatever

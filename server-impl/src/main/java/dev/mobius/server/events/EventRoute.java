@@ -1,7 +1,6 @@
 package dev.mobius.server.events;
 
 import java.util.Map;
-
 import org.jdbi.v3.core.Handle;
 
 /** One consumer of source events (event triggers, waiting runs), called in the routing transaction. */

@@ -7,7 +7,8 @@ import java.util.regex.Pattern;
  * a name, or a prefix followed by {@code .*} matching every type below it ({@code run.*}).
  */
 public final class EventTypes {
-    private static final Pattern MATCHER = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*(\\.\\*)?$");
+    private static final Pattern MATCHER =
+            Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*(\\.\\*)?$");
 
     /** Source events this server publishes itself. */
     public static final String HTTP_RECEIVED = "http.received";

@@ -3,7 +3,6 @@ package dev.mobius.server.events;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-
 import org.apache.commons.jexl3.JexlBuilder;
 import org.apache.commons.jexl3.JexlEngine;
 import org.apache.commons.jexl3.JexlException;
@@ -25,13 +24,32 @@ public final class Expressions {
     private static final int MAX_LENGTH = 1000;
 
     private static final JexlFeatures FEATURES = new JexlFeatures()
-            .methodCall(false).newInstance(false).loops(false).sideEffect(false).sideEffectGlobal(false)
-            .lambda(false).fatArrow(false).thinArrow(false).script(false).localVar(false).pragma(false)
-            .pragmaAnywhere(false).annotation(false).register(false).importPragma(false).namespacePragma(false)
+            .methodCall(false)
+            .newInstance(false)
+            .loops(false)
+            .sideEffect(false)
+            .sideEffectGlobal(false)
+            .lambda(false)
+            .fatArrow(false)
+            .thinArrow(false)
+            .script(false)
+            .localVar(false)
+            .pragma(false)
+            .pragmaAnywhere(false)
+            .annotation(false)
+            .register(false)
+            .importPragma(false)
+            .namespacePragma(false)
             .namespaceIdentifier(false);
 
-    private final JexlEngine jexl = new JexlBuilder().features(FEATURES).permissions(JexlPermissions.RESTRICTED)
-            .strict(false).safe(true).silent(false).cache(512).create();
+    private final JexlEngine jexl = new JexlBuilder()
+            .features(FEATURES)
+            .permissions(JexlPermissions.RESTRICTED)
+            .strict(false)
+            .safe(true)
+            .silent(false)
+            .cache(512)
+            .create();
     /** Parsed expressions by source; specs are immutable, so the same texts come back on every run. */
     private final Map<String, JexlExpression> parsed = new ConcurrentHashMap<>();
 
@@ -68,8 +86,8 @@ public final class Expressions {
         if (value instanceof Boolean b) {
             return b;
         }
-        throw new ExpressionException("condition \"" + source + "\" yielded " + (value == null ? "null" : value.getClass().getSimpleName().toLowerCase())
-                + ", not true or false");
+        throw new ExpressionException("condition \"" + source + "\" yielded "
+                + (value == null ? "null" : value.getClass().getSimpleName().toLowerCase()) + ", not true or false");
     }
 
     private JexlExpression parse(String source) {

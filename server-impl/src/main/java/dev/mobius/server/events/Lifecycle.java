@@ -1,7 +1,6 @@
 package dev.mobius.server.events;
 
 import java.util.List;
-
 import org.jdbi.v3.core.Handle;
 
 /**
@@ -12,12 +11,10 @@ import org.jdbi.v3.core.Handle;
 public interface Lifecycle {
     Lifecycle NONE = new Lifecycle() {
         @Override
-        public void runChanged(Handle h, String projectId, String runId, List<String> eventTypes) {
-        }
+        public void runChanged(Handle h, String projectId, String runId, List<String> eventTypes) {}
 
         @Override
-        public void interactionChanged(Handle h, String projectId, String interactionId, String eventType) {
-        }
+        public void interactionChanged(Handle h, String projectId, String interactionId, String eventType) {}
     };
 
     /**

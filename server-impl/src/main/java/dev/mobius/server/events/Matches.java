@@ -25,7 +25,9 @@ public final class Matches {
         for (String key : path.split("\\.")) {
             if (current instanceof Map<?, ?> m) {
                 current = m.get(key);
-            } else if (current instanceof List<?> l && !key.isEmpty() && key.chars().allMatch(Character::isDigit)) {
+            } else if (current instanceof List<?> l
+                    && !key.isEmpty()
+                    && key.chars().allMatch(Character::isDigit)) {
                 int i = Integer.parseInt(key);
                 current = i < l.size() ? l.get(i) : null;
             } else {
@@ -40,7 +42,9 @@ public final class Matches {
             return new BigDecimal(x.toString()).compareTo(new BigDecimal(y.toString())) == 0;
         }
         if (a instanceof Map<?, ?> x && b instanceof Map<?, ?> y) {
-            return x.size() == y.size() && x.entrySet().stream().allMatch(e -> y.containsKey(e.getKey()) && same(e.getValue(), y.get(e.getKey())));
+            return x.size() == y.size()
+                    && x.entrySet().stream()
+                            .allMatch(e -> y.containsKey(e.getKey()) && same(e.getValue(), y.get(e.getKey())));
         }
         if (a instanceof List<?> x && b instanceof List<?> y) {
             if (x.size() != y.size()) {

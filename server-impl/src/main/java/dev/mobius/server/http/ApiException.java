@@ -53,8 +53,11 @@ public class ApiException extends RuntimeException {
 
     /** The database cannot be reached: answered with {@code Retry-After} (see ErrorMappers). */
     public static ApiException databaseUnavailable() {
-        return new ApiException(503, "database_unavailable", "the database is unavailable; retry after "
-                + DATABASE_RETRY_AFTER_SECONDS + "s", Map.of("retry_after_seconds", DATABASE_RETRY_AFTER_SECONDS));
+        return new ApiException(
+                503,
+                "database_unavailable",
+                "the database is unavailable; retry after " + DATABASE_RETRY_AFTER_SECONDS + "s",
+                Map.of("retry_after_seconds", DATABASE_RETRY_AFTER_SECONDS));
     }
 
     public static ApiException unauthorized() {

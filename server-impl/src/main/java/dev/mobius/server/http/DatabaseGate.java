@@ -1,8 +1,5 @@
 package dev.mobius.server.http;
 
-import java.util.Set;
-import java.util.function.BooleanSupplier;
-
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -11,6 +8,8 @@ import jakarta.ws.rs.container.PreMatching;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * While the database is unavailable, answers every request that needs it at once with 503
@@ -31,7 +30,8 @@ public final class DatabaseGate implements ContainerRequestFilter {
 
     @Override
     public void filter(ContainerRequestContext request) {
-        if (available.getAsBoolean() || WITHOUT_DATABASE.contains(trimSlashes(request.getUriInfo().getPath()))) {
+        if (available.getAsBoolean()
+                || WITHOUT_DATABASE.contains(trimSlashes(request.getUriInfo().getPath()))) {
             return;
         }
         request.abortWith(Response.status(Response.Status.SERVICE_UNAVAILABLE)

@@ -1,10 +1,5 @@
 package dev.mobius.server.http;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -12,7 +7,8 @@ import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
-
+import dev.mobius.server.db.Database;
+import dev.mobius.server.db.DatabaseFailures;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.ConstraintViolationException;
 import jakarta.validation.ElementKind;
@@ -26,13 +22,13 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;
-
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.glassfish.jersey.server.ParamException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.db.Database;
-import dev.mobius.server.db.DatabaseFailures;
 
 /**
  * Turns every failure into the error envelope {@code {"error":{"code","message","details"}}}.
@@ -127,19 +123,25 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             return fromJson(json);
         }
         if (failure instanceof ParamException param) {
-            return ApiException.invalidParameter(List.of(new ApiException.FieldError(param.getParameterName(), "has the wrong type or format")));
+            return ApiException.invalidParameter(
+                    List.of(new ApiException.FieldError(param.getParameterName(), "has the wrong type or format")));
         }
         if (failure instanceof NotFoundException) {
             return ApiException.notFound("no such route: " + requestPath());
         }
         if (failure instanceof NotAllowedException) {
-            return new ApiException(405, "method_not_allowed", "method " + requestMethod() + " is not allowed on " + requestPath(), null);
+            return new ApiException(
+                    405,
+                    "method_not_allowed",
+                    "method " + requestMethod() + " is not allowed on " + requestPath(),
+                    null);
         }
         if (failure instanceof NotSupportedException) {
             return new ApiException(415, "unsupported_media_type", "request bodies must be application/json", null);
         }
         if (failure instanceof NotAcceptableException) {
-            return new ApiException(406, "not_acceptable", "the Accept header excludes every media type this operation returns", null);
+            return new ApiException(
+                    406, "not_acceptable", "the Accept header excludes every media type this operation returns", null);
         }
         if (DatabaseFailures.isUnavailable(failure)) {
             // The request raced the loss of the database (the gate closes within a watch interval).
@@ -148,14 +150,16 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         }
         if (uniqueViolation(failure)) {
             // Two requests raced past the same uniqueness check; the database kept exactly one.
-            return ApiException.conflict("conflict", "a concurrent request created the same resource; read it or retry", null);
+            return ApiException.conflict(
+                    "conflict", "a concurrent request created the same resource; read it or retry", null);
         }
         if (failure instanceof WebApplicationException web && web.getResponse().getStatus() < 500) {
             int status = web.getResponse().getStatus();
             if (web.getCause() instanceof JsonProcessingException json) {
                 return fromJson(json);
             }
-            return new ApiException(status, status == 400 ? "bad_request" : "http_" + status, String.valueOf(web.getMessage()), null);
+            return new ApiException(
+                    status, status == 400 ? "bad_request" : "http_" + status, String.valueOf(web.getMessage()), null);
         }
         String requestId = request == null ? null : (String) request.get().getProperty(RequestLog.REQUEST_ID);
         log.error("unhandled failure in request {}", requestId, failure);
@@ -182,7 +186,8 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             if (mapping instanceof InvalidFormatException || mapping instanceof ValueInstantiationException) {
                 return ApiException.validation(field, enumReason(mapping).orElse("has an invalid value"));
             }
-            if (mapping instanceof MismatchedInputException && String.valueOf(mapping.getOriginalMessage()).startsWith("Missing required")) {
+            if (mapping instanceof MismatchedInputException
+                    && String.valueOf(mapping.getOriginalMessage()).startsWith("Missing required")) {
                 return ApiException.validation(field, "is required");
             }
             if (mapping instanceof MismatchedInputException) {
@@ -207,13 +212,18 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
 
     /** For a value that is not one of a generated enum's constants: "must be one of a, b, c". */
     private static java.util.Optional<String> enumReason(JsonMappingException mapping) {
-        Class<?> target = mapping instanceof InvalidFormatException f ? f.getTargetType()
-                : mapping instanceof ValueInstantiationException v && v.getType() != null ? v.getType().getRawClass() : null;
+        Class<?> target = mapping instanceof InvalidFormatException f
+                ? f.getTargetType()
+                : mapping instanceof ValueInstantiationException v && v.getType() != null
+                        ? v.getType().getRawClass()
+                        : null;
         if (target == null || !target.isEnum()) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of("must be one of " + java.util.Arrays.stream(target.getEnumConstants())
-                .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")));
+        return java.util.Optional.of("must be one of "
+                + java.util.Arrays.stream(target.getEnumConstants())
+                        .map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(", ")));
     }
 
     private static String pathOf(JsonMappingException mapping) {
@@ -275,7 +285,8 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
                 // Only the body parameter is ever required-and-absent: query parameters are optional.
                 body.add(new ApiException.FieldError("body", "request body is required"));
             } else {
-                params.add(new ApiException.FieldError(parameter == null ? "request" : snake(parameter), v.getMessage()));
+                params.add(
+                        new ApiException.FieldError(parameter == null ? "request" : snake(parameter), v.getMessage()));
             }
         }
         body.sort(java.util.Comparator.comparing(ApiException.FieldError::field));

@@ -1,18 +1,10 @@
 package dev.mobius.server.http;
 
-import dev.mobius.server.json.Json;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.DatabaseFailures;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.signing.SecretBox;
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -24,15 +16,19 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
-
-import dev.mobius.server.db.Daos;
-import dev.mobius.server.db.DatabaseFailures;
-import dev.mobius.server.signing.SecretBox;
 
 /**
  * {@code Idempotency-Key} for the operations the contract marks {@code x-idempotent}. The first
@@ -50,7 +46,12 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
     private static final int ABANDONED_AFTER_SECONDS = 60;
 
     public interface Dao {
-        record Stored(byte[] requestSha256, String state, Integer responseStatus, String responseHeaders, byte[] responseBody) {}
+        record Stored(
+                byte[] requestSha256,
+                String state,
+                Integer responseStatus,
+                String responseHeaders,
+                byte[] responseBody) {}
 
         @SqlUpdate("DELETE FROM idempotency_keys WHERE principal_id = :principal AND key = :key AND expires_at < now()")
         void deleteExpired(@Bind("principal") String principal, @Bind("key") String key);
@@ -59,18 +60,25 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
                 + "VALUES (:principal, :key, :hash, 'in_progress', now() + interval '24 hours') ON CONFLICT DO NOTHING")
         int claim(@Bind("principal") String principal, @Bind("key") String key, @Bind("hash") byte[] hash);
 
-        @SqlQuery("SELECT request_sha256, state, response_status, response_headers::text AS response_headers, response_body "
-                + "FROM idempotency_keys WHERE principal_id = :principal AND key = :key FOR UPDATE")
+        @SqlQuery(
+                "SELECT request_sha256, state, response_status, response_headers::text AS response_headers, response_body "
+                        + "FROM idempotency_keys WHERE principal_id = :principal AND key = :key FOR UPDATE")
         Optional<Stored> find(@Bind("principal") String principal, @Bind("key") String key);
 
         @SqlUpdate("UPDATE idempotency_keys SET created_at = now() WHERE principal_id = :principal AND key = :key "
                 + "AND state = 'in_progress' AND created_at < now() - make_interval(secs => :seconds)")
-        int takeOverAbandoned(@Bind("principal") String principal, @Bind("key") String key, @Bind("seconds") int seconds);
+        int takeOverAbandoned(
+                @Bind("principal") String principal, @Bind("key") String key, @Bind("seconds") int seconds);
 
-        @SqlUpdate("UPDATE idempotency_keys SET state = 'completed', response_status = :status, "
-                + "response_headers = CAST(:headers AS jsonb), response_body = :body WHERE principal_id = :principal AND key = :key")
-        void complete(@Bind("principal") String principal, @Bind("key") String key, @Bind("status") int status,
-                      @Bind("headers") String headers, @Bind("body") byte[] body);
+        @SqlUpdate(
+                "UPDATE idempotency_keys SET state = 'completed', response_status = :status, "
+                        + "response_headers = CAST(:headers AS jsonb), response_body = :body WHERE principal_id = :principal AND key = :key")
+        void complete(
+                @Bind("principal") String principal,
+                @Bind("key") String key,
+                @Bind("status") int status,
+                @Bind("headers") String headers,
+                @Bind("body") byte[] body);
 
         @SqlUpdate("DELETE FROM idempotency_keys WHERE principal_id = :principal AND key = :key")
         void release(@Bind("principal") String principal, @Bind("key") String key);
@@ -100,12 +108,14 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
     @Override
     public void filter(ContainerRequestContext request) throws IOException {
         String key = request.getHeaderString(HEADER);
-        OperationCatalog.OperationInfo op = catalog.find(resourceInfo.getResourceMethod().getName());
+        OperationCatalog.OperationInfo op =
+                catalog.find(resourceInfo.getResourceMethod().getName());
         if (key == null || op == null || !op.idempotent()) {
             return;
         }
         if (key.isEmpty() || key.length() > 255 || !key.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError(HEADER, "must be 1 to 255 printable ASCII characters")));
+            throw ApiException.invalidParameter(
+                    List.of(new ApiException.FieldError(HEADER, "must be 1 to 255 printable ASCII characters")));
         }
         // The authenticator ran first; its principal's name is the principal id keys are scoped to.
         java.security.Principal caller = request.getSecurityContext().getUserPrincipal();
@@ -115,8 +125,11 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
         String principal = caller.getName();
         byte[] body = request.hasEntity() ? request.getEntityStream().readAllBytes() : new byte[0];
         request.setEntityStream(new ByteArrayInputStream(body));
-        byte[] hash = requestHash(request.getMethod(), request.getUriInfo().getRequestUri().getRawPath(),
-                request.getUriInfo().getRequestUri().getRawQuery(), body);
+        byte[] hash = requestHash(
+                request.getMethod(),
+                request.getUriInfo().getRequestUri().getRawPath(),
+                request.getUriInfo().getRequestUri().getRawQuery(),
+                body);
 
         Response replay = jdbi.inTransaction(h -> {
             Dao dao = Daos.of(h, Dao.class);
@@ -124,16 +137,24 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
             if (dao.claim(principal, key, hash) == 1) {
                 return null;
             }
-            Dao.Stored stored = dao.find(principal, key).orElseThrow(() ->
-                    new ApiException(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed", null));
+            Dao.Stored stored = dao.find(principal, key)
+                    .orElseThrow(() -> new ApiException(
+                            409,
+                            "idempotency_in_progress",
+                            "a request with this Idempotency-Key is still being processed",
+                            null));
             if (!MessageDigest.isEqual(stored.requestSha256(), hash)) {
-                throw ApiException.conflict("idempotency_conflict", "Idempotency-Key was already used with a different request", null);
+                throw ApiException.conflict(
+                        "idempotency_conflict", "Idempotency-Key was already used with a different request", null);
             }
             if ("in_progress".equals(stored.state())) {
                 if (dao.takeOverAbandoned(principal, key, ABANDONED_AFTER_SECONDS) == 1) {
                     return null;
                 }
-                throw ApiException.conflict("idempotency_in_progress", "a request with this Idempotency-Key is still being processed", null);
+                throw ApiException.conflict(
+                        "idempotency_in_progress",
+                        "a request with this Idempotency-Key is still being processed",
+                        null);
             }
             Response.ResponseBuilder r = Response.status(stored.responseStatus())
                     .entity(stored.responseBody() == null ? null : box.open(stored.responseBody()))
@@ -166,15 +187,17 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
             }
             return;
         }
-        byte[] body = response.hasEntity() ? box.seal(Json.write(mapper, response.getEntity()).getBytes(StandardCharsets.UTF_8)) : null;
+        byte[] body = response.hasEntity()
+                ? box.seal(Json.write(mapper, response.getEntity()).getBytes(StandardCharsets.UTF_8))
+                : null;
         Map<String, String> headers = new LinkedHashMap<>();
         String location = response.getHeaderString(HttpHeaders.LOCATION);
         if (location != null) {
             headers.put(HttpHeaders.LOCATION, location);
         }
         try {
-            jdbi.useHandle(h -> Daos.of(h, Dao.class).complete(claim.principal(), claim.key(), response.getStatus(),
-                    Json.write(mapper, headers), body));
+            jdbi.useHandle(h -> Daos.of(h, Dao.class)
+                    .complete(claim.principal(), claim.key(), response.getStatus(), Json.write(mapper, headers), body));
         } catch (RuntimeException e) {
             if (!DatabaseFailures.isUnavailable(e)) {
                 throw e;
@@ -186,7 +209,8 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
     private static byte[] requestHash(String method, String path, String query, byte[] body) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update((method + " " + path + "?" + (query == null ? "" : query) + "\n").getBytes(StandardCharsets.UTF_8));
+            sha.update(
+                    (method + " " + path + "?" + (query == null ? "" : query) + "\n").getBytes(StandardCharsets.UTF_8));
             sha.update(body);
             return sha.digest();
         } catch (NoSuchAlgorithmException e) {

@@ -1,7 +1,6 @@
 package dev.mobius.server.http;
 
 import java.io.IOException;
-
 import org.glassfish.grizzly.filterchain.BaseFilter;
 import org.glassfish.grizzly.filterchain.FilterChainBuilder;
 import org.glassfish.grizzly.filterchain.FilterChainContext;

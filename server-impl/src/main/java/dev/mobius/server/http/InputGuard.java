@@ -1,19 +1,10 @@
 package dev.mobius.server.http;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -22,6 +13,13 @@ import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MultivaluedMap;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * What every request must satisfy before any feature sees it, checked here once so that every
@@ -49,9 +47,11 @@ public final class InputGuard implements ContainerRequestFilter {
 
     @Context
     private ResourceInfo resourceInfo;
+
     private final JsonFactory json = JsonFactory.builder()
             // The size limit above already bounds the document; these bound what one token may cost.
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(200).build())
+            .streamReadConstraints(
+                    StreamReadConstraints.builder().maxNestingDepth(200).build())
             .build();
 
     public InputGuard(long maxBodyBytes, OperationCatalog catalog) {
@@ -65,12 +65,14 @@ public final class InputGuard implements ContainerRequestFilter {
         checkParameters(request.getUriInfo().getPathParameters(true), parameters);
         MultivaluedMap<String, String> query = request.getUriInfo().getQueryParameters(true);
         checkParameters(query, parameters);
-        OperationCatalog.OperationInfo op = resourceInfo.getResourceMethod() == null ? null
+        OperationCatalog.OperationInfo op = resourceInfo.getResourceMethod() == null
+                ? null
                 : catalog.find(resourceInfo.getResourceMethod().getName());
         if (op != null) {
             for (String name : PAGING) {
                 if (query.containsKey(name) && !op.queryParameters().contains(name)) {
-                    parameters.add(new ApiException.FieldError(name, "only paged lists take it; this operation returns every item at once"));
+                    parameters.add(new ApiException.FieldError(
+                            name, "only paged lists take it; this operation returns every item at once"));
                 }
             }
         }
@@ -96,7 +98,10 @@ public final class InputGuard implements ContainerRequestFilter {
     }
 
     private ApiException tooLarge() {
-        return new ApiException(413, "payload_too_large", "request body is larger than " + maxBodyBytes + " bytes",
+        return new ApiException(
+                413,
+                "payload_too_large",
+                "request body is larger than " + maxBodyBytes + " bytes",
                 Map.of("max_bytes", maxBodyBytes));
     }
 
@@ -121,7 +126,8 @@ public final class InputGuard implements ContainerRequestFilter {
     }
 
     private static boolean isJson(ContainerRequestContext request) {
-        return request.getMediaType() == null || request.getMediaType().getSubtype().endsWith("json");
+        return request.getMediaType() == null
+                || request.getMediaType().getSubtype().endsWith("json");
     }
 
     private static void checkParameters(MultivaluedMap<String, String> values, List<ApiException.FieldError> failures) {
@@ -145,7 +151,8 @@ public final class InputGuard implements ContainerRequestFilter {
             for (JsonToken token; (token = parser.nextToken()) != null; ) {
                 String reason = switch (token) {
                     case FIELD_NAME, VALUE_STRING -> Text.unstorableReason(parser.getText());
-                    case VALUE_NUMBER_FLOAT -> Double.isFinite(parser.getDoubleValue()) ? null : "must be a finite number";
+                    case VALUE_NUMBER_FLOAT ->
+                        Double.isFinite(parser.getDoubleValue()) ? null : "must be a finite number";
                     default -> null;
                 };
                 if (reason != null) {

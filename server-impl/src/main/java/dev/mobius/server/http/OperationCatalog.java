@@ -1,5 +1,11 @@
 package dev.mobius.server.http;
 
+import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.oas.models.Operation;
+import io.swagger.v3.oas.models.parameters.Parameter;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+import io.swagger.v3.parser.core.models.SwaggerParseResult;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -9,14 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import io.swagger.v3.oas.models.OpenAPI;
-import io.swagger.v3.oas.models.Operation;
-import io.swagger.v3.oas.models.PathItem;
-import io.swagger.v3.oas.models.parameters.Parameter;
-import io.swagger.v3.parser.OpenAPIV3Parser;
-import io.swagger.v3.parser.core.models.ParseOptions;
-import io.swagger.v3.parser.core.models.SwaggerParseResult;
 
 /**
  * What the contract declares about each operation, read from the bundled
@@ -28,8 +26,14 @@ import io.swagger.v3.parser.core.models.SwaggerParseResult;
 public final class OperationCatalog {
     public static final String SPEC_RESOURCE = "openapi/openapi-public.yaml";
 
-    public record OperationInfo(String operationId, String method, String path, boolean authenticated,
-                                boolean idempotent, String permission, Set<String> queryParameters) {}
+    public record OperationInfo(
+            String operationId,
+            String method,
+            String path,
+            boolean authenticated,
+            boolean idempotent,
+            String permission,
+            Set<String> queryParameters) {}
 
     private final Map<String, OperationInfo> byOperationId;
     private final String document;
@@ -58,17 +62,30 @@ public final class OperationCatalog {
         }
         boolean globalAuth = api.getSecurity() != null && !api.getSecurity().isEmpty();
         Map<String, OperationInfo> ops = new HashMap<>();
-        api.getPaths().forEach((path, item) -> item.readOperationsMap().forEach((method, op) -> {
-            boolean authenticated = op.getSecurity() == null ? globalAuth : !op.getSecurity().isEmpty();
-            Set<String> query = new HashSet<>();
-            for (List<Parameter> declared : Arrays.asList(item.getParameters(), op.getParameters())) {
-                if (declared != null) {
-                    declared.stream().filter(p -> "query".equals(p.getIn())).forEach(p -> query.add(p.getName()));
-                }
-            }
-            ops.put(op.getOperationId(), new OperationInfo(op.getOperationId(), method.name(), path, authenticated,
-                    Boolean.TRUE.equals(extension(op, "x-idempotent")), (String) extension(op, "x-mobius-permission"), Set.copyOf(query)));
-        }));
+        api.getPaths()
+                .forEach((path, item) -> item.readOperationsMap().forEach((method, op) -> {
+                    boolean authenticated = op.getSecurity() == null
+                            ? globalAuth
+                            : !op.getSecurity().isEmpty();
+                    Set<String> query = new HashSet<>();
+                    for (List<Parameter> declared : Arrays.asList(item.getParameters(), op.getParameters())) {
+                        if (declared != null) {
+                            declared.stream()
+                                    .filter(p -> "query".equals(p.getIn()))
+                                    .forEach(p -> query.add(p.getName()));
+                        }
+                    }
+                    ops.put(
+                            op.getOperationId(),
+                            new OperationInfo(
+                                    op.getOperationId(),
+                                    method.name(),
+                                    path,
+                                    authenticated,
+                                    Boolean.TRUE.equals(extension(op, "x-idempotent")),
+                                    (String) extension(op, "x-mobius-permission"),
+                                    Set.copyOf(query)));
+                }));
         return new OperationCatalog(Map.copyOf(ops), yaml);
     }
 
@@ -92,5 +109,4 @@ public final class OperationCatalog {
     public String document() {
         return document;
     }
-
 }

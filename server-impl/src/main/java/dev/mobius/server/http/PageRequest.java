@@ -19,7 +19,8 @@ public record PageRequest(int limit, String afterId) {
     public static int limit(Integer limit) {
         int n = limit == null ? DEFAULT_LIMIT : limit;
         if (n < 1 || n > MAX_LIMIT) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("limit", "must be between 1 and " + MAX_LIMIT)));
+            throw ApiException.invalidParameter(
+                    List.of(new ApiException.FieldError("limit", "must be between 1 and " + MAX_LIMIT)));
         }
         return n;
     }
@@ -31,7 +32,8 @@ public record PageRequest(int limit, String afterId) {
     /** A page of results cut from the {@code limit + 1} rows a query returned. */
     public record Page<T>(List<T> items, boolean hasMore, String nextCursor) {}
 
-    public <R, T> Page<T> page(List<R> rows, Function<R, String> idOf, Function<R, T> toItem, String scope, Cursors cursors) {
+    public <R, T> Page<T> page(
+            List<R> rows, Function<R, String> idOf, Function<R, T> toItem, String scope, Cursors cursors) {
         boolean more = rows.size() > limit;
         List<R> kept = more ? rows.subList(0, limit) : rows;
         String next = more ? cursors.encode(scope, idOf.apply(kept.get(kept.size() - 1))) : null;

@@ -2,7 +2,6 @@ package dev.mobius.server.http;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-
 import org.glassfish.grizzly.filterchain.FilterChainBuilder;
 import org.glassfish.grizzly.filterchain.FilterChainContext;
 import org.glassfish.grizzly.http.HttpContent;
@@ -29,8 +28,12 @@ public final class ProtocolErrors implements AddOn {
         int index = builder.indexOfType(HttpServerFilter.class);
         HttpServerFilter original = (HttpServerFilter) builder.get(index);
         int maxHeaderSize = listener.getMaxHttpHeaderSize() == -1 ? 8192 : listener.getMaxHttpHeaderSize();
-        EnvelopeCodec codec = new EnvelopeCodec(listener.isChunkingEnabled(), maxHeaderSize, listener.getKeepAlive(),
-                listener.getMaxRequestHeaders(), listener.getMaxResponseHeaders());
+        EnvelopeCodec codec = new EnvelopeCodec(
+                listener.isChunkingEnabled(),
+                maxHeaderSize,
+                listener.getKeepAlive(),
+                listener.getMaxRequestHeaders(),
+                listener.getMaxResponseHeaders());
         codec.setAllowPayloadForUndefinedHttpMethods(original.isAllowPayloadForUndefinedHttpMethods());
         codec.setMaxPayloadRemainderToSkip(original.getMaxPayloadRemainderToSkip());
         for (var encoding : original.getContentEncodings()) {
@@ -40,8 +43,12 @@ public final class ProtocolErrors implements AddOn {
     }
 
     static final class EnvelopeCodec extends HttpServerFilter {
-        EnvelopeCodec(boolean chunking, int maxHeaderSize, org.glassfish.grizzly.http.KeepAlive keepAlive, int maxRequestHeaders,
-                      int maxResponseHeaders) {
+        EnvelopeCodec(
+                boolean chunking,
+                int maxHeaderSize,
+                org.glassfish.grizzly.http.KeepAlive keepAlive,
+                int maxRequestHeaders,
+                int maxResponseHeaders) {
             super(chunking, maxHeaderSize, null, keepAlive, null, maxRequestHeaders, maxResponseHeaders);
         }
 
@@ -93,7 +100,8 @@ public final class ProtocolErrors implements AddOn {
                     message = "the request is not valid HTTP/1.1";
                 }
             }
-            byte[] body = ("{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}").getBytes(StandardCharsets.UTF_8);
+            byte[] body = ("{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}")
+                    .getBytes(StandardCharsets.UTF_8);
             response.setContentType("application/json");
             response.setHeader(org.glassfish.grizzly.http.util.Header.ContentType, "application/json");
             response.setContentLength(body.length);

@@ -1,9 +1,6 @@
 package dev.mobius.server.http;
 
 import dev.mobius.server.ids.Ids;
-import java.io.IOException;
-import java.security.SecureRandom;
-
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -11,7 +8,7 @@ import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
 import jakarta.ws.rs.container.PreMatching;
-
+import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +45,8 @@ public final class RequestLog implements ContainerRequestFilter, ContainerRespon
         }
         Object started = request.getProperty(STARTED);
         long ms = started == null ? -1 : (System.nanoTime() - (Long) started) / 1_000_000;
-        log.info("{} /{} {} {}ms {}", request.getMethod(), request.getUriInfo().getPath(), response.getStatus(), ms, id);
+        log.info(
+                "{} /{} {} {}ms {}", request.getMethod(), request.getUriInfo().getPath(), response.getStatus(), ms, id);
     }
 
     private static boolean isSane(String id) {

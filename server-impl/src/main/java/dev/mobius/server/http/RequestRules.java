@@ -1,12 +1,10 @@
 package dev.mobius.server.http;
 
+import jakarta.validation.ConstraintViolationException;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import jakarta.validation.ConstraintViolationException;
-
 import org.glassfish.jersey.server.spi.ValidationInterceptor;
 import org.glassfish.jersey.server.spi.ValidationInterceptorContext;
 

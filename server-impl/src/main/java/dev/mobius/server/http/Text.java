@@ -22,7 +22,8 @@ public final class Text {
             if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
                 i++;
             } else if (Character.isSurrogate(c)) {
-                return "must be valid Unicode (a lone surrogate U+" + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT) + " was found)";
+                return "must be valid Unicode (a lone surrogate U+"
+                        + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT) + " was found)";
             }
         }
         return null;

@@ -1,14 +1,13 @@
 package dev.mobius.server.http;
 
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.ext.ParamConverter;
+import jakarta.ws.rs.ext.ParamConverterProvider;
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Type;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.List;
-
-import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.ext.ParamConverter;
-import jakarta.ws.rs.ext.ParamConverterProvider;
 
 /** RFC 3339 timestamps in query parameters ({@code created_after=2026-05-01T12:00:00Z}). */
 public final class TimestampParam implements ParamConverterProvider {
@@ -34,7 +33,8 @@ public final class TimestampParam implements ParamConverterProvider {
                 try {
                     return OffsetDateTime.parse(value);
                 } catch (DateTimeParseException e) {
-                    throw ApiException.invalidParameter(List.of(new ApiException.FieldError(field, "must be an RFC 3339 timestamp such as 2026-05-01T12:00:00Z")));
+                    throw ApiException.invalidParameter(List.of(new ApiException.FieldError(
+                            field, "must be an RFC 3339 timestamp such as 2026-05-01T12:00:00Z")));
                 }
             }
 

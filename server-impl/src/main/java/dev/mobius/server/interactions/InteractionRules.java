@@ -1,5 +1,9 @@
 package dev.mobius.server.interactions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.automations.Durations;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Validator;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -12,12 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
-import dev.mobius.server.automations.Durations;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Validator;
 
 /**
  * The rules of an interaction that its schema cannot state, checked on the JSON tree so that the
@@ -32,9 +30,17 @@ final class InteractionRules {
             "request_review", List.of("select", "input"),
             "request_information", List.of("select", "multi_select", "input"));
     static final int MAX_TARGETS = 100;
-    static final Set<String> STEP_FIELDS = Set.of("protocol", "targets", "prompt", "resolution_policy", "spec", "expires_in");
-    private static final Set<String> SPEC_FIELDS = Set.of("mode", "options", "default_value", "default_values", "default_text",
-            "default_confirmed", "placeholder", "multiline");
+    static final Set<String> STEP_FIELDS =
+            Set.of("protocol", "targets", "prompt", "resolution_policy", "spec", "expires_in");
+    private static final Set<String> SPEC_FIELDS = Set.of(
+            "mode",
+            "options",
+            "default_value",
+            "default_values",
+            "default_text",
+            "default_confirmed",
+            "placeholder",
+            "multiline");
     private static final Set<String> OPTION_FIELDS = Set.of("value", "label", "description");
     private static final Pattern STEP_POLICY = Pattern.compile("^(any_of|all_of|quorum)(?::([0-9]{1,9}))?$");
     private static final String DURATION = "must be a duration such as 30s, 5m or 2h";
@@ -100,7 +106,8 @@ final class InteractionRules {
         if (body.path("consumer").isObject()) {
             consumer(body.get("consumer"), "consumer");
         }
-        if (body.hasNonNull("expires_at") && !OffsetDateTime.parse(body.get("expires_at").asText()).isAfter(now)) {
+        if (body.hasNonNull("expires_at")
+                && !OffsetDateTime.parse(body.get("expires_at").asText()).isAfter(now)) {
             error("expires_at", "must be in the future");
         }
     }
@@ -204,7 +211,9 @@ final class InteractionRules {
         } else if (!spec.get("mode").isTextual() || !MODES.contains(mode)) {
             error(at + ".mode", "must be one of " + String.join(", ", MODES));
             mode = null;
-        } else if (kind != null && MODES_BY_KIND.containsKey(kind) && !MODES_BY_KIND.get(kind).contains(mode)) {
+        } else if (kind != null
+                && MODES_BY_KIND.containsKey(kind)
+                && !MODES_BY_KIND.get(kind).contains(mode)) {
             error(at + ".mode", "must be " + or(MODES_BY_KIND.get(kind)) + " for kind " + kind);
         }
         boolean choice = "select".equals(mode) || "multi_select".equals(mode);
@@ -280,7 +289,9 @@ final class InteractionRules {
             error(at + ".description", "must be a string");
         }
         if (option.path("value").isTextual() && !values.add(option.get("value").asText())) {
-            error(at + ".value", "duplicate option value \"" + option.get("value").asText() + "\"");
+            error(
+                    at + ".value",
+                    "duplicate option value \"" + option.get("value").asText() + "\"");
         }
     }
 
@@ -295,7 +306,9 @@ final class InteractionRules {
         unknownFields(config, STEP_FIELDS, at);
         JsonNode protocol = config.path("protocol");
         String kind = null;
-        if (protocol.isMissingNode() || protocol.isNull() || protocol.isTextual() && protocol.asText().isEmpty()) {
+        if (protocol.isMissingNode()
+                || protocol.isNull()
+                || protocol.isTextual() && protocol.asText().isEmpty()) {
             error(at + ".protocol", "is required");
         } else if (!protocol.isTextual() || !KINDS.contains(protocol.asText())) {
             error(at + ".protocol", "must be one of " + String.join(", ", KINDS));
@@ -333,7 +346,9 @@ final class InteractionRules {
             JsonNode expires = config.get("expires_in");
             Duration d = expires.isTextual() ? Durations.parse(expires.asText()).orElse(null) : null;
             if (d == null) {
-                error(at + ".expires_in", expires.isTextual() && Durations.tooLong(expires.asText()) ? Durations.TOO_LONG : DURATION);
+                error(
+                        at + ".expires_in",
+                        expires.isTextual() && Durations.tooLong(expires.asText()) ? Durations.TOO_LONG : DURATION);
             } else if (d.isZero() || d.isNegative()) {
                 error(at + ".expires_in", "must be longer than 0s");
             }
@@ -370,7 +385,10 @@ final class InteractionRules {
         spec.path("options").forEach(o -> options.add(o.path("value").asText()));
         return switch (mode) {
             case "confirm" -> value.isBoolean() ? null : "must be true or false (mode confirm)";
-            case "select" -> value.isTextual() && options.contains(value.asText()) ? null : "must be one of the option values (mode select)";
+            case "select" ->
+                value.isTextual() && options.contains(value.asText())
+                        ? null
+                        : "must be one of the option values (mode select)";
             case "multi_select" -> {
                 Set<String> seen = new HashSet<>();
                 boolean ok = value.isArray();
@@ -399,7 +417,8 @@ final class InteractionRules {
     private static boolean isHttpUrl(String text) {
         try {
             URI uri = new URI(text);
-            return uri.isAbsolute() && ("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
+            return uri.isAbsolute()
+                    && ("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
                     && uri.getHost() != null;
         } catch (URISyntaxException e) {
             return false;

@@ -1,5 +1,33 @@
 package dev.mobius.server.interactions;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.CancelInteractionRequest;
+import dev.mobius.api.model.Consumer;
+import dev.mobius.api.model.CreateInteractionRequest;
+import dev.mobius.api.model.Interaction;
+import dev.mobius.api.model.InteractionListResponse;
+import dev.mobius.api.model.ResolutionPolicy;
+import dev.mobius.api.model.RespondToInteractionRequest;
+import dev.mobius.api.model.RunConsumer;
+import dev.mobius.server.access.PrincipalDao;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.automations.Durations;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
+import dev.mobius.server.events.Lifecycle;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.PageRequest;
+import dev.mobius.server.http.Tags;
+import dev.mobius.server.http.Text;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
+import dev.mobius.server.time.Times;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -10,39 +38,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.api.model.CancelInteractionRequest;
-import dev.mobius.api.model.Consumer;
-import dev.mobius.api.model.CreateInteractionRequest;
-import dev.mobius.api.model.Interaction;
-import dev.mobius.api.model.InteractionListResponse;
-import dev.mobius.api.model.ResolutionPolicy;
-import dev.mobius.api.model.RespondToInteractionRequest;
-import dev.mobius.api.model.RunConsumer;
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.access.PrincipalDao;
-import dev.mobius.server.audit.AuditTrail;
-import dev.mobius.server.automations.Durations;
-import dev.mobius.server.events.Lifecycle;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Cursors;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.db.SqlWhere;
-import dev.mobius.server.http.Tags;
-import dev.mobius.server.http.Text;
-import dev.mobius.server.time.Times;
-import dev.mobius.server.tenancy.ProjectAccess;
-import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.db.Daos;
 
 /**
  * Interactions: questions put to people or principals, their answers and how they resolve.
@@ -58,6 +55,7 @@ public final class InteractionService {
     static final List<String> STATUSES = List.of("pending", "completed", "expired", "cancelled");
     /** Title of an interaction opened by a step without a {@code prompt}. */
     public static final String DEFAULT_TITLE = "Input requested";
+
     private static final ObjectMapper CONFIG_MAPPER = Json.newMapper();
 
     private final Jdbi jdbi;
@@ -73,8 +71,15 @@ public final class InteractionService {
      * @param runWoken called after a commit that made a waiting run due (lets the local engine look at once)
      * @param lifecycle told of every interaction that opens or leaves {@code pending}, inside that transaction
      */
-    public InteractionService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, InteractionViews views,
-                              Runnable runWoken, Lifecycle lifecycle) {
+    public InteractionService(
+            Jdbi jdbi,
+            Ids ids,
+            ObjectMapper mapper,
+            AuditTrail audit,
+            Cursors cursors,
+            InteractionViews views,
+            Runnable runWoken,
+            Lifecycle lifecycle) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -103,18 +108,46 @@ public final class InteractionService {
             String runId = Text.blankToNull(request.getRunId());
             requireRun(dao, project, runId);
             Consumer consumer = request.getConsumer();
-            String consumerRun = consumer != null && consumer.getKind() == Consumer.KindEnum.RUN ? consumer.getRun().getRunId() : null;
+            String consumerRun = consumer != null && consumer.getKind() == Consumer.KindEnum.RUN
+                    ? consumer.getRun().getRunId()
+                    : null;
             requireRun(dao, project, consumerRun);
             InteractionRules.Policy policy = policyOf(request);
             List<String> targets = request.getTargetUserIds() == null ? List.of() : request.getTargetUserIds();
-            InteractionRow row = new InteractionRow(ids.next("iact"), project.orgId(), project.id(), request.getKind().toString(),
-                    "pending", request.getTitle(), Text.blankToNull(request.getDescription()), json(request.getSubject()),
-                    Json.write(mapper, request.getReferences() == null ? List.of() : request.getReferences()), json(request.getContext()),
-                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), json(request.getProperties()),
-                    json(request.getSpec()), targets.toArray(new String[0]), policy.type(), policy.threshold(), json(consumer),
-                    consumerRun, false, json(request.getDelivery()), runId, runId == null ? null : request.getSignalName(),
-                    caller.principalId(), null, null, null, null, null,
-                    request.getExpiresAt() == null ? null : utc(request.getExpiresAt()), null, null, now, now);
+            InteractionRow row = new InteractionRow(
+                    ids.next("iact"),
+                    project.orgId(),
+                    project.id(),
+                    request.getKind().toString(),
+                    "pending",
+                    request.getTitle(),
+                    Text.blankToNull(request.getDescription()),
+                    json(request.getSubject()),
+                    Json.write(mapper, request.getReferences() == null ? List.of() : request.getReferences()),
+                    json(request.getContext()),
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
+                    json(request.getProperties()),
+                    json(request.getSpec()),
+                    targets.toArray(new String[0]),
+                    policy.type(),
+                    policy.threshold(),
+                    json(consumer),
+                    consumerRun,
+                    false,
+                    json(request.getDelivery()),
+                    runId,
+                    runId == null ? null : request.getSignalName(),
+                    caller.principalId(),
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    request.getExpiresAt() == null ? null : utc(request.getExpiresAt()),
+                    null,
+                    null,
+                    now,
+                    now);
             dao.insert(row);
             lifecycle.interactionChanged(h, project.id(), row.id(), "interaction.requested");
             audit.created(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, 0));
@@ -122,8 +155,17 @@ public final class InteractionService {
         });
     }
 
-    public InteractionListResponse list(Caller caller, String projectRef, String status, String kind, String runId, String targetUserId,
-                                        Boolean inbox, String cursor, Integer limit, List<String> tag) {
+    public InteractionListResponse list(
+            Caller caller,
+            String projectRef,
+            String status,
+            String kind,
+            String runId,
+            String targetUserId,
+            Boolean inbox,
+            String cursor,
+            Integer limit,
+            List<String> tag) {
         List<ApiException.FieldError> bad = new ArrayList<>();
         if (status != null && !STATUSES.contains(status)) {
             bad.add(new ApiException.FieldError("status", "must be one of " + String.join(", ", STATUSES)));
@@ -138,16 +180,19 @@ public final class InteractionService {
         boolean mine = Boolean.TRUE.equals(inbox);
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            String scope = "interactions:" + project.id() + ":" + status + ":" + kind + ":" + runId + ":" + targetUserId + ":"
-                    + (mine ? caller.principalId() : "") + ":" + (tag == null ? "" : String.join("\u0000", tag));
+            String scope = "interactions:" + project.id() + ":" + status + ":" + kind + ":" + runId + ":" + targetUserId
+                    + ":" + (mine ? caller.principalId() : "") + ":" + (tag == null ? "" : String.join("\u0000", tag));
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
-            SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id()).and("deleted_at IS NULL")
+            SqlWhere where = new SqlWhere()
+                    .and("project_id = :p", "p", project.id())
+                    .and("deleted_at IS NULL")
                     .andIf(status, "status = :status", "status")
                     .andIf(kind, "kind = :kind", "kind")
                     .andIf(runId, "run_id = :run", "run")
                     .andIf(targetUserId, "target_user_ids @> ARRAY[CAST(:target AS text)]", "target");
             if (mine) {
-                where.and("(cardinality(target_user_ids) = 0 OR :me = ANY(target_user_ids))", "me", caller.principalId());
+                where.and(
+                        "(cardinality(target_user_ids) = 0 OR :me = ANY(target_user_ids))", "me", caller.principalId());
             }
             Tags.apply(filters, "tags", where);
             where.andIf(page.afterId(), "id < :after", "after");
@@ -156,11 +201,20 @@ public final class InteractionService {
             Map<String, List<ResponseRow>> responses = new HashMap<>();
             if (!rows.isEmpty()) {
                 dao.responsesOf(rows.stream().map(InteractionRow::id).toList())
-                        .forEach(r -> responses.computeIfAbsent(r.interactionId(), k -> new ArrayList<>()).add(r));
+                        .forEach(r -> responses
+                                .computeIfAbsent(r.interactionId(), k -> new ArrayList<>())
+                                .add(r));
             }
-            PageRequest.Page<Interaction> result = page.page(rows, InteractionRow::id,
-                    r -> views.of(r, responses.getOrDefault(r.id(), List.of())), scope, cursors);
-            return new InteractionListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+            PageRequest.Page<Interaction> result = page.page(
+                    rows,
+                    InteractionRow::id,
+                    r -> views.of(r, responses.getOrDefault(r.id(), List.of())),
+                    scope,
+                    cursors);
+            return new InteractionListResponse()
+                    .items(result.items())
+                    .hasMore(result.hasMore())
+                    .nextCursor(result.nextCursor());
         });
     }
 
@@ -186,10 +240,18 @@ public final class InteractionService {
                 row = dao.find(project.id(), id).orElseThrow();
             }
             if (row.pending()) {
-                throw ApiException.badRequest("interaction_not_terminal", "interaction \"" + id + "\" is still pending; cancel it first");
+                throw ApiException.badRequest(
+                        "interaction_not_terminal", "interaction \"" + id + "\" is still pending; cancel it first");
             }
             dao.update(with(row, row.status(), row.cancelReason(), now, now));
-            audit.deleted(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, dao.responses(row.id()).size()));
+            audit.deleted(
+                    h,
+                    caller,
+                    project.id(),
+                    "interaction",
+                    row.id(),
+                    row.title(),
+                    summary(row, dao.responses(row.id()).size()));
             return expired;
         });
         if (woke) {
@@ -202,39 +264,85 @@ public final class InteractionService {
             throw ApiException.validation("value", "is required");
         }
         JsonNode value = mapper.valueToTree(request.getValue());
-        return onPending(caller, projectRef, id, h -> { }, (h, dao, project, row, now) -> {
+        return onPending(caller, projectRef, id, h -> {}, (h, dao, project, row, now) -> {
             List<String> targets = List.of(row.targetUserIds());
             String me = caller.principalId();
             if (!targets.isEmpty() && !targets.contains(me)) {
-                throw ApiException.forbidden("not_a_target", "principal \"" + me + "\" is not a target of interaction \"" + id + "\"");
+                throw ApiException.forbidden(
+                        "not_a_target", "principal \"" + me + "\" is not a target of interaction \"" + id + "\"");
             }
             List<ResponseRow> responses = new ArrayList<>(dao.responses(row.id()));
             if (responses.stream().anyMatch(r -> r.responderUserId().equals(me))) {
-                throw ApiException.conflict("already_responded", "principal \"" + me + "\" has already responded to interaction \"" + id + "\"",
+                throw ApiException.conflict(
+                        "already_responded",
+                        "principal \"" + me + "\" has already responded to interaction \"" + id + "\"",
                         null);
             }
             String problem = InteractionRules.valueProblem(row.spec() == null ? null : readTree(row.spec()), value);
             if (problem != null) {
                 throw ApiException.validation("value", problem);
             }
-            ResponseRow response = new ResponseRow(ids.next("iresp"), row.id(), me, Json.write(mapper, request.getValue()),
-                    Text.blankToNull(request.getComment()), now, now, now);
+            ResponseRow response = new ResponseRow(
+                    ids.next("iresp"),
+                    row.id(),
+                    me,
+                    Json.write(mapper, request.getValue()),
+                    Text.blankToNull(request.getComment()),
+                    now,
+                    now,
+                    now);
             dao.insertResponse(response);
             responses.add(response);
             boolean woke = false;
             InteractionRow after;
             if (resolves(row, responses)) {
-                after = new InteractionRow(row.id(), row.orgId(), row.projectId(), row.kind(), "completed", row.title(), row.description(),
-                        row.subject(), row.refs(), row.context(), row.tags(), row.properties(), row.spec(), row.targetUserIds(),
-                        row.policyType(), row.policyThreshold(), row.consumer(), row.consumerRunId(), row.wakesRun(), row.delivery(),
-                        row.runId(), row.signalName(), row.createdBy(), response.value(), me, response.id(), row.policyType(), null,
-                        row.expiresAt(), now, null, row.createdAt(), now);
+                after = new InteractionRow(
+                        row.id(),
+                        row.orgId(),
+                        row.projectId(),
+                        row.kind(),
+                        "completed",
+                        row.title(),
+                        row.description(),
+                        row.subject(),
+                        row.refs(),
+                        row.context(),
+                        row.tags(),
+                        row.properties(),
+                        row.spec(),
+                        row.targetUserIds(),
+                        row.policyType(),
+                        row.policyThreshold(),
+                        row.consumer(),
+                        row.consumerRunId(),
+                        row.wakesRun(),
+                        row.delivery(),
+                        row.runId(),
+                        row.signalName(),
+                        row.createdBy(),
+                        response.value(),
+                        me,
+                        response.id(),
+                        row.policyType(),
+                        null,
+                        row.expiresAt(),
+                        now,
+                        null,
+                        row.createdAt(),
+                        now);
                 woke = leavePending(h, dao, row, after);
             } else {
                 after = with(row, row.status(), null, null, now);
                 dao.update(after);
             }
-            audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size() - 1),
+            audit.updated(
+                    h,
+                    caller,
+                    project.id(),
+                    "interaction",
+                    row.id(),
+                    row.title(),
+                    summary(row, responses.size() - 1),
                     summary(after, responses.size()));
             return new Result(views.of(after, responses), null, woke);
         });
@@ -246,15 +354,24 @@ public final class InteractionService {
             InteractionRow after = with(row, "cancelled", reason, null, now);
             boolean woke = leavePending(h, dao, row, after);
             List<ResponseRow> responses = dao.responses(row.id());
-            audit.updated(h, caller, project.id(), "interaction", row.id(), row.title(), summary(row, responses.size()),
+            audit.updated(
+                    h,
+                    caller,
+                    project.id(),
+                    "interaction",
+                    row.id(),
+                    row.title(),
+                    summary(row, responses.size()),
                     summary(after, responses.size()));
             return new Result(views.of(after, responses), null, woke);
         });
     }
 
     private static void refuseAgents(Handle h, Caller caller) {
-        boolean agent = Daos.of(h, PrincipalDao.class).findInOrg(caller.orgId(), caller.principalId())
-                .map(p -> "agent".equals(p.kind())).orElse(false);
+        boolean agent = Daos.of(h, PrincipalDao.class)
+                .findInOrg(caller.orgId(), caller.principalId())
+                .map(p -> "agent".equals(p.kind()))
+                .orElse(false);
         if (agent) {
             throw ApiException.forbidden("agents_cannot_cancel", "agent principals may not cancel interactions");
         }
@@ -272,8 +389,12 @@ public final class InteractionService {
      * interaction is locked. One whose expiry has passed is expired, and the command refused after
      * that commits; one no longer pending is refused.
      */
-    private Interaction onPending(Caller caller, String projectRef, String id, java.util.function.Consumer<Handle> screen,
-                                  PendingCommand command) {
+    private Interaction onPending(
+            Caller caller,
+            String projectRef,
+            String id,
+            java.util.function.Consumer<Handle> screen,
+            PendingCommand command) {
         Result result = jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             screen.accept(h);
@@ -308,8 +429,14 @@ public final class InteractionService {
      * @throws ApiException 400 {@code validation_failed} when the config breaks the rules of
      *         {@link #validateStepConfig} (check specs when they are stored so that this never happens)
      */
-    public String openForRunStep(Handle h, String orgId, String projectId, String runId, String stepKey, Map<String, Object> stepConfig,
-                                 OffsetDateTime now) {
+    public String openForRunStep(
+            Handle h,
+            String orgId,
+            String projectId,
+            String runId,
+            String stepKey,
+            Map<String, Object> stepConfig,
+            OffsetDateTime now) {
         List<ApiException.FieldError> problems = validateStepConfig(stepConfig, "config");
         if (!problems.isEmpty()) {
             throw ApiException.validation(problems);
@@ -318,19 +445,51 @@ public final class InteractionService {
         List<String> targets = new ArrayList<>();
         config.path("targets").forEach(t -> targets.add(t.asText()));
         String prompt = config.path("prompt").asText("");
-        InteractionRules.Policy policy = InteractionRules.stepPolicy(config.path("resolution_policy").asText(null), targets.size());
+        InteractionRules.Policy policy =
+                InteractionRules.stepPolicy(config.path("resolution_policy").asText(null), targets.size());
         OffsetDateTime at = utc(now);
         OffsetDateTime expiresAt = null;
         if (config.hasNonNull("expires_in")) {
             Duration d = Durations.parse(config.get("expires_in").asText()).orElseThrow();
             expiresAt = at.plus(d).truncatedTo(ChronoUnit.MICROS);
         }
-        Consumer consumer = new Consumer().kind(Consumer.KindEnum.RUN).run(new RunConsumer().runId(runId).signalName(stepKey));
-        InteractionRow row = new InteractionRow(ids.next("iact"), orgId, projectId, config.get("protocol").asText(), "pending",
-                prompt.isBlank() ? DEFAULT_TITLE : prompt, null, null, "[]", null, "{}", null,
-                config.hasNonNull("spec") ? Json.write(mapper, config.get("spec")) : null, targets.toArray(new String[0]),
-                policy.type(), policy.threshold(), Json.write(mapper, consumer), runId, true, null, runId, stepKey, null, null, null, null,
-                null, null, expiresAt, null, null, at, at);
+        Consumer consumer = new Consumer()
+                .kind(Consumer.KindEnum.RUN)
+                .run(new RunConsumer().runId(runId).signalName(stepKey));
+        InteractionRow row = new InteractionRow(
+                ids.next("iact"),
+                orgId,
+                projectId,
+                config.get("protocol").asText(),
+                "pending",
+                prompt.isBlank() ? DEFAULT_TITLE : prompt,
+                null,
+                null,
+                "[]",
+                null,
+                "{}",
+                null,
+                config.hasNonNull("spec") ? Json.write(mapper, config.get("spec")) : null,
+                targets.toArray(new String[0]),
+                policy.type(),
+                policy.threshold(),
+                Json.write(mapper, consumer),
+                runId,
+                true,
+                null,
+                runId,
+                stepKey,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                expiresAt,
+                null,
+                null,
+                at,
+                at);
         Daos.of(h, InteractionDao.class).insert(row);
         lifecycle.interactionChanged(h, projectId, row.id(), "interaction.requested");
         return row.id();
@@ -358,7 +517,8 @@ public final class InteractionService {
      */
     public Optional<Map<String, Object>> resolutionForRun(Handle h, String interactionId) {
         InteractionDao dao = Daos.of(h, InteractionDao.class);
-        InteractionRow row = dao.findById(interactionId).orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
+        InteractionRow row = dao.findById(interactionId)
+                .orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("status", row.status());
         out.put("interaction_id", row.id());
@@ -369,8 +529,11 @@ public final class InteractionService {
             case "completed" -> {
                 List<ResponseRow> responses = dao.responses(row.id());
                 out.put("outcome", views.readAny(row.outcome()));
-                responses.stream().filter(r -> r.id().equals(row.resolvingResponseId())).findFirst()
-                        .map(ResponseRow::comment).ifPresent(c -> out.put("comment", c));
+                responses.stream()
+                        .filter(r -> r.id().equals(row.resolvingResponseId()))
+                        .findFirst()
+                        .map(ResponseRow::comment)
+                        .ifPresent(c -> out.put("comment", c));
                 out.put("responder", Map.of("user_id", row.responderUserId()));
                 out.put("resolved_by", row.resolvedBy());
                 List<Map<String, Object>> list = new ArrayList<>();
@@ -392,7 +555,7 @@ public final class InteractionService {
                     out.put("reason", row.cancelReason());
                 }
             }
-            default -> { }
+            default -> {}
         }
         return Optional.of(out);
     }
@@ -476,12 +639,42 @@ public final class InteractionService {
     }
 
     /** The row with a new status, cancel reason, deletion time and update time; everything else kept. */
-    private static InteractionRow with(InteractionRow r, String status, String cancelReason, OffsetDateTime deletedAt, OffsetDateTime now) {
-        return new InteractionRow(r.id(), r.orgId(), r.projectId(), r.kind(), status, r.title(), r.description(), r.subject(), r.refs(),
-                r.context(), r.tags(), r.properties(), r.spec(), r.targetUserIds(), r.policyType(), r.policyThreshold(), r.consumer(),
-                r.consumerRunId(), r.wakesRun(), r.delivery(), r.runId(), r.signalName(), r.createdBy(), r.outcome(), r.responderUserId(),
-                r.resolvingResponseId(), r.resolvedBy(), cancelReason, r.expiresAt(), r.completedAt(),
-                deletedAt == null ? r.deletedAt() : deletedAt, r.createdAt(), now);
+    private static InteractionRow with(
+            InteractionRow r, String status, String cancelReason, OffsetDateTime deletedAt, OffsetDateTime now) {
+        return new InteractionRow(
+                r.id(),
+                r.orgId(),
+                r.projectId(),
+                r.kind(),
+                status,
+                r.title(),
+                r.description(),
+                r.subject(),
+                r.refs(),
+                r.context(),
+                r.tags(),
+                r.properties(),
+                r.spec(),
+                r.targetUserIds(),
+                r.policyType(),
+                r.policyThreshold(),
+                r.consumer(),
+                r.consumerRunId(),
+                r.wakesRun(),
+                r.delivery(),
+                r.runId(),
+                r.signalName(),
+                r.createdBy(),
+                r.outcome(),
+                r.responderUserId(),
+                r.resolvingResponseId(),
+                r.resolvedBy(),
+                cancelReason,
+                r.expiresAt(),
+                r.completedAt(),
+                deletedAt == null ? r.deletedAt() : deletedAt,
+                r.createdAt(),
+                now);
     }
 
     private static InteractionRules.Policy policyOf(CreateInteractionRequest request) {
@@ -504,7 +697,10 @@ public final class InteractionService {
     }
 
     private static ApiException notPending(InteractionRow row) {
-        return ApiException.conflict("interaction_not_pending", "interaction \"" + row.id() + "\" is " + row.status() + ", not pending", null);
+        return ApiException.conflict(
+                "interaction_not_pending",
+                "interaction \"" + row.id() + "\" is " + row.status() + ", not pending",
+                null);
     }
 
     private static OffsetDateTime utc(OffsetDateTime t) {
@@ -517,9 +713,23 @@ public final class InteractionService {
         if (row.policyThreshold() != null) {
             policy.put("threshold", row.policyThreshold());
         }
-        return AuditTrail.summary("kind", row.kind(), "status", row.status(), "title", row.title(), "target_user_ids",
-                List.of(row.targetUserIds()), "resolution_policy", policy, "responses", responses, "cancel_reason", row.cancelReason(),
-                "tags", Json.readStringMap(mapper, row.tags()));
+        return AuditTrail.summary(
+                "kind",
+                row.kind(),
+                "status",
+                row.status(),
+                "title",
+                row.title(),
+                "target_user_ids",
+                List.of(row.targetUserIds()),
+                "resolution_policy",
+                policy,
+                "responses",
+                responses,
+                "cancel_reason",
+                row.cancelReason(),
+                "tags",
+                Json.readStringMap(mapper, row.tags()));
     }
 
     private String json(Object value) {

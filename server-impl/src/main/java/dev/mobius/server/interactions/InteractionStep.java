@@ -1,20 +1,17 @@
 package dev.mobius.server.interactions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.automations.StepConfigCheck;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.runs.RunRow;
+import dev.mobius.server.runs.StepCall;
+import dev.mobius.server.runs.StepKind;
+import dev.mobius.server.time.Times;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.time.Times;
-import dev.mobius.server.runs.RunRow;
-import dev.mobius.server.runs.StepCall;
-import dev.mobius.server.automations.StepConfigCheck;
-import dev.mobius.server.runs.StepKind;
 
 /**
  * {@code interaction}: opens an interaction (config templates resolved) and suspends until it
@@ -41,7 +38,8 @@ public final class InteractionStep implements StepKind {
             check.error(at, "must be an object");
             return;
         }
-        for (ApiException.FieldError e : InteractionService.validateStepConfig(castMap(mapper.convertValue(config, Map.class)), at)) {
+        for (ApiException.FieldError e :
+                InteractionService.validateStepConfig(castMap(mapper.convertValue(config, Map.class)), at)) {
             check.error(e.field(), e.reason());
         }
         check.templates(at + ".prompt", config.path("prompt"));
@@ -53,8 +51,14 @@ public final class InteractionStep implements StepKind {
     public Result start(StepCall call) {
         Map<String, Object> resolved = castMap((Map<?, ?>) call.resolve(call.config()));
         RunRow run = call.run();
-        String interactionId = interactions.openForRunStep(call.handle(), run.orgId(), run.projectId(), run.id(), call.step().stepKey(),
-                resolved, Times.now());
+        String interactionId = interactions.openForRunStep(
+                call.handle(),
+                run.orgId(),
+                run.projectId(),
+                run.id(),
+                call.step().stepKey(),
+                resolved,
+                Times.now());
         return Suspended.on(interactionId, Map.of("interaction_id", interactionId))
                 .announcing("interaction.requested", Map.of("interaction_id", interactionId));
     }

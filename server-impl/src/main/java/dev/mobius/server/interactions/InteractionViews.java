@@ -1,13 +1,8 @@
 package dev.mobius.server.interactions;
 
-import java.util.List;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-
 import dev.mobius.api.model.Consumer;
 import dev.mobius.api.model.Delivery;
 import dev.mobius.api.model.Interaction;
@@ -17,8 +12,10 @@ import dev.mobius.api.model.InteractionResponder;
 import dev.mobius.api.model.InteractionResponse;
 import dev.mobius.api.model.InteractionSpec;
 import dev.mobius.api.model.ResolutionPolicy;
-import dev.mobius.server.json.Json;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.json.Json;
+import java.util.List;
+import org.jdbi.v3.core.Handle;
 
 /**
  * Interactions as getInteraction answers them. Apart from the service, so that the webhook outbox
@@ -34,33 +31,60 @@ public final class InteractionViews {
     /** The interaction, read in the caller's transaction (webhook event data). */
     public Interaction view(Handle h, String interactionId) {
         InteractionDao dao = Daos.of(h, InteractionDao.class);
-        InteractionRow row = dao.findById(interactionId).orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
+        InteractionRow row = dao.findById(interactionId)
+                .orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
         return of(row, dao.responses(row.id()));
     }
 
     Interaction of(InteractionRow row, List<ResponseRow> responses) {
-        ResolutionPolicy policy = new ResolutionPolicy().type(ResolutionPolicy.TypeEnum.fromValue(row.policyType()))
+        ResolutionPolicy policy = new ResolutionPolicy()
+                .type(ResolutionPolicy.TypeEnum.fromValue(row.policyType()))
                 .threshold(row.policyThreshold());
-        return new Interaction().id(row.id()).runId(row.runId()).signalName(row.signalName()).createdBy(row.createdBy())
-                .kind(InteractionKind.fromValue(row.kind())).status(Interaction.StatusEnum.fromValue(row.status())).title(row.title())
-                .description(row.description()).subject(read(row.subject(), InteractionReference.class))
+        return new Interaction()
+                .id(row.id())
+                .runId(row.runId())
+                .signalName(row.signalName())
+                .createdBy(row.createdBy())
+                .kind(InteractionKind.fromValue(row.kind()))
+                .status(Interaction.StatusEnum.fromValue(row.status()))
+                .title(row.title())
+                .description(row.description())
+                .subject(read(row.subject(), InteractionReference.class))
                 .references(read(row.refs(), new TypeReference<List<InteractionReference>>() {}))
-                .context(Json.readObject(mapper, row.context())).tags(Json.readStringMap(mapper, row.tags()))
-                .properties(Json.readObject(mapper, row.properties())).spec(read(row.spec(), InteractionSpec.class))
+                .context(Json.readObject(mapper, row.context()))
+                .tags(Json.readStringMap(mapper, row.tags()))
+                .properties(Json.readObject(mapper, row.properties()))
+                .spec(read(row.spec(), InteractionSpec.class))
                 .targetUserIds(List.of(row.targetUserIds()))
-                .responder(row.responderUserId() == null ? null : new InteractionResponder().userId(row.responderUserId()))
-                .resolvingResponseId(row.resolvingResponseId()).responses(responses.stream().map(this::responseView).toList())
-                .expiresAt(row.expiresAt()).completedAt(row.completedAt()).createdAt(row.createdAt()).updatedAt(row.updatedAt())
-                .requireAll(row.policyType().equals("all_of")).resolutionPolicy(policy).consumer(read(row.consumer(), Consumer.class))
-                .delivery(read(row.delivery(), Delivery.class)).outcome(row.outcome() == null ? null : readAny(row.outcome()))
-                .resolvedBy(row.resolvedBy()).cancelReason(row.cancelReason());
+                .responder(
+                        row.responderUserId() == null ? null : new InteractionResponder().userId(row.responderUserId()))
+                .resolvingResponseId(row.resolvingResponseId())
+                .responses(responses.stream().map(this::responseView).toList())
+                .expiresAt(row.expiresAt())
+                .completedAt(row.completedAt())
+                .createdAt(row.createdAt())
+                .updatedAt(row.updatedAt())
+                .requireAll(row.policyType().equals("all_of"))
+                .resolutionPolicy(policy)
+                .consumer(read(row.consumer(), Consumer.class))
+                .delivery(read(row.delivery(), Delivery.class))
+                .outcome(row.outcome() == null ? null : readAny(row.outcome()))
+                .resolvedBy(row.resolvedBy())
+                .cancelReason(row.cancelReason());
     }
 
     private InteractionResponse responseView(ResponseRow r) {
-        return new InteractionResponse().id(r.id()).interactionId(r.interactionId())
-                .responseKind(InteractionResponse.ResponseKindEnum.RESPONSE).state(InteractionResponse.StateEnum.SUBMITTED)
-                .responderUserId(r.responderUserId()).value(readAny(r.value())).comment(r.comment()).respondedAt(r.respondedAt())
-                .createdAt(r.createdAt()).updatedAt(r.updatedAt());
+        return new InteractionResponse()
+                .id(r.id())
+                .interactionId(r.interactionId())
+                .responseKind(InteractionResponse.ResponseKindEnum.RESPONSE)
+                .state(InteractionResponse.StateEnum.SUBMITTED)
+                .responderUserId(r.responderUserId())
+                .value(readAny(r.value()))
+                .comment(r.comment())
+                .respondedAt(r.respondedAt())
+                .createdAt(r.createdAt())
+                .updatedAt(r.updatedAt());
     }
 
     /** A stored JSON value of any shape (outcomes and response values). */

@@ -82,7 +82,8 @@ public interface JobDao {
              ORDER BY lease_expires_at LIMIT :batch FOR UPDATE SKIP LOCKED""";
 
     /** An expired lease of a job cancelled meanwhile. */
-    String EXPIRE_CANCELLED = "UPDATE jobs SET status = 'cancelled', lease_expires_at = NULL, updated_at = clock_timestamp() WHERE id = ?";
+    String EXPIRE_CANCELLED =
+            "UPDATE jobs SET status = 'cancelled', lease_expires_at = NULL, updated_at = clock_timestamp() WHERE id = ?";
 
     /** An expired lease after the last attempt. */
     String EXPIRE_FAILED = """

@@ -2,7 +2,6 @@ package dev.mobius.server.jobs;
 
 import java.util.List;
 import java.util.Map;
-
 import org.jdbi.v3.core.Handle;
 
 /**
@@ -17,8 +16,7 @@ public interface JobDispatch {
         }
 
         @Override
-        public void cancel(Handle h, String jobId, String reason) {
-        }
+        public void cancel(Handle h, String jobId, String reason) {}
     };
 
     /**
@@ -26,13 +24,47 @@ public interface JobDispatch {
      * {@code llm_generation} for a (provider, model). {@code environmentId} pins it to workers
      * registered in that managed environment; null means any worker.
      */
-    record JobRequest(String orgId, String projectId, String runId, String stepKey, String invocationId, String actionName,
-                      Map<String, Object> parameters, String queue, List<String> requiredCapabilities, Integer timeoutSeconds,
-                      String environmentId, String kind, String provider, String model) {
-        public JobRequest(String orgId, String projectId, String runId, String stepKey, String invocationId, String actionName,
-                          Map<String, Object> parameters, String queue, List<String> requiredCapabilities, Integer timeoutSeconds) {
-            this(orgId, projectId, runId, stepKey, invocationId, actionName, parameters, queue, requiredCapabilities, timeoutSeconds,
-                    null, null, null, null);
+    record JobRequest(
+            String orgId,
+            String projectId,
+            String runId,
+            String stepKey,
+            String invocationId,
+            String actionName,
+            Map<String, Object> parameters,
+            String queue,
+            List<String> requiredCapabilities,
+            Integer timeoutSeconds,
+            String environmentId,
+            String kind,
+            String provider,
+            String model) {
+        public JobRequest(
+                String orgId,
+                String projectId,
+                String runId,
+                String stepKey,
+                String invocationId,
+                String actionName,
+                Map<String, Object> parameters,
+                String queue,
+                List<String> requiredCapabilities,
+                Integer timeoutSeconds) {
+            this(
+                    orgId,
+                    projectId,
+                    runId,
+                    stepKey,
+                    invocationId,
+                    actionName,
+                    parameters,
+                    queue,
+                    requiredCapabilities,
+                    timeoutSeconds,
+                    null,
+                    null,
+                    null,
+                    null);
         }
     }
 

@@ -6,12 +6,10 @@ import org.jdbi.v3.core.Handle;
 public interface JobOutcomes {
     JobOutcomes NONE = new JobOutcomes() {
         @Override
-        public void completed(Handle h, String invocationId, Object output) {
-        }
+        public void completed(Handle h, String invocationId, Object output) {}
 
         @Override
-        public void failed(Handle h, String invocationId, String errorType, String message, boolean retryable) {
-        }
+        public void failed(Handle h, String invocationId, String errorType, String message, boolean retryable) {}
     };
 
     void completed(Handle h, String invocationId, Object output);

@@ -1,19 +1,16 @@
 package dev.mobius.server.jobs;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.ids.Ids;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.server.ids.Ids;
 
 /**
  * The job table as a queue. Pending jobs are claimed oldest first with {@code FOR UPDATE SKIP
@@ -35,7 +32,14 @@ public final class JobQueue implements JobDispatch {
     private final int heartbeatSeconds;
     private final int maxAttempts;
 
-    public JobQueue(Jdbi jdbi, Ids ids, ObjectMapper mapper, JobOutcomes outcomes, int leaseSeconds, int heartbeatSeconds, int maxAttempts) {
+    public JobQueue(
+            Jdbi jdbi,
+            Ids ids,
+            ObjectMapper mapper,
+            JobOutcomes outcomes,
+            int leaseSeconds,
+            int heartbeatSeconds,
+            int maxAttempts) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -67,13 +71,22 @@ public final class JobQueue implements JobDispatch {
             spec.put("parameters", r.parameters() == null ? Map.of() : r.parameters());
         }
         h.createUpdate(JobDao.INSERT)
-                .bind("kind", r.kind() == null ? "action_execution" : r.kind()).bind("env", r.environmentId())
-                .bind("provider", r.provider()).bind("model", r.model())
-                .bind("id", id).bind("org", r.orgId()).bind("project", r.projectId()).bind("run", r.runId())
-                .bind("step", r.stepKey()).bind("inv", r.invocationId()).bind("action", r.actionName())
+                .bind("kind", r.kind() == null ? "action_execution" : r.kind())
+                .bind("env", r.environmentId())
+                .bind("provider", r.provider())
+                .bind("model", r.model())
+                .bind("id", id)
+                .bind("org", r.orgId())
+                .bind("project", r.projectId())
+                .bind("run", r.runId())
+                .bind("step", r.stepKey())
+                .bind("inv", r.invocationId())
+                .bind("action", r.actionName())
                 .bind("queue", r.queue() == null || r.queue().isBlank() ? "default" : r.queue())
                 .bind("caps", json(r.requiredCapabilities() == null ? List.of() : r.requiredCapabilities()))
-                .bind("spec", json(spec)).bind("timeout", r.timeoutSeconds()).bind("max", maxAttempts)
+                .bind("spec", json(spec))
+                .bind("timeout", r.timeoutSeconds())
+                .bind("max", maxAttempts)
                 .execute();
         h.execute(JobDao.NOTIFY, CHANNEL, "w:" + r.projectId());
         return id;
@@ -83,10 +96,14 @@ public final class JobQueue implements JobDispatch {
     public void cancel(Handle h, String jobId, String reason) {
         // A pending job simply ends; a claimed one keeps its lease until the worker reports, and is told.
         int pending = h.createUpdate(JobDao.CANCEL_PENDING)
-                .bind("id", jobId).bind("reason", reason).execute();
+                .bind("id", jobId)
+                .bind("reason", reason)
+                .execute();
         if (pending == 0) {
             int claimed = h.createUpdate(JobDao.CANCEL_CLAIMED)
-                    .bind("id", jobId).bind("reason", reason).execute();
+                    .bind("id", jobId)
+                    .bind("reason", reason)
+                    .execute();
             if (claimed > 0) {
                 h.execute(JobDao.NOTIFY, CHANNEL, "c:" + jobId);
             }
@@ -102,17 +119,32 @@ public final class JobQueue implements JobDispatch {
      * its (provider, model) among {@code models}; a job pinned to an environment needs a worker
      * registered in that environment ({@code environmentId}), while unpinned jobs go to any worker.
      */
-    public record Filter(List<String> queues, List<String> actionNames, List<String> capabilities, List<Model> models,
-                         String environmentId) {
+    public record Filter(
+            List<String> queues,
+            List<String> actionNames,
+            List<String> capabilities,
+            List<Model> models,
+            String environmentId) {
         public Filter(List<String> queues, List<String> actionNames, List<String> capabilities) {
             this(queues, actionNames, capabilities, List.of(), null);
         }
     }
 
     /** A job handed out under a lease. */
-    public record Leased(String id, String kind, String origin, String queue, String actionName, String runId, String stepKey,
-                         Map<String, Object> spec, String leaseToken, int claimAttempt, String environmentId, String provider,
-                         String model) {}
+    public record Leased(
+            String id,
+            String kind,
+            String origin,
+            String queue,
+            String actionName,
+            String runId,
+            String stepKey,
+            Map<String, Object> spec,
+            String leaseToken,
+            int claimAttempt,
+            String environmentId,
+            String provider,
+            String model) {}
 
     /** Claims up to {@code limit} eligible jobs of the project for the session, in one transaction. */
     public List<Leased> claim(String projectId, String sessionId, int limit, Filter f) {
@@ -124,19 +156,41 @@ public final class JobQueue implements JobDispatch {
             // of this server) can lose it, and then the job is pending again and claimed anew, the
             // at-least-once a lost lease gives anyway; the worker's report is refused as lease_lost.
             h.execute(JobDao.COMMIT_WITHOUT_WAITING);
-            return h.createQuery(JobDao.CLAIM)
-                .bind("project", projectId).bind("session", sessionId).bind("limit", limit).bind("lease", leaseSeconds)
-                .bind("queues", f.queues() == null ? new String[0] : f.queues().toArray(new String[0]))
-                .bind("actions", f.actionNames() == null ? new String[0] : f.actionNames().toArray(new String[0]))
-                .bind("caps", json(f.capabilities() == null ? List.of() : f.capabilities()))
-                .bind("models", json(f.models() == null ? List.of() : f.models()))
-                .bind("env", f.environmentId())
-                .map((rs, ctx) -> new Leased(rs.getString("id"), rs.getString("kind"), rs.getString("origin"), rs.getString("queue"),
-                        rs.getString("action_name"), rs.getString("run_id"), rs.getString("step_key"), map(rs.getString("spec")),
-                        rs.getString("lease_token"), rs.getInt("claim_attempt"), rs.getString("environment_id"),
-                        rs.getString("provider"), rs.getString("model")))
-                .list()
-                .stream().sorted(java.util.Comparator.comparing(Leased::id)).toList();
+            return h
+                    .createQuery(JobDao.CLAIM)
+                    .bind("project", projectId)
+                    .bind("session", sessionId)
+                    .bind("limit", limit)
+                    .bind("lease", leaseSeconds)
+                    .bind(
+                            "queues",
+                            f.queues() == null ? new String[0] : f.queues().toArray(new String[0]))
+                    .bind(
+                            "actions",
+                            f.actionNames() == null
+                                    ? new String[0]
+                                    : f.actionNames().toArray(new String[0]))
+                    .bind("caps", json(f.capabilities() == null ? List.of() : f.capabilities()))
+                    .bind("models", json(f.models() == null ? List.of() : f.models()))
+                    .bind("env", f.environmentId())
+                    .map((rs, ctx) -> new Leased(
+                            rs.getString("id"),
+                            rs.getString("kind"),
+                            rs.getString("origin"),
+                            rs.getString("queue"),
+                            rs.getString("action_name"),
+                            rs.getString("run_id"),
+                            rs.getString("step_key"),
+                            map(rs.getString("spec")),
+                            rs.getString("lease_token"),
+                            rs.getInt("claim_attempt"),
+                            rs.getString("environment_id"),
+                            rs.getString("provider"),
+                            rs.getString("model")))
+                    .list()
+                    .stream()
+                    .sorted(java.util.Comparator.comparing(Leased::id))
+                    .toList();
         });
     }
 
@@ -145,14 +199,28 @@ public final class JobQueue implements JobDispatch {
 
     public Beat heartbeat(String jobId, String leaseToken) {
         return jdbi.withHandle(h -> h.createQuery(JobDao.HEARTBEAT)
-                .bind("id", jobId).bind("token", leaseToken).bind("lease", leaseSeconds)
+                .bind("id", jobId)
+                .bind("token", leaseToken)
+                .bind("lease", leaseSeconds)
                 .map((rs, ctx) -> new Beat(true, rs.getString(1), rs.getObject(2, java.time.OffsetDateTime.class)))
-                .findOne().orElse(new Beat(false, null, null)));
+                .findOne()
+                .orElse(new Beat(false, null, null)));
     }
 
-    public enum ReportOutcome { RECORDED, DUPLICATE, LEASE_LOST, NOT_FOUND }
+    public enum ReportOutcome {
+        RECORDED,
+        DUPLICATE,
+        LEASE_LOST,
+        NOT_FOUND
+    }
 
-    public record ReportCommand(String jobId, String leaseToken, String status, Map<String, Object> result, String errorType, String errorMessage) {}
+    public record ReportCommand(
+            String jobId,
+            String leaseToken,
+            String status,
+            Map<String, Object> result,
+            String errorType,
+            String errorMessage) {}
 
     /**
      * Records one report inside the caller's transaction and hands the outcome to the invocation
@@ -190,9 +258,14 @@ public final class JobQueue implements JobDispatch {
         Map<String, Done> done = new java.util.HashMap<>();
         // DISTINCT ON: a job named twice in the batch is updated by its first report only.
         h.createQuery(JobDao.REPORT_ALL)
-                .bind("ids", ids).bind("tokens", tokens).bind("statuses", statuses).bind("results", results)
-                .bind("etypes", etypes).bind("emsgs", emsgs)
-                .map((rs, ctx) -> Map.entry(rs.getString(1), new Done(rs.getString(2), rs.getString(3), rs.getBoolean(4))))
+                .bind("ids", ids)
+                .bind("tokens", tokens)
+                .bind("statuses", statuses)
+                .bind("results", results)
+                .bind("etypes", etypes)
+                .bind("emsgs", emsgs)
+                .map((rs, ctx) ->
+                        Map.entry(rs.getString(1), new Done(rs.getString(2), rs.getString(3), rs.getBoolean(4))))
                 .forEach(e -> done.put(e.getKey(), e.getValue()));
         List<ReportOutcome> out = new ArrayList<>(Collections.nCopies(n, (ReportOutcome) null));
         List<Integer> rest = new ArrayList<>();
@@ -206,10 +279,19 @@ public final class JobQueue implements JobDispatch {
                     if ("completed".equals(statuses[i])) {
                         outcomes.completed(h, d.invocation(), r.result() == null ? Map.of() : r.result());
                     } else if ("failed".equals(statuses[i])) {
-                        outcomes.failed(h, d.invocation(), r.errorType() == null ? "Error" : r.errorType(),
-                                r.errorMessage() == null ? "" : r.errorMessage(), false);
+                        outcomes.failed(
+                                h,
+                                d.invocation(),
+                                r.errorType() == null ? "Error" : r.errorType(),
+                                r.errorMessage() == null ? "" : r.errorMessage(),
+                                false);
                     } else {
-                        outcomes.failed(h, d.invocation(), "Cancelled", r.errorMessage() == null ? "job cancelled" : r.errorMessage(), false);
+                        outcomes.failed(
+                                h,
+                                d.invocation(),
+                                "Cancelled",
+                                r.errorMessage() == null ? "job cancelled" : r.errorMessage(),
+                                false);
                     }
                 }
             } else {
@@ -228,7 +310,9 @@ public final class JobQueue implements JobDispatch {
                     out.set(i, ReportOutcome.NOT_FOUND);
                 } else {
                     boolean terminal = !"pending".equals(row[1]) && !"claimed".equals(row[1]);
-                    out.set(i, terminal && tokens[i].equals(row[2]) ? ReportOutcome.DUPLICATE : ReportOutcome.LEASE_LOST);
+                    out.set(
+                            i,
+                            terminal && tokens[i].equals(row[2]) ? ReportOutcome.DUPLICATE : ReportOutcome.LEASE_LOST);
                 }
             }
         }
@@ -239,7 +323,9 @@ public final class JobQueue implements JobDispatch {
     public List<String> sweepExpiredLeases(int batch) {
         return jdbi.inTransaction(h -> {
             List<Map<String, Object>> expired = h.createQuery(JobDao.EXPIRED_LEASES)
-                    .bind("batch", batch).mapToMap().list();
+                    .bind("batch", batch)
+                    .mapToMap()
+                    .list();
             List<String> projects = new ArrayList<>();
             for (Map<String, Object> j : expired) {
                 String id = (String) j.get("id");
@@ -251,8 +337,12 @@ public final class JobQueue implements JobDispatch {
                 } else if (attempt >= max) {
                     h.execute(JobDao.EXPIRE_FAILED, id);
                     if (j.get("invocation_id") != null) {
-                        outcomes.failed(h, (String) j.get("invocation_id"), "LeaseExpired",
-                                "the lease expired " + attempt + " times without a report", false);
+                        outcomes.failed(
+                                h,
+                                (String) j.get("invocation_id"),
+                                "LeaseExpired",
+                                "the lease expired " + attempt + " times without a report",
+                                false);
                     }
                 } else {
                     // Back to the queue: the old token dies with the lease, so a late report is refused.
@@ -275,7 +365,8 @@ public final class JobQueue implements JobDispatch {
     public Optional<CancelTarget> cancelTarget(String jobId) {
         return jdbi.withHandle(h -> h.createQuery(JobDao.CANCEL_TARGET)
                 .bind("id", jobId)
-                .map((rs, ctx) -> new CancelTarget(jobId, rs.getString(1), rs.getString(2), rs.getObject(3, java.time.OffsetDateTime.class)))
+                .map((rs, ctx) -> new CancelTarget(
+                        jobId, rs.getString(1), rs.getString(2), rs.getObject(3, java.time.OffsetDateTime.class)))
                 .findOne());
     }
 

@@ -43,8 +43,8 @@ public final class OutboundGuard {
         for (InetAddress address : addresses) {
             String kind = privateKind(address);
             if (kind != null) {
-                throw new Refused("calls to " + kind + " addresses are not allowed (" + host + " is " + address.getHostAddress()
-                        + "); set MOBIUS_OUTBOUND_ALLOW_PRIVATE=true to allow them");
+                throw new Refused("calls to " + kind + " addresses are not allowed (" + host + " is "
+                        + address.getHostAddress() + "); set MOBIUS_OUTBOUND_ALLOW_PRIVATE=true to allow them");
             }
         }
     }

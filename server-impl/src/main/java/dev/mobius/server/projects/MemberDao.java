@@ -3,7 +3,6 @@ package dev.mobius.server.projects;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
-
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -15,15 +14,20 @@ public interface MemberDao {
 
     @SqlQuery(SELECT + "WHERE m.project_id = :projectId AND (CAST(:afterId AS text) IS NULL OR m.id > :afterId) "
             + "ORDER BY m.id LIMIT :limit")
-    List<MemberRow> page(@Bind("projectId") String projectId, @Bind("afterId") String afterId, @Bind("limit") int limit);
+    List<MemberRow> page(
+            @Bind("projectId") String projectId, @Bind("afterId") String afterId, @Bind("limit") int limit);
 
     @SqlQuery(SELECT + "WHERE m.project_id = :projectId AND m.principal_id = :principalId")
     Optional<MemberRow> find(@Bind("projectId") String projectId, @Bind("principalId") String principalId);
 
     @SqlUpdate("INSERT INTO project_members (id, project_id, principal_id, added_by, added_at) "
             + "VALUES (:id, :projectId, :principalId, :addedBy, :addedAt)")
-    void insert(@Bind("id") String id, @Bind("projectId") String projectId, @Bind("principalId") String principalId,
-                @Bind("addedBy") String addedBy, @Bind("addedAt") OffsetDateTime addedAt);
+    void insert(
+            @Bind("id") String id,
+            @Bind("projectId") String projectId,
+            @Bind("principalId") String principalId,
+            @Bind("addedBy") String addedBy,
+            @Bind("addedAt") OffsetDateTime addedAt);
 
     @SqlUpdate("DELETE FROM project_members WHERE project_id = :projectId AND principal_id = :principalId")
     int delete(@Bind("projectId") String projectId, @Bind("principalId") String principalId);

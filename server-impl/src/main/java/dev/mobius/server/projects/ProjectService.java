@@ -1,24 +1,6 @@
 package dev.mobius.server.projects;
 
-import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
-import java.util.regex.Pattern;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.tenancy.ProjectDao;
-import dev.mobius.server.tenancy.ProjectAccess;
-import dev.mobius.server.http.Text;
-import dev.mobius.server.time.Times;
 import dev.mobius.api.model.AddProjectMemberRequest;
 import dev.mobius.api.model.ConfigEntry;
 import dev.mobius.api.model.CreateProjectRequest;
@@ -33,19 +15,34 @@ import dev.mobius.api.model.ProjectMember;
 import dev.mobius.api.model.ProjectMemberListResponse;
 import dev.mobius.api.model.UpdateProjectRequest;
 import dev.mobius.api.model.User;
-import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.access.PrincipalDao;
 import dev.mobius.server.access.RoleDao;
 import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.PageRequest;
+import dev.mobius.server.http.Tags;
+import dev.mobius.server.http.Text;
+import dev.mobius.server.http.Validator;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.db.SqlWhere;
-import dev.mobius.server.http.Tags;
-import dev.mobius.server.http.Validator;
-import dev.mobius.server.db.Daos;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectDao;
+import dev.mobius.server.tenancy.ProjectRow;
+import dev.mobius.server.time.Times;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 
 /** Projects and what hangs directly off them: features, config entries, members. */
 public final class ProjectService {
@@ -54,6 +51,7 @@ public final class ProjectService {
     static final int MAX_HANDLE = 63;
     /** The seed-era clients read one unpaged list of up to 100 projects: the first page keeps that size. */
     static final int DEFAULT_LISTED = 100;
+
     static final int MAX_CONFIG_ENTRIES = 100;
 
     /** The feature gates every project has, in display order. */
@@ -81,10 +79,12 @@ public final class ProjectService {
 
     // ---- projects -------------------------------------------------------------------------
 
-    public ProjectListResponse list(Caller caller, Integer limit, String cursor, String search, String status, List<String> tagFilters) {
+    public ProjectListResponse list(
+            Caller caller, Integer limit, String cursor, String search, String status, List<String> tagFilters) {
         String s = status == null ? "active" : status;
         if (!List.of("active", "archived", "all").contains(s)) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("status", "must be active, archived or all")));
+            throw ApiException.invalidParameter(
+                    List.of(new ApiException.FieldError("status", "must be active, archived or all")));
         }
         String scope = "projects:" + caller.orgId();
         PageRequest page = PageRequest.of(limit == null ? DEFAULT_LISTED : limit, cursor, scope, cursors);
@@ -97,13 +97,19 @@ public final class ProjectService {
             where.and("archived_at IS NOT NULL");
         }
         if (search != null && !search.isEmpty()) {
-            where.and("(lower(name) LIKE :prefix ESCAPE '!' OR handle LIKE :prefix ESCAPE '!')", "prefix",
+            where.and(
+                    "(lower(name) LIKE :prefix ESCAPE '!' OR handle LIKE :prefix ESCAPE '!')",
+                    "prefix",
                     likePrefix(search.toLowerCase(Locale.ROOT)));
         }
         Tags.apply(Tags.parseFilters(tagFilters), "tags", where);
-        List<ProjectRow> rows = jdbi.withHandle(h -> Daos.of(h, ProjectDao.class).list(where, page.fetchSize()));
+        List<ProjectRow> rows =
+                jdbi.withHandle(h -> Daos.of(h, ProjectDao.class).list(where, page.fetchSize()));
         PageRequest.Page<Project> result = page.page(rows, ProjectRow::id, this::view, scope, cursors);
-        return new ProjectListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+        return new ProjectListResponse()
+                .items(result.items())
+                .hasMore(result.hasMore())
+                .nextCursor(result.nextCursor());
     }
 
     public Project create(Caller caller, CreateProjectRequest request) {
@@ -113,8 +119,11 @@ public final class ProjectService {
         v.require(name != null && !name.isEmpty(), "name", name == null ? "is required" : "must not be blank");
         String handle = request.getHandle();
         if (handle != null) {
-            v.require(handle.length() <= MAX_HANDLE && HANDLE.matcher(handle).matches(), "handle",
-                    "must be lowercase letters and digits in groups joined by single hyphens, at most " + MAX_HANDLE + " characters");
+            v.require(
+                    handle.length() <= MAX_HANDLE && HANDLE.matcher(handle).matches(),
+                    "handle",
+                    "must be lowercase letters and digits in groups joined by single hyphens, at most " + MAX_HANDLE
+                            + " characters");
         } else if (name != null && !name.isEmpty()) {
             handle = deriveHandle(name);
             v.require(!handle.isEmpty(), "handle", "cannot be derived from the name; give one");
@@ -124,17 +133,39 @@ public final class ProjectService {
         return jdbi.inTransaction(h -> {
             ProjectDao projects = Daos.of(h, ProjectDao.class);
             if (projects.findByRef(caller.orgId(), finalHandle).isPresent()) {
-                throw ApiException.conflict("project_handle_taken", "a project with handle \"" + finalHandle + "\" already exists",
+                throw ApiException.conflict(
+                        "project_handle_taken",
+                        "a project with handle \"" + finalHandle + "\" already exists",
                         Map.of("handle", finalHandle));
             }
             OffsetDateTime now = Times.now();
-            ProjectRow row = new ProjectRow(ids.next("proj"), caller.orgId(), name, finalHandle, Text.blankToNull(request.getDescription()),
-                    request.getAccessMode() == null ? "org_open" : request.getAccessMode().toString(), caller.principalId(),
-                    null, null, Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), now, now);
+            ProjectRow row = new ProjectRow(
+                    ids.next("proj"),
+                    caller.orgId(),
+                    name,
+                    finalHandle,
+                    Text.blankToNull(request.getDescription()),
+                    request.getAccessMode() == null
+                            ? "org_open"
+                            : request.getAccessMode().toString(),
+                    caller.principalId(),
+                    null,
+                    null,
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
+                    now,
+                    now);
             projects.insert(row);
             // The creator is the first member and the first Owner of the new project.
-            Daos.of(h, MemberDao.class).insert(ids.next("pmem"), row.id(), caller.principalId(), caller.principalId(), now);
-            Daos.of(h, RoleDao.class).assign(ids.next("ra"), caller.principalId(), RoleDao.OWNER_ROLE_ID, row.id(), caller.principalId(), now);
+            Daos.of(h, MemberDao.class)
+                    .insert(ids.next("pmem"), row.id(), caller.principalId(), caller.principalId(), now);
+            Daos.of(h, RoleDao.class)
+                    .assign(
+                            ids.next("ra"),
+                            caller.principalId(),
+                            RoleDao.OWNER_ROLE_ID,
+                            row.id(),
+                            caller.principalId(),
+                            now);
             audit.created(h, caller, row.id(), "project", row.id(), row.name(), summary(row));
             return view(row);
         });
@@ -153,23 +184,44 @@ public final class ProjectService {
         return jdbi.inTransaction(h -> {
             ProjectRow before = ProjectAccess.requireForUpdate(h, caller, ref);
             if (before.archived()) {
-                throw ApiException.conflict("project_archived", "project \"" + ref + "\" is archived; restore it before changing it", null);
+                throw ApiException.conflict(
+                        "project_archived", "project \"" + ref + "\" is archived; restore it before changing it", null);
             }
             String roleId = before.defaultAgentRoleId();
             if (request.getDefaultAgentRoleId() != null) {
                 roleId = request.getDefaultAgentRoleId();
-                if (Daos.of(h, RoleDao.class).existing(before.id(), List.of(roleId)).isEmpty()) {
-                    throw ApiException.validation("default_agent_role_id", "no role with this id exists in the project");
+                if (Daos.of(h, RoleDao.class)
+                        .existing(before.id(), List.of(roleId))
+                        .isEmpty()) {
+                    throw ApiException.validation(
+                            "default_agent_role_id", "no role with this id exists in the project");
                 }
             }
-            String accessMode = request.getAccessMode() == null ? before.accessMode() : request.getAccessMode().toString();
-            Map<String, String> tags = request.getTags() == null ? tags(before) : Tags.replace(tags(before), request.getTags());
-            ProjectRow after = new ProjectRow(before.id(), before.orgId(),
-                    request.getName() == null ? before.name() : request.getName().trim(), before.handle(),
-                    request.getDescription() == null ? before.description() : Text.blankToNull(request.getDescription()),
-                    accessMode, before.createdBy(), before.archivedAt(), roleId, Json.write(mapper, tags), before.createdAt(), Times.now());
+            String accessMode = request.getAccessMode() == null
+                    ? before.accessMode()
+                    : request.getAccessMode().toString();
+            Map<String, String> tags =
+                    request.getTags() == null ? tags(before) : Tags.replace(tags(before), request.getTags());
+            ProjectRow after = new ProjectRow(
+                    before.id(),
+                    before.orgId(),
+                    request.getName() == null
+                            ? before.name()
+                            : request.getName().trim(),
+                    before.handle(),
+                    request.getDescription() == null
+                            ? before.description()
+                            : Text.blankToNull(request.getDescription()),
+                    accessMode,
+                    before.createdBy(),
+                    before.archivedAt(),
+                    roleId,
+                    Json.write(mapper, tags),
+                    before.createdAt(),
+                    Times.now());
             Daos.of(h, ProjectDao.class).update(after);
-            if ("restricted".equals(accessMode) && !"restricted".equals(before.accessMode())
+            if ("restricted".equals(accessMode)
+                    && !"restricted".equals(before.accessMode())
                     && Boolean.TRUE.equals(request.getSeedExistingMembers())) {
                 seedMembers(h, caller, after);
             }
@@ -180,8 +232,12 @@ public final class ProjectService {
 
     /** Going restricted with seeding: every principal holding a role in the project becomes a member. */
     private void seedMembers(Handle h, Caller caller, ProjectRow project) {
-        List<String> principals = h.createQuery("SELECT DISTINCT principal_id FROM role_assignments WHERE project_id = :project "
-                + "ORDER BY principal_id").bind("project", project.id()).mapTo(String.class).list();
+        List<String> principals = h.createQuery(
+                        "SELECT DISTINCT principal_id FROM role_assignments WHERE project_id = :project "
+                                + "ORDER BY principal_id")
+                .bind("project", project.id())
+                .mapTo(String.class)
+                .list();
         MemberDao members = Daos.of(h, MemberDao.class);
         for (String principalId : principals) {
             if (members.find(project.id(), principalId).isEmpty()) {
@@ -194,7 +250,10 @@ public final class ProjectService {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.requireForUpdate(h, caller, ref);
             if (!project.archived()) {
-                throw ApiException.conflict("project_not_archived", "project \"" + ref + "\" must be archived before it can be deleted", null);
+                throw ApiException.conflict(
+                        "project_not_archived",
+                        "project \"" + ref + "\" must be archived before it can be deleted",
+                        null);
             }
             audit.deleted(h, caller, project.id(), "project", project.id(), project.name(), summary(project));
             Daos.of(h, ProjectDao.class).delete(project.id());
@@ -208,12 +267,30 @@ public final class ProjectService {
                 return view(before);
             }
             OffsetDateTime now = Times.now();
-            ProjectRow after = new ProjectRow(before.id(), before.orgId(), before.name(), before.handle(), before.description(),
-                    before.accessMode(), before.createdBy(), archive ? now : null, before.defaultAgentRoleId(), before.tags(),
-                    before.createdAt(), now);
+            ProjectRow after = new ProjectRow(
+                    before.id(),
+                    before.orgId(),
+                    before.name(),
+                    before.handle(),
+                    before.description(),
+                    before.accessMode(),
+                    before.createdBy(),
+                    archive ? now : null,
+                    before.defaultAgentRoleId(),
+                    before.tags(),
+                    before.createdAt(),
+                    now);
             Daos.of(h, ProjectDao.class).update(after);
-            audit.write(h, caller, after.id(), archive ? AuditTrail.Action.archive : AuditTrail.Action.restore, "project",
-                    after.id(), after.name(), Map.of("status", archive ? "active" : "archived"), Map.of("status", archive ? "archived" : "active"));
+            audit.write(
+                    h,
+                    caller,
+                    after.id(),
+                    archive ? AuditTrail.Action.archive : AuditTrail.Action.restore,
+                    "project",
+                    after.id(),
+                    after.name(),
+                    Map.of("status", archive ? "active" : "archived"),
+                    Map.of("status", archive ? "archived" : "active"));
             return view(after);
         });
     }
@@ -227,12 +304,18 @@ public final class ProjectService {
             Daos.of(h, ConfigDao.class).list(project.id()).forEach(e -> config.put(e.key(), e.value()));
             List<FeatureGate> gates = new ArrayList<>();
             for (Feature f : FEATURES) {
-                FeatureGate gate = new FeatureGate().key(f.key()).label(f.label()).description(f.description())
-                        .defaultEnabled(true).allowedScopes(List.of(FeatureOverrideScope.PROJECT));
+                FeatureGate gate = new FeatureGate()
+                        .key(f.key())
+                        .label(f.label())
+                        .description(f.description())
+                        .defaultEnabled(true)
+                        .allowedScopes(List.of(FeatureOverrideScope.PROJECT));
                 String override = config.get("features." + f.key());
                 if ("true".equals(override) || "false".equals(override)) {
-                    gate.enabled(Boolean.parseBoolean(override)).source(FeatureGateSource.PROJECT_OVERRIDE)
-                            .sourceScope(FeatureOverrideScope.PROJECT).sourceProjectId(project.id());
+                    gate.enabled(Boolean.parseBoolean(override))
+                            .source(FeatureGateSource.PROJECT_OVERRIDE)
+                            .sourceScope(FeatureOverrideScope.PROJECT)
+                            .sourceProjectId(project.id());
                 } else {
                     gate.enabled(true).source(FeatureGateSource.DEFAULT);
                 }
@@ -243,7 +326,8 @@ public final class ProjectService {
     }
 
     public List<ConfigEntry> config(Caller caller, String ref) {
-        return jdbi.withHandle(h -> configView(Daos.of(h, ConfigDao.class).list(ProjectAccess.require(h, caller, ref).id())));
+        return jdbi.withHandle(h -> configView(Daos.of(h, ConfigDao.class)
+                .list(ProjectAccess.require(h, caller, ref).id())));
     }
 
     public List<ConfigEntry> replaceConfig(Caller caller, String ref, List<ConfigEntry> entries) {
@@ -260,8 +344,11 @@ public final class ProjectService {
             }
             if (e.getKey() == null) {
                 v.add(at + ".key", "is required");
-            } else if (e.getKey().length() > 128 || !CONFIG_KEY.matcher(e.getKey()).matches()) {
-                v.add(at + ".key", "must be dotted segments of lowercase letters, digits, - or _, at most 128 characters");
+            } else if (e.getKey().length() > 128
+                    || !CONFIG_KEY.matcher(e.getKey()).matches()) {
+                v.add(
+                        at + ".key",
+                        "must be dotted segments of lowercase letters, digits, - or _, at most 128 characters");
             } else if (!seen.add(e.getKey())) {
                 v.add(at + ".key", "duplicate key");
             }
@@ -281,11 +368,21 @@ public final class ProjectService {
             for (int i = 0; i < given.size(); i++) {
                 positions.add(i);
             }
-            config.insert(project.id(), positions, given.stream().map(ConfigEntry::getKey).toList(),
+            config.insert(
+                    project.id(),
+                    positions,
+                    given.stream().map(ConfigEntry::getKey).toList(),
                     given.stream().map(ConfigEntry::getValue).toList());
             List<ConfigDao.Entry> after = config.list(project.id());
-            audit.updated(h, caller, project.id(), "project_config", project.id(), project.name(),
-                    Map.of("entries", entriesSummary(before)), Map.of("entries", entriesSummary(after)));
+            audit.updated(
+                    h,
+                    caller,
+                    project.id(),
+                    "project_config",
+                    project.id(),
+                    project.name(),
+                    Map.of("entries", entriesSummary(before)),
+                    Map.of("entries", entriesSummary(after)));
             return configView(after);
         });
     }
@@ -296,18 +393,28 @@ public final class ProjectService {
             ConfigDao config = Daos.of(h, ConfigDao.class);
             List<ConfigDao.Entry> before = config.list(project.id());
             if (config.clear(project.id()) > 0) {
-                audit.deleted(h, caller, project.id(), "project_config", project.id(), project.name(),
+                audit.deleted(
+                        h,
+                        caller,
+                        project.id(),
+                        "project_config",
+                        project.id(),
+                        project.name(),
                         Map.of("entries", entriesSummary(before)));
             }
         });
     }
 
     private static List<Map<String, String>> entriesSummary(List<ConfigDao.Entry> entries) {
-        return entries.stream().map(e -> Map.of("key", e.key(), "value", e.value())).toList();
+        return entries.stream()
+                .map(e -> Map.of("key", e.key(), "value", e.value()))
+                .toList();
     }
 
     private static List<ConfigEntry> configView(List<ConfigDao.Entry> entries) {
-        return entries.stream().map(e -> new ConfigEntry().key(e.key()).value(e.value())).toList();
+        return entries.stream()
+                .map(e -> new ConfigEntry().key(e.key()).value(e.value()))
+                .toList();
     }
 
     // ---- members --------------------------------------------------------------------------
@@ -318,8 +425,12 @@ public final class ProjectService {
             String scope = "members:" + project.id();
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
             List<MemberRow> rows = Daos.of(h, MemberDao.class).page(project.id(), page.afterId(), page.fetchSize());
-            PageRequest.Page<ProjectMember> result = page.page(rows, MemberRow::id, m -> memberView(m, project, true), scope, cursors);
-            return new ProjectMemberListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+            PageRequest.Page<ProjectMember> result =
+                    page.page(rows, MemberRow::id, m -> memberView(m, project, true), scope, cursors);
+            return new ProjectMemberListResponse()
+                    .items(result.items())
+                    .hasMore(result.hasMore())
+                    .nextCursor(result.nextCursor());
         });
     }
 
@@ -333,7 +444,8 @@ public final class ProjectService {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.requireForUpdate(h, caller, ref);
             String principalId = request.getPrincipalId();
-            Daos.of(h, PrincipalDao.class).findInOrg(caller.orgId(), principalId)
+            Daos.of(h, PrincipalDao.class)
+                    .findInOrg(caller.orgId(), principalId)
                     .orElseThrow(() -> ApiException.notFound("principal \"" + principalId + "\" not found"));
             MemberDao members = Daos.of(h, MemberDao.class);
             var existing = members.find(project.id(), principalId);
@@ -343,7 +455,14 @@ public final class ProjectService {
             String id = ids.next("pmem");
             members.insert(id, project.id(), principalId, caller.principalId(), Times.now());
             MemberRow row = members.find(project.id(), principalId).orElseThrow();
-            audit.created(h, caller, project.id(), "project_member", id, row.principalName(), Map.of("principal_id", principalId));
+            audit.created(
+                    h,
+                    caller,
+                    project.id(),
+                    "project_member",
+                    id,
+                    row.principalName(),
+                    Map.of("principal_id", principalId));
             return new MemberResult(memberView(row, project, false), true);
         });
     }
@@ -353,22 +472,38 @@ public final class ProjectService {
             ProjectRow project = ProjectAccess.requireForUpdate(h, caller, ref);
             MemberDao members = Daos.of(h, MemberDao.class);
             MemberRow member = members.find(project.id(), principalId)
-                    .orElseThrow(() -> ApiException.notFound("principal \"" + principalId + "\" is not a member of project \"" + ref + "\""));
+                    .orElseThrow(() -> ApiException.notFound(
+                            "principal \"" + principalId + "\" is not a member of project \"" + ref + "\""));
             if ("restricted".equals(project.accessMode()) && members.count(project.id()) <= 1) {
                 throw ApiException.badRequest("last_member", "a restricted project must keep at least one member");
             }
             members.delete(project.id(), principalId);
-            audit.deleted(h, caller, project.id(), "project_member", member.id(), member.principalName(), Map.of("principal_id", principalId));
+            audit.deleted(
+                    h,
+                    caller,
+                    project.id(),
+                    "project_member",
+                    member.id(),
+                    member.principalName(),
+                    Map.of("principal_id", principalId));
         });
     }
 
     private static ProjectMember memberView(MemberRow m, ProjectRow project, boolean embedPrincipal) {
-        ProjectMember member = new ProjectMember().id(m.id()).projectId(m.projectId()).principalId(m.principalId())
-                .addedBy(m.addedBy()).addedAt(m.addedAt());
+        ProjectMember member = new ProjectMember()
+                .id(m.id())
+                .projectId(m.projectId())
+                .principalId(m.principalId())
+                .addedBy(m.addedBy())
+                .addedAt(m.addedAt());
         if (embedPrincipal) {
-            member.principal(new User().id(m.principalId()).kind(User.KindEnum.fromValue(m.principalKind()))
+            member.principal(new User()
+                    .id(m.principalId())
+                    .kind(User.KindEnum.fromValue(m.principalKind()))
                     .email(m.principalName() + "@" + project.handle() + ".principals.invalid")
-                    .displayName(m.principalName()).createdAt(m.principalCreatedAt()).updatedAt(m.principalUpdatedAt()));
+                    .displayName(m.principalName())
+                    .createdAt(m.principalCreatedAt())
+                    .updatedAt(m.principalUpdatedAt()));
         }
         return member;
     }
@@ -376,10 +511,18 @@ public final class ProjectService {
     // ---- views ----------------------------------------------------------------------------
 
     Project view(ProjectRow row) {
-        return new Project().id(row.id()).name(row.name()).handle(row.handle()).description(row.description())
-                .accessMode(ProjectAccessMode.fromValue(row.accessMode())).createdBy(row.createdBy())
-                .archivedAt(row.archivedAt()).defaultAgentRoleId(row.defaultAgentRoleId()).tags(tags(row))
-                .createdAt(row.createdAt()).updatedAt(row.updatedAt());
+        return new Project()
+                .id(row.id())
+                .name(row.name())
+                .handle(row.handle())
+                .description(row.description())
+                .accessMode(ProjectAccessMode.fromValue(row.accessMode()))
+                .createdBy(row.createdBy())
+                .archivedAt(row.archivedAt())
+                .defaultAgentRoleId(row.defaultAgentRoleId())
+                .tags(tags(row))
+                .createdAt(row.createdAt())
+                .updatedAt(row.updatedAt());
     }
 
     private Map<String, String> tags(ProjectRow row) {
@@ -387,8 +530,17 @@ public final class ProjectService {
     }
 
     private Map<String, Object> summary(ProjectRow row) {
-        return AuditTrail.summary("name", row.name(), "handle", row.handle(), "description", row.description(),
-                "access_mode", row.accessMode(), "tags", tags(row));
+        return AuditTrail.summary(
+                "name",
+                row.name(),
+                "handle",
+                row.handle(),
+                "description",
+                row.description(),
+                "access_mode",
+                row.accessMode(),
+                "tags",
+                tags(row));
     }
 
     static String deriveHandle(String name) {
@@ -402,6 +554,4 @@ public final class ProjectService {
     static String likePrefix(String s) {
         return s.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%";
     }
-
-
 }

@@ -1,11 +1,5 @@
 package dev.mobius.server.projects;
 
-import java.util.List;
-
-import jakarta.ws.rs.core.Context;
-import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.SecurityContext;
-
 import dev.mobius.api.ProjectsApi;
 import dev.mobius.api.model.AddProjectMemberRequest;
 import dev.mobius.api.model.ConfigEntry;
@@ -13,6 +7,10 @@ import dev.mobius.api.model.CreateProjectRequest;
 import dev.mobius.api.model.UpdateProjectRequest;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.CallerContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.SecurityContext;
+import java.util.List;
 
 /** HTTP face of {@link ProjectService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
@@ -34,12 +32,15 @@ public final class ProjectsResource implements ProjectsApi {
 
     @Override
     public Response listProjects(Integer limit, String cursor, String search, String status, List<String> tag) {
-        return Response.ok(projects.list(caller(), limit, cursor, search, status, tag)).build();
+        return Response.ok(projects.list(caller(), limit, cursor, search, status, tag))
+                .build();
     }
 
     @Override
     public Response createProject(CreateProjectRequest request, String idempotencyKey) {
-        return Response.status(Response.Status.CREATED).entity(projects.create(caller(), request)).build();
+        return Response.status(Response.Status.CREATED)
+                .entity(projects.create(caller(), request))
+                .build();
     }
 
     @Override
@@ -97,7 +98,9 @@ public final class ProjectsResource implements ProjectsApi {
     @Override
     public Response addProjectMember(String id, AddProjectMemberRequest request) {
         ProjectService.MemberResult result = projects.addMember(caller(), id, request);
-        return Response.status(result.created() ? Response.Status.CREATED : Response.Status.OK).entity(result.member()).build();
+        return Response.status(result.created() ? Response.Status.CREATED : Response.Status.OK)
+                .entity(result.member())
+                .build();
     }
 
     @Override

@@ -1,18 +1,23 @@
 package dev.mobius.server.runs;
 
-import java.util.Set;
-
 import com.fasterxml.jackson.databind.JsonNode;
-
 import dev.mobius.server.automations.StepConfigCheck;
+import java.util.Set;
 
 /**
  * {@code agent}: part of the spec language, but this server runs no agents yet. Its config is
  * checked like any other, and since no agent exists no such step passes the checks.
  */
 public final class AgentStep implements StepKind {
-    private static final Set<String> FIELDS = Set.of("agent_id", "instructions", "tool_names", "output_schema", "max_turns", "model_route",
-            "memory_tables", "session");
+    private static final Set<String> FIELDS = Set.of(
+            "agent_id",
+            "instructions",
+            "tool_names",
+            "output_schema",
+            "max_turns",
+            "model_route",
+            "memory_tables",
+            "session");
 
     @Override
     public String name() {

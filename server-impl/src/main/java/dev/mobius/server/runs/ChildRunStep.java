@@ -1,18 +1,16 @@
 package dev.mobius.server.runs;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.automations.AutomationDao;
+import dev.mobius.server.automations.AutomationRow;
+import dev.mobius.server.automations.StepConfigCheck;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.events.Expressions;
+import dev.mobius.server.http.ApiException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
-import dev.mobius.server.automations.StepConfigCheck;
-import dev.mobius.server.automations.AutomationDao;
-import dev.mobius.server.automations.AutomationRow;
-import dev.mobius.server.db.Daos;
-import dev.mobius.server.events.Expressions;
-import dev.mobius.server.http.ApiException;
 
 /**
  * {@code automation}: starts a run of another automation of the project and goes on without
@@ -37,8 +35,12 @@ public final class ChildRunStep implements StepKind {
     public void check(String at, JsonNode config, StepConfigCheck check) {
         check.closed(at, config, FIELDS, Set.of("automation_handle"));
         String handle = config.path("automation_handle").asText(null);
-        if (handle != null && Daos.of(check.handle(), AutomationDao.class).find(check.projectId(), handle).isEmpty()) {
-            check.error(at + ".automation_handle", "no automation with handle \"" + handle + "\" exists in this project");
+        if (handle != null
+                && Daos.of(check.handle(), AutomationDao.class)
+                        .find(check.projectId(), handle)
+                        .isEmpty()) {
+            check.error(
+                    at + ".automation_handle", "no automation with handle \"" + handle + "\" exists in this project");
         }
         check.expression(at + ".condition", config.path("condition"));
         check.templates(at + ".inputs", config.path("inputs"));
@@ -48,12 +50,14 @@ public final class ChildRunStep implements StepKind {
     public Result start(StepCall call) {
         Map<String, Object> config = call.config();
         String condition = (String) config.get("condition");
-        if (condition != null && !expressions.test(condition, Map.of("inputs", call.inputs(), "context", call.context()))) {
+        if (condition != null
+                && !expressions.test(condition, Map.of("inputs", call.inputs(), "context", call.context()))) {
             return new Skipped(Map.of("reason", "condition is false"));
         }
         Object childInputs = config.get("inputs") != null ? call.resolve(config.get("inputs")) : call.input();
         String handle = (String) config.get("automation_handle");
-        Optional<AutomationRow> automation = Daos.of(call.handle(), AutomationDao.class).find(call.run().projectId(), handle);
+        Optional<AutomationRow> automation =
+                Daos.of(call.handle(), AutomationDao.class).find(call.run().projectId(), handle);
         if (automation.isEmpty()) {
             return Failed.retryable("child_run_failed", "automation \"" + handle + "\" does not exist");
         }
@@ -61,7 +65,8 @@ public final class ChildRunStep implements StepKind {
         try {
             child = call.startChild(automation.get(), childInputs instanceof Map<?, ?> m ? castMap(m) : null);
         } catch (ApiException e) {
-            return Failed.retryable("child_run_failed", "child run of \"" + handle + "\" could not start: " + e.getMessage());
+            return Failed.retryable(
+                    "child_run_failed", "child run of \"" + handle + "\" could not start: " + e.getMessage());
         }
         Map<String, Object> output = new LinkedHashMap<>();
         output.put("run_id", child.id());

@@ -1,18 +1,15 @@
 package dev.mobius.server.runs;
 
-import java.util.Map;
-import java.util.Set;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-
 import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
+import java.util.Map;
+import java.util.Set;
+import org.jdbi.v3.core.Handle;
 
 /**
  * {@code wait_for_event}: opens a wait row that arriving events are matched against
@@ -20,7 +17,8 @@ import dev.mobius.server.json.Json;
  * {@code event_type: signal} waits for a signal only. Either way a signal resumes it.
  */
 public final class EventWaitStep implements StepKind {
-    private static final Set<String> FIELDS = Set.of("event_type", "source_id", "match", "condition", "payload_mapping");
+    private static final Set<String> FIELDS =
+            Set.of("event_type", "source_id", "match", "condition", "payload_mapping");
 
     private final Ids ids;
     private final ObjectMapper mapper;
@@ -40,7 +38,9 @@ public final class EventWaitStep implements StepKind {
         check.closed(at, config, FIELDS, Set.of("event_type"));
         String type = config.path("event_type").asText(null);
         if (type != null && !type.equals("signal") && !EventTypes.isValidMatcher(type)) {
-            check.error(at + ".event_type", "must be an event type such as run.completed, a prefix such as run.*, or signal");
+            check.error(
+                    at + ".event_type",
+                    "must be an event type such as run.completed, a prefix such as run.*, or signal");
         }
         JsonNode match = config.path("match");
         if (!match.isMissingNode() && !match.isNull() && !match.isObject()) {
@@ -54,7 +54,8 @@ public final class EventWaitStep implements StepKind {
             if (!mapping.isObject()) {
                 check.error(at + ".payload_mapping", "must map output names to expressions");
             } else {
-                mapping.fields().forEachRemaining(e -> check.expression(at + ".payload_mapping." + e.getKey(), e.getValue()));
+                mapping.fields()
+                        .forEachRemaining(e -> check.expression(at + ".payload_mapping." + e.getKey(), e.getValue()));
             }
         }
     }
@@ -70,10 +71,21 @@ public final class EventWaitStep implements StepKind {
             Object sourceId = config.get("source_id") == null ? null : call.resolve(config.get("source_id"));
             RunRow row = call.run();
             StepRow started = call.step();
-            Daos.of(call.handle(), RunDao.class).openWait(new WaitRow(waitId, row.id(), row.projectId(), started.id(), started.stepKey(),
-                    eventType, sourceId == null ? null : String.valueOf(sourceId), match == null ? null : Json.write(mapper, match),
-                    (String) config.get("condition"), config.get("payload_mapping") == null ? null : Json.write(mapper, config.get("payload_mapping")),
-                    call.now()));
+            Daos.of(call.handle(), RunDao.class)
+                    .openWait(new WaitRow(
+                            waitId,
+                            row.id(),
+                            row.projectId(),
+                            started.id(),
+                            started.stepKey(),
+                            eventType,
+                            sourceId == null ? null : String.valueOf(sourceId),
+                            match == null ? null : Json.write(mapper, match),
+                            (String) config.get("condition"),
+                            config.get("payload_mapping") == null
+                                    ? null
+                                    : Json.write(mapper, config.get("payload_mapping")),
+                            call.now()));
         }
         return Suspended.on(waitId, Map.of("event_type", eventType));
     }

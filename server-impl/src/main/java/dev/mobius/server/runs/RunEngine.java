@@ -1,17 +1,13 @@
 package dev.mobius.server.runs;
 
+import dev.mobius.server.db.DatabaseFailures;
+import dev.mobius.server.db.FailureLog;
+import dev.mobius.server.threads.Threads;
 import java.util.List;
 import java.util.Optional;
-
-
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.mobius.server.db.FailureLog;
-import dev.mobius.server.threads.Threads;
-import dev.mobius.server.db.Daos;
-import dev.mobius.server.db.DatabaseFailures;
-
 
 /**
  * Moves runs forward. Each engine thread repeatedly claims one due run with
@@ -23,6 +19,7 @@ public final class RunEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RunEngine.class);
     /** How long an idle thread waits before looking again; wake-ups cut it short. */
     private static final long IDLE_POLL_MILLIS = 200;
+
     private static final int RETRY_FAILED_ADVANCE_SECONDS = 30;
     /** The longest wait between two tries while the database is lost. */
     private static final long MAX_BACKOFF_MILLIS = 2000;
@@ -39,7 +36,8 @@ public final class RunEngine implements AutoCloseable {
         this.machine = machine;
         this.wakeups = wakeups;
         this.threads = java.util.stream.IntStream.range(0, threadCount)
-                .mapToObj(i -> new Thread(this::loop, "run-engine-" + i)).toList();
+                .mapToObj(i -> new Thread(this::loop, "run-engine-" + i))
+                .toList();
     }
 
     public void start() {
@@ -86,7 +84,8 @@ public final class RunEngine implements AutoCloseable {
 
     /** @return whether a run was claimed */
     boolean advanceOne() {
-        java.util.concurrent.atomic.AtomicReference<String> claimed = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<String> claimed =
+                new java.util.concurrent.atomic.AtomicReference<>();
         try {
             return jdbi.inTransaction(h -> {
                 Optional<RunRow> due = RunDao.claimDue(h);
@@ -106,8 +105,10 @@ public final class RunEngine implements AutoCloseable {
             // The advance rolled back. Set the run aside for a while so that one run that keeps
             // failing cannot hold the head of the due queue and starve every other run.
             log.error("advancing run {} failed; it is retried in {} s", runId, RETRY_FAILED_ADVANCE_SECONDS, e);
-            jdbi.useHandle(h -> h.execute("UPDATE runs SET due_at = now() + make_interval(secs => ?) WHERE id = ? AND due_at IS NOT NULL",
-                    RETRY_FAILED_ADVANCE_SECONDS, runId));
+            jdbi.useHandle(h -> h.execute(
+                    "UPDATE runs SET due_at = now() + make_interval(secs => ?) WHERE id = ? AND due_at IS NOT NULL",
+                    RETRY_FAILED_ADVANCE_SECONDS,
+                    runId));
             return true;
         }
     }

@@ -1,22 +1,19 @@
 package dev.mobius.server.runs;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.AutomationSpec;
+import dev.mobius.api.model.AutomationStep;
+import dev.mobius.server.automations.Durations;
+import dev.mobius.server.automations.Templates;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.events.Expressions;
+import dev.mobius.server.http.ApiException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.api.model.AutomationSpec;
-import dev.mobius.api.model.AutomationStep;
-import dev.mobius.server.automations.Templates;
-import dev.mobius.server.automations.Durations;
-import dev.mobius.server.events.Expressions;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.db.Daos;
 
 /**
  * The state machine of one run, applied to a locked run inside one transaction: start it, check
@@ -30,7 +27,10 @@ import dev.mobius.server.db.Daos;
  */
 public final class RunMachine {
     /** Whether the run may go on to its next step now, or has to wait (or has ended). */
-    private enum Outcome { NEXT, WAIT }
+    private enum Outcome {
+        NEXT,
+        WAIT
+    }
 
     private final ObjectMapper mapper;
     private final Specs specs;
@@ -69,7 +69,8 @@ public final class RunMachine {
         }
         if (run.status.equals("queued")) {
             run.startedAt = run.now;
-            Duration limit = spec.getDefaults() == null ? null
+            Duration limit = spec.getDefaults() == null
+                    ? null
                     : Durations.parse(spec.getDefaults().getWallClockTimeout()).orElse(null);
             if (limit != null && !limit.isZero()) {
                 run.deadline = run.now.plus(limit);
@@ -109,11 +110,17 @@ public final class RunMachine {
             case "suspended" -> {
                 OffsetDateTime stepDeadline = stepDeadline(open, step);
                 if (stepDeadline != null && !run.now.isBefore(stepDeadline)) {
-                    return stepFailed(run, open, step, "step_timeout", "step \"" + open.stepKey() + "\" exceeded its timeout of "
-                            + step.getTimeout().getDuration());
+                    return stepFailed(
+                            run,
+                            open,
+                            step,
+                            "step_timeout",
+                            "step \"" + open.stepKey() + "\" exceeded its timeout of "
+                                    + step.getTimeout().getDuration());
                 }
                 StepKind kind = kinds.find(open.kind());
-                StepKind.Result polled = kind == null ? new StepKind.Waiting(null)
+                StepKind.Result polled = kind == null
+                        ? new StepKind.Waiting(null)
                         : kind.poll(new StepCall(run, open, step, null, mapper, starter));
                 return apply(run, open, step, polled, stepDeadline);
             }
@@ -157,7 +164,8 @@ public final class RunMachine {
                 started = run.withInputs(started, castMap(m));
             }
             StepKind stepKind = kinds.find(kind);
-            StepKind.Result result = stepKind == null ? StepKind.unsupported(kind)
+            StepKind.Result result = stepKind == null
+                    ? StepKind.unsupported(kind)
                     : stepKind.start(new StepCall(run, started, step, input, mapper, starter));
             return apply(run, started, step, result, null);
         } catch (Templates.TemplateException e) {
@@ -174,7 +182,12 @@ public final class RunMachine {
         if (e.details() != null && e.details().get("fields") instanceof List<?> fields && !fields.isEmpty()) {
             StringBuilder text = new StringBuilder("the resolved config is invalid:");
             for (Object f : fields) {
-                text.append(' ').append(f instanceof ApiException.FieldError fe ? fe.field() + " " + fe.reason() : String.valueOf(f)).append(';');
+                text.append(' ')
+                        .append(
+                                f instanceof ApiException.FieldError fe
+                                        ? fe.field() + " " + fe.reason()
+                                        : String.valueOf(f))
+                        .append(';');
             }
             return text.substring(0, text.length() - 1);
         }
@@ -185,7 +198,8 @@ public final class RunMachine {
      * Applies what a step's kind reported. {@code stepDeadline} is the open step's timeout when it
      * was polled (a step just started is given its own).
      */
-    private Outcome apply(RunState run, StepRow open, AutomationStep step, StepKind.Result result, OffsetDateTime stepDeadline) {
+    private Outcome apply(
+            RunState run, StepRow open, AutomationStep step, StepKind.Result result, OffsetDateTime stepDeadline) {
         if (result instanceof StepKind.Done done) {
             // A step that waited resumes the run; one just started completes on the spot.
             if (open.status().equals("suspended")) {
@@ -200,7 +214,8 @@ public final class RunMachine {
             return Outcome.WAIT;
         }
         if (result instanceof StepKind.Failed failed) {
-            return stepFailed(run, open, step, failed.errorType(), failed.message(), failed.retryable(), failed.retryAfter());
+            return stepFailed(
+                    run, open, step, failed.errorType(), failed.message(), failed.retryable(), failed.retryAfter());
         }
         if (result instanceof StepKind.Skipped skipped) {
             run.finishStep(open, "skipped", null, null, null, skipped.extra());
@@ -229,15 +244,25 @@ public final class RunMachine {
      * @param retryable   false for failures another attempt cannot fix (an action's 4xx, invalid input)
      * @param retryAfter  the earliest moment the failing party asked to be tried again, if any
      */
-    private Outcome stepFailed(RunState run, StepRow step, AutomationStep spec, String type, String message, boolean retryable,
-                               Duration retryAfter) {
+    private Outcome stepFailed(
+            RunState run,
+            StepRow step,
+            AutomationStep spec,
+            String type,
+            String message,
+            boolean retryable,
+            Duration retryAfter) {
         releaseWait(run, step, "step \"" + step.stepKey() + "\" failed");
-        int maxAttempts = spec.getRetry() == null || spec.getRetry().getMaxAttempts() == null ? 1 : spec.getRetry().getMaxAttempts();
+        int maxAttempts = spec.getRetry() == null || spec.getRetry().getMaxAttempts() == null
+                ? 1
+                : spec.getRetry().getMaxAttempts();
         if (!retryable || step.attempt() >= maxAttempts) {
             run.fail(step, type, message);
             return Outcome.WAIT;
         }
-        Duration delay = spec.getRetry().getDelay() == null ? Duration.ZERO : Durations.parse(spec.getRetry().getDelay()).orElse(Duration.ZERO);
+        Duration delay = spec.getRetry().getDelay() == null
+                ? Duration.ZERO
+                : Durations.parse(spec.getRetry().getDelay()).orElse(Duration.ZERO);
         if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
             delay = retryAfter;
         }
@@ -275,9 +300,14 @@ public final class RunMachine {
         if (runs.startedInGroup(row.concurrencyKey()) >= row.concurrencyLimit()) {
             return false;
         }
-        boolean olderWaiting = h.createQuery("SELECT EXISTS (SELECT 1 FROM runs WHERE concurrency_key = :key AND status = 'queued' "
-                        + "AND (created_at, id) < (:created, :id))")
-                .bind("key", row.concurrencyKey()).bind("created", row.createdAt()).bind("id", row.id()).mapTo(Boolean.class).one();
+        boolean olderWaiting = h.createQuery(
+                        "SELECT EXISTS (SELECT 1 FROM runs WHERE concurrency_key = :key AND status = 'queued' "
+                                + "AND (created_at, id) < (:created, :id))")
+                .bind("key", row.concurrencyKey())
+                .bind("created", row.createdAt())
+                .bind("id", row.id())
+                .mapTo(Boolean.class)
+                .one();
         if (olderWaiting) {
             runs.wakeQueued(row.concurrencyKey());
             return false;
@@ -288,7 +318,10 @@ public final class RunMachine {
     /** Completes a step with {@code output}, saves it in the context under its {@code save_as} (default: its key), moves on. */
     static void complete(RunState run, StepRow open, Object output, AutomationStep spec) {
         run.finishStep(open, "completed", output, null, null, Map.of());
-        String saveAs = spec != null && spec.getSaveAs() != null && !spec.getSaveAs().isEmpty() ? spec.getSaveAs() : open.stepKey();
+        String saveAs =
+                spec != null && spec.getSaveAs() != null && !spec.getSaveAs().isEmpty()
+                        ? spec.getSaveAs()
+                        : open.stepKey();
         run.context.put(saveAs, output);
         run.nextStep++;
     }

@@ -1,16 +1,7 @@
 package dev.mobius.server.runs;
 
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
-
 import dev.mobius.api.model.AutomationRun;
 import dev.mobius.api.model.AutomationRunEvent;
 import dev.mobius.api.model.AutomationRunEventListResponse;
@@ -21,23 +12,28 @@ import dev.mobius.api.model.AutomationRunStep;
 import dev.mobius.api.model.AutomationRunStepKind;
 import dev.mobius.api.model.AutomationRunStepListResponse;
 import dev.mobius.api.model.AutomationRunStepStatus;
-import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.CancelAutomationRunRequest;
 import dev.mobius.api.model.SignalAutomationRunRequest;
 import dev.mobius.api.model.StartAutomationRunRequest;
-import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.AutomationRow;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.PageRequest;
+import dev.mobius.server.http.Text;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.db.SqlWhere;
-import dev.mobius.server.http.Text;
+import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.db.Daos;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 
 /** Starting, reading, signalling and cancelling runs; the {@link RunEngine} does the rest. */
 public final class RunService {
@@ -52,8 +48,15 @@ public final class RunService {
     private final RunStarter starter;
     private final RunStreams streams;
 
-    public RunService(Jdbi jdbi, Ids ids, ObjectMapper mapper, Cursors cursors, RunEngine engine, RunMachine machine, RunStarter starter,
-                      RunStreams streams) {
+    public RunService(
+            Jdbi jdbi,
+            Ids ids,
+            ObjectMapper mapper,
+            Cursors cursors,
+            RunEngine engine,
+            RunMachine machine,
+            RunStarter starter,
+            RunStreams streams) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -75,8 +78,14 @@ public final class RunService {
             if (repeat.isPresent()) {
                 return view(repeat.get());
             }
-            AutomationRunSource source = req.getSource() == null ? new AutomationRunSource().type("api") : req.getSource();
-            return view(starter.insert(h, automation, req.getInputs(), source, Text.blankToNull(req.getExternalId()),
+            AutomationRunSource source =
+                    req.getSource() == null ? new AutomationRunSource().type("api") : req.getSource();
+            return view(starter.insert(
+                    h,
+                    automation,
+                    req.getInputs(),
+                    source,
+                    Text.blankToNull(req.getExternalId()),
                     RunStarter.Origin.DIRECT));
         });
         engine.nudge();
@@ -93,7 +102,10 @@ public final class RunService {
         String externalId = Text.blankToNull(req.getExternalId());
         if (externalId != null) {
             // Serialises concurrent starts with the same external id.
-            h.createQuery("SELECT pg_advisory_xact_lock(hashtext(:k))").bind("k", project.id() + "/" + externalId).mapTo(String.class).one();
+            h.createQuery("SELECT pg_advisory_xact_lock(hashtext(:k))")
+                    .bind("k", project.id() + "/" + externalId)
+                    .mapTo(String.class)
+                    .one();
             Optional<RunRow> earlier = Daos.of(h, RunDao.class).findByExternalId(project.id(), externalId);
             if (earlier.isPresent()) {
                 RunRow e = earlier.get();
@@ -102,32 +114,50 @@ public final class RunService {
                     details.put("existing_run_id", e.id());
                     details.put("status", e.status());
                     details.put("external_id", externalId);
-                    throw ApiException.conflict("external_id_conflict", "a run with external_id \"" + externalId + "\" already finished", details);
+                    throw ApiException.conflict(
+                            "external_id_conflict",
+                            "a run with external_id \"" + externalId + "\" already finished",
+                            details);
                 }
                 return earlier;
             }
         }
-        String fireId = req.getSource() == null ? null : Text.blankToNull(req.getSource().getTriggerFireId());
-        return fireId == null ? Optional.empty() : Daos.of(h, RunDao.class).findActiveByTriggerFire(project.id(), fireId);
+        String fireId = req.getSource() == null
+                ? null
+                : Text.blankToNull(req.getSource().getTriggerFireId());
+        return fireId == null
+                ? Optional.empty()
+                : Daos.of(h, RunDao.class).findActiveByTriggerFire(project.id(), fireId);
     }
 
-    public AutomationRunListResponse list(Caller caller, String projectRef, String status, String automationId, String sourceEventId,
-                                          String cursor, Integer limit) {
+    public AutomationRunListResponse list(
+            Caller caller,
+            String projectRef,
+            String status,
+            String automationId,
+            String sourceEventId,
+            String cursor,
+            Integer limit) {
         if (status != null && !STATUSES.contains(status)) {
-            throw ApiException.invalidParameter(List.of(new ApiException.FieldError("status", "must be one of " + String.join(", ", STATUSES))));
+            throw ApiException.invalidParameter(
+                    List.of(new ApiException.FieldError("status", "must be one of " + String.join(", ", STATUSES))));
         }
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             String scope = "runs:" + project.id() + ":" + status + ":" + automationId + ":" + sourceEventId;
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
-            SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id())
+            SqlWhere where = new SqlWhere()
+                    .and("project_id = :p", "p", project.id())
                     .andIf(status, "status = :status", "status")
                     .andIf(automationId, "automation_id = :automation", "automation")
                     .andIf(sourceEventId, "source ->> 'id' = :sourceEvent", "sourceEvent")
                     .andIf(page.afterId(), "id < :after", "after");
-            PageRequest.Page<AutomationRun> result = page.page(Daos.of(h, RunDao.class).list(where, page.fetchSize()), RunRow::id,
-                    this::view, scope, cursors);
-            return new AutomationRunListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+            PageRequest.Page<AutomationRun> result = page.page(
+                    Daos.of(h, RunDao.class).list(where, page.fetchSize()), RunRow::id, this::view, scope, cursors);
+            return new AutomationRunListResponse()
+                    .items(result.items())
+                    .hasMore(result.hasMore())
+                    .nextCursor(result.nextCursor());
         });
     }
 
@@ -154,10 +184,13 @@ public final class RunService {
             RunRow row = find(h, caller, projectRef, id, true);
             RunState state = starter.state(h, row);
             StepRow open = row.terminal() ? null : state.openStep();
-            if (open == null || !open.status().equals("suspended") || !machine.takesSignals(open)
+            if (open == null
+                    || !open.status().equals("suspended")
+                    || !machine.takesSignals(open)
                     || !open.stepKey().equals(request.getStepKey())) {
-                throw ApiException.badRequest("step_not_waiting", "step \"" + request.getStepKey() + "\" of run \"" + id
-                        + "\" is not waiting for a signal");
+                throw ApiException.badRequest(
+                        "step_not_waiting",
+                        "step \"" + request.getStepKey() + "\" of run \"" + id + "\" is not waiting for a signal");
             }
             Object output = request.getResult() == null ? Map.of() : request.getResult();
             machine.resume(state, open, output, RunMachine.step(machine.spec(h, row), state.nextStep));
@@ -171,12 +204,15 @@ public final class RunService {
     public AutomationRunStepListResponse steps(Caller caller, String projectRef, String id) {
         return jdbi.withHandle(h -> {
             RunRow run = find(h, caller, projectRef, id, false);
-            return new AutomationRunStepListResponse().items(RunDao.steps(h, run.id()).stream()
-                    .map(s -> stepView(run, s)).toList());
+            return new AutomationRunStepListResponse()
+                    .items(RunDao.steps(h, run.id()).stream()
+                            .map(s -> stepView(run, s))
+                            .toList());
         });
     }
 
-    public AutomationRunEventListResponse events(Caller caller, String projectRef, String id, Long sinceSequence, Integer limit) {
+    public AutomationRunEventListResponse events(
+            Caller caller, String projectRef, String id, Long sinceSequence, Integer limit) {
         int n = PageRequest.limit(limit);
         long since = sinceSequence == null ? 0 : sinceSequence;
         return jdbi.withHandle(h -> {
@@ -184,8 +220,11 @@ public final class RunService {
             List<EventRow> rows = RunDao.eventsAfter(h.getConnection(), run.id(), since, n + 1);
             boolean more = rows.size() > n;
             List<EventRow> kept = more ? rows.subList(0, n) : rows;
-            return new AutomationRunEventListResponse().items(kept.stream().map(e -> eventView(mapper, run, e)).toList())
-                    .nextSequence(kept.isEmpty() ? since : kept.get(kept.size() - 1).sequence()).hasMore(more);
+            return new AutomationRunEventListResponse()
+                    .items(kept.stream().map(e -> eventView(mapper, run, e)).toList())
+                    .nextSequence(
+                            kept.isEmpty() ? since : kept.get(kept.size() - 1).sequence())
+                    .hasMore(more);
         });
     }
 
@@ -222,7 +261,8 @@ public final class RunService {
             try {
                 since = Long.parseLong(lastEventId.trim());
             } catch (NumberFormatException e) {
-                throw ApiException.invalidParameter(List.of(new ApiException.FieldError("Last-Event-ID", "must be an event sequence number")));
+                throw ApiException.invalidParameter(
+                        List.of(new ApiException.FieldError("Last-Event-ID", "must be an event sequence number")));
             }
         }
         RunRow run = jdbi.withHandle(h -> find(h, caller, projectRef, id, false));
@@ -238,8 +278,6 @@ public final class RunService {
                 .orElseThrow(() -> ApiException.notFound("run \"" + id + "\" not found"));
     }
 
-
-
     AutomationRun view(RunRow row) {
         return runView(mapper, row);
     }
@@ -252,30 +290,67 @@ public final class RunService {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        return new AutomationRun().id(row.id()).orgId(row.orgId()).projectId(row.projectId()).automationId(row.automationId())
-                .automationName(row.automationName()).automationVersionId(row.automationVersionId())
-                .automationVersion(row.automationVersion()).status(AutomationRunStatus.fromValue(row.status()))
-                .inputs(Json.readObject(mapper, row.inputs())).result(Json.readObject(mapper, row.result())).source(source)
-                .parentRunId(row.parentRunId()).parentAutomationId(row.parentAutomationId()).parentStepKey(row.parentStepKey())
-                .errorType(row.errorType()).errorMessage(row.errorMessage()).wakeAt(row.wakeAt())
-                .wallClockDeadlineAt(row.wallClockDeadlineAt()).startedAt(row.startedAt()).completedAt(row.completedAt())
-                .createdAt(row.createdAt()).updatedAt(row.updatedAt());
+        return new AutomationRun()
+                .id(row.id())
+                .orgId(row.orgId())
+                .projectId(row.projectId())
+                .automationId(row.automationId())
+                .automationName(row.automationName())
+                .automationVersionId(row.automationVersionId())
+                .automationVersion(row.automationVersion())
+                .status(AutomationRunStatus.fromValue(row.status()))
+                .inputs(Json.readObject(mapper, row.inputs()))
+                .result(Json.readObject(mapper, row.result()))
+                .source(source)
+                .parentRunId(row.parentRunId())
+                .parentAutomationId(row.parentAutomationId())
+                .parentStepKey(row.parentStepKey())
+                .errorType(row.errorType())
+                .errorMessage(row.errorMessage())
+                .wakeAt(row.wakeAt())
+                .wallClockDeadlineAt(row.wallClockDeadlineAt())
+                .startedAt(row.startedAt())
+                .completedAt(row.completedAt())
+                .createdAt(row.createdAt())
+                .updatedAt(row.updatedAt());
     }
 
     private AutomationRunStep stepView(RunRow run, StepRow s) {
-        return new AutomationRunStep().id(s.id()).orgId(run.orgId()).projectId(run.projectId()).runId(run.id()).stepKey(s.stepKey())
-                .stepName(s.stepName()).kind(AutomationRunStepKind.fromValue(s.kind())).status(AutomationRunStepStatus.fromValue(s.status()))
-                .seq(s.seq()).attempt(s.attempt()).inputs(Json.readObject(mapper, s.inputs()))
-                .result(s.result() == null ? null : readAny(s.result())).waitId(s.waitId())
-                .errorType(s.errorType()).errorMessage(s.errorMessage()).startedAt(s.startedAt()).completedAt(s.completedAt())
-                .createdAt(s.createdAt()).updatedAt(s.updatedAt());
+        return new AutomationRunStep()
+                .id(s.id())
+                .orgId(run.orgId())
+                .projectId(run.projectId())
+                .runId(run.id())
+                .stepKey(s.stepKey())
+                .stepName(s.stepName())
+                .kind(AutomationRunStepKind.fromValue(s.kind()))
+                .status(AutomationRunStepStatus.fromValue(s.status()))
+                .seq(s.seq())
+                .attempt(s.attempt())
+                .inputs(Json.readObject(mapper, s.inputs()))
+                .result(s.result() == null ? null : readAny(s.result()))
+                .waitId(s.waitId())
+                .errorType(s.errorType())
+                .errorMessage(s.errorMessage())
+                .startedAt(s.startedAt())
+                .completedAt(s.completedAt())
+                .createdAt(s.createdAt())
+                .updatedAt(s.updatedAt());
     }
 
     /** The wire form of a run event, for the list and for the event stream alike. */
     static AutomationRunEvent eventView(ObjectMapper mapper, RunRow run, EventRow e) {
-        return new AutomationRunEvent().id(e.id()).orgId(run.orgId()).projectId(run.projectId()).runId(run.id())
-                .sequence(e.sequence()).eventType(e.eventType()).stepId(e.stepId()).stepKey(e.stepKey())
-                .payload(Json.readObject(mapper, e.payload())).createdAt(e.createdAt());
+        return new AutomationRunEvent()
+                .id(e.id())
+                .orgId(run.orgId())
+                .projectId(run.projectId())
+                .runId(run.id())
+                .sequence(e.sequence())
+                .eventType(e.eventType())
+                .stepId(e.stepId())
+                .stepKey(e.stepKey())
+                .payload(Json.readObject(mapper, e.payload()))
+                .createdAt(e.createdAt());
     }
 
     private Object readAny(String json) {
@@ -285,5 +360,4 @@ public final class RunService {
             throw new IllegalStateException(e);
         }
     }
-
 }

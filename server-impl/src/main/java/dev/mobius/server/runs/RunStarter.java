@@ -1,27 +1,24 @@
 package dev.mobius.server.runs;
 
-import java.time.OffsetDateTime;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-
 import dev.mobius.api.model.AutomationRunSource;
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationSpecInput;
 import dev.mobius.server.automations.AutomationRow;
 import dev.mobius.server.automations.VersionRow;
+import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Text;
+import dev.mobius.server.http.Validator;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.http.Text;
 import dev.mobius.server.time.Times;
-import dev.mobius.server.http.Validator;
-import dev.mobius.server.db.Daos;
+import java.time.OffsetDateTime;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.Handle;
 
 /**
  * Creates queued runs, for every way a run starts: the API, HTTP, schedule and event triggers,
@@ -33,7 +30,8 @@ public final class RunStarter {
     public static final String CONCURRENCY_LIMIT_REACHED = "concurrency_limit_reached";
 
     /** Where a run comes from, beyond its source: the trigger whose limits apply, or the parent run. */
-    public record Origin(String triggerId, String triggerPolicy, int triggerMaxConcurrentRuns, RunRow parent, String parentStepKey) {
+    public record Origin(
+            String triggerId, String triggerPolicy, int triggerMaxConcurrentRuns, RunRow parent, String parentStepKey) {
         public static final Origin DIRECT = new Origin(null, null, 0, null, null);
 
         public static Origin trigger(String triggerId, String policy, int maxConcurrentRuns) {
@@ -69,7 +67,8 @@ public final class RunStarter {
             throw ApiException.badRequest("automation_archived", "automation \"" + handle + "\" is archived");
         }
         if (automation.publishedVersion() == null) {
-            throw ApiException.conflict("automation_not_published", "automation \"" + handle + "\" has no published version", null);
+            throw ApiException.conflict(
+                    "automation_not_published", "automation \"" + handle + "\" has no published version", null);
         }
         if (automation.status().equals("paused")) {
             throw ApiException.conflict("automation_paused", "automation \"" + handle + "\" is paused", null);
@@ -84,7 +83,8 @@ public final class RunStarter {
      */
     RunRow startChild(Handle h, AutomationRow automation, Map<String, Object> inputs, RunRow parent, String stepKey) {
         requireStartable(automation);
-        AutomationRunSource source = new AutomationRunSource().type("automation").id(parent.id()).label(stepKey);
+        AutomationRunSource source =
+                new AutomationRunSource().type("automation").id(parent.id()).label(stepKey);
         return insert(h, automation, inputs, source, null, Origin.child(parent, stepKey));
     }
 
@@ -99,8 +99,13 @@ public final class RunStarter {
      *
      * @throws ApiException 409 {@value #CONCURRENCY_LIMIT_REACHED} when a {@code skip} group is full
      */
-    public RunRow insert(Handle h, AutomationRow automation, Map<String, Object> given, AutomationRunSource source, String externalId,
-                         Origin origin) {
+    public RunRow insert(
+            Handle h,
+            AutomationRow automation,
+            Map<String, Object> given,
+            AutomationRunSource source,
+            String externalId,
+            Origin origin) {
         VersionRow version = specs.version(h, automation.id(), automation.publishedVersion());
         AutomationSpec spec = specs.of(h, version.id());
         Map<String, Object> inputs = inputs(spec, automation, given);
@@ -110,26 +115,68 @@ public final class RunStarter {
         }
         OffsetDateTime now = Times.now();
         RunRow parent = origin.parent();
-        RunRow row = new RunRow(ids.next("run"), automation.orgId(), automation.projectId(), automation.id(), automation.name(), version.id(),
-                version.version(), "queued", Json.write(mapper, inputs), "{}", null, Json.write(mapper, source),
-                externalId, Text.blankToNull(source.getTriggerFireId()), parent == null ? null : parent.id(),
-                parent == null ? null : parent.automationId(), origin.parentStepKey(), group == null ? null : group.key(),
-                group == null ? null : group.policy(), group == null ? null : group.limit(), 0, 1, null, null, null, null, now, null,
-                null, now, now);
+        RunRow row = new RunRow(
+                ids.next("run"),
+                automation.orgId(),
+                automation.projectId(),
+                automation.id(),
+                automation.name(),
+                version.id(),
+                version.version(),
+                "queued",
+                Json.write(mapper, inputs),
+                "{}",
+                null,
+                Json.write(mapper, source),
+                externalId,
+                Text.blankToNull(source.getTriggerFireId()),
+                parent == null ? null : parent.id(),
+                parent == null ? null : parent.automationId(),
+                origin.parentStepKey(),
+                group == null ? null : group.key(),
+                group == null ? null : group.policy(),
+                group == null ? null : group.limit(),
+                0,
+                1,
+                null,
+                null,
+                null,
+                null,
+                now,
+                null,
+                null,
+                now,
+                now);
         // Written whole, with its first event: a run nobody has seen yet needs no notification.
-        RunDao.insertWithFirstEvent(h, row, new EventRow(ids.next("evt"), row.id(), 1, "run.queued", null, null,
-                Json.write(mapper, Map.of("status", "queued")), now));
+        RunDao.insertWithFirstEvent(
+                h,
+                row,
+                new EventRow(
+                        ids.next("evt"),
+                        row.id(),
+                        1,
+                        "run.queued",
+                        null,
+                        null,
+                        Json.write(mapper, Map.of("status", "queued")),
+                        now));
         lifecycle.runChanged(h, row.projectId(), row.id(), List.of("run.queued"));
         return row;
     }
 
     /** A trigger's own policy wins over the automation's; {@code allow} means no group at all. */
     static Group group(AutomationSpec spec, AutomationRow automation, Origin origin) {
-        if (origin.triggerId() != null && origin.triggerPolicy() != null && !origin.triggerPolicy().equals("allow")) {
-            return new Group("trigger:" + origin.triggerId(), origin.triggerPolicy(), Math.max(1, origin.triggerMaxConcurrentRuns()));
+        if (origin.triggerId() != null
+                && origin.triggerPolicy() != null
+                && !origin.triggerPolicy().equals("allow")) {
+            return new Group(
+                    "trigger:" + origin.triggerId(),
+                    origin.triggerPolicy(),
+                    Math.max(1, origin.triggerMaxConcurrentRuns()));
         }
         if (spec.getConcurrency() != null && spec.getConcurrency() != AutomationSpec.ConcurrencyEnum.ALLOW) {
-            return new Group("automation:" + automation.id(), spec.getConcurrency().toString(), 1);
+            return new Group(
+                    "automation:" + automation.id(), spec.getConcurrency().toString(), 1);
         }
         return null;
     }
@@ -149,8 +196,11 @@ public final class RunStarter {
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("max_concurrent_runs", group.limit());
             details.put("active_run_ids", active.stream().map(RunRow::id).toList());
-            throw ApiException.conflict(CONCURRENCY_LIMIT_REACHED, "automation \"" + automation.handle() + "\" already has "
-                    + active.size() + " active run(s), its limit; the concurrency policy is skip", details);
+            throw ApiException.conflict(
+                    CONCURRENCY_LIMIT_REACHED,
+                    "automation \"" + automation.handle() + "\" already has " + active.size()
+                            + " active run(s), its limit; the concurrency policy is skip",
+                    details);
         }
         for (RunRow old : active.subList(0, active.size() - group.limit() + 1)) {
             RunRow locked = runs.lock(old.projectId(), old.id()).orElseThrow();
@@ -191,8 +241,10 @@ public final class RunStarter {
             inputs.putAll(given);
         }
         Validator v = new Validator();
-        declared.forEach((name, input) -> v.require(!Boolean.TRUE.equals(input.getRequired()) || inputs.get(name) != null,
-                "inputs." + name, "is required"));
+        declared.forEach((name, input) -> v.require(
+                !Boolean.TRUE.equals(input.getRequired()) || inputs.get(name) != null,
+                "inputs." + name,
+                "is required"));
         v.throwIfInvalid();
         return inputs;
     }

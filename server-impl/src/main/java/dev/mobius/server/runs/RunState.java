@@ -1,21 +1,18 @@
 package dev.mobius.server.runs;
 
-import java.time.OffsetDateTime;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-
+import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.Lifecycle;
 import dev.mobius.server.events.SourceEvents;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.time.Times;
-import dev.mobius.server.db.Daos;
+import java.time.OffsetDateTime;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jdbi.v3.core.Handle;
 
 /**
  * A run being changed inside one transaction (its row is locked). Every transition goes through
@@ -39,6 +36,7 @@ final class RunState {
     private List<StepRow> steps;
     /** Step writes not sent yet, latest per step id. */
     private final Map<String, StepRow> unsavedSteps = new LinkedHashMap<>();
+
     private final List<EventRow> unsavedEvents = new java.util.ArrayList<>();
     final OffsetDateTime now = Times.now();
 
@@ -133,8 +131,15 @@ final class RunState {
                 body.put(k, v);
             }
         });
-        unsavedEvents.add(new EventRow(ids.next("evt"), original.id(), lastSequence, eventType,
-                step == null ? null : step.id(), step == null ? null : step.stepKey(), Json.write(mapper, body), now));
+        unsavedEvents.add(new EventRow(
+                ids.next("evt"),
+                original.id(),
+                lastSequence,
+                eventType,
+                step == null ? null : step.id(),
+                step == null ? null : step.stepKey(),
+                Json.write(mapper, body),
+                now));
     }
 
     // ---- steps ----------------------------------------------------------------------------
@@ -142,10 +147,42 @@ final class RunState {
     /** Starts the step at {@link #nextStep}: its first attempt, or the next one after {@code prior} failed. */
     StepRow startStep(String key, String name, String kind, StepRow prior) {
         StepRow step = prior == null
-                ? new StepRow(ids.next("step"), original.id(), key, name, kind, "running", nextStep, 1, null, null, null, null, null,
-                        now, null, now, now)
-                : new StepRow(prior.id(), prior.runId(), prior.stepKey(), prior.stepName(), prior.kind(), "running", prior.seq(),
-                        prior.attempt() + 1, null, null, null, null, null, now, null, prior.createdAt(), now);
+                ? new StepRow(
+                        ids.next("step"),
+                        original.id(),
+                        key,
+                        name,
+                        kind,
+                        "running",
+                        nextStep,
+                        1,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        now,
+                        null,
+                        now,
+                        now)
+                : new StepRow(
+                        prior.id(),
+                        prior.runId(),
+                        prior.stepKey(),
+                        prior.stepName(),
+                        prior.kind(),
+                        "running",
+                        prior.seq(),
+                        prior.attempt() + 1,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        now,
+                        null,
+                        prior.createdAt(),
+                        now);
         write(step);
         emit("step.started", step, stepPayload(step, Map.of()));
         return step;
@@ -153,7 +190,8 @@ final class RunState {
 
     /** Records the step's resolved input before it runs. */
     StepRow withInputs(StepRow step, Map<String, Object> stepInputs) {
-        StepRow changed = copy(step, step.status(), Json.write(mapper, stepInputs), step.result(), step.waitId(), null, null, null);
+        StepRow changed = copy(
+                step, step.status(), Json.write(mapper, stepInputs), step.result(), step.waitId(), null, null, null);
         write(changed);
         return changed;
     }
@@ -183,9 +221,22 @@ final class RunState {
     }
 
     /** The step reaches a final status; {@code extra} lands in the event payload. */
-    StepRow finishStep(StepRow step, String stepStatus, Object output, String errType, String errMessage, Map<String, Object> extra) {
-        StepRow changed = copy(step, stepStatus, step.inputs(), output == null ? null : Json.write(mapper, output), step.waitId(),
-                errType, errMessage, now);
+    StepRow finishStep(
+            StepRow step,
+            String stepStatus,
+            Object output,
+            String errType,
+            String errMessage,
+            Map<String, Object> extra) {
+        StepRow changed = copy(
+                step,
+                stepStatus,
+                step.inputs(),
+                output == null ? null : Json.write(mapper, output),
+                step.waitId(),
+                errType,
+                errMessage,
+                now);
         write(changed);
         Map<String, Object> payload = new LinkedHashMap<>(extra);
         if (output != null) {
@@ -199,10 +250,33 @@ final class RunState {
         return changed;
     }
 
-    private StepRow copy(StepRow s, String stepStatus, String stepInputs, String output, String waitId, String errType,
-                         String errMessage, OffsetDateTime completed) {
-        return new StepRow(s.id(), s.runId(), s.stepKey(), s.stepName(), s.kind(), stepStatus, s.seq(), s.attempt(), stepInputs, output,
-                waitId, errType, errMessage, s.startedAt(), completed, s.createdAt(), now);
+    private StepRow copy(
+            StepRow s,
+            String stepStatus,
+            String stepInputs,
+            String output,
+            String waitId,
+            String errType,
+            String errMessage,
+            OffsetDateTime completed) {
+        return new StepRow(
+                s.id(),
+                s.runId(),
+                s.stepKey(),
+                s.stepName(),
+                s.kind(),
+                stepStatus,
+                s.seq(),
+                s.attempt(),
+                stepInputs,
+                output,
+                waitId,
+                errType,
+                errMessage,
+                s.startedAt(),
+                completed,
+                s.createdAt(),
+                now);
     }
 
     private static Map<String, Object> stepPayload(StepRow step, Map<String, Object> extra) {
@@ -242,7 +316,9 @@ final class RunState {
         List<StepRow> steps = steps();
         for (int i = steps.size() - 1; i >= 0; i--) {
             StepRow s = steps.get(i);
-            if (s.status().equals("running") || s.status().equals("suspended") || s.status().equals("pending")) {
+            if (s.status().equals("running")
+                    || s.status().equals("suspended")
+                    || s.status().equals("pending")) {
                 return s;
             }
         }
@@ -271,8 +347,10 @@ final class RunState {
                 Daos.of(h, RunDao.class).wakeQueued(r.concurrencyKey());
             }
             // Specs name other automations by handle, so run events are sourced by handle too.
-            String handle = h.createQuery("SELECT handle FROM automations WHERE id = :id").bind("id", r.automationId())
-                    .mapTo(String.class).one();
+            String handle = h.createQuery("SELECT handle FROM automations WHERE id = :id")
+                    .bind("id", r.automationId())
+                    .mapTo(String.class)
+                    .one();
             Map<String, Object> payload = new LinkedHashMap<>();
             payload.put("run_id", r.id());
             payload.put("automation_id", r.automationId());
@@ -292,11 +370,40 @@ final class RunState {
             // Delivered at commit, and coalesced by PostgreSQL within the transaction.
             h.execute("SELECT pg_notify(?, ?)", RunStreams.CHANNEL, r.id());
         }
-        RunDao.update(h, new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), r.automationName(),
-                r.automationVersionId(), r.automationVersion(), status, r.inputs(), Json.write(mapper, context),
-                result == null ? null : Json.write(mapper, result), r.source(), r.externalId(), r.triggerFireId(), r.parentRunId(),
-                r.parentAutomationId(), r.parentStepKey(), r.concurrencyKey(), r.concurrencyPolicy(), r.concurrencyLimit(), nextStep,
-                lastSequence, errorType, errorMessage, wakeAt, deadline, dueAt, startedAt, completedAt, r.createdAt(), now));
+        RunDao.update(
+                h,
+                new RunRow(
+                        r.id(),
+                        r.orgId(),
+                        r.projectId(),
+                        r.automationId(),
+                        r.automationName(),
+                        r.automationVersionId(),
+                        r.automationVersion(),
+                        status,
+                        r.inputs(),
+                        Json.write(mapper, context),
+                        result == null ? null : Json.write(mapper, result),
+                        r.source(),
+                        r.externalId(),
+                        r.triggerFireId(),
+                        r.parentRunId(),
+                        r.parentAutomationId(),
+                        r.parentStepKey(),
+                        r.concurrencyKey(),
+                        r.concurrencyPolicy(),
+                        r.concurrencyLimit(),
+                        nextStep,
+                        lastSequence,
+                        errorType,
+                        errorMessage,
+                        wakeAt,
+                        deadline,
+                        dueAt,
+                        startedAt,
+                        completedAt,
+                        r.createdAt(),
+                        now));
         if (!changes.isEmpty()) {
             lifecycle.runChanged(h, r.projectId(), r.id(), List.copyOf(changes));
             changes.clear();

@@ -1,12 +1,21 @@
 package dev.mobius.server.runs;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.AutomationRunEvent;
+import dev.mobius.server.db.Notifier;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.threads.Threads;
+import jakarta.inject.Provider;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerResponseContext;
+import jakarta.ws.rs.container.ContainerResponseFilter;
+import jakarta.ws.rs.core.Context;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -18,17 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import javax.sql.DataSource;
-
-import jakarta.inject.Provider;
-import jakarta.ws.rs.container.ContainerRequestContext;
-import jakarta.ws.rs.container.ContainerResponseContext;
-import jakarta.ws.rs.container.ContainerResponseFilter;
-import jakarta.ws.rs.core.Context;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.glassfish.grizzly.CloseListener;
 import org.glassfish.grizzly.Closeable;
 import org.glassfish.grizzly.ICloseType;
@@ -39,11 +38,6 @@ import org.glassfish.jersey.server.ChunkedOutput;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.api.model.AutomationRunEvent;
-import dev.mobius.server.threads.Threads;
-import dev.mobius.server.db.Notifier;
-import dev.mobius.server.json.Json;
 
 /**
  * Live run events over Server-Sent Events, fanned out across server nodes through PostgreSQL.
@@ -72,6 +66,7 @@ public final class RunStreams implements AutoCloseable {
     private static final long TICK_MILLIS = 100;
     /** Keepalives due at once are sent over this many ticks, not in one burst. */
     private static final int KEEPALIVE_SPREAD_TICKS = 50;
+
     private static final long ATTACH_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final int PAGE = RunDao.STREAM_PAGE;
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.UTF_8);
@@ -85,6 +80,7 @@ public final class RunStreams implements AutoCloseable {
     private final Map<String, Feed> feeds = new ConcurrentHashMap<>();
     /** Every open stream on this node, for the upkeep tick: one pass, no per-run iteration. */
     private final Set<Stream> all = ConcurrentHashMap.newKeySet();
+
     private final AtomicInteger open = new AtomicInteger();
     private final ExecutorService writers;
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, Threads.daemons("sse-timer"));
@@ -96,8 +92,14 @@ public final class RunStreams implements AutoCloseable {
      * @param maxPendingBytes unsent bytes a slow client may hold before it is dropped
      * @param stallMillis how long a client may stall before it is dropped
      */
-    public RunStreams(Jdbi jdbi, DataSource dataSource, ObjectMapper mapper, Notifier notifier, int writerThreads, int maxPendingBytes,
-                      long stallMillis) {
+    public RunStreams(
+            Jdbi jdbi,
+            DataSource dataSource,
+            ObjectMapper mapper,
+            Notifier notifier,
+            int writerThreads,
+            int maxPendingBytes,
+            long stallMillis) {
         this.writers = Executors.newFixedThreadPool(writerThreads, Threads.daemons("sse-writer"));
         this.maxPendingBytes = maxPendingBytes;
         this.stallNanos = TimeUnit.MILLISECONDS.toNanos(stallMillis);
@@ -136,8 +138,11 @@ public final class RunStreams implements AutoCloseable {
             // Nothing more can happen: no feed, no suspended response to end later.
             java.io.ByteArrayOutputStream tail = new java.io.ByteArrayOutputStream();
             RunRow identity = identity(run);
-            for (List<EventRow> page = events(run.id(), start); !page.isEmpty();
-                 page = page.size() < PAGE ? List.of() : events(run.id(), page.get(page.size() - 1).sequence())) {
+            for (List<EventRow> page = events(run.id(), start);
+                    !page.isEmpty();
+                    page = page.size() < PAGE
+                            ? List.of()
+                            : events(run.id(), page.get(page.size() - 1).sequence())) {
                 page.forEach(e -> tail.writeBytes(frame(identity, e)));
             }
             return tail.toByteArray();
@@ -171,8 +176,38 @@ public final class RunStreams implements AutoCloseable {
 
     /** What an event view needs of its run; the rest (context, inputs) is not kept per stream. */
     private static RunRow identity(RunRow r) {
-        return new RunRow(r.id(), r.orgId(), r.projectId(), r.automationId(), null, null, 0, r.status(), null, null, null, null, null,
-                null, null, null, null, null, null, null, 0, r.lastSequence(), null, null, null, null, null, null, null, null, null);
+        return new RunRow(
+                r.id(),
+                r.orgId(),
+                r.projectId(),
+                r.automationId(),
+                null,
+                null,
+                0,
+                r.status(),
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                0,
+                r.lastSequence(),
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null);
     }
 
     /** The streams of one run on this node; reads each event once for all of them. */
@@ -181,6 +216,7 @@ public final class RunStreams implements AutoCloseable {
         final Set<Stream> streams = ConcurrentHashMap.newKeySet();
         /** 0 idle, 1 queued or draining, 2 draining and woken again meanwhile. */
         private final AtomicInteger state = new AtomicInteger();
+
         private boolean retired;
 
         Feed(RunRow run) {
@@ -342,9 +378,11 @@ public final class RunStreams implements AutoCloseable {
         volatile Feed feed;
         /** Written by its feed's drain only. */
         volatile long lastSent;
+
         volatile long lastWrite = openedAt;
         /** When it was first found with a full backlog; 0 while it can take more. */
         volatile long behindSince;
+
         volatile boolean closed;
         private volatile org.glassfish.grizzly.Connection<?> connection;
         private volatile Response response;
@@ -384,7 +422,9 @@ public final class RunStreams implements AutoCloseable {
             if (response == null || !response.isCommitted()) {
                 return (int) Math.min(Integer.MAX_VALUE, bytesBeforeCommit);
             }
-            return connection instanceof NIOConnection nio ? nio.getAsyncWriteQueue().spaceInBytes() : 0;
+            return connection instanceof NIOConnection nio
+                    ? nio.getAsyncWriteQueue().spaceInBytes()
+                    : 0;
         }
 
         /** Writes a frame unless the backlog is full (then the stream is behind) or the client is gone (then dropped). */
@@ -427,13 +467,16 @@ public final class RunStreams implements AutoCloseable {
             // response (a stream that ends at once, on a finished run); closing again once that
             // hand-over is surely over completes the response then. A second close is a no-op.
             try {
-                timers.schedule(() -> {
-                    try {
-                        out.close();
-                    } catch (IOException | RuntimeException ignored) {
-                        // gone meanwhile
-                    }
-                }, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
+                timers.schedule(
+                        () -> {
+                            try {
+                                out.close();
+                            } catch (IOException | RuntimeException ignored) {
+                                // gone meanwhile
+                            }
+                        },
+                        250,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 // shutting down
             }
@@ -532,7 +575,8 @@ public final class RunStreams implements AutoCloseable {
             return;
         }
         List<String> moved = new ArrayList<>();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(RunDao.STREAMS_MOVED_ON)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(RunDao.STREAMS_MOVED_ON)) {
             ps.setArray(1, c.createArrayOf("text", ids.toArray()));
             ps.setArray(2, c.createArrayOf("bigint", sent.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -559,7 +603,8 @@ public final class RunStreams implements AutoCloseable {
         try {
             AutomationRunEvent event = RunService.eventView(mapper, run, e);
             // One line of JSON, LF only: every SDK's parser accepts exactly this.
-            return ("event: " + e.eventType() + "\nid: " + e.sequence() + "\ndata: " + mapper.writeValueAsString(event) + "\n\n")
+            return ("event: " + e.eventType() + "\nid: " + e.sequence() + "\ndata: " + mapper.writeValueAsString(event)
+                            + "\n\n")
                     .getBytes(StandardCharsets.UTF_8);
         } catch (IOException ex) {
             throw new java.io.UncheckedIOException(ex);

@@ -1,14 +1,13 @@
 package dev.mobius.server.runs;
 
-import jakarta.ws.rs.core.Context;
-import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.SecurityContext;
-
 import dev.mobius.api.RunsApi;
 import dev.mobius.api.model.CancelAutomationRunRequest;
 import dev.mobius.api.model.SignalAutomationRunRequest;
 import dev.mobius.api.model.StartAutomationRunRequest;
 import dev.mobius.server.tenancy.CallerContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.SecurityContext;
 
 /** HTTP face of {@link RunService}. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
@@ -25,13 +24,18 @@ public final class RunsResource implements RunsApi {
     }
 
     @Override
-    public Response startAutomationRun(String project, String handle, String idempotencyKey, StartAutomationRunRequest request) {
-        return Response.accepted(runs.start(CallerContext.of(security), project, handle, request)).build();
+    public Response startAutomationRun(
+            String project, String handle, String idempotencyKey, StartAutomationRunRequest request) {
+        return Response.accepted(runs.start(CallerContext.of(security), project, handle, request))
+                .build();
     }
 
     @Override
-    public Response listAutomationRuns(String project, String status, String automationId, String sourceEventId, String cursor, Integer limit) {
-        return Response.ok(runs.list(CallerContext.of(security), project, status, automationId, sourceEventId, cursor, limit)).build();
+    public Response listAutomationRuns(
+            String project, String status, String automationId, String sourceEventId, String cursor, Integer limit) {
+        return Response.ok(runs.list(
+                        CallerContext.of(security), project, status, automationId, sourceEventId, cursor, limit))
+                .build();
     }
 
     @Override
@@ -41,12 +45,14 @@ public final class RunsResource implements RunsApi {
 
     @Override
     public Response cancelAutomationRun(String project, String id, CancelAutomationRunRequest request) {
-        return Response.ok(runs.cancel(CallerContext.of(security), project, id, request)).build();
+        return Response.ok(runs.cancel(CallerContext.of(security), project, id, request))
+                .build();
     }
 
     @Override
     public Response signalAutomationRun(String project, String id, SignalAutomationRunRequest request) {
-        return Response.ok(runs.signal(CallerContext.of(security), project, id, request)).build();
+        return Response.ok(runs.signal(CallerContext.of(security), project, id, request))
+                .build();
     }
 
     @Override
@@ -56,13 +62,16 @@ public final class RunsResource implements RunsApi {
 
     @Override
     public Response streamAutomationRunEvents(String project, String id, Long sinceSequence, String lastEventID) {
-        return Response.ok(runs.stream(CallerContext.of(security), project, id, sinceSequence, lastEventID), "text/event-stream")
+        return Response.ok(
+                        runs.stream(CallerContext.of(security), project, id, sinceSequence, lastEventID),
+                        "text/event-stream")
                 .header("Cache-Control", "no-cache")
                 .build();
     }
 
     @Override
     public Response listAutomationRunEvents(String project, String id, Long sinceSequence, Integer limit) {
-        return Response.ok(runs.events(CallerContext.of(security), project, id, sinceSequence, limit)).build();
+        return Response.ok(runs.events(CallerContext.of(security), project, id, sinceSequence, limit))
+                .build();
     }
 }

@@ -1,15 +1,13 @@
 package dev.mobius.server.runs;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.automations.Durations;
+import dev.mobius.server.automations.StepConfigCheck;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.Set;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
-import dev.mobius.server.automations.StepConfigCheck;
-import dev.mobius.server.automations.Durations;
 
 /** {@code sleep}: waits for a {@code duration} or {@code until} a moment; the run itself is the timer. */
 public final class SleepStep implements StepKind {

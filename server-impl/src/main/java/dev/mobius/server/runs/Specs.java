@@ -1,16 +1,13 @@
 package dev.mobius.server.runs;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.VersionRow;
 import dev.mobius.server.db.Daos;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jdbi.v3.core.Handle;
 
 /**
  * Parsed specs of automation versions. A version never changes once created, so a parsed spec
@@ -32,7 +29,9 @@ public final class Specs {
         String key = automationId + "/" + number;
         VersionRow version = byNumber.get(key);
         if (version == null) {
-            version = Daos.of(h, AutomationDao.class).version(automationId, number).orElseThrow();
+            version = Daos.of(h, AutomationDao.class)
+                    .version(automationId, number)
+                    .orElseThrow();
             if (byNumber.size() >= MAX_ENTRIES) {
                 byNumber.clear();
             }
@@ -44,7 +43,10 @@ public final class Specs {
     public AutomationSpec of(Handle h, String versionId) {
         AutomationSpec spec = byVersionId.get(versionId);
         if (spec == null) {
-            spec = Daos.of(h, AutomationDao.class).versionById(versionId).orElseThrow().parsedSpec(mapper);
+            spec = Daos.of(h, AutomationDao.class)
+                    .versionById(versionId)
+                    .orElseThrow()
+                    .parsedSpec(mapper);
             if (byVersionId.size() >= MAX_ENTRIES) {
                 byVersionId.clear();
             }

@@ -1,15 +1,12 @@
 package dev.mobius.server.runs;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.AutomationStep;
+import dev.mobius.server.automations.AutomationRow;
+import dev.mobius.server.automations.Templates;
 import java.time.OffsetDateTime;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.api.model.AutomationStep;
-import dev.mobius.server.automations.Templates;
-import dev.mobius.server.automations.AutomationRow;
 
 /** One step of a locked run, as a {@link StepKind} sees it while starting or polling it. */
 public final class StepCall {

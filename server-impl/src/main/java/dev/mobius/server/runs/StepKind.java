@@ -1,12 +1,10 @@
 package dev.mobius.server.runs;
 
+import dev.mobius.server.automations.StepShape;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Map;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.automations.StepShape;
 
 /**
  * One kind of step ({@code sleep}, {@code action}, ...): what its config may hold ({@link StepShape}), and what it
@@ -27,8 +25,7 @@ public interface StepKind extends StepShape {
     }
 
     /** The step got what it waited for (from the engine, a signal or an event): close what it holds. */
-    default void resumed(Handle h, StepRow step) {
-    }
+    default void resumed(Handle h, StepRow step) {}
 
     /** A suspended step stops waiting early (it timed out, failed, or the run ran out of time). */
     default void cancel(Handle h, RunRow run, StepRow step, String reason) {
@@ -36,8 +33,7 @@ public interface StepKind extends StepShape {
     }
 
     /** The run is cancelled, whichever step is open: abort what it holds of this kind. */
-    default void cancelRun(Handle h, String runId, String reason) {
-    }
+    default void cancelRun(Handle h, String runId, String reason) {}
 
     /** Whether a suspended step of this kind may be resumed by a signal. */
     default boolean takesSignals() {
@@ -59,8 +55,14 @@ public interface StepKind extends StepShape {
      * {@code wakeAt} is when the engine looks again by itself; {@code announce}, when set, is
      * emitted on the step between the two.
      */
-    record Suspended(String waitId, Map<String, Object> stepExtra, Map<String, Object> runExtra, OffsetDateTime wakeAt,
-                     String announce, Map<String, Object> announcePayload) implements Result {
+    record Suspended(
+            String waitId,
+            Map<String, Object> stepExtra,
+            Map<String, Object> runExtra,
+            OffsetDateTime wakeAt,
+            String announce,
+            Map<String, Object> announcePayload)
+            implements Result {
         public static Suspended on(String waitId, Map<String, Object> stepExtra) {
             return new Suspended(waitId, stepExtra, Map.of(), null, null, null);
         }

@@ -1,10 +1,9 @@
 package dev.mobius.server.runs;
 
+import dev.mobius.server.automations.StepShape;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import dev.mobius.server.automations.StepShape;
 
 /** The step kinds this server knows, by name; built once in the wiring. */
 public final class StepKinds implements StepShape.Registry {

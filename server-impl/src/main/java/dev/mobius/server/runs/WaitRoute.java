@@ -1,20 +1,17 @@
 package dev.mobius.server.runs;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.EventRoute;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Matches;
 import dev.mobius.server.events.SourceEvent;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.db.Daos;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.jdbi.v3.core.Handle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Resumes the runs whose open {@code wait_for_event} step an event satisfies: its type matches
@@ -39,8 +36,8 @@ public final class WaitRoute implements EventRoute {
     public boolean route(Handle h, SourceEvent event, Map<String, Object> payload, Map<String, Object> meta) {
         boolean resumed = false;
         // The query already keeps only the waits whose matcher and source the event fits.
-        for (WaitRow wait : Daos.of(h, RunDao.class).openWaits(event.projectId(), event.createdAt(), event.eventType(),
-                event.sourceId())) {
+        for (WaitRow wait : Daos.of(h, RunDao.class)
+                .openWaits(event.projectId(), event.createdAt(), event.eventType(), event.sourceId())) {
             Map<String, Object> match = Json.readObject(mapper, wait.match());
             if (match != null && !Matches.all(match, payload)) {
                 continue;

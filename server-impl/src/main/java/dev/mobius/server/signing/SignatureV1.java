@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.HexFormat;
-
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -31,7 +30,8 @@ public final class SignatureV1 {
     }
 
     /** Why a signature does not verify, or null when it does. Compares in constant time. */
-    public static String problem(byte[] key, String signature, String deliveryId, String timestamp, byte[] body, long nowSeconds) {
+    public static String problem(
+            byte[] key, String signature, String deliveryId, String timestamp, byte[] body, long nowSeconds) {
         if (signature == null || signature.isBlank()) {
             return "the X-Mobius-Signature header is missing";
         }

@@ -1,5 +1,17 @@
 package dev.mobius.server.system;
 
+import dev.mobius.server.access.ApiKeyDao;
+import dev.mobius.server.access.ApiKeyRow;
+import dev.mobius.server.access.ApiKeySecrets;
+import dev.mobius.server.access.PrincipalDao;
+import dev.mobius.server.access.PrincipalRow;
+import dev.mobius.server.access.RoleDao;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.projects.MemberDao;
+import dev.mobius.server.tenancy.ProjectDao;
+import dev.mobius.server.tenancy.ProjectRow;
+import dev.mobius.server.time.Times;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -7,23 +19,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.Optional;
-
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.server.time.Times;
-import dev.mobius.server.access.ApiKeyDao;
-import dev.mobius.server.access.ApiKeyRow;
-import dev.mobius.server.access.ApiKeySecrets;
-import dev.mobius.server.access.PrincipalDao;
-import dev.mobius.server.access.PrincipalRow;
-import dev.mobius.server.access.RoleDao;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.projects.MemberDao;
-import dev.mobius.server.tenancy.ProjectDao;
-import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.db.Daos;
 
 /**
  * First start against an empty database: one organization, the {@code default} project, a
@@ -38,28 +35,74 @@ public final class Bootstrap {
     /** @return the raw key when this call created the installation, empty when it already existed */
     public static Optional<String> run(Jdbi jdbi, Ids ids, ApiKeySecrets secrets, String requestedKey) {
         if (requestedKey != null && !ApiKeySecrets.isWellFormedSecret(requestedKey)) {
-            throw new IllegalArgumentException("MOBIUS_BOOTSTRAP_API_KEY must look like mbx_<at least 16 letters, digits, - or _>, with no project suffix");
+            throw new IllegalArgumentException(
+                    "MOBIUS_BOOTSTRAP_API_KEY must look like mbx_<at least 16 letters, digits, - or _>, with no project suffix");
         }
         return jdbi.inTransaction(h -> {
             h.execute("SELECT pg_advisory_xact_lock(hashtext('mobius.bootstrap'))");
-            if (h.createQuery("SELECT count(*) FROM organizations").mapTo(Integer.class).one() > 0) {
+            if (h.createQuery("SELECT count(*) FROM organizations")
+                            .mapTo(Integer.class)
+                            .one()
+                    > 0) {
                 return Optional.<String>empty();
             }
             OffsetDateTime now = Times.now();
             String orgId = ids.next("org");
             h.createUpdate("INSERT INTO organizations (id, name, created_at) VALUES (:id, 'Default organization', :at)")
-                    .bind("id", orgId).bind("at", now).execute();
+                    .bind("id", orgId)
+                    .bind("at", now)
+                    .execute();
             String projectId = ids.next("proj");
             String principalId = ids.next("prin");
-            Daos.of(h, ProjectDao.class).insert(new ProjectRow(projectId, orgId, "Default", "default", null, "org_open",
-                    principalId, null, null, "{}", now, now));
-            Daos.of(h, PrincipalDao.class).insert(new PrincipalRow(principalId, orgId, projectId, "service", "active",
-                    "bootstrap", "Created at first start; holds the Owner role.", "svc:bootstrap", null, "{}", "{}", now, now));
+            Daos.of(h, ProjectDao.class)
+                    .insert(new ProjectRow(
+                            projectId,
+                            orgId,
+                            "Default",
+                            "default",
+                            null,
+                            "org_open",
+                            principalId,
+                            null,
+                            null,
+                            "{}",
+                            now,
+                            now));
+            Daos.of(h, PrincipalDao.class)
+                    .insert(new PrincipalRow(
+                            principalId,
+                            orgId,
+                            projectId,
+                            "service",
+                            "active",
+                            "bootstrap",
+                            "Created at first start; holds the Owner role.",
+                            "svc:bootstrap",
+                            null,
+                            "{}",
+                            "{}",
+                            now,
+                            now));
             Daos.of(h, RoleDao.class).assign(ids.next("ra"), principalId, RoleDao.OWNER_ROLE_ID, projectId, null, now);
             Daos.of(h, MemberDao.class).insert(ids.next("pmem"), projectId, principalId, null, now);
             String secret = requestedKey != null ? requestedKey : secrets.newSecret();
-            Daos.of(h, ApiKeyDao.class).insert(new ApiKeyRow(ids.next("key"), orgId, projectId, principalId, "org", "bootstrap",
-                    ApiKeySecrets.displayPrefix(secret), null, null, null, "{}", now, now), ApiKeySecrets.sha256(secret));
+            Daos.of(h, ApiKeyDao.class)
+                    .insert(
+                            new ApiKeyRow(
+                                    ids.next("key"),
+                                    orgId,
+                                    projectId,
+                                    principalId,
+                                    "org",
+                                    "bootstrap",
+                                    ApiKeySecrets.displayPrefix(secret),
+                                    null,
+                                    null,
+                                    null,
+                                    "{}",
+                                    now,
+                                    now),
+                            ApiKeySecrets.sha256(secret));
             return Optional.of(secret);
         });
     }

@@ -1,11 +1,10 @@
 package dev.mobius.server.system;
 
-import jakarta.ws.rs.core.Response;
-
 import dev.mobius.api.SystemApi;
 import dev.mobius.api.model.HealthStatus;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.http.OperationCatalog;
+import jakarta.ws.rs.core.Response;
 
 /**
  * Liveness, readiness and the contract itself; no credential needed. Liveness stays 200 while the
@@ -25,17 +24,22 @@ public final class SystemResource implements SystemApi {
 
     @Override
     public Response getHealth() {
-        return Response.ok(new HealthStatus().status(HealthStatus.StatusEnum.OK)).build();
+        return Response.ok(new HealthStatus().status(HealthStatus.StatusEnum.OK))
+                .build();
     }
 
     @Override
     public Response getReadiness() {
         if (database.available()) {
-            return Response.ok(new HealthStatus().status(HealthStatus.StatusEnum.READY)).build();
+            return Response.ok(new HealthStatus().status(HealthStatus.StatusEnum.READY))
+                    .build();
         }
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE).header(jakarta.ws.rs.core.HttpHeaders.RETRY_AFTER,
-                dev.mobius.server.http.ApiException.DATABASE_RETRY_AFTER_SECONDS)
-                .entity(new HealthStatus().status(HealthStatus.StatusEnum.UNAVAILABLE)).build();
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE)
+                .header(
+                        jakarta.ws.rs.core.HttpHeaders.RETRY_AFTER,
+                        dev.mobius.server.http.ApiException.DATABASE_RETRY_AFTER_SECONDS)
+                .entity(new HealthStatus().status(HealthStatus.StatusEnum.UNAVAILABLE))
+                .build();
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.mobius.server.tenancy;
 
-
 /**
  * Who is making the current request: the principal behind the API key, and which projects that
  * key may reach. {@code pinnedProjectId} is the only project a project key (or an organization
@@ -26,9 +25,30 @@ public record Caller(
         String requestId,
         ProjectRow project) {
 
-    public Caller(String orgId, String principalId, String principalName, String keyId, String keyName, String homeProjectId, boolean orgKey,
-                  String pinnedProjectId, String ipAddress, String userAgent, String requestId) {
-        this(orgId, principalId, principalName, keyId, keyName, homeProjectId, orgKey, pinnedProjectId, ipAddress, userAgent, requestId,
+    public Caller(
+            String orgId,
+            String principalId,
+            String principalName,
+            String keyId,
+            String keyName,
+            String homeProjectId,
+            boolean orgKey,
+            String pinnedProjectId,
+            String ipAddress,
+            String userAgent,
+            String requestId) {
+        this(
+                orgId,
+                principalId,
+                principalName,
+                keyId,
+                keyName,
+                homeProjectId,
+                orgKey,
+                pinnedProjectId,
+                ipAddress,
+                userAgent,
+                requestId,
                 null);
     }
 
@@ -38,7 +58,18 @@ public record Caller(
 
     /** The same caller, knowing the project its request is about (resolved and checked by the access filter, Authorizer). */
     public Caller withProject(ProjectRow resolved) {
-        return new Caller(orgId, principalId, principalName, keyId, keyName, homeProjectId, orgKey, pinnedProjectId, ipAddress, userAgent,
-                requestId, resolved);
+        return new Caller(
+                orgId,
+                principalId,
+                principalName,
+                keyId,
+                keyName,
+                homeProjectId,
+                orgKey,
+                pinnedProjectId,
+                ipAddress,
+                userAgent,
+                requestId,
+                resolved);
     }
 }

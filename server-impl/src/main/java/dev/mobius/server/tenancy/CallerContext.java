@@ -1,8 +1,7 @@
 package dev.mobius.server.tenancy;
 
-import java.security.Principal;
-
 import jakarta.ws.rs.core.SecurityContext;
+import java.security.Principal;
 
 /** Carries the authenticated {@link Caller} through JAX-RS's own per-request security context. */
 public final class CallerContext implements SecurityContext {

@@ -1,9 +1,8 @@
 package dev.mobius.server.tenancy;
 
-import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.http.ApiException;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.http.ApiException;
+import org.jdbi.v3.core.Handle;
 
 /**
  * Resolves a project named in a path ({@code {project}} handle, or id or handle for
@@ -19,7 +18,8 @@ public final class ProjectAccess {
             // Found and checked by the Authorizer moments ago, for this very request.
             return known;
         }
-        return Daos.of(h, ProjectDao.class).findByRef(caller.orgId(), ref)
+        return Daos.of(h, ProjectDao.class)
+                .findByRef(caller.orgId(), ref)
                 .filter(p -> caller.canReach(p.id()))
                 .orElseThrow(() -> ApiException.notFound("project \"" + ref + "\" not found"));
     }
@@ -27,13 +27,16 @@ public final class ProjectAccess {
     /** Same as {@link #require} but takes a row lock, for commands that change the project. */
     public static ProjectRow requireForUpdate(Handle h, Caller caller, String ref) {
         ProjectRow project = require(h, caller, ref);
-        return Daos.of(h, ProjectDao.class).lock(project.id()).orElseThrow(() -> ApiException.notFound("project \"" + ref + "\" not found"));
+        return Daos.of(h, ProjectDao.class)
+                .lock(project.id())
+                .orElseThrow(() -> ApiException.notFound("project \"" + ref + "\" not found"));
     }
 
     /** Organization routes (create project, org audit log) need an organization credential. */
     public static void requireOrgCredential(Caller caller) {
         if (!caller.orgKey() || caller.pinnedProjectId() != null) {
-            throw ApiException.forbidden("org_credential_required",
+            throw ApiException.forbidden(
+                    "org_credential_required",
                     "this operation needs an organization credential; project keys are bound to one project");
         }
     }

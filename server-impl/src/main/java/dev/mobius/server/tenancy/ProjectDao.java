@@ -1,8 +1,8 @@
 package dev.mobius.server.tenancy;
 
+import dev.mobius.server.db.SqlWhere;
 import java.util.List;
 import java.util.Optional;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.mapper.Nested;
 import org.jdbi.v3.sqlobject.SqlObject;
@@ -10,8 +10,6 @@ import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
-
-import dev.mobius.server.db.SqlWhere;
 
 public interface ProjectDao extends SqlObject {
     String COLUMNS = "id, org_id, name, handle, description, access_mode, created_by, archived_at, "
@@ -32,16 +30,22 @@ public interface ProjectDao extends SqlObject {
      * needs, read on the handle directly (attaching this interface would cost more than the query).
      */
     static Optional<Grant> grant(Handle h, String orgId, String ref, String principalId, String permission) {
-        return h.createQuery(FIND_BY_REF_WITH_GRANT).bind("orgId", orgId).bind("ref", ref).bind("principalId", principalId)
-                .bind("permission", permission).mapTo(Grant.class).findOne();
+        return h.createQuery(FIND_BY_REF_WITH_GRANT)
+                .bind("orgId", orgId)
+                .bind("ref", ref)
+                .bind("principalId", principalId)
+                .bind("permission", permission)
+                .mapTo(Grant.class)
+                .findOne();
     }
 
     @SqlQuery("SELECT " + COLUMNS + " FROM projects WHERE id = :id FOR UPDATE")
     Optional<ProjectRow> lock(@Bind("id") String id);
 
-    @SqlUpdate("INSERT INTO projects (id, org_id, name, handle, description, access_mode, created_by, archived_at, "
-            + "default_agent_role_id, tags, created_at, updated_at) VALUES (:id, :orgId, :name, :handle, :description, "
-            + ":accessMode, :createdBy, :archivedAt, :defaultAgentRoleId, CAST(:tags AS jsonb), :createdAt, :updatedAt)")
+    @SqlUpdate(
+            "INSERT INTO projects (id, org_id, name, handle, description, access_mode, created_by, archived_at, "
+                    + "default_agent_role_id, tags, created_at, updated_at) VALUES (:id, :orgId, :name, :handle, :description, "
+                    + ":accessMode, :createdBy, :archivedAt, :defaultAgentRoleId, CAST(:tags AS jsonb), :createdAt, :updatedAt)")
     void insert(@BindMethods ProjectRow row);
 
     @SqlUpdate("UPDATE projects SET name = :name, description = :description, access_mode = :accessMode, "

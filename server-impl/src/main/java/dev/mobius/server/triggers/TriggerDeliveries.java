@@ -1,28 +1,25 @@
 package dev.mobius.server.triggers;
 
-import java.util.Map;
-import java.util.Optional;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.customizer.Bind;
-import org.jdbi.v3.sqlobject.statement.SqlQuery;
-
 import dev.mobius.api.model.AutomationRunSource;
 import dev.mobius.api.model.HTTPTriggerDeliveryResponse;
 import dev.mobius.server.automations.AutomationDao;
 import dev.mobius.server.automations.AutomationRow;
+import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.EventTypes;
 import dev.mobius.server.events.SourceEvent;
 import dev.mobius.server.events.SourceEventDao;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.time.Times;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.RunStarter;
-import dev.mobius.server.db.Daos;
+import dev.mobius.server.time.Times;
+import java.util.Map;
+import java.util.Optional;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
 /**
  * The public ingest of {@code http} triggers. Each delivery is recorded as a source event in the
@@ -32,15 +29,23 @@ import dev.mobius.server.db.Daos;
 public final class TriggerDeliveries {
 
     /** The trigger a handle names, with what decides whether it fires. */
-    public record Target(String triggerId, String triggerName, boolean enabled, String concurrencyPolicy, int maxConcurrentRuns,
-                         String projectId, boolean projectArchived, String automationHandle) {}
+    public record Target(
+            String triggerId,
+            String triggerName,
+            boolean enabled,
+            String concurrencyPolicy,
+            int maxConcurrentRuns,
+            String projectId,
+            boolean projectArchived,
+            String automationHandle) {}
 
     public record Recorded(String id, String status) {}
 
     public interface Dao {
-        @SqlQuery("SELECT t.id AS trigger_id, t.name AS trigger_name, t.enabled, t.concurrency_policy, t.max_concurrent_runs, a.project_id, p.archived_at IS NOT NULL AS project_archived, "
-                + "a.handle AS automation_handle FROM automation_triggers t JOIN automations a ON a.id = t.automation_id "
-                + "JOIN projects p ON p.id = a.project_id WHERE t.http_handle = :handle AND t.kind = 'http'")
+        @SqlQuery(
+                "SELECT t.id AS trigger_id, t.name AS trigger_name, t.enabled, t.concurrency_policy, t.max_concurrent_runs, a.project_id, p.archived_at IS NOT NULL AS project_archived, "
+                        + "a.handle AS automation_handle FROM automation_triggers t JOIN automations a ON a.id = t.automation_id "
+                        + "JOIN projects p ON p.id = a.project_id WHERE t.http_handle = :handle AND t.kind = 'http'")
         Optional<Target> target(@Bind("handle") String handle);
 
         @SqlQuery("SELECT id, status FROM source_events WHERE trigger_id = :trigger AND idempotency_key = :key")
@@ -67,7 +72,8 @@ public final class TriggerDeliveries {
         Map<String, Object> payload = body == null ? Map.of() : body;
         HTTPTriggerDeliveryResponse response = jdbi.inTransaction(h -> {
             Dao dao = Daos.of(h, Dao.class);
-            Target target = dao.target(handle).orElseThrow(() -> ApiException.notFound("no HTTP trigger with this handle"));
+            Target target =
+                    dao.target(handle).orElseThrow(() -> ApiException.notFound("no HTTP trigger with this handle"));
             if (idempotencyKey != null) {
                 // Serialises deliveries that carry the same key, so only one of them is recorded.
                 h.execute("SELECT pg_advisory_xact_lock(hashtext(?))", target.triggerId() + "/" + idempotencyKey);
@@ -80,18 +86,32 @@ public final class TriggerDeliveries {
             String status = "accepted";
             String reason = null;
             String runId = null;
-            AutomationRow automation = Daos.of(h, AutomationDao.class).find(target.projectId(), target.automationHandle()).orElseThrow();
-            if (!target.enabled() || target.projectArchived() || !automation.status().equals("active")) {
+            AutomationRow automation = Daos.of(h, AutomationDao.class)
+                    .find(target.projectId(), target.automationHandle())
+                    .orElseThrow();
+            if (!target.enabled()
+                    || target.projectArchived()
+                    || !automation.status().equals("active")) {
                 status = "skipped";
-                reason = !target.enabled() ? "trigger disabled" : target.projectArchived() ? "project archived"
-                        : "automation " + automation.status();
+                reason = !target.enabled()
+                        ? "trigger disabled"
+                        : target.projectArchived() ? "project archived" : "automation " + automation.status();
             } else {
                 try {
                     RunStarter.requireStartable(automation);
-                    AutomationRunSource source = new AutomationRunSource().type("trigger").id(eventId)
-                            .triggerId(target.triggerId()).label(target.triggerName());
-                    RunRow run = starter.insert(h, automation, payload, source, null,
-                            RunStarter.Origin.trigger(target.triggerId(), target.concurrencyPolicy(), target.maxConcurrentRuns()));
+                    AutomationRunSource source = new AutomationRunSource()
+                            .type("trigger")
+                            .id(eventId)
+                            .triggerId(target.triggerId())
+                            .label(target.triggerName());
+                    RunRow run = starter.insert(
+                            h,
+                            automation,
+                            payload,
+                            source,
+                            null,
+                            RunStarter.Origin.trigger(
+                                    target.triggerId(), target.concurrencyPolicy(), target.maxConcurrentRuns()));
                     runId = run.id();
                 } catch (ApiException e) {
                     status = e.code().equals(RunStarter.CONCURRENCY_LIMIT_REACHED) ? "skipped" : "failed";
@@ -99,8 +119,14 @@ public final class TriggerDeliveries {
                 }
             }
             // Also an event: waits and event triggers may be interested in what the endpoint received.
-            SourceEvent event = new SourceEvent(eventId, target.projectId(), EventTypes.HTTP_RECEIVED, target.automationHandle(),
-                    target.triggerId(), Json.write(mapper, payload), Times.now());
+            SourceEvent event = new SourceEvent(
+                    eventId,
+                    target.projectId(),
+                    EventTypes.HTTP_RECEIVED,
+                    target.automationHandle(),
+                    target.triggerId(),
+                    Json.write(mapper, payload),
+                    Times.now());
             Daos.of(h, SourceEventDao.class).insert(event, idempotencyKey, status, reason, runId);
             return answer(eventId, status, false);
         });
@@ -109,7 +135,9 @@ public final class TriggerDeliveries {
     }
 
     private static HTTPTriggerDeliveryResponse answer(String id, String status, boolean deduped) {
-        return new HTTPTriggerDeliveryResponse().sourceEventId(id).status(HTTPTriggerDeliveryResponse.StatusEnum.fromValue(status))
+        return new HTTPTriggerDeliveryResponse()
+                .sourceEventId(id)
+                .status(HTTPTriggerDeliveryResponse.StatusEnum.fromValue(status))
                 .deduped(deduped);
     }
 }

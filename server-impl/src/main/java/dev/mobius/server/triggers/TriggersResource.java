@@ -1,12 +1,8 @@
 package dev.mobius.server.triggers;
 
-import java.util.Map;
-
-import jakarta.ws.rs.core.Response;
-
 import dev.mobius.api.TriggersApi;
-
-import dev.mobius.server.automations.TriggerSecrets;
+import jakarta.ws.rs.core.Response;
+import java.util.Map;
 
 /** The unauthenticated ingest URL of HTTP triggers. */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
@@ -20,9 +16,17 @@ public final class TriggersResource implements TriggersApi {
     }
 
     @Override
-    public Response deliverHTTPTrigger(String httpHandle, String idempotencyKey, String xIdempotencyKey, String idempotencyKey2,
-                                       String signature, String signatureVersion, String timestamp, String deliveryId,
-                                       String secretVersion, Map<String, Object> body) {
+    public Response deliverHTTPTrigger(
+            String httpHandle,
+            String idempotencyKey,
+            String xIdempotencyKey,
+            String idempotencyKey2,
+            String signature,
+            String signatureVersion,
+            String timestamp,
+            String deliveryId,
+            String secretVersion,
+            Map<String, Object> body) {
         // The signature headers were checked by TriggerSecrets before the body was read.
         String key = firstNonBlank(idempotencyKey, xIdempotencyKey, idempotencyKey2, deliveryId);
         return Response.accepted(deliveries.deliver(httpHandle, key, body)).build();

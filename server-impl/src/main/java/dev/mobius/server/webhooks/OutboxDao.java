@@ -1,7 +1,6 @@
 package dev.mobius.server.webhooks;
 
 import java.util.List;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlBatch;
@@ -18,10 +17,13 @@ public interface OutboxDao {
      */
     static List<Live> live(Handle h, String projectId) {
         return h.createQuery("SELECT id, events FROM webhooks WHERE project_id = :projectId AND enabled AND url <> ''")
-                .bind("projectId", projectId).mapTo(Live.class).list();
+                .bind("projectId", projectId)
+                .mapTo(Live.class)
+                .list();
     }
 
-    @SqlBatch("INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_type, run_id, body, status, attempts, due_at, created_at) "
-            + "VALUES (:id, :webhookId, :projectId, :eventType, :runId, :body, 'pending', 0, :dueAt, :createdAt)")
+    @SqlBatch(
+            "INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_type, run_id, body, status, attempts, due_at, created_at) "
+                    + "VALUES (:id, :webhookId, :projectId, :eventType, :runId, :body, 'pending', 0, :dueAt, :createdAt)")
     void insertDeliveries(@BindMethods List<DeliveryRow> rows);
 }

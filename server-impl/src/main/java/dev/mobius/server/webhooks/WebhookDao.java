@@ -1,34 +1,36 @@
 package dev.mobius.server.webhooks;
 
+import dev.mobius.server.db.SqlWhere;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
-
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-import dev.mobius.server.db.SqlWhere;
-
 public interface WebhookDao extends SqlObject {
-    String COLUMNS = "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "
-            + "failing_since, created_by, updated_by, created_at, updated_at";
-    String DELIVERY_COLUMNS = "id, webhook_id, project_id, event_type, run_id, body, status, attempts, last_error, due_at, created_at, "
-            + "delivered_at";
+    String COLUMNS =
+            "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "
+                    + "failing_since, created_by, updated_by, created_at, updated_at";
+    String DELIVERY_COLUMNS =
+            "id, webhook_id, project_id, event_type, run_id, body, status, attempts, last_error, due_at, created_at, "
+                    + "delivered_at";
 
     // ---- webhooks -----------------------------------------------------------------------------
 
-    @SqlUpdate("INSERT INTO webhooks (id, org_id, project_id, name, url, events, enabled, tags, signing_key, secret_version, "
-            + "failing_since, created_by, updated_by, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, :url, "
-            + ":events, :enabled, CAST(:tags AS jsonb), :signingKey, :secretVersion, :failingSince, :createdBy, :updatedBy, "
-            + ":createdAt, :updatedAt)")
+    @SqlUpdate(
+            "INSERT INTO webhooks (id, org_id, project_id, name, url, events, enabled, tags, signing_key, secret_version, "
+                    + "failing_since, created_by, updated_by, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, :url, "
+                    + ":events, :enabled, CAST(:tags AS jsonb), :signingKey, :secretVersion, :failingSince, :createdBy, :updatedBy, "
+                    + ":createdAt, :updatedAt)")
     void insert(@BindMethods WebhookRow row);
 
-    @SqlUpdate("UPDATE webhooks SET name = :name, url = :url, events = :events, enabled = :enabled, tags = CAST(:tags AS jsonb), "
-            + "signing_key = :signingKey, secret_version = :secretVersion, failing_since = :failingSince, "
-            + "updated_by = :updatedBy, updated_at = :updatedAt WHERE id = :id")
+    @SqlUpdate(
+            "UPDATE webhooks SET name = :name, url = :url, events = :events, enabled = :enabled, tags = CAST(:tags AS jsonb), "
+                    + "signing_key = :signingKey, secret_version = :secretVersion, failing_since = :failingSince, "
+                    + "updated_by = :updatedBy, updated_at = :updatedAt WHERE id = :id")
     void update(@BindMethods WebhookRow row);
 
     @SqlQuery("SELECT " + COLUMNS + " FROM webhooks WHERE project_id = :projectId AND id = :id")
@@ -47,13 +49,18 @@ public interface WebhookDao extends SqlObject {
     void delete(@Bind("id") String id);
 
     default List<WebhookRow> list(SqlWhere where, int limit) {
-        return where.list(getHandle(), "SELECT " + COLUMNS + " FROM webhooks", "ORDER BY id DESC", limit, WebhookRow.class);
+        return where.list(
+                getHandle(), "SELECT " + COLUMNS + " FROM webhooks", "ORDER BY id DESC", limit, WebhookRow.class);
     }
 
     // ---- deliveries ---------------------------------------------------------------------------
 
     default List<DeliveryRow> deliveries(SqlWhere where, int limit) {
-        return where.list(getHandle(), "SELECT " + DELIVERY_COLUMNS + " FROM webhook_deliveries", "ORDER BY id DESC", limit,
+        return where.list(
+                getHandle(),
+                "SELECT " + DELIVERY_COLUMNS + " FROM webhook_deliveries",
+                "ORDER BY id DESC",
+                limit,
                 DeliveryRow.class);
     }
 
@@ -63,9 +70,10 @@ public interface WebhookDao extends SqlObject {
 
     /** Starts an attempt of each delivery: in flight until the lease runs out. */
     @SqlQuery("UPDATE webhook_deliveries SET status = 'processing', attempts = LEAST(attempts + 1, :maxAttempts), "
-            + "due_at = now() + make_interval(secs => :leaseSeconds) WHERE id = ANY(:ids) RETURNING " + DELIVERY_COLUMNS)
-    List<DeliveryRow> startAttempts(@Bind("ids") String[] ids, @Bind("leaseSeconds") double leaseSeconds,
-                                    @Bind("maxAttempts") int maxAttempts);
+            + "due_at = now() + make_interval(secs => :leaseSeconds) WHERE id = ANY(:ids) RETURNING "
+            + DELIVERY_COLUMNS)
+    List<DeliveryRow> startAttempts(
+            @Bind("ids") String[] ids, @Bind("leaseSeconds") double leaseSeconds, @Bind("maxAttempts") int maxAttempts);
 
     @SqlUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, last_error = :reason "
             + "WHERE webhook_id = :webhookId AND status = 'pending'")
@@ -89,12 +97,14 @@ public interface WebhookDao extends SqlObject {
     /** A webhook and how many of its attempts are in flight (leased, not yet recorded). */
     record InFlight(String webhookId, int attempts) {}
 
-    @SqlQuery("SELECT webhook_id, count(*) AS attempts FROM webhook_deliveries WHERE status = 'processing' AND due_at > now() "
-            + "AND webhook_id = ANY(:ids) GROUP BY webhook_id")
+    @SqlQuery(
+            "SELECT webhook_id, count(*) AS attempts FROM webhook_deliveries WHERE status = 'processing' AND due_at > now() "
+                    + "AND webhook_id = ANY(:ids) GROUP BY webhook_id")
     List<InFlight> inFlight(@Bind("ids") String[] webhookIds);
 
     /** Ends deliveries that cannot be attempted (their webhook was disabled or lost its url). */
-    @SqlUpdate("UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, last_error = :reason WHERE id = ANY(:ids)")
+    @SqlUpdate(
+            "UPDATE webhook_deliveries SET status = 'failed', due_at = NULL, last_error = :reason WHERE id = ANY(:ids)")
     void fail(@Bind("ids") String[] ids, @Bind("reason") String reason);
 
     /** Records a successful attempt, unless its lease ran out and another attempt owns the row. */
@@ -106,11 +116,16 @@ public interface WebhookDao extends SqlObject {
      * Records a failed attempt: {@code terminal} ends the delivery, otherwise it is due again after
      * {@code delaySeconds}. Nothing happens when the lease ran out and another attempt owns the row.
      */
-    @SqlUpdate("UPDATE webhook_deliveries SET status = CASE WHEN :terminal THEN 'failed' ELSE 'pending' END, last_error = :error, "
-            + "due_at = CASE WHEN :terminal THEN NULL ELSE now() + make_interval(secs => :delaySeconds) END "
-            + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
-    int attemptFailed(@Bind("id") String id, @Bind("attempts") int attempts, @Bind("terminal") boolean terminal,
-                      @Bind("delaySeconds") double delaySeconds, @Bind("error") String error);
+    @SqlUpdate(
+            "UPDATE webhook_deliveries SET status = CASE WHEN :terminal THEN 'failed' ELSE 'pending' END, last_error = :error, "
+                    + "due_at = CASE WHEN :terminal THEN NULL ELSE now() + make_interval(secs => :delaySeconds) END "
+                    + "WHERE id = :id AND status = 'processing' AND attempts = :attempts")
+    int attemptFailed(
+            @Bind("id") String id,
+            @Bind("attempts") int attempts,
+            @Bind("terminal") boolean terminal,
+            @Bind("delaySeconds") double delaySeconds,
+            @Bind("error") String error);
 
     // ---- a webhook's streak of failures -------------------------------------------------------
 

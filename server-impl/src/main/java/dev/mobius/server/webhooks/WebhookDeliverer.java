@@ -1,5 +1,17 @@
 package dev.mobius.server.webhooks;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.background.PollingLoop;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.FailureLog;
+import dev.mobius.server.events.SourceEvents;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.threads.Threads;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -17,25 +29,10 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.audit.AuditTrail;
-import dev.mobius.server.db.FailureLog;
-import dev.mobius.server.background.PollingLoop;
-import dev.mobius.server.threads.Threads;
-import dev.mobius.server.events.SourceEvents;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.signing.SecretBox;
-import dev.mobius.server.db.Daos;
 
 /**
  * Sends queued deliveries. One claimer thread per node takes due rows with {@code FOR UPDATE SKIP
@@ -77,14 +74,22 @@ public final class WebhookDeliverer implements AutoCloseable {
     private final PollingLoop claimer;
     private final FailureLog recorderFailures = new FailureLog(log, "webhook recorder");
     /** Outcomes waiting to be written; one recorder writes them in batches, one commit (one fsync) each. */
-    private final java.util.concurrent.BlockingQueue<Result> outcomes = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final java.util.concurrent.BlockingQueue<Result> outcomes =
+            new java.util.concurrent.LinkedBlockingQueue<>();
+
     private final Thread recorder;
     private final AtomicInteger sent = new AtomicInteger();
     private volatile boolean starved;
     private volatile boolean sendersDone;
 
-    public WebhookDeliverer(Jdbi jdbi, Ids ids, SecretBox box, AuditTrail audit, ObjectMapper mapper, OutboundGuard guard,
-                            WebhookSettings settings) {
+    public WebhookDeliverer(
+            Jdbi jdbi,
+            Ids ids,
+            SecretBox box,
+            AuditTrail audit,
+            ObjectMapper mapper,
+            OutboundGuard guard,
+            WebhookSettings settings) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.box = box;
@@ -151,7 +156,9 @@ public final class WebhookDeliverer implements AutoCloseable {
             if (due.isEmpty()) {
                 return List.of();
             }
-            String[] hookIds = new LinkedHashSet<>(due.stream().map(WebhookDao.Due::webhookId).toList()).toArray(new String[0]);
+            String[] hookIds = new LinkedHashSet<>(
+                            due.stream().map(WebhookDao.Due::webhookId).toList())
+                    .toArray(new String[0]);
             // Locking the webhooks serializes claims per webhook across nodes: the in-flight count stays exact.
             Map<String, WebhookRow> hooks = new HashMap<>();
             dao.lockSkipping(hookIds).forEach(w -> hooks.put(w.id(), w));
@@ -165,7 +172,9 @@ public final class WebhookDeliverer implements AutoCloseable {
                     continue; // another node holds the webhook right now; next round
                 }
                 if (!w.enabled() || w.url().isEmpty()) {
-                    dropped.computeIfAbsent(w.enabled() ? "webhook has no url" : "webhook disabled", k -> new ArrayList<>()).add(c.id());
+                    dropped.computeIfAbsent(
+                                    w.enabled() ? "webhook has no url" : "webhook disabled", k -> new ArrayList<>())
+                            .add(c.id());
                     continue;
                 }
                 int n = inFlight.getOrDefault(w.id(), 0);
@@ -178,12 +187,14 @@ public final class WebhookDeliverer implements AutoCloseable {
             if (taken.isEmpty()) {
                 return List.of();
             }
-            List<DeliveryRow> rows = dao.startAttempts(taken.toArray(new String[0]), settings.lease().toMillis() / 1000.0, MAX_ATTEMPTS);
+            List<DeliveryRow> rows = dao.startAttempts(
+                    taken.toArray(new String[0]), settings.lease().toMillis() / 1000.0, MAX_ATTEMPTS);
             List<Attempt> out = new ArrayList<>(rows.size());
             Map<String, byte[]> keys = new HashMap<>();
             for (DeliveryRow d : rows) {
                 WebhookRow w = hooks.get(d.webhookId());
-                out.add(new Attempt(d, w.url(), keys.computeIfAbsent(w.id(), k -> box.open(w.signingKey())), w.secretVersion()));
+                out.add(new Attempt(
+                        d, w.url(), keys.computeIfAbsent(w.id(), k -> box.open(w.signingKey())), w.secretVersion()));
             }
             return out;
         });
@@ -193,8 +204,15 @@ public final class WebhookDeliverer implements AutoCloseable {
         DeliveryRow d = a.delivery();
         WebhookSender.Outcome outcome;
         try {
-            outcome = sender.send(a.url(), new WebhookSender.Message(d.id(), d.eventType(), d.body().getBytes(StandardCharsets.UTF_8),
-                    a.key(), WebhookService.secretRef(d.webhookId()), a.secretVersion()));
+            outcome = sender.send(
+                    a.url(),
+                    new WebhookSender.Message(
+                            d.id(),
+                            d.eventType(),
+                            d.body().getBytes(StandardCharsets.UTF_8),
+                            a.key(),
+                            WebhookService.secretRef(d.webhookId()),
+                            a.secretVersion()));
         } catch (RuntimeException e) {
             outcome = new WebhookSender.Outcome(null, "network error: " + e.getMessage(), true, null, 0);
         }
@@ -226,7 +244,10 @@ public final class WebhookDeliverer implements AutoCloseable {
                         try {
                             jdbi.useTransaction(h -> record(h, r.delivery(), r.outcome()));
                         } catch (RuntimeException e2) {
-                            log.warn("recording the outcome of webhook delivery {} failed: {}", r.delivery().id(), e2.getMessage());
+                            log.warn(
+                                    "recording the outcome of webhook delivery {} failed: {}",
+                                    r.delivery().id(),
+                                    e2.getMessage());
                         }
                     }
                 }
@@ -250,7 +271,8 @@ public final class WebhookDeliverer implements AutoCloseable {
         }
         boolean terminal = !outcome.retryable() || d.attempts() >= MAX_ATTEMPTS;
         String error = outcome.error().length() > 1000 ? outcome.error().substring(0, 1000) : outcome.error();
-        double delaySeconds = terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0;
+        double delaySeconds =
+                terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0;
         if (dao.attemptFailed(d.id(), d.attempts(), terminal, delaySeconds, error) == 0) {
             return; // the webhook was deleted, or the lease ran out and another attempt owns the row
         }
@@ -263,7 +285,8 @@ public final class WebhookDeliverer implements AutoCloseable {
      * webhook row is written only when a streak begins.
      */
     private void failed(WebhookDao dao, Handle h, String webhookId) {
-        String streak = dao.streak(webhookId, settings.disableAfter().toMillis() / 1000.0).orElse("gone");
+        String streak = dao.streak(webhookId, settings.disableAfter().toMillis() / 1000.0)
+                .orElse("gone");
         if (streak.equals("none")) {
             dao.startStreak(webhookId);
         } else if (streak.equals("long")) {
@@ -278,22 +301,45 @@ public final class WebhookDeliverer implements AutoCloseable {
      */
     private void disable(WebhookDao dao, Handle h, String webhookId) {
         // Checked again under the row lock: a success recorded meanwhile on another node ends the streak.
-        WebhookDao.LongStreak streak = dao.lockLongStreak(webhookId, settings.disableAfter().toMillis() / 1000.0).orElse(null);
+        WebhookDao.LongStreak streak = dao.lockLongStreak(
+                        webhookId, settings.disableAfter().toMillis() / 1000.0)
+                .orElse(null);
         if (streak == null) {
             return;
         }
         WebhookRow w = dao.lockById(webhookId).orElseThrow();
         OffsetDateTime since = streak.since().withOffsetSameInstant(ZoneOffset.UTC);
         OffsetDateTime now = streak.now().withOffsetSameInstant(ZoneOffset.UTC);
-        String reason = "every delivery attempt failed for " + WebhookSettings.format(settings.disableAfter()) + ", since "
-                + since.toInstant().truncatedTo(ChronoUnit.SECONDS);
+        String reason = "every delivery attempt failed for " + WebhookSettings.format(settings.disableAfter())
+                + ", since " + since.toInstant().truncatedTo(ChronoUnit.SECONDS);
         Map<String, String> tags = new LinkedHashMap<>(Json.readStringMap(mapper, w.tags()));
         tags.put(WebhookService.DISABLED_TAG, reason);
-        dao.update(new WebhookRow(w.id(), w.orgId(), w.projectId(), w.name(), w.url(), w.events(), false, Json.write(mapper, tags),
-                w.signingKey(), w.secretVersion(), w.failingSince(), w.createdBy(), w.updatedBy(), w.createdAt(), now));
+        dao.update(new WebhookRow(
+                w.id(),
+                w.orgId(),
+                w.projectId(),
+                w.name(),
+                w.url(),
+                w.events(),
+                false,
+                Json.write(mapper, tags),
+                w.signingKey(),
+                w.secretVersion(),
+                w.failingSince(),
+                w.createdBy(),
+                w.updatedBy(),
+                w.createdAt(),
+                now));
         dao.failPending(w.id(), "webhook disabled after " + reason);
         Caller system = new Caller(w.orgId(), null, "system", null, null, null, false, null, null, null, null);
-        audit.updated(h, system, w.projectId(), "webhook", w.id(), w.name(), AuditTrail.summary("enabled", true),
+        audit.updated(
+                h,
+                system,
+                w.projectId(),
+                "webhook",
+                w.id(),
+                w.name(),
+                AuditTrail.summary("enabled", true),
                 AuditTrail.summary("enabled", false, "disabled_reason", reason, "failing_since", since));
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("webhook_id", w.id());
@@ -310,7 +356,9 @@ public final class WebhookDeliverer implements AutoCloseable {
     /** The wait before the attempt after attempt {@code attempt} (1-based). */
     Duration delay(int attempt, Duration retryAfter) {
         Duration base = SCHEDULE.get(Math.min(Math.max(attempt, 1), SCHEDULE.size()) - 1);
-        double jitter = 1 - WebhookSettings.JITTER + 2 * WebhookSettings.JITTER * ThreadLocalRandom.current().nextDouble();
+        double jitter = 1
+                - WebhookSettings.JITTER
+                + 2 * WebhookSettings.JITTER * ThreadLocalRandom.current().nextDouble();
         long millis = (long) (base.toMillis() * jitter);
         if (retryAfter != null && retryAfter.toMillis() > millis) {
             millis = retryAfter.toMillis();

@@ -1,23 +1,20 @@
 package dev.mobius.server.webhooks;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.events.Lifecycle;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.runs.RunDao;
+import dev.mobius.server.runs.RunRow;
+import dev.mobius.server.runs.RunService;
+import dev.mobius.server.time.Times;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Handle;
-
-import dev.mobius.server.events.Lifecycle;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.time.Times;
-import dev.mobius.server.runs.RunDao;
-import dev.mobius.server.runs.RunRow;
-import dev.mobius.server.runs.RunService;
-import dev.mobius.server.db.Daos;
 
 /**
  * The transactional outbox: told of every run and interaction change inside the transaction that
@@ -30,9 +27,19 @@ public final class WebhookOutbox implements Lifecycle {
     /** Raised by the server when it disables a webhook that kept failing; data: WebhookDisabledData. */
     public static final String WEBHOOK_DISABLED = "webhook.disabled";
     /** Every event type a webhook can subscribe to, in catalogue order. */
-    public static final List<String> EVENT_TYPES = List.of("run.queued", "run.started", "run.suspended", "run.resumed", "run.completed",
-            "run.failed", "run.cancelled", "interaction.requested", "interaction.completed", "interaction.cancelled",
-            "interaction.expired", WEBHOOK_DISABLED);
+    public static final List<String> EVENT_TYPES = List.of(
+            "run.queued",
+            "run.started",
+            "run.suspended",
+            "run.resumed",
+            "run.completed",
+            "run.failed",
+            "run.cancelled",
+            "interaction.requested",
+            "interaction.completed",
+            "interaction.cancelled",
+            "interaction.expired",
+            WEBHOOK_DISABLED);
     /** Family wildcards accepted besides exact types. */
     public static final List<String> WILDCARDS = List.of("run.*", "interaction.*", "webhook.*");
 
@@ -81,7 +88,8 @@ public final class WebhookOutbox implements Lifecycle {
             }
             if (view == null) {
                 // The run as it is at commit: every delivery of this transaction carries the same snapshot.
-                RunRow run = Daos.of(h, RunDao.class).find(projectId, runId)
+                RunRow run = Daos.of(h, RunDao.class)
+                        .find(projectId, runId)
                         .orElseThrow(() -> new IllegalStateException("run " + runId + " is not written yet"));
                 view = RunService.runView(mapper, run);
             }
@@ -114,7 +122,8 @@ public final class WebhookOutbox implements Lifecycle {
         return out;
     }
 
-    private void queue(Handle h, List<OutboxDao.Live> targets, String projectId, String eventType, String runId, Object data) {
+    private void queue(
+            Handle h, List<OutboxDao.Live> targets, String projectId, String eventType, String runId, Object data) {
         insert(h, ids, mapper, targets, projectId, eventType, runId, data);
         h.afterCommit(committed);
     }
@@ -123,8 +132,14 @@ public final class WebhookOutbox implements Lifecycle {
      * Queues an event the webhooks feature raises itself to the project's live subscribers, in the
      * caller's transaction, leaving out {@code exceptWebhookId} (the webhook the event is about).
      */
-    static void queueFromWebhooks(Handle h, Ids ids, ObjectMapper mapper, String projectId, String eventType, Object data,
-                                  String exceptWebhookId) {
+    static void queueFromWebhooks(
+            Handle h,
+            Ids ids,
+            ObjectMapper mapper,
+            String projectId,
+            String eventType,
+            Object data,
+            String exceptWebhookId) {
         List<OutboxDao.Live> targets = new ArrayList<>();
         for (OutboxDao.Live w : targets(h, projectId, eventType)) {
             if (!w.id().equals(exceptWebhookId)) {
@@ -136,8 +151,15 @@ public final class WebhookOutbox implements Lifecycle {
         }
     }
 
-    private static void insert(Handle h, Ids ids, ObjectMapper mapper, List<OutboxDao.Live> targets, String projectId, String eventType,
-                               String runId, Object data) {
+    private static void insert(
+            Handle h,
+            Ids ids,
+            ObjectMapper mapper,
+            List<OutboxDao.Live> targets,
+            String projectId,
+            String eventType,
+            String runId,
+            Object data) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", eventType);
         body.put("data", data);
@@ -145,7 +167,8 @@ public final class WebhookOutbox implements Lifecycle {
         OffsetDateTime now = Times.now();
         List<DeliveryRow> rows = new ArrayList<>(targets.size());
         for (OutboxDao.Live w : targets) {
-            rows.add(new DeliveryRow(ids.next("whdel"), w.id(), projectId, eventType, runId, json, "pending", 0, null, now, now, null));
+            rows.add(new DeliveryRow(
+                    ids.next("whdel"), w.id(), projectId, eventType, runId, json, "pending", 0, null, now, now, null));
         }
         Daos.of(h, OutboxDao.class).insertDeliveries(rows);
     }

@@ -1,5 +1,7 @@
 package dev.mobius.server.webhooks;
 
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.signing.SignatureV1;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -14,9 +16,6 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-
-import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.signing.SignatureV1;
 
 /**
  * Makes one signed attempt (a delivery or a ping) and says how it went. The only place that talks
@@ -48,8 +47,11 @@ final class WebhookSender {
     WebhookSender(OutboundGuard guard, WebhookSettings settings) {
         this.guard = guard;
         this.settings = settings;
-        this.client = HttpClient.newBuilder().connectTimeout(settings.connectTimeout())
-                .followRedirects(HttpClient.Redirect.NEVER).version(HttpClient.Version.HTTP_1_1).build();
+        this.client = HttpClient.newBuilder()
+                .connectTimeout(settings.connectTimeout())
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .version(HttpClient.Version.HTTP_1_1)
+                .build();
     }
 
     Outcome send(String url, Message m) {
@@ -58,7 +60,8 @@ final class WebhookSender {
             URI uri = URI.create(url);
             guard.check(uri);
             long ts = System.currentTimeMillis() / 1000;
-            HttpRequest request = HttpRequest.newBuilder(uri).timeout(settings.requestTimeout())
+            HttpRequest request = HttpRequest.newBuilder(uri)
+                    .timeout(settings.requestTimeout())
                     .header("Content-Type", "application/json")
                     .header("User-Agent", USER_AGENT)
                     .header("X-Mobius-Event-Type", m.eventType())
@@ -69,7 +72,8 @@ final class WebhookSender {
                     .header("X-Mobius-Secret-Ref", m.secretRef())
                     .header("X-Mobius-Secret-Version", Integer.toString(m.secretVersion()))
                     .header("Idempotency-Key", m.deliveryId())
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(m.body())).build();
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(m.body()))
+                    .build();
             HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
             int status = response.statusCode();
             String start200;
@@ -85,7 +89,12 @@ final class WebhookSender {
             }
             boolean retryable = status >= 500 || status == 408 || status == 429;
             String error = "HTTP " + status + (start200.isEmpty() ? "" : ": " + start200);
-            return new Outcome(status, error, retryable, retryAfter(response.headers().firstValue("Retry-After").orElse(null)), latency);
+            return new Outcome(
+                    status,
+                    error,
+                    retryable,
+                    retryAfter(response.headers().firstValue("Retry-After").orElse(null)),
+                    latency);
         } catch (OutboundGuard.Unresolvable e) {
             return new Outcome(null, e.getMessage(), true, null, millisSince(start));
         } catch (OutboundGuard.Refused e) {
@@ -93,12 +102,23 @@ final class WebhookSender {
         } catch (IllegalArgumentException e) {
             return new Outcome(null, "destination not allowed: not a valid URL", false, null, millisSince(start));
         } catch (HttpConnectTimeoutException e) {
-            return new Outcome(null, "connect timed out after " + settings.connectTimeout().toMillis() + " ms", true, null, millisSince(start));
+            return new Outcome(
+                    null,
+                    "connect timed out after " + settings.connectTimeout().toMillis() + " ms",
+                    true,
+                    null,
+                    millisSince(start));
         } catch (HttpTimeoutException e) {
-            return new Outcome(null, "timed out after " + settings.requestTimeout().toMillis() + " ms", true, null, millisSince(start));
+            return new Outcome(
+                    null,
+                    "timed out after " + settings.requestTimeout().toMillis() + " ms",
+                    true,
+                    null,
+                    millisSince(start));
         } catch (IOException e) {
             if (unresolved(e)) {
-                return new Outcome(null, "could not resolve host " + URI.create(url).getHost(), true, null, millisSince(start));
+                return new Outcome(
+                        null, "could not resolve host " + URI.create(url).getHost(), true, null, millisSince(start));
             }
             if (e instanceof ConnectException) {
                 return new Outcome(null, "connection refused", true, null, millisSince(start));
@@ -113,7 +133,8 @@ final class WebhookSender {
 
     private static boolean unresolved(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
+            if (t instanceof java.nio.channels.UnresolvedAddressException
+                    || t instanceof java.net.UnknownHostException) {
                 return true;
             }
         }
@@ -130,7 +151,8 @@ final class WebhookSender {
             return seconds < 0 ? null : Duration.ofSeconds(seconds);
         } catch (NumberFormatException e) {
             try {
-                Duration d = Duration.between(ZonedDateTime.now(), ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME));
+                Duration d = Duration.between(
+                        ZonedDateTime.now(), ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME));
                 return d.isNegative() ? Duration.ZERO : d;
             } catch (DateTimeParseException e2) {
                 return null;

@@ -1,5 +1,32 @@
 package dev.mobius.server.webhooks;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.CreateWebhookRequest;
+import dev.mobius.api.model.PingWebhookRequest;
+import dev.mobius.api.model.PingWebhookResult;
+import dev.mobius.api.model.RotateSecretResult;
+import dev.mobius.api.model.UpdateWebhookRequest;
+import dev.mobius.api.model.Webhook;
+import dev.mobius.api.model.WebhookDeliveryListResponse;
+import dev.mobius.api.model.WebhookDeliveryRecord;
+import dev.mobius.api.model.WebhookDeliveryStatus;
+import dev.mobius.api.model.WebhookListResponse;
+import dev.mobius.server.audit.AuditTrail;
+import dev.mobius.server.db.Daos;
+import dev.mobius.server.db.SqlWhere;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.Cursors;
+import dev.mobius.server.http.PageRequest;
+import dev.mobius.server.http.Tags;
+import dev.mobius.server.http.Validator;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.tenancy.Caller;
+import dev.mobius.server.tenancy.ProjectAccess;
+import dev.mobius.server.tenancy.ProjectRow;
+import dev.mobius.server.time.Times;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -11,37 +38,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.jdbi.v3.core.Jdbi;
-
-import dev.mobius.api.model.CreateWebhookRequest;
-import dev.mobius.api.model.PingWebhookRequest;
-import dev.mobius.api.model.PingWebhookResult;
-import dev.mobius.api.model.RotateSecretResult;
-import dev.mobius.api.model.UpdateWebhookRequest;
-import dev.mobius.api.model.Webhook;
-import dev.mobius.api.model.WebhookDeliveryListResponse;
-import dev.mobius.api.model.WebhookDeliveryRecord;
-import dev.mobius.api.model.WebhookDeliveryStatus;
-import dev.mobius.api.model.WebhookListResponse;
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.audit.AuditTrail;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.Cursors;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
-import dev.mobius.server.http.PageRequest;
-import dev.mobius.server.db.SqlWhere;
-import dev.mobius.server.http.Tags;
-import dev.mobius.server.time.Times;
-import dev.mobius.server.http.Validator;
-import dev.mobius.server.tenancy.ProjectAccess;
-import dev.mobius.server.tenancy.ProjectRow;
-import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.signing.SecretBox;
-import dev.mobius.server.db.Daos;
 
 /**
  * Webhooks: subscriptions, their signing secrets (shown once, stored encrypted), pings and the
@@ -62,8 +59,15 @@ public final class WebhookService {
     private final WebhookSender sender;
     private final OutboundGuard outbound;
 
-    public WebhookService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, SecretBox box,
-                          WebhookDeliverer deliverer, OutboundGuard outbound) {
+    public WebhookService(
+            Jdbi jdbi,
+            Ids ids,
+            ObjectMapper mapper,
+            AuditTrail audit,
+            Cursors cursors,
+            SecretBox box,
+            WebhookDeliverer deliverer,
+            OutboundGuard outbound) {
         this.outbound = outbound;
         this.jdbi = jdbi;
         this.ids = ids;
@@ -100,28 +104,51 @@ public final class WebhookService {
                 throw nameTaken(name);
             }
             OffsetDateTime now = Times.now();
-            WebhookRow row = new WebhookRow(ids.next("wbh"), project.orgId(), project.id(), name, url,
-                    distinct(events).toArray(new String[0]), request.getEnabled() == null || request.getEnabled(),
-                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()), box.seal(key), 1, null,
-                    caller.principalId(), caller.principalId(), now, now);
+            WebhookRow row = new WebhookRow(
+                    ids.next("wbh"),
+                    project.orgId(),
+                    project.id(),
+                    name,
+                    url,
+                    distinct(events).toArray(new String[0]),
+                    request.getEnabled() == null || request.getEnabled(),
+                    Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
+                    box.seal(key),
+                    1,
+                    null,
+                    caller.principalId(),
+                    caller.principalId(),
+                    now,
+                    now);
             dao.insert(row);
             audit.created(h, caller, project.id(), "webhook", row.id(), row.name(), summary(row));
             return view(row).signingSecret(Base64.getEncoder().encodeToString(key));
         });
     }
 
-    public WebhookListResponse list(Caller caller, String projectRef, Boolean enabled, List<String> tag, String cursor, Integer limit) {
+    public WebhookListResponse list(
+            Caller caller, String projectRef, Boolean enabled, List<String> tag, String cursor, Integer limit) {
         List<Tags.Filter> filters = Tags.parseFilters(tag);
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            String scope = "webhooks:" + project.id() + ":" + enabled + ":" + (tag == null ? "" : String.join("\u0000", tag));
+            String scope =
+                    "webhooks:" + project.id() + ":" + enabled + ":" + (tag == null ? "" : String.join("\u0000", tag));
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
-            SqlWhere where = new SqlWhere().and("project_id = :p", "p", project.id()).andIf(enabled, "enabled = :enabled", "enabled");
+            SqlWhere where = new SqlWhere()
+                    .and("project_id = :p", "p", project.id())
+                    .andIf(enabled, "enabled = :enabled", "enabled");
             Tags.apply(filters, "tags", where);
             where.andIf(page.afterId(), "id < :after", "after");
-            PageRequest.Page<Webhook> result = page.page(Daos.of(h, WebhookDao.class).list(where, page.fetchSize()), WebhookRow::id,
-                    this::view, scope, cursors);
-            return new WebhookListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+            PageRequest.Page<Webhook> result = page.page(
+                    Daos.of(h, WebhookDao.class).list(where, page.fetchSize()),
+                    WebhookRow::id,
+                    this::view,
+                    scope,
+                    cursors);
+            return new WebhookListResponse()
+                    .items(result.items())
+                    .hasMore(result.hasMore())
+                    .nextCursor(result.nextCursor());
         });
     }
 
@@ -169,10 +196,24 @@ public final class WebhookService {
                 // Turned (back) on, or pointed at another receiver: its failures so far say nothing of what comes.
                 failingSince = null;
             }
-            WebhookRow after = new WebhookRow(row.id(), row.orgId(), row.projectId(), name, newUrl,
-                    request.getEvents() == null ? row.events() : distinct(request.getEvents()).toArray(new String[0]), enabled,
-                    Json.write(mapper, tags), row.signingKey(), row.secretVersion(), failingSince, row.createdBy(), caller.principalId(),
-                    row.createdAt(), Times.now());
+            WebhookRow after = new WebhookRow(
+                    row.id(),
+                    row.orgId(),
+                    row.projectId(),
+                    name,
+                    newUrl,
+                    request.getEvents() == null
+                            ? row.events()
+                            : distinct(request.getEvents()).toArray(new String[0]),
+                    enabled,
+                    Json.write(mapper, tags),
+                    row.signingKey(),
+                    row.secretVersion(),
+                    failingSince,
+                    row.createdBy(),
+                    caller.principalId(),
+                    row.createdAt(),
+                    Times.now());
             dao.update(after);
             if ((row.enabled() && !enabled) || (!row.url().isEmpty() && newUrl.isEmpty())) {
                 dao.failPending(row.id(), enabled ? "webhook has no url" : "webhook disabled");
@@ -199,18 +240,43 @@ public final class WebhookService {
             WebhookDao dao = Daos.of(h, WebhookDao.class);
             WebhookRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
             int version = row.secretVersion() + 1;
-            dao.update(new WebhookRow(row.id(), row.orgId(), row.projectId(), row.name(), row.url(), row.events(), row.enabled(), row.tags(),
-                    box.seal(key), version, row.failingSince(), row.createdBy(), caller.principalId(), row.createdAt(), Times.now()));
-            audit.updated(h, caller, project.id(), "webhook", row.id(), row.name(), Map.of("secret_version", row.secretVersion()),
+            dao.update(new WebhookRow(
+                    row.id(),
+                    row.orgId(),
+                    row.projectId(),
+                    row.name(),
+                    row.url(),
+                    row.events(),
+                    row.enabled(),
+                    row.tags(),
+                    box.seal(key),
+                    version,
+                    row.failingSince(),
+                    row.createdBy(),
+                    caller.principalId(),
+                    row.createdAt(),
+                    Times.now()));
+            audit.updated(
+                    h,
+                    caller,
+                    project.id(),
+                    "webhook",
+                    row.id(),
+                    row.name(),
+                    Map.of("secret_version", row.secretVersion()),
                     Map.of("secret_version", version));
-            return new RotateSecretResult().secretRef(secretRef(row.id())).secretVersion((long) version)
+            return new RotateSecretResult()
+                    .secretRef(secretRef(row.id()))
+                    .secretVersion((long) version)
                     .signingSecret(Base64.getEncoder().encodeToString(key));
         });
     }
 
     /** Sends the ping outside any transaction: a slow receiver must not hold a database connection. */
     public PingWebhookResult ping(Caller caller, String projectRef, String id, PingWebhookRequest request) {
-        String override = request == null || request.getUrl() == null ? "" : request.getUrl().trim();
+        String override = request == null || request.getUrl() == null
+                ? ""
+                : request.getUrl().trim();
         if (!override.isEmpty()) {
             Validator v = new Validator();
             checkUrl(override, "url", v);
@@ -222,29 +288,48 @@ public final class WebhookService {
         });
         String url = override.isEmpty() ? row.url() : override;
         if (url.isEmpty()) {
-            throw ApiException.badRequest("webhook_url_missing", "webhook \"" + id + "\" has no url; pass one in the body");
+            throw ApiException.badRequest(
+                    "webhook_url_missing", "webhook \"" + id + "\" has no url; pass one in the body");
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", "ping");
         body.put("data", Map.of("webhook_id", row.id(), "timestamp", Times.now().toString()));
-        WebhookSender.Outcome outcome = sender.send(url, new WebhookSender.Message(ids.next("whdel"), "ping",
-                Json.write(mapper, body).getBytes(StandardCharsets.UTF_8), box.open(row.signingKey()), secretRef(row.id()),
-                row.secretVersion()));
-        return new PingWebhookResult().success(outcome.delivered()).statusCode(outcome.status()).error(outcome.error())
+        WebhookSender.Outcome outcome = sender.send(
+                url,
+                new WebhookSender.Message(
+                        ids.next("whdel"),
+                        "ping",
+                        Json.write(mapper, body).getBytes(StandardCharsets.UTF_8),
+                        box.open(row.signingKey()),
+                        secretRef(row.id()),
+                        row.secretVersion()));
+        return new PingWebhookResult()
+                .success(outcome.delivered())
+                .statusCode(outcome.status())
+                .error(outcome.error())
                 .latencyMs((int) Math.min(Integer.MAX_VALUE, outcome.latencyMillis()));
     }
 
-    public WebhookDeliveryListResponse deliveries(Caller caller, String projectRef, String id, String cursor, Integer limit) {
+    public WebhookDeliveryListResponse deliveries(
+            Caller caller, String projectRef, String id, String cursor, Integer limit) {
         return jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             WebhookDao dao = Daos.of(h, WebhookDao.class);
             WebhookRow row = dao.find(project.id(), id).orElseThrow(() -> notFound(id));
             String scope = "webhook-deliveries:" + row.id();
             PageRequest page = PageRequest.of(limit, cursor, scope, cursors);
-            SqlWhere where = new SqlWhere().and("webhook_id = :w", "w", row.id()).andIf(page.afterId(), "id < :after", "after");
-            PageRequest.Page<WebhookDeliveryRecord> result = page.page(dao.deliveries(where, page.fetchSize()), DeliveryRow::id,
-                    WebhookService::deliveryView, scope, cursors);
-            return new WebhookDeliveryListResponse().items(result.items()).hasMore(result.hasMore()).nextCursor(result.nextCursor());
+            SqlWhere where =
+                    new SqlWhere().and("webhook_id = :w", "w", row.id()).andIf(page.afterId(), "id < :after", "after");
+            PageRequest.Page<WebhookDeliveryRecord> result = page.page(
+                    dao.deliveries(where, page.fetchSize()),
+                    DeliveryRow::id,
+                    WebhookService::deliveryView,
+                    scope,
+                    cursors);
+            return new WebhookDeliveryListResponse()
+                    .items(result.items())
+                    .hasMore(result.hasMore())
+                    .nextCursor(result.nextCursor());
         });
     }
 
@@ -255,20 +340,46 @@ public final class WebhookService {
     }
 
     private Webhook view(WebhookRow r) {
-        return new Webhook().id(r.id()).name(r.name()).url(r.url()).events(List.of(r.events())).enabled(r.enabled())
-                .createdBy(r.createdBy()).updatedBy(r.updatedBy()).tags(Json.readStringMap(mapper, r.tags()))
-                .secretRef(secretRef(r.id())).secretVersion((long) r.secretVersion()).createdAt(r.createdAt()).updatedAt(r.updatedAt());
+        return new Webhook()
+                .id(r.id())
+                .name(r.name())
+                .url(r.url())
+                .events(List.of(r.events()))
+                .enabled(r.enabled())
+                .createdBy(r.createdBy())
+                .updatedBy(r.updatedBy())
+                .tags(Json.readStringMap(mapper, r.tags()))
+                .secretRef(secretRef(r.id()))
+                .secretVersion((long) r.secretVersion())
+                .createdAt(r.createdAt())
+                .updatedAt(r.updatedAt());
     }
 
     private static WebhookDeliveryRecord deliveryView(DeliveryRow d) {
-        return new WebhookDeliveryRecord().id(d.id()).webhookId(d.webhookId()).runId(d.runId()).eventType(d.eventType())
-                .status(WebhookDeliveryStatus.fromValue(d.status())).attempts(d.attempts()).lastError(d.lastError())
-                .createdAt(d.createdAt()).deliveredAt(d.deliveredAt());
+        return new WebhookDeliveryRecord()
+                .id(d.id())
+                .webhookId(d.webhookId())
+                .runId(d.runId())
+                .eventType(d.eventType())
+                .status(WebhookDeliveryStatus.fromValue(d.status()))
+                .attempts(d.attempts())
+                .lastError(d.lastError())
+                .createdAt(d.createdAt())
+                .deliveredAt(d.deliveredAt());
     }
 
     private Map<String, Object> summary(WebhookRow r) {
-        return AuditTrail.summary("name", r.name(), "url", r.url(), "events", List.of(r.events()), "enabled", r.enabled(),
-                "tags", Json.readStringMap(mapper, r.tags()));
+        return AuditTrail.summary(
+                "name",
+                r.name(),
+                "url",
+                r.url(),
+                "events",
+                List.of(r.events()),
+                "enabled",
+                r.enabled(),
+                "tags",
+                Json.readStringMap(mapper, r.tags()));
     }
 
     private void checkUrl(String url, String field, Validator v) {
@@ -280,7 +391,9 @@ public final class WebhookService {
             try {
                 uri = new URI(url);
                 String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-                if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null || uri.getHost().isEmpty()) {
+                if (!(scheme.equals("http") || scheme.equals("https"))
+                        || uri.getHost() == null
+                        || uri.getHost().isEmpty()) {
                     uri = null;
                 }
             } catch (URISyntaxException e) {
@@ -313,6 +426,7 @@ public final class WebhookService {
     }
 
     private static ApiException nameTaken(String name) {
-        return ApiException.conflict("webhook_name_taken", "a webhook named \"" + name + "\" already exists", Map.of("name", name));
+        return ApiException.conflict(
+                "webhook_name_taken", "a webhook named \"" + name + "\" already exists", Map.of("name", name));
     }
 }

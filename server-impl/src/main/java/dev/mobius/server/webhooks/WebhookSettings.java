@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,34 +23,50 @@ import org.slf4j.LoggerFactory;
  * @param perWebhookConcurrency attempts in flight per webhook
  * @param maxInFlight attempts in flight on this node
  */
-public record WebhookSettings(Duration disableAfter, Duration connectTimeout, Duration requestTimeout, Duration lease, double retryScale,
-                              int perWebhookConcurrency, int maxInFlight) {
+public record WebhookSettings(
+        Duration disableAfter,
+        Duration connectTimeout,
+        Duration requestTimeout,
+        Duration lease,
+        double retryScale,
+        int perWebhookConcurrency,
+        int maxInFlight) {
     private static final Logger log = LoggerFactory.getLogger(WebhookSettings.class);
 
     public static final int MAX_ATTEMPTS = 10;
     /** The wait after attempt n (n = 1..9), before jitter and scale: about 23 h in all. */
-    static final List<Duration> SCHEDULE = List.of(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMinutes(2),
-            Duration.ofMinutes(10), Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(3), Duration.ofHours(6),
+    static final List<Duration> SCHEDULE = List.of(
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(30),
+            Duration.ofMinutes(2),
+            Duration.ofMinutes(10),
+            Duration.ofMinutes(30),
+            Duration.ofHours(1),
+            Duration.ofHours(3),
+            Duration.ofHours(6),
             Duration.ofHours(12));
     /** Each wait is drawn from [1 - JITTER, 1 + JITTER] times its schedule entry. */
     static final double JITTER = 0.2;
 
-    public static final WebhookSettings DEFAULTS = new WebhookSettings(Duration.ofDays(5), Duration.ofSeconds(5), Duration.ofSeconds(10),
-            Duration.ofSeconds(60), 1.0, 4, 64);
+    public static final WebhookSettings DEFAULTS = new WebhookSettings(
+            Duration.ofDays(5), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(60), 1.0, 4, 64);
 
     private static final Pattern DURATION = Pattern.compile("([0-9]+)(ms|d|h|m|s)");
 
     public WebhookSettings {
         if (lease.compareTo(connectTimeout.plus(requestTimeout)) <= 0) {
-            throw new IllegalArgumentException("the webhook lease must be longer than the connect and request timeouts together");
+            throw new IllegalArgumentException(
+                    "the webhook lease must be longer than the connect and request timeouts together");
         }
         if (perWebhookConcurrency < 1 || maxInFlight < 1 || retryScale <= 0) {
             throw new IllegalArgumentException("webhook settings must be positive");
         }
         if (disableAfter.compareTo(retryWindow(retryScale)) <= 0) {
-            throw new IllegalArgumentException("MOBIUS_WEBHOOK_DISABLE_AFTER (" + format(disableAfter) + ") must be longer than the "
-                    + "full retry schedule of one delivery (" + format(retryWindow(retryScale)) + "), so that no webhook is "
-                    + "disabled within one retry window");
+            throw new IllegalArgumentException(
+                    "MOBIUS_WEBHOOK_DISABLE_AFTER (" + format(disableAfter) + ") must be longer than the "
+                            + "full retry schedule of one delivery (" + format(retryWindow(retryScale))
+                            + "), so that no webhook is "
+                            + "disabled within one retry window");
         }
     }
 
@@ -69,13 +84,27 @@ public record WebhookSettings(Duration disableAfter, Duration connectTimeout, Du
      * MOBIUS_WEBHOOK_RETRY_SCALE over the defaults.
      */
     public static WebhookSettings from(Map<String, String> env) {
-        double scale = Double.parseDouble(env.getOrDefault("MOBIUS_WEBHOOK_RETRY_SCALE", "1").trim());
+        double scale = Double.parseDouble(
+                env.getOrDefault("MOBIUS_WEBHOOK_RETRY_SCALE", "1").trim());
         Duration disableAfter = disableAfter(env.get("MOBIUS_WEBHOOK_DISABLE_AFTER"));
-        Duration timeout = Duration.ofMillis(Long.parseLong(env.getOrDefault("MOBIUS_WEBHOOK_TIMEOUT_MS",
-                "" + DEFAULTS.requestTimeout().toMillis()).trim()));
-        Duration lease = Duration.ofMillis(Long.parseLong(env.getOrDefault("MOBIUS_WEBHOOK_LEASE_MS",
-                "" + Math.max(DEFAULTS.lease().toMillis(), DEFAULTS.connectTimeout().plus(timeout).toMillis() + 5000)).trim()));
-        return new WebhookSettings(disableAfter, DEFAULTS.connectTimeout(), timeout, lease, scale, DEFAULTS.perWebhookConcurrency(),
+        Duration timeout = Duration.ofMillis(Long.parseLong(env.getOrDefault(
+                        "MOBIUS_WEBHOOK_TIMEOUT_MS",
+                        "" + DEFAULTS.requestTimeout().toMillis())
+                .trim()));
+        Duration lease = Duration.ofMillis(Long.parseLong(env.getOrDefault(
+                        "MOBIUS_WEBHOOK_LEASE_MS",
+                        ""
+                                + Math.max(
+                                        DEFAULTS.lease().toMillis(),
+                                        DEFAULTS.connectTimeout().plus(timeout).toMillis() + 5000))
+                .trim()));
+        return new WebhookSettings(
+                disableAfter,
+                DEFAULTS.connectTimeout(),
+                timeout,
+                lease,
+                scale,
+                DEFAULTS.perWebhookConcurrency(),
                 DEFAULTS.maxInFlight());
     }
 
@@ -90,12 +119,17 @@ public record WebhookSettings(Duration disableAfter, Duration connectTimeout, Du
         }
         String text = value.trim();
         if (text.chars().allMatch(Character::isDigit)) {
-            log.warn("MOBIUS_WEBHOOK_DISABLE_AFTER={} is a count of failed attempts, which no longer disables webhooks; "
-                    + "it is now a duration such as 5d or 120h. Using the default, {}.", text, format(DEFAULTS.disableAfter()));
+            log.warn(
+                    "MOBIUS_WEBHOOK_DISABLE_AFTER={} is a count of failed attempts, which no longer disables webhooks; "
+                            + "it is now a duration such as 5d or 120h. Using the default, {}.",
+                    text,
+                    format(DEFAULTS.disableAfter()));
             return DEFAULTS.disableAfter();
         }
-        return parse(text).orElseThrow(() -> new IllegalArgumentException(
-                "MOBIUS_WEBHOOK_DISABLE_AFTER must be a duration such as 5d, 120h, 90m or 30s, not \"" + text + "\""));
+        return parse(text)
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "MOBIUS_WEBHOOK_DISABLE_AFTER must be a duration such as 5d, 120h, 90m or 30s, not \"" + text
+                                + "\""));
     }
 
     static Optional<Duration> parse(String text) {
@@ -107,13 +141,14 @@ public record WebhookSettings(Duration disableAfter, Duration connectTimeout, Du
                 return Optional.empty();
             }
             long n = Long.parseLong(m.group(1));
-            total = total.plus(switch (m.group(2)) {
-                case "d" -> Duration.ofDays(n);
-                case "h" -> Duration.ofHours(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "s" -> Duration.ofSeconds(n);
-                default -> Duration.ofMillis(n);
-            });
+            total = total.plus(
+                    switch (m.group(2)) {
+                        case "d" -> Duration.ofDays(n);
+                        case "h" -> Duration.ofHours(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        default -> Duration.ofMillis(n);
+                    });
             end = m.end();
         }
         return end == text.length() && end > 0 ? Optional.of(total) : Optional.empty();
@@ -136,17 +171,24 @@ public record WebhookSettings(Duration disableAfter, Duration connectTimeout, Du
             out.append(minutes).append('m');
         }
         if (millis > 0 || out.length() == 0) {
-            out.append(millis % 1000 == 0 ? Long.toString(millis / 1000) : java.math.BigDecimal.valueOf(millis, 3).stripTrailingZeros()
-                    .toPlainString()).append('s');
+            out.append(
+                            millis % 1000 == 0
+                                    ? Long.toString(millis / 1000)
+                                    : java.math.BigDecimal.valueOf(millis, 3)
+                                            .stripTrailingZeros()
+                                            .toPlainString())
+                    .append('s');
         }
         return out.toString();
     }
 
     public WebhookSettings withTimeouts(Duration connect, Duration request, Duration lease) {
-        return new WebhookSettings(disableAfter, connect, request, lease, retryScale, perWebhookConcurrency, maxInFlight);
+        return new WebhookSettings(
+                disableAfter, connect, request, lease, retryScale, perWebhookConcurrency, maxInFlight);
     }
 
     public WebhookSettings withDisableAfter(Duration after, double scale) {
-        return new WebhookSettings(after, connectTimeout, requestTimeout, lease, scale, perWebhookConcurrency, maxInFlight);
+        return new WebhookSettings(
+                after, connectTimeout, requestTimeout, lease, scale, perWebhookConcurrency, maxInFlight);
     }
 }

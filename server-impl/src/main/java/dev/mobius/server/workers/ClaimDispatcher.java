@@ -1,5 +1,12 @@
 package dev.mobius.server.workers;
 
+import static dev.mobius.server.threads.Threads.daemon;
+import static dev.mobius.server.threads.Threads.sleepQuietly;
+
+import dev.mobius.server.db.FailureLog;
+import dev.mobius.server.db.Notifier;
+import dev.mobius.server.jobs.JobQueue;
+import dev.mobius.server.threads.Threads;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -7,17 +14,8 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import static dev.mobius.server.threads.Threads.daemon;
-import static dev.mobius.server.threads.Threads.sleepQuietly;
-
-import dev.mobius.server.threads.Threads;
-import dev.mobius.server.db.FailureLog;
-import dev.mobius.server.db.Notifier;
-import dev.mobius.server.jobs.JobQueue;
 
 /**
  * Parked claims and the jobs that answer them. A claim no job answers at once stays parked on its
@@ -41,7 +39,8 @@ final class ClaimDispatcher implements AutoCloseable {
     private volatile boolean pollNow;
 
     /** @param cancelPushes where cancellation notices are looked up and sent: never the notifier's own thread */
-    ClaimDispatcher(JobQueue queue, WorkerConnections connections, Notifier notifier, Executor cancelPushes, long pollMillis) {
+    ClaimDispatcher(
+            JobQueue queue, WorkerConnections connections, Notifier notifier, Executor cancelPushes, long pollMillis) {
         this.queue = queue;
         this.connections = connections;
         this.cancelPushes = cancelPushes;
@@ -85,7 +84,10 @@ final class ClaimDispatcher implements AutoCloseable {
                 return;
             }
             int slots = claim.availableSlots() == null ? 1 : claim.availableSlots();
-            List<JobQueue.Leased> jobs = queue.claim(c.projectId, c.sessionId, slots,
+            List<JobQueue.Leased> jobs = queue.claim(
+                    c.projectId,
+                    c.sessionId,
+                    slots,
                     new JobQueue.Filter(c.queues, c.actionNames, c.capabilities, c.models, c.environmentId));
             if (jobs.isEmpty()) {
                 return;
@@ -93,9 +95,25 @@ final class ClaimDispatcher implements AutoCloseable {
             c.parked = null;
             List<Frames.ClaimedJob> out = new ArrayList<>(jobs.size());
             for (JobQueue.Leased j : jobs) {
-                out.add(new Frames.ClaimedJob(j.id(), j.kind(), j.origin(), "customer_worker", j.queue(), j.actionName(), j.environmentId(),
-                        j.provider(), j.model(),
-                        j.runId(), j.stepKey(), null, null, null, j.spec(), j.leaseToken(), j.claimAttempt(), queue.leaseSeconds(),
+                out.add(new Frames.ClaimedJob(
+                        j.id(),
+                        j.kind(),
+                        j.origin(),
+                        "customer_worker",
+                        j.queue(),
+                        j.actionName(),
+                        j.environmentId(),
+                        j.provider(),
+                        j.model(),
+                        j.runId(),
+                        j.stepKey(),
+                        null,
+                        null,
+                        null,
+                        j.spec(),
+                        j.leaseToken(),
+                        j.claimAttempt(),
+                        queue.leaseSeconds(),
                         queue.heartbeatSeconds()));
             }
             connections.send(c, new Frames.Claimed(claim.messageId(), out));
@@ -136,7 +154,9 @@ final class ClaimDispatcher implements AutoCloseable {
                     boolean projectWoken = woken.contains(c.projectId);
                     if (c.parked != null && (poll || projectWoken)) {
                         tryClaim(c);
-                    } else if (c.parked == null && projectWoken && System.nanoTime() - c.lastNudgeNanos > 500_000_000L) {
+                    } else if (c.parked == null
+                            && projectWoken
+                            && System.nanoTime() - c.lastNudgeNanos > 500_000_000L) {
                         // An idle worker with no outstanding claim: tell it to ask.
                         c.lastNudgeNanos = System.nanoTime();
                         connections.send(c, new Frames.WorkAvailable());
@@ -179,8 +199,15 @@ final class ClaimDispatcher implements AutoCloseable {
         queue.cancelTarget(jobId).ifPresent(t -> {
             WorkerConnection c = connections.bySession(t.sessionId());
             if (c != null) {
-                connections.send(c, new Frames.JobCancel("msg_" + UUID.randomUUID(), jobId, t.reason(),
-                        t.requestedAt() == null ? null : t.requestedAt().toInstant().toString()));
+                connections.send(
+                        c,
+                        new Frames.JobCancel(
+                                "msg_" + UUID.randomUUID(),
+                                jobId,
+                                t.reason(),
+                                t.requestedAt() == null
+                                        ? null
+                                        : t.requestedAt().toInstant().toString()));
             }
         });
     }

@@ -1,16 +1,13 @@
 package dev.mobius.server.workers;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.access.Authenticator;
+import dev.mobius.server.jobs.JobQueue;
 import java.time.ZoneOffset;
 import java.util.List;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.glassfish.grizzly.websockets.WebSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.access.Authenticator;
-import dev.mobius.server.jobs.JobQueue;
 
 /**
  * The worker frame protocol (reference §6.2): each frame a worker sends, checked and answered.
@@ -27,8 +24,13 @@ final class FrameProtocol {
     private final ClaimDispatcher claims;
     private final ReportWriter reports;
 
-    FrameProtocol(WorkerConnections connections, WorkerSessions sessions, JobQueue queue, Authenticator authenticator,
-                  ClaimDispatcher claims, ReportWriter reports) {
+    FrameProtocol(
+            WorkerConnections connections,
+            WorkerSessions sessions,
+            JobQueue queue,
+            Authenticator authenticator,
+            ClaimDispatcher claims,
+            ReportWriter reports) {
         this.connections = connections;
         this.sessions = sessions;
         this.queue = queue;
@@ -38,7 +40,8 @@ final class FrameProtocol {
     }
 
     void onBinary(WorkerConnection c) {
-        connections.send(c, new Frames.Error(null, new Frames.ProtocolError("invalid_frame", "frames must be text frames")));
+        connections.send(
+                c, new Frames.Error(null, new Frames.ProtocolError("invalid_frame", "frames must be text frames")));
     }
 
     void onFrame(WorkerConnection c, String text) {
@@ -46,15 +49,23 @@ final class FrameProtocol {
         try {
             frame = Frames.parse(connections.frames(), text);
         } catch (Exception e) {
-            connections.send(c, new Frames.Error(messageId(text), new Frames.ProtocolError("invalid_frame",
-                    "the frame is not a valid worker frame: " + firstLine(e.getMessage()))));
+            connections.send(
+                    c,
+                    new Frames.Error(
+                            messageId(text),
+                            new Frames.ProtocolError(
+                                    "invalid_frame",
+                                    "the frame is not a valid worker frame: " + firstLine(e.getMessage()))));
             return;
         }
         try {
             handle(c, frame);
         } catch (RuntimeException e) {
             log.warn("worker frame {} failed", frame.getClass().getSimpleName(), e);
-            connections.send(c, new Frames.Error(messageId(text), new Frames.ProtocolError("internal", "the frame could not be processed")));
+            connections.send(
+                    c,
+                    new Frames.Error(
+                            messageId(text), new Frames.ProtocolError("internal", "the frame could not be processed")));
         }
     }
 
@@ -67,7 +78,10 @@ final class FrameProtocol {
             return;
         }
         if (c.sessionId == null) {
-            connections.send(c, new Frames.Error(id(frame), new Frames.ProtocolError("not_registered", "send worker.register first")));
+            connections.send(
+                    c,
+                    new Frames.Error(
+                            id(frame), new Frames.ProtocolError("not_registered", "send worker.register first")));
             return;
         }
         if (frame instanceof Frames.Claim claim) {
@@ -83,7 +97,8 @@ final class FrameProtocol {
             report(c, report);
         } else if (frame instanceof Frames.GenerationDelta delta) {
             if (delta.jobId() == null || delta.leaseToken() == null || delta.sequence() == null) {
-                connections.invalid(c, delta.messageId(), "generation.delta needs job_id, lease_token, sequence and delta");
+                connections.invalid(
+                        c, delta.messageId(), "generation.delta needs job_id, lease_token, sequence and delta");
             } else {
                 connections.send(c, new Frames.GenerationDeltaAck(delta.messageId(), delta.jobId(), delta.sequence()));
             }
@@ -101,8 +116,10 @@ final class FrameProtocol {
             connections.invalid(c, r.messageId(), "worker.register needs worker_instance_id");
             return;
         }
-        if ((r.concurrencyLimit() != null && r.concurrencyLimit() < 1) || (r.availableSlots() != null && r.availableSlots() < 0)) {
-            connections.invalid(c, r.messageId(), "concurrency_limit must be at least 1 and available_slots at least 0");
+        if ((r.concurrencyLimit() != null && r.concurrencyLimit() < 1)
+                || (r.availableSlots() != null && r.availableSlots() < 0)) {
+            connections.invalid(
+                    c, r.messageId(), "concurrency_limit must be at least 1 and available_slots at least 0");
             return;
         }
         if (!c.credentialValid(authenticator)) {
@@ -111,8 +128,12 @@ final class FrameProtocol {
         }
         WorkerSessions.Registration reg = sessions.register(c.caller, c.projectId, c.id, r);
         if (reg.conflict()) {
-            connections.fatal(c, r.messageId(), "worker_instance_conflict", "worker_instance_id \"" + r.workerInstanceId()
-                    + "\" is already registered in this project by another live process");
+            connections.fatal(
+                    c,
+                    r.messageId(),
+                    "worker_instance_conflict",
+                    "worker_instance_id \"" + r.workerInstanceId()
+                            + "\" is already registered in this project by another live process");
             return;
         }
         c.sessionId = reg.sessionId();
@@ -126,8 +147,12 @@ final class FrameProtocol {
         if (previous != null && previous != c) {
             previous.close(WebSocket.NORMAL_CLOSURE, "session continued on another connection");
         }
-        connections.send(c, new Frames.Registered(r.messageId(), reg.token(),
-                new Frames.LeaseConfig(queue.leaseSeconds(), queue.heartbeatSeconds())));
+        connections.send(
+                c,
+                new Frames.Registered(
+                        r.messageId(),
+                        reg.token(),
+                        new Frames.LeaseConfig(queue.leaseSeconds(), queue.heartbeatSeconds())));
     }
 
     private void claim(WorkerConnection c, Frames.Claim claim) {
@@ -141,7 +166,8 @@ final class FrameProtocol {
     }
 
     /** Filters a claim or ready frame names replace the ones in force; absent ones stay (reference 6.5). */
-    private static void refresh(WorkerConnection c, List<String> queues, List<String> actionNames, List<Frames.ModelCapability> models) {
+    private static void refresh(
+            WorkerConnection c, List<String> queues, List<String> actionNames, List<Frames.ModelCapability> models) {
         if (queues != null) {
             c.queues = List.copyOf(queues);
         }
@@ -154,8 +180,12 @@ final class FrameProtocol {
     }
 
     private static List<JobQueue.Model> models(List<Frames.ModelCapability> models) {
-        return models == null ? List.of() : models.stream().filter(m -> m != null && m.provider() != null && m.model() != null)
-                .map(m -> new JobQueue.Model(m.provider(), m.model())).toList();
+        return models == null
+                ? List.of()
+                : models.stream()
+                        .filter(m -> m != null && m.provider() != null && m.model() != null)
+                        .map(m -> new JobQueue.Model(m.provider(), m.model()))
+                        .toList();
     }
 
     private void heartbeat(WorkerConnection c, Frames.Heartbeat hb) {
@@ -166,13 +196,23 @@ final class FrameProtocol {
         touch(c, null, false);
         JobQueue.Beat beat = queue.heartbeat(hb.jobId(), hb.leaseToken());
         if (!beat.ok()) {
-            connections.send(c, new Frames.Error(hb.messageId(), new Frames.ProtocolError("lease_lost",
-                    "job \"" + hb.jobId() + "\" is not leased with this token")));
+            connections.send(
+                    c,
+                    new Frames.Error(
+                            hb.messageId(),
+                            new Frames.ProtocolError(
+                                    "lease_lost", "job \"" + hb.jobId() + "\" is not leased with this token")));
             return;
         }
-        Frames.CancelDirective cancel = beat.cancelRequestedAt() == null ? null
-                : new Frames.CancelDirective(hb.jobId(), beat.cancelReason(),
-                        beat.cancelRequestedAt().atZoneSameInstant(ZoneOffset.UTC).toInstant().toString());
+        Frames.CancelDirective cancel = beat.cancelRequestedAt() == null
+                ? null
+                : new Frames.CancelDirective(
+                        hb.jobId(),
+                        beat.cancelReason(),
+                        beat.cancelRequestedAt()
+                                .atZoneSameInstant(ZoneOffset.UTC)
+                                .toInstant()
+                                .toString());
         connections.send(c, new Frames.HeartbeatAck(hb.messageId(), hb.jobId(), cancel));
     }
 
@@ -191,7 +231,8 @@ final class FrameProtocol {
     /** The session's last-seen time and filters are stored at most every 2 s (claims changing filters: every 200 ms). */
     private void touch(WorkerConnection c, Frames.Claim claim, boolean force) {
         long now = System.nanoTime();
-        boolean filters = claim != null && (claim.queues() != null || claim.actionNames() != null || claim.models() != null);
+        boolean filters =
+                claim != null && (claim.queues() != null || claim.actionNames() != null || claim.models() != null);
         if (now - c.lastTouchNanos > 2_000_000_000L || (force && filters && now - c.lastTouchNanos > 200_000_000L)) {
             c.lastTouchNanos = now;
             sessions.touch(c.sessionId, claim);
@@ -201,7 +242,9 @@ final class FrameProtocol {
     private String messageId(String text) {
         try {
             JsonNode node = connections.frames().readTree(text);
-            return node != null && node.path("message_id").isTextual() ? node.get("message_id").asText() : null;
+            return node != null && node.path("message_id").isTextual()
+                    ? node.get("message_id").asText()
+                    : null;
         } catch (Exception e) {
             return null;
         }

@@ -1,9 +1,8 @@
 package dev.mobius.server.workers;
 
+import dev.mobius.server.jobs.JobQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.jobs.JobQueue;
 
 /**
  * Puts the jobs whose lease ran out back in the queue (or fails them after their last attempt).

@@ -1,5 +1,9 @@
 package dev.mobius.server.workers;
 
+import static dev.mobius.server.threads.Threads.daemon;
+
+import dev.mobius.server.jobs.JobQueue;
+import dev.mobius.server.threads.Threads;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,16 +11,10 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import static dev.mobius.server.threads.Threads.daemon;
-
-import dev.mobius.server.threads.Threads;
-import dev.mobius.server.jobs.JobQueue;
 
 /**
  * Job reports, written in batches on one thread: one transaction records every report that
@@ -86,8 +84,11 @@ final class ReportWriter implements AutoCloseable {
             if (batch.size() == 1) {
                 log.warn("report of job {} failed", batch.get(0).report().jobId(), e);
                 Frames.Report r = batch.get(0).report();
-                connections.send(batch.get(0).connection(), new Frames.Error(r.messageId(),
-                        new Frames.ProtocolError("internal", "the report could not be recorded")));
+                connections.send(
+                        batch.get(0).connection(),
+                        new Frames.Error(
+                                r.messageId(),
+                                new Frames.ProtocolError("internal", "the report could not be recorded")));
                 return;
             }
             for (PendingReport p : batch) {
@@ -101,10 +102,19 @@ final class ReportWriter implements AutoCloseable {
             switch (outcomes.get(i)) {
                 case RECORDED -> connections.send(c, new Frames.ReportAck(r.messageId(), r.jobId(), null));
                 case DUPLICATE -> connections.send(c, new Frames.ReportAck(r.messageId(), r.jobId(), true));
-                case LEASE_LOST -> connections.send(c, new Frames.Error(r.messageId(), new Frames.ProtocolError("lease_lost",
-                        "job \"" + r.jobId() + "\" is not leased with this token")));
-                case NOT_FOUND -> connections.send(c, new Frames.Error(r.messageId(),
-                        new Frames.ProtocolError("not_found", "job \"" + r.jobId() + "\" not found")));
+                case LEASE_LOST ->
+                    connections.send(
+                            c,
+                            new Frames.Error(
+                                    r.messageId(),
+                                    new Frames.ProtocolError(
+                                            "lease_lost", "job \"" + r.jobId() + "\" is not leased with this token")));
+                case NOT_FOUND ->
+                    connections.send(
+                            c,
+                            new Frames.Error(
+                                    r.messageId(),
+                                    new Frames.ProtocolError("not_found", "job \"" + r.jobId() + "\" not found")));
             }
         }
     }
@@ -114,13 +124,17 @@ final class ReportWriter implements AutoCloseable {
         List<JobQueue.ReportCommand> commands = new ArrayList<>(batch.size());
         for (PendingReport p : batch) {
             Frames.Report r = p.report();
-            commands.add(new JobQueue.ReportCommand(r.jobId(), r.leaseToken(), r.status(), r.result(), r.errorType(), r.errorMessage()));
+            commands.add(new JobQueue.ReportCommand(
+                    r.jobId(), r.leaseToken(), r.status(), r.result(), r.errorType(), r.errorMessage()));
         }
         List<JobQueue.ReportOutcome> outcomes = queue.reportAll(h, commands);
         Map<String, String> lastJob = new LinkedHashMap<>();
         for (int i = 0; i < batch.size(); i++) {
-            if (outcomes.get(i) == JobQueue.ReportOutcome.RECORDED && batch.get(i).connection().sessionId != null) {
-                lastJob.put(batch.get(i).connection().sessionId, batch.get(i).report().jobId());
+            if (outcomes.get(i) == JobQueue.ReportOutcome.RECORDED
+                    && batch.get(i).connection().sessionId != null) {
+                lastJob.put(
+                        batch.get(i).connection().sessionId,
+                        batch.get(i).report().jobId());
             }
         }
         if (!lastJob.isEmpty()) {

@@ -1,15 +1,13 @@
 package dev.mobius.server.workers;
 
-import java.util.concurrent.atomic.AtomicBoolean;
-
-import org.glassfish.grizzly.http.HttpRequestPacket;
-import org.glassfish.grizzly.websockets.SimpleWebSocket;
-import org.glassfish.grizzly.websockets.ProtocolHandler;
-import org.glassfish.grizzly.websockets.WebSocketListener;
-
 import dev.mobius.server.access.Authenticator;
-import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.tenancy.Caller;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.glassfish.grizzly.http.HttpRequestPacket;
+import org.glassfish.grizzly.websockets.ProtocolHandler;
+import org.glassfish.grizzly.websockets.SimpleWebSocket;
+import org.glassfish.grizzly.websockets.WebSocketListener;
 
 /** One worker socket: who opened it, for which project, and the session it registered. */
 // SimpleWebSocket, not DefaultWebSocket: the latter wraps the request in servlet types we do not ship.
@@ -19,11 +17,13 @@ final class WorkerConnection extends SimpleWebSocket {
     final String projectId;
     /** The credential as presented at the upgrade, re-checked while the socket is open. */
     final String authorization;
+
     volatile String sessionId;
     volatile Frames.Claim parked;
     volatile java.util.List<String> capabilities = java.util.List.of();
     /** The advertisement claims are filtered by: set at register, refreshed by each claim or ready frame naming it. */
     volatile java.util.List<String> queues = java.util.List.of();
+
     volatile java.util.List<String> actionNames = java.util.List.of();
     volatile java.util.List<dev.mobius.server.jobs.JobQueue.Model> models = java.util.List.of();
     volatile String environmentId;
@@ -31,8 +31,14 @@ final class WorkerConnection extends SimpleWebSocket {
     volatile long lastNudgeNanos;
     final AtomicBoolean gone = new AtomicBoolean();
 
-    WorkerConnection(ProtocolHandler handler, HttpRequestPacket request, String id, Caller caller, String projectId, String authorization,
-                     WebSocketListener... listeners) {
+    WorkerConnection(
+            ProtocolHandler handler,
+            HttpRequestPacket request,
+            String id,
+            Caller caller,
+            String projectId,
+            String authorization,
+            WebSocketListener... listeners) {
         super(handler, listeners);
         this.id = id;
         this.caller = caller;
@@ -44,7 +50,9 @@ final class WorkerConnection extends SimpleWebSocket {
      * Frames of one connection are handled in order, off Grizzly's selector thread (which must not
      * wait on the database): each connection drains its own queue on the shared pool.
      */
-    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> inbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> inbox =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     private final AtomicBoolean draining = new AtomicBoolean();
 
     void enqueue(Runnable task, java.util.concurrent.Executor pool) {

@@ -1,14 +1,5 @@
 package dev.mobius.server.workers;
 
-import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-
-import org.glassfish.grizzly.websockets.WebSocket;
-import org.jdbi.v3.core.Jdbi;
-
 import static dev.mobius.server.threads.Threads.daemon;
 import static dev.mobius.server.threads.Threads.sleepQuietly;
 
@@ -17,6 +8,13 @@ import dev.mobius.server.access.Authorizer;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.http.OperationCatalog;
 import dev.mobius.server.jobs.JobQueue;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.glassfish.grizzly.websockets.WebSocket;
+import org.jdbi.v3.core.Jdbi;
 
 /**
  * The worker path of one node, assembled: the {@link WorkerSocketEndpoint} admits sockets and
@@ -30,7 +28,8 @@ public final class WorkerHub implements AutoCloseable {
     private final WorkerConnections connections = new WorkerConnections(Frames.newMapper());
     private final ExecutorService framePool;
     private final long drainMillis;
-    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1, r -> daemon(r, "worker-timers"));
+    private final ScheduledExecutorService timers =
+            Executors.newScheduledThreadPool(1, r -> daemon(r, "worker-timers"));
     private final ClaimDispatcher claims;
     private final ReportWriter reports;
     private final WorkerSocketEndpoint endpoint;
@@ -38,15 +37,27 @@ public final class WorkerHub implements AutoCloseable {
     private final long keepaliveMillis;
     private final long authCheckMillis;
 
-    public WorkerHub(Jdbi jdbi, Notifier notifier, Authenticator authenticator, Authorizer authorizer, OperationCatalog catalog,
-                     JobQueue queue, WorkerSessions sessions, boolean queryToken, long pollMillis, long keepaliveMillis,
-                     long authCheckMillis, int frameThreads, long drainMillis) {
+    public WorkerHub(
+            Jdbi jdbi,
+            Notifier notifier,
+            Authenticator authenticator,
+            Authorizer authorizer,
+            OperationCatalog catalog,
+            JobQueue queue,
+            WorkerSessions sessions,
+            boolean queryToken,
+            long pollMillis,
+            long keepaliveMillis,
+            long authCheckMillis,
+            int frameThreads,
+            long drainMillis) {
         this.framePool = Executors.newFixedThreadPool(frameThreads, r -> daemon(r, "worker-frames"));
         this.drainMillis = drainMillis;
         this.claims = new ClaimDispatcher(queue, connections, notifier, framePool, pollMillis);
         this.reports = new ReportWriter(jdbi, queue, sessions, connections);
         FrameProtocol protocol = new FrameProtocol(connections, sessions, queue, authenticator, claims, reports);
-        this.endpoint = new WorkerSocketEndpoint(authenticator, authorizer, catalog, connections, sessions, protocol, framePool, queryToken);
+        this.endpoint = new WorkerSocketEndpoint(
+                authenticator, authorizer, catalog, connections, sessions, protocol, framePool, queryToken);
         this.sweeper = new LeaseSweeper(queue);
         this.keepaliveMillis = keepaliveMillis;
         this.authCheckMillis = authCheckMillis;
@@ -59,7 +70,8 @@ public final class WorkerHub implements AutoCloseable {
         reports.start();
         timers.scheduleWithFixedDelay(sweeper, 500, 500, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(endpoint::keepalive, keepaliveMillis, keepaliveMillis, TimeUnit.MILLISECONDS);
-        timers.scheduleWithFixedDelay(endpoint::recheckCredentials, authCheckMillis, authCheckMillis, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(
+                endpoint::recheckCredentials, authCheckMillis, authCheckMillis, TimeUnit.MILLISECONDS);
     }
 
     public int connectionCount() {

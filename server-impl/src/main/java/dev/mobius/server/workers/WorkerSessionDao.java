@@ -45,10 +45,12 @@ interface WorkerSessionDao {
              WHERE id = :id""";
 
     /** The worker said it drains: it takes no more work. */
-    String SET_DRAINING = "UPDATE worker_sessions SET draining = true, last_activity_at = clock_timestamp() WHERE id = ?";
+    String SET_DRAINING =
+            "UPDATE worker_sessions SET draining = true, last_activity_at = clock_timestamp() WHERE id = ?";
 
     /** The last job one session reported. */
-    String SET_LAST_JOB = "UPDATE worker_sessions SET last_job_id = ?, last_activity_at = clock_timestamp() WHERE id = ?";
+    String SET_LAST_JOB =
+            "UPDATE worker_sessions SET last_job_id = ?, last_activity_at = clock_timestamp() WHERE id = ?";
 
     /** The last job of many sessions in one statement. */
     String LAST_JOBS = """

@@ -1,11 +1,10 @@
 package dev.mobius.server.workers;
 
+import dev.mobius.api.WorkerSessionsApi;
+import dev.mobius.server.tenancy.CallerContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
-
-import dev.mobius.api.WorkerSessionsApi;
-import dev.mobius.server.tenancy.CallerContext;
 
 /** HTTP face of {@link WorkerSessions}. */
 @jakarta.ws.rs.Path("/v1/projects/{project}/worker-sessions")

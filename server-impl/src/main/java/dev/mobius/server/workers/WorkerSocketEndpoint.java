@@ -1,12 +1,17 @@
 package dev.mobius.server.workers;
 
+import dev.mobius.server.access.Authenticator;
+import dev.mobius.server.access.Authorizer;
+import dev.mobius.server.db.DatabaseFailures;
+import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.OperationCatalog;
+import dev.mobius.server.tenancy.Caller;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
 import org.glassfish.grizzly.http.HttpRequestPacket;
 import org.glassfish.grizzly.http.util.Header;
 import org.glassfish.grizzly.websockets.DataFrame;
@@ -18,13 +23,6 @@ import org.glassfish.grizzly.websockets.WebSocketEngine;
 import org.glassfish.grizzly.websockets.WebSocketListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.mobius.server.access.Authenticator;
-import dev.mobius.server.access.Authorizer;
-import dev.mobius.server.tenancy.Caller;
-import dev.mobius.server.db.DatabaseFailures;
-import dev.mobius.server.http.ApiException;
-import dev.mobius.server.http.OperationCatalog;
 
 /**
  * The worker socket on the API's own Grizzly listener (grizzly-websockets). The upgrade is
@@ -47,8 +45,15 @@ final class WorkerSocketEndpoint extends WebSocketApplication {
     private final boolean queryToken;
     private volatile int port = -1;
 
-    WorkerSocketEndpoint(Authenticator authenticator, Authorizer authorizer, OperationCatalog catalog, WorkerConnections connections,
-                         WorkerSessions sessions, FrameProtocol protocol, Executor framePool, boolean queryToken) {
+    WorkerSocketEndpoint(
+            Authenticator authenticator,
+            Authorizer authorizer,
+            OperationCatalog catalog,
+            WorkerConnections connections,
+            WorkerSessions sessions,
+            FrameProtocol protocol,
+            Executor framePool,
+            boolean queryToken) {
         OperationCatalog.OperationInfo op = catalog.find(OPERATION);
         if (op == null || op.permission() == null) {
             throw new IllegalStateException("the contract declares no permission for " + OPERATION);
@@ -84,7 +89,8 @@ final class WorkerSocketEndpoint extends WebSocketApplication {
     @Override
     @SuppressWarnings("deprecation")
     public boolean isApplicationRequest(HttpRequestPacket request) {
-        return request.getLocalPort() == port && ROUTE.matcher(request.getRequestURI()).matches();
+        return request.getLocalPort() == port
+                && ROUTE.matcher(request.getRequestURI()).matches();
     }
 
     @Override
@@ -114,18 +120,23 @@ final class WorkerSocketEndpoint extends WebSocketApplication {
         }
         Caller caller;
         try {
-            caller = authenticator.authenticate(authorization, request.getRemoteAddress(), request.getHeader(Header.UserAgent), null);
+            caller = authenticator.authenticate(
+                    authorization, request.getRemoteAddress(), request.getHeader(Header.UserAgent), null);
         } catch (ApiException e) {
             request.getResponse().setHeader("WWW-Authenticate", "Bearer");
             throw refuse(request, 401, "Unauthorized");
         }
-        String projectId = authorizer.grant(caller, projectRef, permission).map(grant -> {
-            if (!grant.permitted()) {
-                throw refuse(request, 403, "Forbidden");
-            }
-            return grant.project().id();
-        }).orElseThrow(() -> refuse(request, 404, "Not Found"));
-        return new WorkerConnection(handler, request, "wconn_" + UUID.randomUUID(), caller, projectId, authorization, listeners);
+        String projectId = authorizer
+                .grant(caller, projectRef, permission)
+                .map(grant -> {
+                    if (!grant.permitted()) {
+                        throw refuse(request, 403, "Forbidden");
+                    }
+                    return grant.project().id();
+                })
+                .orElseThrow(() -> refuse(request, 404, "Not Found"));
+        return new WorkerConnection(
+                handler, request, "wconn_" + UUID.randomUUID(), caller, projectId, authorization, listeners);
     }
 
     /** Grizzly writes the refusal as a bare status line: give it a length so clients read it and move on. */

@@ -1,10 +1,8 @@
 package dev.mobius.server.workers;
 
-
-import jakarta.ws.rs.core.Response;
-
 import dev.mobius.api.JobsApi;
 import dev.mobius.server.http.ApiException;
+import jakarta.ws.rs.core.Response;
 
 /**
  * The worker socket route as plain HTTP. Upgrades never reach Jersey (the WebSocket filter in

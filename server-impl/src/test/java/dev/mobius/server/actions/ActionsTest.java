@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.Api;
+import dev.mobius.server.SharedServerTest;
+import dev.mobius.server.TestServer;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.signing.SignatureV1;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -13,18 +19,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.SharedServerTest;
-import dev.mobius.server.TestServer;
-import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.signing.SignatureV1;
 
 /** HTTP actions against a local receiver, direct invocations, and action steps in runs. */
 class ActionsTest extends SharedServerTest {
@@ -66,7 +63,10 @@ class ActionsTest extends SharedServerTest {
         byte[] body = "{\"type\":\"ping\",\"data\":{}}".getBytes(StandardCharsets.UTF_8);
         String expected = "sha256=606d44214fb0119c2ca18d599313883e24baf6366ce08d7c6e363604c3e55a1b";
         assertEquals(expected, SignatureV1.sign(key, "whdel_test", 1777041840L, body));
-        assertEquals(expected, Receiver.hmac(key, "whdel_test", 1777041840L, body), "the receiver's own implementation agrees");
+        assertEquals(
+                expected,
+                Receiver.hmac(key, "whdel_test", 1777041840L, body),
+                "the receiver's own implementation agrees");
     }
 
     @Test
@@ -81,7 +81,9 @@ class ActionsTest extends SharedServerTest {
         assertTrue(call.signatureValid(), call.headers().toString());
         assertEquals(name, call.body().get("action").asText());
         assertEquals(5, call.body().get("input").get("amount").asInt());
-        assertEquals(reply.json().get("invocation_id").asText(), call.body().get("invocation_id").asText());
+        assertEquals(
+                reply.json().get("invocation_id").asText(),
+                call.body().get("invocation_id").asText());
         assertEquals(call.deliveryId(), call.body().get("invocation_id").asText());
         assertFalse(call.body().has("run_id"));
     }
@@ -101,11 +103,26 @@ class ActionsTest extends SharedServerTest {
 
     @Test
     void inputBreakingTheSchemaIs400AndNothingIsCalled() {
-        String name = action(Map.of("input_schema", Map.of("type", "object", "required", List.of("to"),
-                "properties", Map.of("to", Map.of("type", "string")))));
+        String name = action(Map.of(
+                "input_schema",
+                Map.of(
+                        "type",
+                        "object",
+                        "required",
+                        List.of("to"),
+                        "properties",
+                        Map.of("to", Map.of("type", "string")))));
         Api.Reply reply = invoke(name, Map.of("input", Map.of("to", 3)));
         assertEquals(400, reply.status());
-        assertEquals("input.to", reply.json().get("error").get("details").get("fields").get(0).get("field").asText());
+        assertEquals(
+                "input.to",
+                reply.json()
+                        .get("error")
+                        .get("details")
+                        .get("fields")
+                        .get(0)
+                        .get("field")
+                        .asText());
         assertTrue(receiver.calls().isEmpty());
     }
 
@@ -115,16 +132,26 @@ class ActionsTest extends SharedServerTest {
         receiver.script(c -> Receiver.Answer.ok("{\"other\":1}"));
         Api.Reply reply = invoke(name, Map.of());
         assertEquals("failed", reply.json().get("status").asText(), reply.toString());
-        assertTrue(reply.json().get("error").asText().startsWith("invalid_output: output.id is required"), reply.toString());
+        assertTrue(
+                reply.json().get("error").asText().startsWith("invalid_output: output.id is required"),
+                reply.toString());
     }
 
     @Test
     void failuresAreReportedWithTheirType() {
         String name = action(Map.of());
         receiver.script(c -> new Receiver.Answer(500, "{\"boom\":true}", Map.of(), 0));
-        assertTrue(invoke(name, Map.of()).json().get("error").asText().startsWith("http_error: the endpoint answered 500"));
+        assertTrue(invoke(name, Map.of())
+                .json()
+                .get("error")
+                .asText()
+                .startsWith("http_error: the endpoint answered 500"));
         receiver.script(c -> new Receiver.Answer(400, "{}", Map.of(), 0));
-        assertTrue(invoke(name, Map.of()).json().get("error").asText().startsWith("http_error: the endpoint answered 400"));
+        assertTrue(invoke(name, Map.of())
+                .json()
+                .get("error")
+                .asText()
+                .startsWith("http_error: the endpoint answered 400"));
         receiver.script(c -> new Receiver.Answer(200, "not json", Map.of(), 0));
         assertTrue(invoke(name, Map.of()).json().get("error").asText().startsWith("invalid_output"));
     }
@@ -156,12 +183,16 @@ class ActionsTest extends SharedServerTest {
 
     @Test
     void platformActionsWorkWithoutAnyService() {
-        Api.Reply t = invoke("json.transform", Map.of("input", Map.of("data", Map.of("a", Map.of("b", 2)), "fields", Map.of("x", "data.a.b * 10"))));
+        Api.Reply t = invoke(
+                "json.transform",
+                Map.of("input", Map.of("data", Map.of("a", Map.of("b", 2)), "fields", Map.of("x", "data.a.b * 10"))));
         assertEquals(20, t.json().get("output").get("x").asInt(), t.toString());
         Api.Reply l = invoke("log.message", Map.of("input", Map.of("message", "hello")));
         assertEquals("info", l.json().get("output").get("level").asText());
         receiver.script(c -> new Receiver.Answer(200, "{\"pong\":1}", Map.of(), 0));
-        Api.Reply h = invoke("http.request", Map.of("input", Map.of("method", "POST", "url", receiver.url("/ping"), "body", Map.of("a", 1))));
+        Api.Reply h = invoke(
+                "http.request",
+                Map.of("input", Map.of("method", "POST", "url", receiver.url("/ping"), "body", Map.of("a", 1))));
         assertEquals(200, h.json().get("output").get("status").asInt(), h.toString());
         assertEquals(1, h.json().get("output").get("body").get("pong").asInt());
     }
@@ -169,9 +200,18 @@ class ActionsTest extends SharedServerTest {
     @Test
     void theGuardRefusesPrivateAddressesUnlessAllowed() {
         OutboundGuard strict = new OutboundGuard(false);
-        for (String url : List.of("http://127.0.0.1/x", "http://localhost/x", "http://10.1.2.3/x", "http://192.168.0.1/x", "http://169.254.169.254/x",
-                "http://[::1]/x", "http://[fd00::1]/x", "http://0.0.0.0/x", "http://224.0.0.1/x")) {
-            OutboundGuard.Refused e = assertThrows(OutboundGuard.Refused.class, () -> strict.check(URI.create(url)), url);
+        for (String url : List.of(
+                "http://127.0.0.1/x",
+                "http://localhost/x",
+                "http://10.1.2.3/x",
+                "http://192.168.0.1/x",
+                "http://169.254.169.254/x",
+                "http://[::1]/x",
+                "http://[fd00::1]/x",
+                "http://0.0.0.0/x",
+                "http://224.0.0.1/x")) {
+            OutboundGuard.Refused e =
+                    assertThrows(OutboundGuard.Refused.class, () -> strict.check(URI.create(url)), url);
             assertTrue(e.getMessage().contains("not allowed"), e.getMessage());
         }
         new OutboundGuard(true).check(URI.create("http://127.0.0.1/x"));
@@ -182,26 +222,62 @@ class ActionsTest extends SharedServerTest {
     void deleteIsRefusedWhileAVersionUsesTheAction() {
         String name = action(Map.of());
         String handle = "uses-" + name;
-        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle)).status());
-        Api.Reply version = api.post(P + "/automations/" + handle + "/versions", KEY, Map.of("spec", Map.of("steps",
-                List.of(Map.of("key", "call", "kind", "action", "config", Map.of("action_name", name))))));
+        assertEquals(
+                201,
+                api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle))
+                        .status());
+        Api.Reply version = api.post(
+                P + "/automations/" + handle + "/versions",
+                KEY,
+                Map.of(
+                        "spec",
+                        Map.of(
+                                "steps",
+                                List.of(Map.of(
+                                        "key", "call", "kind", "action", "config", Map.of("action_name", name))))));
         assertEquals(201, version.status(), version.toString());
         Api.Reply refused = api.delete(P + "/actions/" + name, KEY);
         assertEquals(409, refused.status());
         assertEquals("action_in_use", refused.errorCode());
-        Api.Reply bad = api.post(P + "/automations/" + handle + "/versions", KEY, Map.of("spec", Map.of("steps",
-                List.of(Map.of("key", "call", "kind", "action", "config", Map.of("action_name", "json.transform", "execution_location", "worker"))))));
+        Api.Reply bad = api.post(
+                P + "/automations/" + handle + "/versions",
+                KEY,
+                Map.of(
+                        "spec",
+                        Map.of(
+                                "steps",
+                                List.of(Map.of(
+                                        "key",
+                                        "call",
+                                        "kind",
+                                        "action",
+                                        "config",
+                                        Map.of("action_name", "json.transform", "execution_location", "worker"))))));
         assertEquals(400, bad.status());
-        assertEquals("must be one of managed for action json.transform", bad.json().get("error").get("details").get("fields").get(0).get("reason").asText());
+        assertEquals(
+                "must be one of managed for action json.transform",
+                bad.json()
+                        .get("error")
+                        .get("details")
+                        .get("fields")
+                        .get(0)
+                        .get("reason")
+                        .asText());
     }
 
     // ---- runs ---------------------------------------------------------------------------------
 
     private String run(String handle, List<Object> steps, Map<String, Object> inputs) {
-        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle)).status());
+        assertEquals(
+                201,
+                api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle))
+                        .status());
         Api.Reply v = api.post(P + "/automations/" + handle + "/versions", KEY, Map.of("spec", Map.of("steps", steps)));
         assertEquals(201, v.status(), v.toString());
-        assertEquals(200, api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null).status());
+        assertEquals(
+                200,
+                api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null)
+                        .status());
         Api.Reply started = api.post(P + "/automations/" + handle + "/runs", KEY, Map.of("inputs", inputs));
         assertEquals(202, started.status(), started.toString());
         return started.json().get("id").asText();
@@ -221,7 +297,9 @@ class ActionsTest extends SharedServerTest {
 
     private JsonNode awaitInvocation(String action, String id, Predicate<JsonNode> done) throws InterruptedException {
         for (int i = 0; i < 100; i++) {
-            for (JsonNode e : api.get(P + "/action-invocations?action_name=" + action, KEY).json().get("items")) {
+            for (JsonNode e : api.get(P + "/action-invocations?action_name=" + action, KEY)
+                    .json()
+                    .get("items")) {
                 if (e.get("id").asText().equals(id) && done.test(e)) {
                     return e;
                 }
@@ -233,7 +311,10 @@ class ActionsTest extends SharedServerTest {
 
     private List<String> events(String runId) {
         List<String> types = new ArrayList<>();
-        api.get(P + "/runs/" + runId + "/events?limit=200", KEY).json().get("items").forEach(e -> types.add(e.get("event_type").asText()));
+        api.get(P + "/runs/" + runId + "/events?limit=200", KEY)
+                .json()
+                .get("items")
+                .forEach(e -> types.add(e.get("event_type").asText()));
         return types;
     }
 
@@ -251,11 +332,18 @@ class ActionsTest extends SharedServerTest {
     @Test
     void anAutomationChainsBuiltInAndHttpActionsThroughSaveAs() throws Exception {
         String name = action(Map.of("input_schema", Map.of("type", "object", "required", List.of("customer"))));
-        receiver.script(c -> Receiver.Answer.ok("{\"invoice_id\":\"inv_" + c.body().get("input").get("customer").asText() + "\"}"));
-        String id = run("chain-" + name, List.of(
-                step("shape", "json.transform", Map.of("data", "{{ .inputs.order }}", "fields", Map.of("customer", "data.who")), "shaped"),
-                step("invoice", name, Map.of("customer", "{{ .context.shaped.customer }}"), "invoice"),
-                step("log", "log.message", Map.of("message", "sent {{ .context.invoice.invoice_id }}"), null)),
+        receiver.script(c -> Receiver.Answer.ok(
+                "{\"invoice_id\":\"inv_" + c.body().get("input").get("customer").asText() + "\"}"));
+        String id = run(
+                "chain-" + name,
+                List.of(
+                        step(
+                                "shape",
+                                "json.transform",
+                                Map.of("data", "{{ .inputs.order }}", "fields", Map.of("customer", "data.who")),
+                                "shaped"),
+                        step("invoice", name, Map.of("customer", "{{ .context.shaped.customer }}"), "invoice"),
+                        step("log", "log.message", Map.of("message", "sent {{ .context.invoice.invoice_id }}"), null)),
                 Map.of("order", Map.of("who", "ada")));
         JsonNode run = awaitRun(id, r -> r.get("status").asText().equals("completed"));
         assertEquals("sent inv_ada", run.get("result").get("log").get("message").asText(), run.toString());
@@ -266,7 +354,8 @@ class ActionsTest extends SharedServerTest {
         List<String> types = events(id);
         assertEquals(3, types.stream().filter("action.called"::equals).count(), types.toString());
         assertEquals(3, types.stream().filter("action.completed"::equals).count(), types.toString());
-        JsonNode invocations = api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items");
+        JsonNode invocations =
+                api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items");
         assertEquals(3, invocations.size());
         assertEquals("automation", invocations.get(0).get("source").asText());
     }
@@ -274,12 +363,15 @@ class ActionsTest extends SharedServerTest {
     @Test
     void a500IsRetriedPerThePolicyAndEveryAttemptIsRecorded() throws Exception {
         String name = action(Map.of());
-        receiver.script(c -> receiver.calls().size() < 3 ? new Receiver.Answer(503, "{}", Map.of(), 0) : Receiver.Answer.ok("{\"ok\":true}"));
+        receiver.script(c -> receiver.calls().size() < 3
+                ? new Receiver.Answer(503, "{}", Map.of(), 0)
+                : Receiver.Answer.ok("{\"ok\":true}"));
         Map<String, Object> s = step("call", name, Map.of(), null);
         s.put("retry", Map.of("max_attempts", 3, "delay", "0s"));
         String id = run("retry-" + name, List.of(s), Map.of());
         awaitRun(id, r -> r.get("status").asText().equals("completed"));
-        JsonNode invocations = api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items");
+        JsonNode invocations =
+                api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items");
         assertEquals(3, invocations.size());
         assertEquals(2, invocations.get(0).get("retry_count").asInt());
         assertEquals("failed", invocations.get(2).get("status").asText());
@@ -331,11 +423,24 @@ class ActionsTest extends SharedServerTest {
             Thread.sleep(100);
         }
         assertEquals(1, receiver.calls().size());
-        assertEquals(200, api.post(P + "/runs/" + id + "/cancellations", KEY, Map.of("reason", "stop")).status());
-        JsonNode inv = api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items").get(0);
+        assertEquals(
+                200,
+                api.post(P + "/runs/" + id + "/cancellations", KEY, Map.of("reason", "stop"))
+                        .status());
+        JsonNode inv = api.get(P + "/action-invocations?run_id=" + id, KEY)
+                .json()
+                .get("items")
+                .get(0);
         assertEquals("cancelled", inv.get("status").asText());
         Thread.sleep(1000);
-        assertEquals("cancelled", api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items").get(0).get("status").asText());
+        assertEquals(
+                "cancelled",
+                api.get(P + "/action-invocations?run_id=" + id, KEY)
+                        .json()
+                        .get("items")
+                        .get(0)
+                        .get("status")
+                        .asText());
     }
 
     @Test
@@ -346,8 +451,12 @@ class ActionsTest extends SharedServerTest {
         String id = run("worker-" + name, List.of(s), Map.of());
         awaitRun(id, r -> r.get("status").asText().equals("suspended"));
         Thread.sleep(500);
-        assertEquals("suspended", api.get(P + "/runs/" + id, KEY).json().get("status").asText(), "no worker is connected");
-        JsonNode invocations = api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items");
+        assertEquals(
+                "suspended",
+                api.get(P + "/runs/" + id, KEY).json().get("status").asText(),
+                "no worker is connected");
+        JsonNode invocations =
+                api.get(P + "/action-invocations?run_id=" + id, KEY).json().get("items");
         assertEquals(1, invocations.size());
         assertTrue(invocations.get(0).has("job_id"), invocations.toString());
     }

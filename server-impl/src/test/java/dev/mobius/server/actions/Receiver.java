@@ -1,5 +1,9 @@
 package dev.mobius.server.actions;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -16,14 +20,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 
 /**
  * The far end of HTTP actions in tests: verifies every request's v1 signature with its own HMAC
@@ -107,13 +105,19 @@ final class Receiver implements AutoCloseable {
     /** The v1 scheme of the SDK verifiers, written independently of the server's SignatureV1. */
     private boolean verify(HttpExchange ex, byte[] body) {
         var h = ex.getRequestHeaders();
-        for (String name : List.of("X-Mobius-Signature", "X-Mobius-Signature-Version", "X-Mobius-Timestamp", "X-Mobius-Delivery-Id",
-                "X-Mobius-Secret-Ref", "X-Mobius-Secret-Version")) {
+        for (String name : List.of(
+                "X-Mobius-Signature",
+                "X-Mobius-Signature-Version",
+                "X-Mobius-Timestamp",
+                "X-Mobius-Delivery-Id",
+                "X-Mobius-Secret-Ref",
+                "X-Mobius-Secret-Version")) {
             if (h.getFirst(name) == null) {
                 return false;
             }
         }
-        if (!"v1".equals(h.getFirst("X-Mobius-Signature-Version")) || !h.getFirst("X-Mobius-Delivery-Id").equals(h.getFirst("Idempotency-Key"))) {
+        if (!"v1".equals(h.getFirst("X-Mobius-Signature-Version"))
+                || !h.getFirst("X-Mobius-Delivery-Id").equals(h.getFirst("Idempotency-Key"))) {
             return false;
         }
         long ts = Long.parseLong(h.getFirst("X-Mobius-Timestamp"));

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Optional;
-
 import org.junit.jupiter.api.Test;
 
 class DurationsAndSchedulesTest {
@@ -36,8 +35,11 @@ class DurationsAndSchedulesTest {
         assertFalse(Schedules.isValidZone("Mars/Olympus"));
         // 09:00 in Berlin on a Monday in winter is 08:00 UTC.
         OffsetDateTime sundayNoon = OffsetDateTime.parse("2026-11-22T12:00:00Z");
-        assertEquals(OffsetDateTime.parse("2026-11-23T08:00:00Z"),
+        assertEquals(
+                OffsetDateTime.parse("2026-11-23T08:00:00Z"),
                 Schedules.nextFire("0 9 * * 1-5", "Europe/Berlin", sundayNoon).orElseThrow());
-        assertEquals(OffsetDateTime.parse("2026-11-22T12:15:00Z"), Schedules.nextFire("*/15 * * * *", null, sundayNoon).orElseThrow());
+        assertEquals(
+                OffsetDateTime.parse("2026-11-22T12:15:00Z"),
+                Schedules.nextFire("*/15 * * * *", null, sundayNoon).orElseThrow());
     }
 }

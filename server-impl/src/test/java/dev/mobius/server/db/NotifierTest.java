@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.mobius.server.TestServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -12,12 +13,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import javax.sql.DataSource;
-
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.TestServer;
 
 /**
  * The node's notifier on a real PostgreSQL: each topic's notifications reach that topic's
@@ -57,7 +54,8 @@ class NotifierTest {
                 assertEquals(0, catchUps.get(), "nothing to catch up on the first connection");
 
                 // Every other backend of the database goes, the notifier's LISTEN connection with them.
-                try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+                try (Connection c = ds.getConnection();
+                        Statement st = c.createStatement()) {
                     st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                             + "WHERE datname = current_database() AND pid <> pg_backend_pid()");
                 }
@@ -75,10 +73,12 @@ class NotifierTest {
     }
 
     /** Sends until the subscriber hears it (the LISTEN may not be in place yet): @return what it heard */
-    private static String sendUntilHeard(DataSource ds, String topic, String payload, BlockingQueue<String> heard) throws Exception {
+    private static String sendUntilHeard(DataSource ds, String topic, String payload, BlockingQueue<String> heard)
+            throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
-            try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            try (Connection c = ds.getConnection();
+                    PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
                 ps.setString(1, topic);
                 ps.setString(2, payload);
                 ps.execute();

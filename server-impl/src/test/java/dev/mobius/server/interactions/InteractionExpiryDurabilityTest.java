@@ -3,6 +3,10 @@ package dev.mobius.server.interactions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mobius.server.Api;
+import dev.mobius.server.ServerProcess;
+import dev.mobius.server.TestServer;
+import dev.mobius.server.TwoNodes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
@@ -10,14 +14,8 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.ServerProcess;
-import dev.mobius.server.TestServer;
-import dev.mobius.server.TwoNodes;
 
 /** Expiry is kept in the database: it happens after a restart, and once across nodes. */
 @Tag("slow")
@@ -26,8 +24,16 @@ class InteractionExpiryDurabilityTest {
     static final String P = "/v1/projects/default/interactions";
 
     static String create(Api api, OffsetDateTime expiresAt) {
-        Api.Reply r = api.post(P, KEY, Map.of("kind", "request_information", "title", "Before the deadline?",
-                "expires_at", expiresAt.toString()));
+        Api.Reply r = api.post(
+                P,
+                KEY,
+                Map.of(
+                        "kind",
+                        "request_information",
+                        "title",
+                        "Before the deadline?",
+                        "expires_at",
+                        expiresAt.toString()));
         assertEquals(201, r.status(), r.toString());
         return r.json().get("id").asText();
     }
@@ -61,7 +67,9 @@ class InteractionExpiryDurabilityTest {
             try (ServerProcess second = ServerProcess.start(dir)) {
                 Api api = new Api(second.baseUrl());
                 assertEquals("expired", awaitStatus(api, id, "expired", 2000));
-                assertEquals("pending", api.get(P + "/" + later, KEY).json().get("status").asText());
+                assertEquals(
+                        "pending",
+                        api.get(P + "/" + later, KEY).json().get("status").asText());
                 // The restarted node keeps expiring what comes due after it started.
                 String soon = create(api, OffsetDateTime.now(ZoneOffset.UTC).plusSeconds(1));
                 assertEquals("expired", awaitStatus(api, soon, "expired", 3000));
@@ -91,8 +99,13 @@ class InteractionExpiryDurabilityTest {
                 assertEquals("expired", awaitStatus(nodes.apiB, id, "expired", 5000), id);
             }
             Thread.sleep(600);
-            List<Map<String, Object>> counts = nodes.a.database().jdbi().withHandle(h -> h.createQuery(
-                    "SELECT interaction_id, count(*) AS n FROM test_expiries GROUP BY interaction_id").mapToMap().list());
+            List<Map<String, Object>> counts = nodes.a
+                    .database()
+                    .jdbi()
+                    .withHandle(h -> h.createQuery(
+                                    "SELECT interaction_id, count(*) AS n FROM test_expiries GROUP BY interaction_id")
+                            .mapToMap()
+                            .list());
             assertEquals(60, counts.size());
             assertTrue(counts.stream().allMatch(c -> ((Number) c.get("n")).intValue() == 1), counts.toString());
         }

@@ -9,23 +9,23 @@ import static dev.mobius.server.runs.StepKindsTest.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.Api;
+import dev.mobius.server.SharedServerTest;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.SharedServerTest;
 
 /** The concurrency policies of automations and triggers: allow, queue, skip and replace. */
 class ConcurrencyTest extends SharedServerTest {
 
     /** An automation whose runs wait for a signal, so they hold their slot until told. */
     private void automation(String handle, String concurrency, List<Object> triggers) {
-        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle)).status());
+        assertEquals(
+                201,
+                api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle))
+                        .status());
         Map<String, Object> spec = new HashMap<>();
         spec.put("steps", List.of(step("hold", "wait_for_event", Map.of("event_type", "signal"))));
         if (concurrency != null) {
@@ -36,7 +36,10 @@ class ConcurrencyTest extends SharedServerTest {
         }
         Api.Reply created = api.post(P + "/automations/" + handle + "/versions", KEY, Map.of("spec", spec));
         assertEquals(201, created.status(), created.toString());
-        assertEquals(200, api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null).status());
+        assertEquals(
+                200,
+                api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null)
+                        .status());
     }
 
     private String status(String runId) {
@@ -67,9 +70,17 @@ class ConcurrencyTest extends SharedServerTest {
         Api.Reply refused = api.post(P + "/automations/no-overlap/runs", KEY, Map.of());
         assertEquals(409, refused.status(), refused.toString());
         assertEquals("concurrency_limit_reached", refused.errorCode());
-        assertEquals(first, refused.json().get("error").get("details").get("active_run_ids").get(0).asText());
+        assertEquals(
+                first,
+                refused.json()
+                        .get("error")
+                        .get("details")
+                        .get("active_run_ids")
+                        .get(0)
+                        .asText());
         api.post(P + "/runs/" + first + "/cancellations", KEY, Map.of());
-        assertEquals(202, api.post(P + "/automations/no-overlap/runs", KEY, Map.of()).status());
+        assertEquals(
+                202, api.post(P + "/automations/no-overlap/runs", KEY, Map.of()).status());
     }
 
     @Test
@@ -85,9 +96,15 @@ class ConcurrencyTest extends SharedServerTest {
 
     @Test
     void aTriggerPolicyCapsRunsPerTriggerAndASkippedDeliveryIsReportedAsSuch() throws Exception {
-        List<Object> triggers = List.of(Map.of("key", "hook", "kind", "http", "concurrency_policy", "skip", "max_concurrent_runs", 2));
+        List<Object> triggers =
+                List.of(Map.of("key", "hook", "kind", "http", "concurrency_policy", "skip", "max_concurrent_runs", 2));
         automation("hooked", null, triggers);
-        String handle = api.get(P + "/automations/hooked", KEY).json().get("triggers").get(0).get("http_handle").asText();
+        String handle = api.get(P + "/automations/hooked", KEY)
+                .json()
+                .get("triggers")
+                .get(0)
+                .get("http_handle")
+                .asText();
         for (int i = 0; i < 2; i++) {
             Api.Reply accepted = api.post("/v1/triggers/http/" + handle, null, Map.of("n", i));
             assertEquals("accepted", accepted.json().get("status").asText(), accepted.toString());
@@ -95,6 +112,9 @@ class ConcurrencyTest extends SharedServerTest {
         Api.Reply skipped = api.post("/v1/triggers/http/" + handle, null, Map.of("n", 3));
         assertEquals(202, skipped.status());
         assertEquals("skipped", skipped.json().get("status").asText());
-        assertEquals(202, api.post(P + "/automations/hooked/runs", KEY, Map.of()).status(), "API starts are not the trigger's");
+        assertEquals(
+                202,
+                api.post(P + "/automations/hooked/runs", KEY, Map.of()).status(),
+                "API starts are not the trigger's");
     }
 }

@@ -4,24 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Function;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.jdbi.v3.core.Handle;
-import org.junit.jupiter.api.Test;
-
 import dev.mobius.api.model.AutomationRetryPolicy;
 import dev.mobius.api.model.AutomationSpec;
 import dev.mobius.api.model.AutomationStep;
 import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.Test;
 
 /**
  * The engine's transitions, without a database: a queued run is advanced in memory through
@@ -48,12 +45,12 @@ class RunMachineTest {
         }
 
         @Override
-        public void check(String at, JsonNode config, StepConfigCheck check) {
-        }
+        public void check(String at, JsonNode config, StepConfigCheck check) {}
 
         @Override
         public Result start(StepCall call) {
-            told.add("start " + call.step().stepKey() + " attempt " + call.step().attempt());
+            told.add(
+                    "start " + call.step().stepKey() + " attempt " + call.step().attempt());
             return start.apply(call);
         }
 
@@ -75,9 +72,38 @@ class RunMachineTest {
     }
 
     private RunState queued() {
-        RunRow row = new RunRow("run_1", "org_1", "prj_1", "aut_1", "Flow", "autv_1", 1, "queued", "{\"who\":\"Ada\"}", "{}", null,
-                "{\"type\":\"api\"}", null, null, null, null, null, null, null, null, 0, 1, null, null, null, null, null, null, null,
-                null, null);
+        RunRow row = new RunRow(
+                "run_1",
+                "org_1",
+                "prj_1",
+                "aut_1",
+                "Flow",
+                "autv_1",
+                1,
+                "queued",
+                "{\"who\":\"Ada\"}",
+                "{}",
+                null,
+                "{\"type\":\"api\"}",
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                0,
+                1,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null);
         return new RunState(null, new Ids(), mapper, null, row);
     }
 
@@ -98,14 +124,18 @@ class RunMachineTest {
     }
 
     private Map<String, Object> payload(RunState run, String eventType) {
-        return run.unsavedEvents().stream().filter(e -> e.eventType().equals(eventType)).reduce((a, b) -> b)
-                .map(e -> Json.readObject(mapper, e.payload())).orElseThrow();
+        return run.unsavedEvents().stream()
+                .filter(e -> e.eventType().equals(eventType))
+                .reduce((a, b) -> b)
+                .map(e -> Json.readObject(mapper, e.payload()))
+                .orElseThrow();
     }
 
     @Test
     void aSleepOfNothingCompletesAndARunWithoutWaitsEnds() {
         RunState run = queued();
-        machine(new SleepStep()).advance(run, spec(step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "0s"))));
+        machine(new SleepStep())
+                .advance(run, spec(step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "0s"))));
         assertEquals(List.of("run.started", "step.started", "step.completed", "run.completed"), events(run));
         assertEquals("completed", run.status);
         assertEquals(Map.of("nap", Map.of()), run.result);
@@ -115,7 +145,8 @@ class RunMachineTest {
     @Test
     void aSleepSuspendsTheRunUntilItsWakeTime() {
         RunState run = queued();
-        machine(new SleepStep()).advance(run, spec(step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "5m"))));
+        machine(new SleepStep())
+                .advance(run, spec(step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "5m"))));
         assertEquals(List.of("run.started", "step.started", "step.suspended", "run.suspended"), events(run));
         assertEquals(run.now.plusMinutes(5), run.wakeAt);
         assertEquals(run.wakeAt, run.dueAt);
@@ -125,15 +156,20 @@ class RunMachineTest {
 
     @Test
     void aSuspendedStepAnnouncesBetweenStepAndRunThenResumesWithItsOutput() {
-        Scripted kind = new Scripted("action", call -> StepKind.Suspended.on("inv_1", Map.of("invocation_id", "inv_1"))
-                .announcing("action.called", Map.of("invocation_id", "inv_1")));
+        Scripted kind = new Scripted(
+                "action",
+                call -> StepKind.Suspended.on("inv_1", Map.of("invocation_id", "inv_1"))
+                        .announcing("action.called", Map.of("invocation_id", "inv_1")));
         AutomationSpec spec = spec(
                 step("call", AutomationStep.KindEnum.ACTION, Map.of()).saveAs("answer"),
-                step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "0s")).input(Map.of("who", "{{ .context.answer.who }}")));
+                step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "0s"))
+                        .input(Map.of("who", "{{ .context.answer.who }}")));
         RunMachine machine = machine(new SleepStep(), kind);
         RunState run = queued();
         machine.advance(run, spec);
-        assertEquals(List.of("run.started", "step.started", "step.suspended", "action.called", "run.suspended"), events(run));
+        assertEquals(
+                List.of("run.started", "step.started", "step.suspended", "action.called", "run.suspended"),
+                events(run));
         assertEquals("inv_1", payload(run, "step.suspended").get("wait_id"));
         assertEquals("suspended", run.status);
 
@@ -143,7 +179,8 @@ class RunMachineTest {
 
         kind.poll = call -> new StepKind.Done(Map.of("who", "Ada"));
         machine.advance(run, spec);
-        assertEquals(List.of("step.completed", "run.resumed", "step.started", "step.completed", "run.completed"),
+        assertEquals(
+                List.of("step.completed", "run.resumed", "step.started", "step.completed", "run.completed"),
                 events(run).subList(5, events(run).size()));
         assertEquals(List.of("start call attempt 1", "poll call", "poll call", "resumed call"), kind.told);
         assertEquals(Map.of("who", "Ada"), run.context.get("answer"), "the output is saved under save_as");
@@ -177,21 +214,31 @@ class RunMachineTest {
     void aFailureThatIsNotRetryableFailsTheRunAtOnceAndARetryAfterStretchesTheDelay() {
         Scripted kind = new Scripted("action", call -> new StepKind.Failed("invalid_input", "no", false, null));
         RunState run = queued();
-        machine(kind).advance(run, spec(step("call", AutomationStep.KindEnum.ACTION, Map.of())
-                .retry(new AutomationRetryPolicy().maxAttempts(5))));
+        machine(kind)
+                .advance(
+                        run,
+                        spec(step("call", AutomationStep.KindEnum.ACTION, Map.of())
+                                .retry(new AutomationRetryPolicy().maxAttempts(5))));
         assertEquals("failed", run.status);
         assertEquals("invalid_input", run.errorType);
 
-        Scripted later = new Scripted("action", call -> new StepKind.Failed("rate_limited", "slow down", true, Duration.ofMinutes(1)));
+        Scripted later = new Scripted(
+                "action", call -> new StepKind.Failed("rate_limited", "slow down", true, Duration.ofMinutes(1)));
         RunState other = queued();
-        machine(later).advance(other, spec(step("call", AutomationStep.KindEnum.ACTION, Map.of())
-                .retry(new AutomationRetryPolicy().maxAttempts(5).delay("1s"))));
+        machine(later)
+                .advance(
+                        other,
+                        spec(step("call", AutomationStep.KindEnum.ACTION, Map.of())
+                                .retry(new AutomationRetryPolicy()
+                                        .maxAttempts(5)
+                                        .delay("1s"))));
         assertEquals(other.now.plusMinutes(1), other.wakeAt);
     }
 
     @Test
     void aSkippedStepMovesOnWithItsReason() {
-        Scripted kind = new Scripted("automation", call -> new StepKind.Skipped(Map.of("reason", "condition is false")));
+        Scripted kind =
+                new Scripted("automation", call -> new StepKind.Skipped(Map.of("reason", "condition is false")));
         RunState run = queued();
         machine(kind).advance(run, spec(step("child", AutomationStep.KindEnum.AUTOMATION, Map.of())));
         assertEquals(List.of("run.started", "step.started", "step.skipped", "run.completed"), events(run));
@@ -224,8 +271,11 @@ class RunMachineTest {
     @Test
     void templatesThatCannotResolveFailTheStep() {
         RunState run = queued();
-        machine(new SleepStep()).advance(run, spec(step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "0s"))
-                .input(Map.of("x", "{{ .context.nothing.here }}"))));
+        machine(new SleepStep())
+                .advance(
+                        run,
+                        spec(step("nap", AutomationStep.KindEnum.SLEEP, Map.of("duration", "0s"))
+                                .input(Map.of("x", "{{ .context.nothing.here }}"))));
         assertEquals("failed", run.status);
         assertEquals("template_error", run.errorType);
     }

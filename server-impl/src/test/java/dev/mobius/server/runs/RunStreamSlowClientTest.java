@@ -3,6 +3,8 @@ package dev.mobius.server.runs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mobius.server.Api;
+import dev.mobius.server.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,12 +19,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.TestServer;
 
 /**
  * Streams under load: a client that stops reading is dropped and costs the others nothing, and the
@@ -41,8 +39,10 @@ class RunStreamSlowClientTest {
     void aClientThatStopsReadingIsDroppedWithoutDelayingOtherStreams() throws Exception {
         try (TestServer server = serverWithSmallLimits()) {
             Api api = new Api(server.baseUrl());
-            RunsTest.automation(api, "heavy", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
-            RunsTest.automation(api, "light", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
+            RunsTest.automation(
+                    api, "heavy", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
+            RunsTest.automation(
+                    api, "light", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
             String heavy = suspendedRun(api, "heavy");
             String light = suspendedRun(api, "light");
 
@@ -65,12 +65,15 @@ class RunStreamSlowClientTest {
             api.post(P + "/runs/" + light + "/signals", KEY, Map.of("step_key", "wait"));
             List<String[]> lightFrames = onLight.get(20, TimeUnit.SECONDS);
             long ms = (System.nanoTime() - signalled) / 1_000_000;
-            assertEquals(List.of("step.completed", "run.resumed", "run.completed"), lightFrames.stream().map(f -> f[0]).toList());
+            assertEquals(
+                    List.of("step.completed", "run.resumed", "run.completed"),
+                    lightFrames.stream().map(f -> f[0]).toList());
             assertTrue(ms < 2000, "the other stream waited " + ms + " ms");
 
             // Every stalled client is cut off: its connection ends long before 6 MiB came through. (Not a
             // byte is read before the grace period is surely over: reading is what a live client does.)
-            Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(committed + TimeUnit.SECONDS.toNanos(5) - System.nanoTime())));
+            Thread.sleep(Math.max(
+                    0, TimeUnit.NANOSECONDS.toMillis(committed + TimeUnit.SECONDS.toNanos(5) - System.nanoTime())));
             for (Socket s : stalled) {
                 long received = drainUntilClosed(s, 15_000);
                 assertTrue(received >= 0, "the server closed the connection of a client that stopped reading");
@@ -90,10 +93,12 @@ class RunStreamSlowClientTest {
     void anEventWhoseNotificationWasLostStillArrivesWithinSeconds() throws Exception {
         try (TestServer server = serverWithSmallLimits()) {
             Api api = new Api(server.baseUrl());
-            RunsTest.automation(api, "quiet", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
+            RunsTest.automation(
+                    api, "quiet", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
             String id = suspendedRun(api, "quiet");
             CompletableFuture<Long> firstFrame = new CompletableFuture<>();
-            CompletableFuture<List<String[]>> stream = RunStreamTest.read(server.baseUrl(), id, "", Map.of(), firstFrame);
+            CompletableFuture<List<String[]>> stream =
+                    RunStreamTest.read(server.baseUrl(), id, "", Map.of(), firstFrame);
             Thread.sleep(500);
 
             // Committed without NOTIFY: only the periodic check can find it.
@@ -105,12 +110,17 @@ class RunStreamSlowClientTest {
             api.post(P + "/runs/" + id + "/signals", KEY, Map.of("step_key", "wait"));
             List<String[]> frames = stream.get(20, TimeUnit.SECONDS);
             RunStreamTest.assertContiguous(frames, sequence);
-            assertEquals(List.of("test.filler", "step.completed", "run.resumed", "run.completed"), frames.stream().map(f -> f[0]).toList());
+            assertEquals(
+                    List.of("test.filler", "step.completed", "run.resumed", "run.completed"),
+                    frames.stream().map(f -> f[0]).toList());
         }
     }
 
     static String suspendedRun(Api api, String handle) throws InterruptedException {
-        String id = api.post(P + "/automations/" + handle + "/runs", KEY, null).json().get("id").asText();
+        String id = api.post(P + "/automations/" + handle + "/runs", KEY, null)
+                .json()
+                .get("id")
+                .asText();
         RunsTest.awaitRun(api, id, r -> r.get("status").asText().equals("suspended"));
         return id;
     }
@@ -123,13 +133,26 @@ class RunStreamSlowClientTest {
         Jdbi jdbi = server.server().database().jdbi();
         String blob = "x".repeat(bytes);
         return jdbi.inTransaction(h -> {
-            long last = h.createQuery("SELECT last_sequence FROM runs WHERE id = :id FOR UPDATE").bind("id", runId).mapTo(Long.class).one();
+            long last = h.createQuery("SELECT last_sequence FROM runs WHERE id = :id FOR UPDATE")
+                    .bind("id", runId)
+                    .mapTo(Long.class)
+                    .one();
             RunDao dao = h.attach(RunDao.class);
             for (int i = 1; i <= count; i++) {
-                dao.insertEvent(new EventRow("evt_" + UUID.randomUUID().toString().replace("-", ""), runId, last + i, "test.filler", null, null,
-                        "{\"blob\":\"" + blob + "\"}", OffsetDateTime.now()));
+                dao.insertEvent(new EventRow(
+                        "evt_" + UUID.randomUUID().toString().replace("-", ""),
+                        runId,
+                        last + i,
+                        "test.filler",
+                        null,
+                        null,
+                        "{\"blob\":\"" + blob + "\"}",
+                        OffsetDateTime.now()));
             }
-            h.createUpdate("UPDATE runs SET last_sequence = :seq WHERE id = :id").bind("seq", last + count).bind("id", runId).execute();
+            h.createUpdate("UPDATE runs SET last_sequence = :seq WHERE id = :id")
+                    .bind("seq", last + count)
+                    .bind("id", runId)
+                    .execute();
             if (notify) {
                 h.execute("SELECT pg_notify(?, ?)", RunStreams.CHANNEL, runId);
             }
@@ -143,8 +166,9 @@ class RunStreamSlowClientTest {
         s.setReceiveBufferSize(4096);
         s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         OutputStream out = s.getOutputStream();
-        out.write(("GET " + P + "/runs/" + runId + "/events.stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY
-                + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(("GET " + P + "/runs/" + runId
+                        + "/events.stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         out.flush();
         return s;
     }
@@ -155,7 +179,8 @@ class RunStreamSlowClientTest {
         long total = 0;
         byte[] buf = new byte[64 * 1024];
         s.setSoTimeout(500);
-        try (s; InputStream in = s.getInputStream()) {
+        try (s;
+                InputStream in = s.getInputStream()) {
             while (System.currentTimeMillis() < deadline) {
                 try {
                     int n = in.read(buf);

@@ -3,6 +3,11 @@ package dev.mobius.server.runs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.Api;
+import dev.mobius.server.TestServer;
+import dev.mobius.server.TwoNodes;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -17,15 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.TestServer;
-import dev.mobius.server.TwoNodes;
 
 /** Server-Sent Events: exact framing, replay then live with no gap or duplicate, end at the terminal event, across nodes. */
 class RunStreamTest {
@@ -33,22 +30,34 @@ class RunStreamTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** Reads a whole stream (it ends at the run's terminal event) and returns its frames. */
-    static CompletableFuture<List<String[]>> read(String baseUrl, String runId, String query, Map<String, String> headers) {
+    static CompletableFuture<List<String[]>> read(
+            String baseUrl, String runId, String query, Map<String, String> headers) {
         return read(baseUrl, runId, query, headers, new CompletableFuture<>());
     }
 
     /** As above; {@code firstFrame} completes with the {@link System#nanoTime()} at which the first frame arrived. */
-    static CompletableFuture<List<String[]>> read(String baseUrl, String runId, String query, Map<String, String> headers,
-                                                  CompletableFuture<Long> firstFrame) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + P + "/runs/" + runId + "/events.stream" + query))
-                .header("Authorization", "Bearer " + TestServer.BOOTSTRAP_KEY).timeout(Duration.ofSeconds(30));
+    static CompletableFuture<List<String[]>> read(
+            String baseUrl,
+            String runId,
+            String query,
+            Map<String, String> headers,
+            CompletableFuture<Long> firstFrame) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(
+                        URI.create(baseUrl + P + "/runs/" + runId + "/events.stream" + query))
+                .header("Authorization", "Bearer " + TestServer.BOOTSTRAP_KEY)
+                .timeout(Duration.ofSeconds(30));
         headers.forEach(b::header);
-        return HttpClient.newHttpClient().sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream()).thenApply(r -> {
-            assertEquals(200, r.statusCode());
-            assertEquals("text/event-stream", r.headers().firstValue("Content-Type").orElse("").split(";")[0]);
-            assertEquals("no-cache", r.headers().firstValue("Cache-Control").orElse(null));
-            return frames(r.body(), firstFrame);
-        });
+        return HttpClient.newHttpClient()
+                .sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream())
+                .thenApply(r -> {
+                    assertEquals(200, r.statusCode());
+                    assertEquals(
+                            "text/event-stream",
+                            r.headers().firstValue("Content-Type").orElse("").split(";")[0]);
+                    assertEquals(
+                            "no-cache", r.headers().firstValue("Cache-Control").orElse(null));
+                    return frames(r.body(), firstFrame);
+                });
     }
 
     /** Splits LF-only frames; each is {event, id, data}. Keepalive comments are skipped. */
@@ -92,9 +101,17 @@ class RunStreamTest {
     void replayThenLiveWithoutAGapAndTheStreamEndsAtTheTerminalEvent() throws Exception {
         try (TestServer server = TestServer.start()) {
             Api api = new Api(server.baseUrl());
-            RunsTest.automation(api, "streamed", List.of(RunsTest.step("nap", "sleep", Map.of("duration", "0s")),
-                    RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal")), RunsTest.step("finish", "sleep", Map.of("duration", "0s"))));
-            String id = api.post(P + "/automations/streamed/runs", TestServer.BOOTSTRAP_KEY, null).json().get("id").asText();
+            RunsTest.automation(
+                    api,
+                    "streamed",
+                    List.of(
+                            RunsTest.step("nap", "sleep", Map.of("duration", "0s")),
+                            RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal")),
+                            RunsTest.step("finish", "sleep", Map.of("duration", "0s"))));
+            String id = api.post(P + "/automations/streamed/runs", TestServer.BOOTSTRAP_KEY, null)
+                    .json()
+                    .get("id")
+                    .asText();
             RunsTest.awaitRun(api, id, r -> r.get("status").asText().equals("suspended"));
 
             CompletableFuture<List<String[]>> fromThree = read(server.baseUrl(), id, "?since_sequence=3", Map.of());
@@ -113,17 +130,32 @@ class RunStreamTest {
             assertEquals(5, liveOnly.size(), "only what happened after connecting: 8..12");
 
             // On a finished run: the requested tail, then the end; live-only gets nothing and ends.
-            assertContiguous(read(server.baseUrl(), id, "?since_sequence=10", Map.of()).get(10, TimeUnit.SECONDS), 11);
-            assertEquals(0, read(server.baseUrl(), id, "", Map.of()).get(10, TimeUnit.SECONDS).size());
-            assertEquals(404, api.get(P + "/runs/run_00000000000000000000000000/events.stream", TestServer.BOOTSTRAP_KEY).status());
+            assertContiguous(
+                    read(server.baseUrl(), id, "?since_sequence=10", Map.of()).get(10, TimeUnit.SECONDS), 11);
+            assertEquals(
+                    0,
+                    read(server.baseUrl(), id, "", Map.of())
+                            .get(10, TimeUnit.SECONDS)
+                            .size());
+            assertEquals(
+                    404,
+                    api.get(P + "/runs/run_00000000000000000000000000/events.stream", TestServer.BOOTSTRAP_KEY)
+                            .status());
         }
     }
 
     @Test
     void anEventCommittedOnOneNodeReachesAStreamHeldByAnother() throws Exception {
         try (TwoNodes nodes = TwoNodes.start()) {
-            RunsTest.automation(nodes.apiA, "cross", List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
-            String id = nodes.apiA.post(P + "/automations/cross/runs", TestServer.BOOTSTRAP_KEY, null).json().get("id").asText();
+            RunsTest.automation(
+                    nodes.apiA,
+                    "cross",
+                    List.of(RunsTest.step("wait", "wait_for_event", Map.of("event_type", "signal"))));
+            String id = nodes.apiA
+                    .post(P + "/automations/cross/runs", TestServer.BOOTSTRAP_KEY, null)
+                    .json()
+                    .get("id")
+                    .asText();
             RunsTest.awaitRun(nodes.apiA, id, r -> r.get("status").asText().equals("suspended"));
             CompletableFuture<List<String[]>> onB = read("http://127.0.0.1:" + nodes.b.port(), id, "", Map.of());
             Thread.sleep(500);
@@ -131,7 +163,9 @@ class RunStreamTest {
             nodes.apiA.post(P + "/runs/" + id + "/signals", TestServer.BOOTSTRAP_KEY, Map.of("step_key", "wait"));
             List<String[]> frames = onB.get(20, TimeUnit.SECONDS);
             long ms = (System.nanoTime() - signalled) / 1_000_000;
-            assertEquals(List.of("step.completed", "run.resumed", "run.completed"), frames.stream().map(f -> f[0]).toList());
+            assertEquals(
+                    List.of("step.completed", "run.resumed", "run.completed"),
+                    frames.stream().map(f -> f[0]).toList());
             assertTrue(ms < 900, "delivered by notification, not by the 1 s fallback: " + ms + " ms");
         }
     }

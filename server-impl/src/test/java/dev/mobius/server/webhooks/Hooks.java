@@ -2,14 +2,12 @@ package dev.mobius.server.webhooks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.Api;
+import dev.mobius.server.TestServer;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.TestServer;
 
 /** Test helpers: automations, runs and webhooks through the public API. */
 final class Hooks {
@@ -19,10 +17,31 @@ final class Hooks {
     private Hooks() {}
 
     static void automation(Api api, String handle) {
-        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle)).status());
-        assertEquals(201, api.post(P + "/automations/" + handle + "/versions", KEY, Map.of("spec", Map.of("steps",
-                List.of(Map.of("key", "nap", "kind", "sleep", "config", Map.of("duration", "0s")))))).status());
-        assertEquals(200, api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null).status());
+        assertEquals(
+                201,
+                api.post(P + "/automations", KEY, Map.of("handle", handle, "name", handle))
+                        .status());
+        assertEquals(
+                201,
+                api.post(
+                                P + "/automations/" + handle + "/versions",
+                                KEY,
+                                Map.of(
+                                        "spec",
+                                        Map.of(
+                                                "steps",
+                                                List.of(Map.of(
+                                                        "key",
+                                                        "nap",
+                                                        "kind",
+                                                        "sleep",
+                                                        "config",
+                                                        Map.of("duration", "0s"))))))
+                        .status());
+        assertEquals(
+                200,
+                api.post(P + "/automations/" + handle + "/versions/1/publication", KEY, null)
+                        .status());
     }
 
     static String startRun(Api api, String handle) {
@@ -39,7 +58,9 @@ final class Hooks {
     }
 
     static JsonNode deliveries(Api api, String webhookId) {
-        return api.get(P + "/webhooks/" + webhookId + "/deliveries?limit=200", KEY).json().get("items");
+        return api.get(P + "/webhooks/" + webhookId + "/deliveries?limit=200", KEY)
+                .json()
+                .get("items");
     }
 
     /** The whole delivery history, page by page. */
@@ -47,8 +68,15 @@ final class Hooks {
         List<JsonNode> all = new java.util.ArrayList<>();
         String cursor = null;
         do {
-            JsonNode page = api.get(P + "/webhooks/" + webhookId + "/deliveries?limit=200"
-                    + (cursor == null ? "" : "&cursor=" + java.net.URLEncoder.encode(cursor, java.nio.charset.StandardCharsets.UTF_8)), KEY).json();
+            JsonNode page = api.get(
+                            P + "/webhooks/" + webhookId + "/deliveries?limit=200"
+                                    + (cursor == null
+                                            ? ""
+                                            : "&cursor="
+                                                    + java.net.URLEncoder.encode(
+                                                            cursor, java.nio.charset.StandardCharsets.UTF_8)),
+                            KEY)
+                    .json();
             page.get("items").forEach(all::add);
             cursor = page.get("has_more").asBoolean() ? page.get("next_cursor").asText() : null;
         } while (cursor != null);
@@ -68,7 +96,8 @@ final class Hooks {
         throw new AssertionError("deliveries did not get there: " + items);
     }
 
-    static JsonNode awaitDeliveriesLong(Api api, String webhookId, Predicate<JsonNode> done, long millis) throws InterruptedException {
+    static JsonNode awaitDeliveriesLong(Api api, String webhookId, Predicate<JsonNode> done, long millis)
+            throws InterruptedException {
         JsonNode items = null;
         long end = System.currentTimeMillis() + millis;
         while (System.currentTimeMillis() < end) {
@@ -94,7 +123,8 @@ final class Hooks {
     }
 
     static JsonNode awaitRun(Api api, String runId, String status) throws InterruptedException {
-        JsonNode run = api.awaitRun(P + "/runs/" + runId, KEY, r -> r.get("status").asText().equals(status), 150, 100);
+        JsonNode run = api.awaitRun(
+                P + "/runs/" + runId, KEY, r -> r.get("status").asText().equals(status), 150, 100);
         if (!run.get("status").asText().equals(status)) {
             throw new AssertionError("run did not get there: " + run);
         }

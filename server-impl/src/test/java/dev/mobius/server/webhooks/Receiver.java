@@ -1,5 +1,9 @@
 package dev.mobius.server.webhooks;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.mobius.server.signing.SignatureV1;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,12 +20,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
-
-import dev.mobius.server.signing.SignatureV1;
-
 /**
  * A local webhook receiver for tests: records every request, answers by a policy of the test, and
  * keeps the set of distinct delivery ids, as a receiver that de-duplicates would.
@@ -30,7 +28,13 @@ final class Receiver implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One request as received. */
-    record Hit(String deliveryId, String eventType, Map<String, String> headers, byte[] body, int attemptOfThisId, long receivedAtMillis) {
+    record Hit(
+            String deliveryId,
+            String eventType,
+            Map<String, String> headers,
+            byte[] body,
+            int attemptOfThisId,
+            long receivedAtMillis) {
         JsonNode json() {
             try {
                 return JSON.readTree(body);
@@ -41,8 +45,14 @@ final class Receiver implements AutoCloseable {
 
         /** Whether the signature verifies with this base64 secret. */
         boolean signedWith(String secret) {
-            return SignatureV1.problem(Base64.getDecoder().decode(secret), headers.get("x-mobius-signature"), deliveryId,
-                    headers.get("x-mobius-timestamp"), body, System.currentTimeMillis() / 1000) == null;
+            return SignatureV1.problem(
+                            Base64.getDecoder().decode(secret),
+                            headers.get("x-mobius-signature"),
+                            deliveryId,
+                            headers.get("x-mobius-timestamp"),
+                            body,
+                            System.currentTimeMillis() / 1000)
+                    == null;
         }
     }
 
@@ -74,7 +84,8 @@ final class Receiver implements AutoCloseable {
             Map<String, String> headers = new HashMap<>();
             exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), v.get(0)));
             String id = headers.get("x-mobius-delivery-id");
-            int n = attempts.computeIfAbsent(String.valueOf(id), k -> new AtomicInteger()).incrementAndGet();
+            int n = attempts.computeIfAbsent(String.valueOf(id), k -> new AtomicInteger())
+                    .incrementAndGet();
             Hit hit = new Hit(id, headers.get("x-mobius-event-type"), headers, body, n, System.currentTimeMillis());
             synchronized (hits) {
                 hits.add(hit);
@@ -134,7 +145,8 @@ final class Receiver implements AutoCloseable {
                 }
                 long left = end - System.currentTimeMillis();
                 if (left <= 0) {
-                    throw new AssertionError("expected " + n + " matching requests, got " + found.size() + " of " + hits.size());
+                    throw new AssertionError(
+                            "expected " + n + " matching requests, got " + found.size() + " of " + hits.size());
                 }
                 hits.wait(left);
             }

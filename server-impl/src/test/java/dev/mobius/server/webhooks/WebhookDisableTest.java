@@ -8,18 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.Api;
+import dev.mobius.server.TestServer;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.TestServer;
 
 /**
  * A webhook whose every attempt keeps failing is disabled once that has lasted the configured time,
@@ -30,15 +27,20 @@ import dev.mobius.server.TestServer;
 class WebhookDisableTest {
     private static final Duration DISABLE_AFTER = Duration.ofSeconds(15);
     /** Retries ten thousand times faster: one delivery's whole schedule is over within 10 s, shorter than 15 s. */
-    private static final dev.mobius.server.webhooks.WebhookSettings SETTINGS = TestServer.WEBHOOKS.withDisableAfter(DISABLE_AFTER, 0.0001);
+    private static final dev.mobius.server.webhooks.WebhookSettings SETTINGS =
+            TestServer.WEBHOOKS.withDisableAfter(DISABLE_AFTER, 0.0001);
 
     @Test
     void aWebhookFailingForTheWholeDisableAfterIsDisabledThenAndNotBefore() throws Exception {
-        try (TestServer server = TestServer.withWebhooks(SETTINGS); Receiver failing = new Receiver(); Receiver watching = new Receiver()) {
+        try (TestServer server = TestServer.withWebhooks(SETTINGS);
+                Receiver failing = new Receiver();
+                Receiver watching = new Receiver()) {
             Api api = new Api(server.baseUrl());
             failing.answer(h -> Receiver.Answer.of(503));
             // It subscribes to webhook.* too: the event about it must never be queued to it.
-            String id = Hooks.webhook(api, "doomed", failing.url(), List.of("run.*", "webhook.*")).get("id").asText();
+            String id = Hooks.webhook(api, "doomed", failing.url(), List.of("run.*", "webhook.*"))
+                    .get("id")
+                    .asText();
             JsonNode watcher = Hooks.webhook(api, "watcher", watching.url(), List.of("webhook.*"));
             Hooks.automation(api, "wh-doomed");
             automationOnDisabled(api);
@@ -59,41 +61,58 @@ class WebhookDisableTest {
                 Thread.sleep(500);
             }
             assertFalse(webhook.get("enabled").asBoolean(), "disabled once it had failed for " + DISABLE_AFTER);
-            assertTrue(lastSeenEnabled - firstFailure >= DISABLE_AFTER.toMillis() - 2000,
-                    "still enabled shortly before " + DISABLE_AFTER + " of failures: " + (lastSeenEnabled - firstFailure) + " ms");
+            assertTrue(
+                    lastSeenEnabled - firstFailure >= DISABLE_AFTER.toMillis() - 2000,
+                    "still enabled shortly before " + DISABLE_AFTER + " of failures: "
+                            + (lastSeenEnabled - firstFailure) + " ms");
             String reason = webhook.get("tags").get("mobius:disabled_reason").asText();
             assertTrue(reason.startsWith("every delivery attempt failed for 15s, since "), reason);
 
             // The event, to the other webhook, signed with its secret; never to the disabled one.
-            Receiver.Hit event = watching.await(h -> "webhook.disabled".equals(h.eventType()), 1, 10_000).get(0);
+            Receiver.Hit event = watching.await(h -> "webhook.disabled".equals(h.eventType()), 1, 10_000)
+                    .get(0);
             assertTrue(event.signedWith(watcher.get("signing_secret").asText()));
             JsonNode data = event.json().get("data");
             assertEquals(id, data.get("webhook_id").asText());
             assertEquals("doomed", data.get("name").asText());
             assertEquals(failing.url(), data.get("url").asText());
             assertEquals(reason, data.get("reason").asText());
-            OffsetDateTime since = OffsetDateTime.parse(data.get("failing_since").asText());
-            OffsetDateTime disabledAt = OffsetDateTime.parse(data.get("disabled_at").asText());
+            OffsetDateTime since =
+                    OffsetDateTime.parse(data.get("failing_since").asText());
+            OffsetDateTime disabledAt =
+                    OffsetDateTime.parse(data.get("disabled_at").asText());
             assertTrue(Duration.between(since, disabledAt).compareTo(DISABLE_AFTER) >= 0, since + " .. " + disabledAt);
-            assertTrue(reason.endsWith(since.toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString()), reason);
+            assertTrue(
+                    reason.endsWith(since.toInstant()
+                            .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                            .toString()),
+                    reason);
             assertEquals(1, watching.hits().size(), "the watcher subscribes to webhook.* only");
             assertTrue(failing.hits().stream().noneMatch(h -> "webhook.disabled".equals(h.eventType())));
-            JsonNode watcherDeliveries = Hooks.awaitDeliveries(api, watcher.get("id").asText(), d -> Hooks.all(d, 1, "delivered"));
-            assertEquals("webhook.disabled", watcherDeliveries.get(0).get("event_type").asText());
+            JsonNode watcherDeliveries =
+                    Hooks.awaitDeliveries(api, watcher.get("id").asText(), d -> Hooks.all(d, 1, "delivered"));
+            assertEquals(
+                    "webhook.disabled",
+                    watcherDeliveries.get(0).get("event_type").asText());
             assertNull(watcherDeliveries.get(0).get("run_id"));
 
             // Its queue is failed, nothing is left to send.
-            Hooks.awaitDeliveriesLong(api, id, d -> {
-                for (JsonNode x : d) {
-                    if (!x.get("status").asText().equals("failed")) {
-                        return false;
-                    }
-                }
-                return true;
-            }, 10_000);
+            Hooks.awaitDeliveriesLong(
+                    api,
+                    id,
+                    d -> {
+                        for (JsonNode x : d) {
+                            if (!x.get("status").asText().equals("failed")) {
+                                return false;
+                            }
+                        }
+                        return true;
+                    },
+                    10_000);
 
             // The audit entry, by the system, with the reason and when the failures began.
-            JsonNode audit = api.get("/v1/audit-logs?resource_id=" + id, KEY).json().get("items");
+            JsonNode audit =
+                    api.get("/v1/audit-logs?resource_id=" + id, KEY).json().get("items");
             assertTrue(audit.toString().contains(reason), audit.toString());
             assertTrue(audit.toString().contains("failing_since"), audit.toString());
 
@@ -102,7 +121,8 @@ class WebhookDisableTest {
             assertEquals(id, pagerRun.get("inputs").get("webhook_id").asText());
 
             // Turning it back on clears the mark and starts afresh.
-            JsonNode on = api.patch(P + "/webhooks/" + id, KEY, Map.of("enabled", true)).json();
+            JsonNode on = api.patch(P + "/webhooks/" + id, KEY, Map.of("enabled", true))
+                    .json();
             assertTrue(on.get("enabled").asBoolean());
             assertFalse(on.get("tags").has("mobius:disabled_reason"));
         }
@@ -110,11 +130,14 @@ class WebhookDisableTest {
 
     @Test
     void anySuccessEndsTheStreakSoAnOftenFailingReceiverIsNeverDisabled() throws Exception {
-        try (TestServer server = TestServer.withWebhooks(SETTINGS); Receiver flaky = new Receiver()) {
+        try (TestServer server = TestServer.withWebhooks(SETTINGS);
+                Receiver flaky = new Receiver()) {
             Api api = new Api(server.baseUrl());
             // Every delivery fails its first two attempts and then gets through.
             flaky.answer(h -> Receiver.Answer.of(h.attemptOfThisId() <= 2 ? 503 : 200));
-            String id = Hooks.webhook(api, "flaky", flaky.url(), List.of("run.*")).get("id").asText();
+            String id = Hooks.webhook(api, "flaky", flaky.url(), List.of("run.*"))
+                    .get("id")
+                    .asText();
             Hooks.automation(api, "wh-flaky-long");
             long end = System.currentTimeMillis() + DISABLE_AFTER.toMillis() + 5_000;
             while (System.currentTimeMillis() < end) {
@@ -122,23 +145,45 @@ class WebhookDisableTest {
                 Thread.sleep(500);
             }
             assertTrue(api.get(P + "/webhooks/" + id, KEY).json().get("enabled").asBoolean());
-            assertTrue(flaky.hits().size() > 100, "many failed attempts: " + flaky.hits().size());
+            assertTrue(
+                    flaky.hits().size() > 100,
+                    "many failed attempts: " + flaky.hits().size());
         }
     }
 
     private static void automationOnDisabled(Api api) {
-        assertEquals(201, api.post(P + "/automations", KEY, Map.of("handle", "pager", "name", "pager")).status());
-        Map<String, Object> spec = Map.of("triggers", List.of(Map.of("key", "on-disabled", "kind", "event",
-                        "config", Map.of("event_type", "webhook.disabled", "source_id", "doomed"))),
-                "steps", List.of(Map.of("key", "page", "kind", "sleep", "config", Map.of("duration", "0s"))));
-        assertEquals(201, api.post(P + "/automations/pager/versions", KEY, Map.of("spec", spec)).status());
-        assertEquals(200, api.post(P + "/automations/pager/versions/1/publication", KEY, null).status());
+        assertEquals(
+                201,
+                api.post(P + "/automations", KEY, Map.of("handle", "pager", "name", "pager"))
+                        .status());
+        Map<String, Object> spec = Map.of(
+                "triggers",
+                List.of(Map.of(
+                        "key",
+                        "on-disabled",
+                        "kind",
+                        "event",
+                        "config",
+                        Map.of("event_type", "webhook.disabled", "source_id", "doomed"))),
+                "steps",
+                List.of(Map.of("key", "page", "kind", "sleep", "config", Map.of("duration", "0s"))));
+        assertEquals(
+                201,
+                api.post(P + "/automations/pager/versions", KEY, Map.of("spec", spec))
+                        .status());
+        assertEquals(
+                200,
+                api.post(P + "/automations/pager/versions/1/publication", KEY, null)
+                        .status());
     }
 
     private static JsonNode awaitPagerRun(Api api) throws InterruptedException {
-        String automationId = api.get(P + "/automations/pager", KEY).json().get("id").asText();
+        String automationId =
+                api.get(P + "/automations/pager", KEY).json().get("id").asText();
         for (int i = 0; i < 100; i++) {
-            JsonNode items = api.get(P + "/runs?automation_id=" + automationId, KEY).json().get("items");
+            JsonNode items = api.get(P + "/runs?automation_id=" + automationId, KEY)
+                    .json()
+                    .get("items");
             if (items.size() > 0) {
                 assertEquals(1, items.size());
                 return items.get(0);
@@ -150,9 +195,12 @@ class WebhookDisableTest {
 
     @Test
     void settingsRefuseADisableAfterWithinOneRetryWindow() {
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
                 () -> TestServer.WEBHOOKS.withDisableAfter(Duration.ofSeconds(60), 0.001));
-        assertTrue(e.getMessage().contains("must be longer than the full retry schedule of one delivery (1m38.106s)"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("must be longer than the full retry schedule of one delivery (1m38.106s)"),
+                e.getMessage());
         assertNotNull(TestServer.WEBHOOKS.withDisableAfter(Duration.ofSeconds(100), 0.001));
         assertEquals(Duration.ofDays(5), WebhookSettings.disableAfter("5d"));
         assertEquals(Duration.ofHours(120), WebhookSettings.disableAfter("120h"));
@@ -167,8 +215,11 @@ class WebhookDisableTest {
         assertEquals("1d12h", WebhookSettings.format(Duration.ofHours(36)));
         assertEquals("15s", WebhookSettings.format(Duration.ofSeconds(15)));
         assertEquals(Duration.ofDays(5), WebhookSettings.from(Map.of()).disableAfter());
-        assertEquals(Duration.ofSeconds(432), WebhookSettings.from(Map.of("MOBIUS_WEBHOOK_DISABLE_AFTER", "432s",
-                "MOBIUS_WEBHOOK_RETRY_SCALE", "0.001")).disableAfter());
+        assertEquals(
+                Duration.ofSeconds(432),
+                WebhookSettings.from(
+                                Map.of("MOBIUS_WEBHOOK_DISABLE_AFTER", "432s", "MOBIUS_WEBHOOK_RETRY_SCALE", "0.001"))
+                        .disableAfter());
         assertThrows(() -> WebhookSettings.from(Map.of("MOBIUS_WEBHOOK_DISABLE_AFTER", "20h")));
     }
 

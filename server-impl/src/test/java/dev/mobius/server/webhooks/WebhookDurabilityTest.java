@@ -3,6 +3,11 @@ package dev.mobius.server.webhooks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.Api;
+import dev.mobius.server.ServerProcess;
+import dev.mobius.server.TestServer;
+import dev.mobius.server.TwoNodes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,16 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.ServerProcess;
-import dev.mobius.server.TestServer;
-import dev.mobius.server.TwoNodes;
 
 /** Nothing committed is lost: kill -9 mid-delivery, a receiver down across a restart, two nodes. */
 @Tag("slow")
@@ -48,7 +45,9 @@ class WebhookDurabilityTest {
             String runId;
             try (ServerProcess first = ServerProcess.start(dir)) {
                 Api api = new Api(first.baseUrl());
-                hookId = Hooks.webhook(api, "survivor", receiver.url(), List.of("run.completed")).get("id").asText();
+                hookId = Hooks.webhook(api, "survivor", receiver.url(), List.of("run.completed"))
+                        .get("id")
+                        .asText();
                 Hooks.automation(api, "wh-kill");
                 runId = Hooks.startRun(api, "wh-kill");
                 assertTrue(inFlight.await(20, TimeUnit.SECONDS), "the attempt reached the receiver");
@@ -81,7 +80,9 @@ class WebhookDurabilityTest {
             List<String> runs = new ArrayList<>();
             try (ServerProcess first = ServerProcess.start(dir)) {
                 Api api = new Api(first.baseUrl());
-                hookId = Hooks.webhook(api, "patient", "http://127.0.0.1:" + port + "/hook", List.of("run.*")).get("id").asText();
+                hookId = Hooks.webhook(api, "patient", "http://127.0.0.1:" + port + "/hook", List.of("run.*"))
+                        .get("id")
+                        .asText();
                 Hooks.automation(api, "wh-down");
                 for (int i = 0; i < 5; i++) {
                     runs.add(Hooks.startRun(api, "wh-down"));
@@ -91,7 +92,8 @@ class WebhookDurabilityTest {
                 }
                 first.kill();
             }
-            try (Receiver receiver = new Receiver(port); ServerProcess second = ServerProcess.start(dir)) {
+            try (Receiver receiver = new Receiver(port);
+                    ServerProcess second = ServerProcess.start(dir)) {
                 Api api = new Api(second.baseUrl());
                 JsonNode items = Hooks.awaitDeliveriesLong(api, hookId, d -> Hooks.all(d, 15, "delivered"), 60_000);
                 Map<String, Integer> perRun = new HashMap<>();
@@ -108,8 +110,11 @@ class WebhookDurabilityTest {
 
     @Test
     void twoNodesSendEachAttemptOnce() throws Exception {
-        try (TwoNodes nodes = TwoNodes.start(); Receiver receiver = new Receiver()) {
-            String hookId = Hooks.webhook(nodes.apiA, "shared", receiver.url(), List.of("run.*")).get("id").asText();
+        try (TwoNodes nodes = TwoNodes.start();
+                Receiver receiver = new Receiver()) {
+            String hookId = Hooks.webhook(nodes.apiA, "shared", receiver.url(), List.of("run.*"))
+                    .get("id")
+                    .asText();
             Hooks.automation(nodes.apiA, "wh-nodes");
             List<String> runs = new ArrayList<>();
             for (int i = 0; i < 30; i++) {

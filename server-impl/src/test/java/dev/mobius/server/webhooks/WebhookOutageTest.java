@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.Api;
+import dev.mobius.server.TestServer;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.ArrayList;
@@ -14,14 +17,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.Api;
-import dev.mobius.server.TestServer;
 
 /**
  * A receiver that goes away for a minute under a burst of runs keeps its webhook and gets every
@@ -44,7 +41,9 @@ class WebhookOutageTest {
         int port = holder.getLocalPort();
         try (TestServer server = TestServer.start()) {
             Api api = new Api(server.baseUrl());
-            String id = Hooks.webhook(api, "patient", "http://127.0.0.1:" + port + "/hook", List.of("run.*")).get("id").asText();
+            String id = Hooks.webhook(api, "patient", "http://127.0.0.1:" + port + "/hook", List.of("run.*"))
+                    .get("id")
+                    .asText();
             Hooks.automation(api, "wh-burst");
             long down = System.currentTimeMillis();
             List<String> runs = new ArrayList<>();
@@ -52,7 +51,12 @@ class WebhookOutageTest {
                 runs.add(Hooks.startRun(api, "wh-burst"));
             }
             while (System.currentTimeMillis() < down + OUTAGE_MILLIS) {
-                assertTrue(api.get(P + "/webhooks/" + id, KEY).json().get("enabled").asBoolean(), "still enabled during the outage");
+                assertTrue(
+                        api.get(P + "/webhooks/" + id, KEY)
+                                .json()
+                                .get("enabled")
+                                .asBoolean(),
+                        "still enabled during the outage");
                 Thread.sleep(2000);
             }
             List<JsonNode> during = Hooks.allDeliveries(api, id);
@@ -62,7 +66,9 @@ class WebhookOutageTest {
                 assertFalse(d.get("status").asText().equals("delivered"), d.toString());
                 failedAttempts += d.get("attempts").asInt();
             }
-            assertTrue(failedAttempts > 10 * RUNS, "thousands of failed attempts, far past any count of attempts: " + failedAttempts);
+            assertTrue(
+                    failedAttempts > 10 * RUNS,
+                    "thousands of failed attempts, far past any count of attempts: " + failedAttempts);
 
             holder.close();
             try (Receiver receiver = new Receiver(port)) {
@@ -90,10 +96,14 @@ class WebhookOutageTest {
                 assertEquals(RUNS * 3, hits.size(), "and none twice");
                 Map<String, Set<String>> typesPerRun = new HashMap<>();
                 for (Receiver.Hit h : hits) {
-                    typesPerRun.computeIfAbsent(h.json().get("data").get("id").asText(), k -> new HashSet<>()).add(h.eventType());
+                    typesPerRun
+                            .computeIfAbsent(h.json().get("data").get("id").asText(), k -> new HashSet<>())
+                            .add(h.eventType());
                 }
                 assertEquals(new HashSet<>(runs), typesPerRun.keySet());
-                typesPerRun.values().forEach(t -> assertEquals(Set.of("run.queued", "run.started", "run.completed"), t));
+                typesPerRun
+                        .values()
+                        .forEach(t -> assertEquals(Set.of("run.queued", "run.started", "run.completed"), t));
             }
         } finally {
             holder.close();

@@ -7,18 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mobius.server.SharedServerTest;
+import dev.mobius.server.ids.Ids;
+import dev.mobius.server.json.Json;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.server.SharedServerTest;
-import dev.mobius.server.ids.Ids;
-import dev.mobius.server.json.Json;
 
 /** Deliveries to a local receiver: signing, payloads, retries, terminal answers, timeouts, rotation, ping (disabling: WebhookDisableTest). */
 class WebhooksTest extends SharedServerTest {
@@ -28,7 +25,11 @@ class WebhooksTest extends SharedServerTest {
         try (Receiver receiver = new Receiver()) {
             JsonNode hook = Hooks.webhook(api, "runs-all", receiver.url(), List.of("run.*"));
             String secret = hook.get("signing_secret").asText();
-            assertFalse(api.get(P + "/webhooks/" + hook.get("id").asText(), KEY).json().has("signing_secret"), "never on reads");
+            assertFalse(
+                    api.get(P + "/webhooks/" + hook.get("id").asText(), KEY)
+                            .json()
+                            .has("signing_secret"),
+                    "never on reads");
             Hooks.automation(api, "wh-basic");
             String runId = Hooks.startRun(api, "wh-basic");
             JsonNode run = Hooks.awaitRun(api, runId, "completed");
@@ -37,7 +38,8 @@ class WebhooksTest extends SharedServerTest {
             Receiver.Hit hit = completed.get(0);
             assertTrue(hit.signedWith(secret));
             assertEquals("v1", hit.headers().get("x-mobius-signature-version"));
-            assertEquals("mobius/webhook/" + hook.get("id").asText(), hit.headers().get("x-mobius-secret-ref"));
+            assertEquals(
+                    "mobius/webhook/" + hook.get("id").asText(), hit.headers().get("x-mobius-secret-ref"));
             assertEquals("1", hit.headers().get("x-mobius-secret-version"));
             assertEquals(hit.deliveryId(), hit.headers().get("idempotency-key"));
             assertTrue(hit.deliveryId().startsWith("whdel_"));
@@ -53,7 +55,11 @@ class WebhooksTest extends SharedServerTest {
                 assertTrue(d.has("delivered_at"));
             }
             assertEquals(Set.of("run.queued", "run.started", "run.completed"), types);
-            assertEquals(3, receiver.hits().stream().filter(h -> h.json().get("data").get("id").asText().equals(runId)).count(),
+            assertEquals(
+                    3,
+                    receiver.hits().stream()
+                            .filter(h -> h.json().get("data").get("id").asText().equals(runId))
+                            .count(),
                     "each event exactly once");
         }
     }
@@ -99,13 +105,15 @@ class WebhooksTest extends SharedServerTest {
     @Test
     void aReceiverThatHangsPastTheTimeoutIsRetried() throws Exception {
         try (Receiver receiver = new Receiver()) {
-            receiver.answer(h -> h.attemptOfThisId() == 1 ? new Receiver.Answer(200, 3000, Map.of()) : Receiver.Answer.of(200));
+            receiver.answer(
+                    h -> h.attemptOfThisId() == 1 ? new Receiver.Answer(200, 3000, Map.of()) : Receiver.Answer.of(200));
             JsonNode hook = Hooks.webhook(api, "slow", receiver.url(), List.of("run.completed"));
             Hooks.automation(api, "wh-slow");
             Hooks.startRun(api, "wh-slow");
             JsonNode items = Hooks.awaitDeliveries(api, hook.get("id").asText(), d -> Hooks.all(d, 1, "delivered"));
             assertEquals(2, items.get(0).get("attempts").asInt());
-            assertEquals("timed out after 1500 ms", items.get(0).get("last_error").asText());
+            assertEquals(
+                    "timed out after 1500 ms", items.get(0).get("last_error").asText());
         }
     }
 
@@ -118,9 +126,15 @@ class WebhooksTest extends SharedServerTest {
             Hooks.startRun(api, "wh-rotate");
             Receiver.Hit first = receiver.await(h -> true, 1, 10_000).get(0);
             assertTrue(first.signedWith(hook.get("signing_secret").asText()));
-            JsonNode rotated = api.post(P + "/webhooks/" + id + "/secret/rotate", KEY, null).json();
+            JsonNode rotated = api.post(P + "/webhooks/" + id + "/secret/rotate", KEY, null)
+                    .json();
             assertEquals(2, rotated.get("secret_version").asInt());
-            assertEquals(2, api.get(P + "/webhooks/" + id, KEY).json().get("secret_version").asInt());
+            assertEquals(
+                    2,
+                    api.get(P + "/webhooks/" + id, KEY)
+                            .json()
+                            .get("secret_version")
+                            .asInt());
             Hooks.startRun(api, "wh-rotate");
             Receiver.Hit second = receiver.await(h -> true, 2, 10_000).get(1);
             assertEquals("2", second.headers().get("x-mobius-secret-version"));
@@ -134,8 +148,11 @@ class WebhooksTest extends SharedServerTest {
         try (Receiver receiver = new Receiver()) {
             JsonNode hook = Hooks.webhook(api, "pinged", "", List.of());
             String id = hook.get("id").asText();
-            assertEquals("webhook_url_missing", api.post(P + "/webhooks/" + id + "/ping", KEY, Map.of()).errorCode());
-            JsonNode ok = api.post(P + "/webhooks/" + id + "/ping", KEY, Map.of("url", receiver.url())).json();
+            assertEquals(
+                    "webhook_url_missing",
+                    api.post(P + "/webhooks/" + id + "/ping", KEY, Map.of()).errorCode());
+            JsonNode ok = api.post(P + "/webhooks/" + id + "/ping", KEY, Map.of("url", receiver.url()))
+                    .json();
             assertTrue(ok.get("success").asBoolean());
             assertEquals(200, ok.get("status_code").asInt());
             assertTrue(ok.has("latency_ms"));
@@ -144,15 +161,20 @@ class WebhooksTest extends SharedServerTest {
             assertEquals(id, hit.json().get("data").get("webhook_id").asText());
             assertTrue(hit.signedWith(hook.get("signing_secret").asText()));
             receiver.answer(h -> Receiver.Answer.of(500));
-            JsonNode failed = api.post(P + "/webhooks/" + id + "/ping", KEY, Map.of("url", receiver.url())).json();
+            JsonNode failed = api.post(P + "/webhooks/" + id + "/ping", KEY, Map.of("url", receiver.url()))
+                    .json();
             assertFalse(failed.get("success").asBoolean());
             assertEquals(500, failed.get("status_code").asInt());
             assertEquals("HTTP 500: answer 500", failed.get("error").asText());
             assertEquals(0, Hooks.deliveries(api, id).size(), "pings are not recorded");
         }
-        JsonNode refused = api.post(P + "/webhooks", KEY, Map.of("name", "closed", "events", List.of())).json();
-        JsonNode down = api.post(P + "/webhooks/" + refused.get("id").asText() + "/ping", KEY,
-                Map.of("url", "http://127.0.0.1:9/nothing")).json();
+        JsonNode refused = api.post(P + "/webhooks", KEY, Map.of("name", "closed", "events", List.of()))
+                .json();
+        JsonNode down = api.post(
+                        P + "/webhooks/" + refused.get("id").asText() + "/ping",
+                        KEY,
+                        Map.of("url", "http://127.0.0.1:9/nothing"))
+                .json();
         assertEquals("connection refused", down.get("error").asText());
         assertNull(down.get("status_code"));
     }
@@ -161,13 +183,19 @@ class WebhooksTest extends SharedServerTest {
     void interactionEventsCarryTheInteractionAsGetReturnsIt() throws Exception {
         try (Receiver receiver = new Receiver()) {
             Hooks.webhook(api, "asks", receiver.url(), List.of("interaction.*"));
-            JsonNode created = api.post(P + "/interactions", KEY, Map.of("kind", "request_approval", "title", "Ship it?")).json();
+            JsonNode created = api.post(
+                            P + "/interactions", KEY, Map.of("kind", "request_approval", "title", "Ship it?"))
+                    .json();
             String iid = created.get("id").asText();
-            Receiver.Hit requested = receiver.await(h -> "interaction.requested".equals(h.eventType()), 1, 10_000).get(0);
+            Receiver.Hit requested = receiver.await(h -> "interaction.requested".equals(h.eventType()), 1, 10_000)
+                    .get(0);
             assertEquals(created, requested.json().get("data"));
             api.post(P + "/interactions/" + iid + "/cancel", KEY, Map.of("reason", "not now"));
-            Receiver.Hit cancelled = receiver.await(h -> "interaction.cancelled".equals(h.eventType()), 1, 10_000).get(0);
-            assertEquals(api.get(P + "/interactions/" + iid, KEY).json(), cancelled.json().get("data"));
+            Receiver.Hit cancelled = receiver.await(h -> "interaction.cancelled".equals(h.eventType()), 1, 10_000)
+                    .get(0);
+            assertEquals(
+                    api.get(P + "/interactions/" + iid, KEY).json(),
+                    cancelled.json().get("data"));
         }
     }
 
@@ -179,8 +207,9 @@ class WebhooksTest extends SharedServerTest {
             String runId = Hooks.startRun(api, "wh-outbox");
             Hooks.awaitRun(api, runId, "completed");
             var jdbi = server.server().database().jdbi();
-            String projectId = api.get(P + "/runs/" + runId, KEY).json().get("project_id").asText();
-            WebhookOutbox outbox = new WebhookOutbox(new Ids(), Json.newMapper(), (h, id) -> null, () -> { });
+            String projectId =
+                    api.get(P + "/runs/" + runId, KEY).json().get("project_id").asText();
+            WebhookOutbox outbox = new WebhookOutbox(new Ids(), Json.newMapper(), (h, id) -> null, () -> {});
             try {
                 jdbi.useTransaction(h -> {
                     outbox.runChanged(h, projectId, runId, java.util.List.of("run.cancelled"));
@@ -197,9 +226,16 @@ class WebhooksTest extends SharedServerTest {
 
     @Test
     void anUnknownEventTypeOrABadUrlIsRefusedAndNamesAreUniquePerProject() {
-        var bad = api.post(P + "/webhooks", KEY, Map.of("name", "x", "url", "ftp://a", "events", List.of("run.finished")));
+        var bad = api.post(
+                P + "/webhooks", KEY, Map.of("name", "x", "url", "ftp://a", "events", List.of("run.finished")));
         assertEquals(400, bad.status());
-        assertEquals(201, api.post(P + "/webhooks", KEY, Map.of("name", "dup", "events", List.of())).status());
-        assertEquals("webhook_name_taken", api.post(P + "/webhooks", KEY, Map.of("name", "dup", "events", List.of())).errorCode());
+        assertEquals(
+                201,
+                api.post(P + "/webhooks", KEY, Map.of("name", "dup", "events", List.of()))
+                        .status());
+        assertEquals(
+                "webhook_name_taken",
+                api.post(P + "/webhooks", KEY, Map.of("name", "dup", "events", List.of()))
+                        .errorCode());
     }
 }

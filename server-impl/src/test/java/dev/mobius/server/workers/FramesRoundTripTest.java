@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.junit.jupiter.api.Test;
 
 /** Every frame fixture parses into the frame types and serialises back to the same JSON. */
@@ -21,11 +19,15 @@ class FramesRoundTripTest {
 
     private static Path fixtures() {
         try {
-            return Path.of(FramesRoundTripTest.class.getResource("/worker-frames/manifest.json").toURI()).getParent();
+            return Path.of(FramesRoundTripTest.class
+                            .getResource("/worker-frames/manifest.json")
+                            .toURI())
+                    .getParent();
         } catch (java.net.URISyntaxException e) {
             throw new IllegalStateException(e);
         }
     }
+
     private final ObjectMapper mapper = Frames.newMapper();
 
     /** The fixtures, plus the frames of reference §6.3 that have no fixture file. */
@@ -48,7 +50,10 @@ class FramesRoundTripTest {
     void everyFixtureRoundTrips() throws Exception {
         List<Path> files;
         try (Stream<Path> s = Files.list(FIXTURES)) {
-            files = s.filter(p -> p.toString().endsWith(".json") && !p.getFileName().toString().equals("manifest.json")).sorted().toList();
+            files = s.filter(p -> p.toString().endsWith(".json")
+                            && !p.getFileName().toString().equals("manifest.json"))
+                    .sorted()
+                    .toList();
         }
         assertFalse(files.isEmpty());
         for (Path f : files) {

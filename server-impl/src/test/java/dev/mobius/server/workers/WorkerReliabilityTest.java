@@ -3,20 +3,18 @@ package dev.mobius.server.workers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mobius.client.worker.Worker;
+import dev.mobius.server.Api;
+import dev.mobius.server.Fixtures;
+import dev.mobius.server.TestServer;
+import dev.mobius.server.TwoNodes;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import org.junit.jupiter.api.Test;
-
-import dev.mobius.client.worker.Worker;
-import dev.mobius.server.Api;
-import dev.mobius.server.Fixtures;
-import dev.mobius.server.TestServer;
-import dev.mobius.server.TwoNodes;
 
 /** Workers that die, connections that drop, and nodes that share the queue. */
 class WorkerReliabilityTest {
@@ -26,7 +24,9 @@ class WorkerReliabilityTest {
             String project = new Fixtures(new Api(server.baseUrl()), TestServer.BOOTSTRAP_KEY).project("ws-kill");
             CountDownLatch started = new CountDownLatch(1);
             AtomicInteger completions = new AtomicInteger();
-            Worker doomed = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project).instanceId("doomed").build();
+            Worker doomed = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project)
+                    .instanceId("doomed")
+                    .build();
             doomed.register("work", job -> {
                 started.countDown();
                 Thread.sleep(60_000);
@@ -38,8 +38,10 @@ class WorkerReliabilityTest {
             assertTrue(started.await(10, TimeUnit.SECONDS));
             doomed.kill(); // no report, no close frame
 
-            try (Worker rescuer = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project).instanceId("rescuer")
-                    .heartbeatEvery(Duration.ofMillis(500)).build()) {
+            try (Worker rescuer = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project)
+                    .instanceId("rescuer")
+                    .heartbeatEvery(Duration.ofMillis(500))
+                    .build()) {
                 rescuer.register("work", job -> {
                     completions.incrementAndGet();
                     return Map.of("attempt", job.claimAttempt());
@@ -60,7 +62,9 @@ class WorkerReliabilityTest {
             String project = new Fixtures(new Api(server.baseUrl()), TestServer.BOOTSTRAP_KEY).project("ws-cut");
             CountDownLatch release = new CountDownLatch(1);
             CountDownLatch started = new CountDownLatch(1);
-            try (Worker worker = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project).instanceId("cut").build()) {
+            try (Worker worker = Worker.builder(URI.create(server.baseUrl()), TestServer.BOOTSTRAP_KEY, project)
+                    .instanceId("cut")
+                    .build()) {
                 worker.register("work", job -> {
                     started.countDown();
                     release.await();
@@ -88,16 +92,25 @@ class WorkerReliabilityTest {
     void aJobQueuedOnOneNodeReachesAWorkerOnTheOther() throws Exception {
         try (TwoNodes nodes = TwoNodes.start()) {
             String project = new Fixtures(nodes.apiA, TestServer.BOOTSTRAP_KEY).project("ws-two-nodes");
-            try (Worker onB = Worker.builder(URI.create("http://127.0.0.1:" + nodes.b.port()), TestServer.BOOTSTRAP_KEY, project)
-                    .instanceId("on-b").concurrency(4).build();
-                 Worker onA = Worker.builder(URI.create("http://127.0.0.1:" + nodes.a.port()), TestServer.BOOTSTRAP_KEY, project)
-                    .instanceId("on-a").concurrency(4).build()) {
+            try (Worker onB = Worker.builder(
+                                    URI.create("http://127.0.0.1:" + nodes.b.port()), TestServer.BOOTSTRAP_KEY, project)
+                            .instanceId("on-b")
+                            .concurrency(4)
+                            .build();
+                    Worker onA = Worker.builder(
+                                    URI.create("http://127.0.0.1:" + nodes.a.port()), TestServer.BOOTSTRAP_KEY, project)
+                            .instanceId("on-a")
+                            .concurrency(4)
+                            .build()) {
                 onB.register("work", job -> Map.of("node", "b"));
                 onA.register("work", job -> Map.of("node", "a"));
                 onB.start();
                 assertTrue(onB.awaitRegistered(Duration.ofSeconds(10)));
                 String first = WorkerSocketTest.enqueue(nodes.a, project, "work", Map.of());
-                assertEquals("{\"node\": \"b\"}", WorkerSocketTest.awaitStatus(nodes.a, first, "completed").get("result"));
+                assertEquals(
+                        "{\"node\": \"b\"}",
+                        WorkerSocketTest.awaitStatus(nodes.a, first, "completed")
+                                .get("result"));
                 onA.start();
                 assertTrue(onA.awaitRegistered(Duration.ofSeconds(10)));
                 for (int i = 0; i < 20; i++) {

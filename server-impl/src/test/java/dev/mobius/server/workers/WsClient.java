@@ -1,5 +1,7 @@
 package dev.mobius.server.workers;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -9,9 +11,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** A bare worker socket for protocol tests: sends raw frames, collects what the server sends. */
 final class WsClient implements AutoCloseable {
@@ -26,33 +25,36 @@ final class WsClient implements AutoCloseable {
             b.header("Authorization", "Bearer " + key);
         }
         StringBuilder partial = new StringBuilder();
-        ws = b.buildAsync(URI.create(baseUrl.replaceFirst("^http", "ws") + "/v1/projects/" + project + "/workers/socket"), new WebSocket.Listener() {
-            @Override
-            public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                partial.append(data);
-                if (last) {
-                    try {
-                        frames.add(JSON.readTree(partial.toString()));
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                    partial.setLength(0);
-                }
-                w.request(1);
-                return null;
-            }
+        ws = b.buildAsync(
+                        URI.create(baseUrl.replaceFirst("^http", "ws") + "/v1/projects/" + project + "/workers/socket"),
+                        new WebSocket.Listener() {
+                            @Override
+                            public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                                partial.append(data);
+                                if (last) {
+                                    try {
+                                        frames.add(JSON.readTree(partial.toString()));
+                                    } catch (Exception e) {
+                                        throw new IllegalStateException(e);
+                                    }
+                                    partial.setLength(0);
+                                }
+                                w.request(1);
+                                return null;
+                            }
 
-            @Override
-            public CompletionStage<?> onClose(WebSocket w, int status, String reason) {
-                closed.complete(status);
-                return null;
-            }
+                            @Override
+                            public CompletionStage<?> onClose(WebSocket w, int status, String reason) {
+                                closed.complete(status);
+                                return null;
+                            }
 
-            @Override
-            public void onError(WebSocket w, Throwable error) {
-                closed.complete(-1);
-            }
-        }).get(10, TimeUnit.SECONDS);
+                            @Override
+                            public void onError(WebSocket w, Throwable error) {
+                                closed.complete(-1);
+                            }
+                        })
+                .get(10, TimeUnit.SECONDS);
     }
 
     void send(String json) throws Exception {

@@ -1,12 +1,11 @@
 package dev.mobius.client.worker.examples;
 
+import dev.mobius.client.worker.Worker;
 import java.net.URI;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-
-import dev.mobius.client.worker.Worker;
 
 /**
  * The smallest useful worker: it runs the action {@code echo} by answering with the parameters it
@@ -33,7 +32,10 @@ public final class EchoWorker {
             System.err.println("MOBIUS_API_KEY is not set");
             System.exit(2);
         }
-        Worker worker = Worker.builder(URI.create(url), key, project).name("echo-worker").concurrency(concurrency).build();
+        Worker worker = Worker.builder(URI.create(url), key, project)
+                .name("echo-worker")
+                .concurrency(concurrency)
+                .build();
         worker.register("echo", Map.of("type", "object", "description", "Any object; it is answered back"), job -> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("echo", job.parameters());
@@ -42,18 +44,25 @@ public final class EchoWorker {
             return out;
         });
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            worker.drain(Duration.ofSeconds(30));
-            stopped.countDown();
-        }, "echo-worker-stop"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            worker.drain(Duration.ofSeconds(30));
+                            stopped.countDown();
+                        },
+                        "echo-worker-stop"));
         worker.start();
         if (!worker.awaitRegistered(Duration.ofSeconds(30))) {
-            System.err.println(worker.authRevoked() ? "the key was refused (401)" : "could not register at " + url + " (still retrying)");
+            System.err.println(
+                    worker.authRevoked()
+                            ? "the key was refused (401)"
+                            : "could not register at " + url + " (still retrying)");
             if (worker.authRevoked()) {
                 System.exit(1);
             }
         } else {
-            System.out.println("echo worker registered in project " + project + " at " + url + "; waiting for jobs (Ctrl-C stops)");
+            System.out.println("echo worker registered in project " + project + " at " + url
+                    + "; waiting for jobs (Ctrl-C stops)");
         }
         stopped.await();
     }
