@@ -149,7 +149,7 @@ class ContractReplayTest {
                                 : response.getExtensions().get("x-replay-examples");
                         if (bodiless instanceof Map<?, ?> map) {
                             for (Map.Entry<?, ?> e : map.entrySet()) {
-                                @SuppressWarnings("unchecked")
+                                @SuppressWarnings("unchecked") // a YAML mapping, parsed with string keys
                                 Map<String, Object> ext = (Map<String, Object>) e.getValue();
                                 cases.add(new Case(
                                         opId,
@@ -607,7 +607,7 @@ class ContractReplayTest {
         }
         if (node.isObject()) {
             ObjectNode copy = json.createObjectNode();
-            node.fields().forEachRemaining(e -> copy.set(e.getKey(), substituteTree(e.getValue())));
+            node.properties().iterator().forEachRemaining(e -> copy.set(e.getKey(), substituteTree(e.getValue())));
             return copy;
         }
         if (node.isArray()) {
@@ -618,14 +618,16 @@ class ContractReplayTest {
         return node;
     }
 
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings("unchecked") // a YAML mapping, parsed with string keys
     private static Map<String, Object> map(Object value) {
         if (value instanceof Map<?, ?> m) {
             return new LinkedHashMap<>((Map<String, Object>) m);
         }
         if (value instanceof ObjectNode node) {
             Map<String, Object> out = new LinkedHashMap<>();
-            node.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+            node.properties()
+                    .iterator()
+                    .forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
             return out;
         }
         return Map.of();

@@ -7,6 +7,7 @@ import io.swagger.v3.oas.models.media.Schema;
 import io.swagger.v3.oas.models.parameters.Parameter;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -91,8 +92,10 @@ final class NegativeInputs {
 
     private static void bodyMutations(
             ObjectNode valid, Schema<?> schema, Map<String, String> path, List<Mutation> out) {
-        Map<String, Schema> properties = schema.getProperties();
-        for (Map.Entry<String, Schema> property : properties.entrySet()) {
+        // swagger-models declares the map with raw Schema values: copied into a typed one.
+        Map<String, Schema<?>> properties = new LinkedHashMap<>();
+        schema.getProperties().forEach(properties::put);
+        for (Map.Entry<String, Schema<?>> property : properties.entrySet()) {
             String name = property.getKey();
             String type = property.getValue().getType();
             if ("string".equals(type)) {
@@ -143,7 +146,7 @@ final class NegativeInputs {
     }
 
     private static String firstNestedPath(JsonNode node, String at) {
-        Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+        Iterator<Map.Entry<String, JsonNode>> fields = node.properties().iterator();
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> f = fields.next();
             if (f.getValue().isObject()) {

@@ -402,7 +402,7 @@ public final class ActionService {
                                 stepKey,
                                 id,
                                 entry.name(),
-                                mapper.convertValue(input, Map.class),
+                                Json.toObject(mapper, input),
                                 entry.queue() == null ? "default" : entry.queue(),
                                 entry.capabilities(),
                                 null,

@@ -3,6 +3,7 @@ package dev.mobius.server.actions;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mobius.server.events.Expressions;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.outbound.OutboundHttp;
 import dev.mobius.server.signing.SignatureV1;
@@ -74,7 +75,7 @@ public final class Calls {
         Map<String, Object> vars = new LinkedHashMap<>();
         vars.put("data", mapper.convertValue(input.get("data"), Object.class));
         Map<String, Object> out = new LinkedHashMap<>();
-        for (var it = input.path("fields").fields(); it.hasNext(); ) {
+        for (var it = input.path("fields").properties().iterator(); it.hasNext(); ) {
             var field = it.next();
             try {
                 out.put(field.getKey(), expressions.evaluate(field.getValue().asText(), vars));
@@ -136,7 +137,7 @@ public final class Calls {
             if (json) {
                 req.header("Content-Type", "application/json");
             }
-            for (var it = input.path("headers").fields(); it.hasNext(); ) {
+            for (var it = input.path("headers").properties().iterator(); it.hasNext(); ) {
                 var h = it.next();
                 req.setHeader(h.getKey(), h.getValue().asText());
             }
@@ -197,7 +198,7 @@ public final class Calls {
             try {
                 JsonNode node = mapper.readTree(text);
                 if (node != null && node.isObject()) {
-                    return CallResult.success(mapper.convertValue(node, Map.class));
+                    return CallResult.success(Json.toObject(mapper, node));
                 }
             } catch (IOException ignored) {
                 // reported below

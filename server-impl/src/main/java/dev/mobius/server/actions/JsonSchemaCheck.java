@@ -62,7 +62,9 @@ public final class JsonSchemaCheck {
         }
         JsonNode props = schema.get("properties");
         if (props != null && props.isObject()) {
-            props.fields().forEachRemaining(e -> walkSchema(e.getValue(), at + ".properties." + e.getKey(), out));
+            props.properties()
+                    .iterator()
+                    .forEachRemaining(e -> walkSchema(e.getValue(), at + ".properties." + e.getKey(), out));
         }
         walkSchema(schema.get("items"), at + ".items", out);
         JsonNode additional = schema.get("additionalProperties");
@@ -160,7 +162,7 @@ public final class JsonSchemaCheck {
             }
             JsonNode props = schema.path("properties");
             JsonNode additional = schema.get("additionalProperties");
-            for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = value.properties().iterator(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String path = at + "." + e.getKey();
                 if (props.has(e.getKey())) {

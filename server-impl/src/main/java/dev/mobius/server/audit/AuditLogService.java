@@ -97,14 +97,10 @@ public final class AuditLogService {
                 .createdAt(row.createdAt());
         Map<String, Object> changes = Json.readObject(mapper, row.changes());
         if (changes != null) {
-            entry.changes(
-                    new AuditChanges().before(asMap(changes.get("before"))).after(asMap(changes.get("after"))));
+            entry.changes(new AuditChanges()
+                    .before(Json.asObject(changes.get("before")))
+                    .after(Json.asObject(changes.get("after"))));
         }
         return entry;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> asMap(Object value) {
-        return value instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
     }
 }

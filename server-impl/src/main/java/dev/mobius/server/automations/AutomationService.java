@@ -103,6 +103,8 @@ public final class AutomationService {
         });
     }
 
+    // Top-level triggers are deprecated in the contract; reading them is how they are refused.
+    @SuppressWarnings("deprecation")
     public Automation create(Caller caller, String projectRef, CreateAutomationRequest request) {
         Validator v = new Validator();
         rejectTopLevelTriggers(request.getTriggers(), v);
@@ -152,6 +154,8 @@ public final class AutomationService {
         });
     }
 
+    // Top-level triggers are deprecated in the contract; reading them is how they are refused.
+    @SuppressWarnings("deprecation")
     public Automation update(Caller caller, String projectRef, String handle, UpdateAutomationRequest request) {
         Validator v = new Validator();
         rejectTopLevelTriggers(request.getTriggers(), v);

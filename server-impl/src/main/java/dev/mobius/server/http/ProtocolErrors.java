@@ -43,6 +43,8 @@ public final class ProtocolErrors implements AddOn {
     }
 
     static final class EnvelopeCodec extends HttpServerFilter {
+        // The only constructor that takes header-count limits is deprecated; Grizzly has no other way to set them.
+        @SuppressWarnings("deprecation")
         EnvelopeCodec(
                 boolean chunking,
                 int maxHeaderSize,

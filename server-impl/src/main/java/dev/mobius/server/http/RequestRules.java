@@ -74,7 +74,7 @@ public final class RequestRules implements ValidationInterceptor {
     }
 
     /** The {@code tags} of a generated request model, if it has them (every tagged request names them so). */
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings("unchecked") // every generated model's tags are a Map<String, String>
     private Map<String, String> tagsOf(Object arg) {
         if (arg == null) {
             return null;

@@ -12,7 +12,7 @@ import java.util.List;
 /** RFC 3339 timestamps in query parameters ({@code created_after=2026-05-01T12:00:00Z}). */
 public final class TimestampParam implements ParamConverterProvider {
     @Override
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings("unchecked") // T is OffsetDateTime here, checked on the first line
     public <T> ParamConverter<T> getConverter(Class<T> rawType, Type genericType, Annotation[] annotations) {
         if (rawType != OffsetDateTime.class) {
             return null;

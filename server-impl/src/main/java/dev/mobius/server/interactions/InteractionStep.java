@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.json.Json;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepCall;
 import dev.mobius.server.runs.StepKind;
@@ -38,8 +39,7 @@ public final class InteractionStep implements StepKind {
             check.error(at, "must be an object");
             return;
         }
-        for (ApiException.FieldError e :
-                InteractionService.validateStepConfig(castMap(mapper.convertValue(config, Map.class)), at)) {
+        for (ApiException.FieldError e : InteractionService.validateStepConfig(Json.toObject(mapper, config), at)) {
             check.error(e.field(), e.reason());
         }
         check.templates(at + ".prompt", config.path("prompt"));
@@ -49,7 +49,7 @@ public final class InteractionStep implements StepKind {
 
     @Override
     public Result start(StepCall call) {
-        Map<String, Object> resolved = castMap((Map<?, ?>) call.resolve(call.config()));
+        Map<String, Object> resolved = Json.asObject(call.resolve(call.config()));
         RunRow run = call.run();
         String interactionId = interactions.openForRunStep(
                 call.handle(),
@@ -81,10 +81,5 @@ public final class InteractionStep implements StepKind {
     @Override
     public void cancelRun(Handle h, String runId, String reason) {
         interactions.cancelOpenForRun(h, runId, reason);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> castMap(Map<?, ?> m) {
-        return (Map<String, Object>) m;
     }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.util.LinkedHashMap;
@@ -35,18 +36,20 @@ public final class Json {
     }
 
     public static ObjectMapper newMapper() {
-        ObjectMapper mapper = new ObjectMapper()
-                .registerModule(new JavaTimeModule())
+        ObjectMapper mapper = JsonMapper.builder()
+                .addModule(new JavaTimeModule())
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
                 .disable(DeserializationFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
                 // Request schemas are closed: an unknown field is a 400, not silently dropped.
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-                .setSerializationInclusion(JsonInclude.Include.NON_NULL)
+                .defaultPropertyInclusion(
+                        JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
                 // A value of the wrong JSON type is a 400, as the contract's schemas say: no "123"
                 // for a number, no 123 for a string, no 1.5 for an integer.
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                .build();
         for (CoercionInputShape scalar :
                 List.of(CoercionInputShape.Integer, CoercionInputShape.Float, CoercionInputShape.Boolean)) {
             mapper.coercionConfigFor(LogicalType.Textual).setCoercion(scalar, CoercionAction.Fail);
@@ -61,6 +64,17 @@ public final class Json {
             throw new IllegalStateException(
                     "cannot serialise " + value.getClass().getName(), e);
         }
+    }
+
+    /** A decoded JSON object (Jackson decodes objects as maps with string keys), or null when it is not one. */
+    @SuppressWarnings("unchecked") // Jackson's Object decoding gives Map<String, Object> for every JSON object
+    public static Map<String, Object> asObject(Object decoded) {
+        return decoded instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
+    }
+
+    /** A JSON object (a tree, a model) as a map, or null for null. */
+    public static Map<String, Object> toObject(ObjectMapper mapper, Object value) {
+        return mapper.convertValue(value, new TypeReference<LinkedHashMap<String, Object>>() {});
     }
 
     public static Map<String, Object> readObject(ObjectMapper mapper, String json) {

@@ -7,6 +7,7 @@ import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.json.Json;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -63,7 +64,7 @@ public final class ChildRunStep implements StepKind {
         }
         RunRow child;
         try {
-            child = call.startChild(automation.get(), childInputs instanceof Map<?, ?> m ? castMap(m) : null);
+            child = call.startChild(automation.get(), Json.asObject(childInputs));
         } catch (ApiException e) {
             return Failed.retryable(
                     "child_run_failed", "child run of \"" + handle + "\" could not start: " + e.getMessage());
@@ -73,10 +74,5 @@ public final class ChildRunStep implements StepKind {
         output.put("automation_handle", handle);
         output.put("status", child.status());
         return new Done(output);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> castMap(Map<?, ?> m) {
-        return (Map<String, Object>) m;
     }
 }

@@ -54,7 +54,8 @@ public final class EventWaitStep implements StepKind {
             if (!mapping.isObject()) {
                 check.error(at + ".payload_mapping", "must map output names to expressions");
             } else {
-                mapping.fields()
+                mapping.properties()
+                        .iterator()
                         .forEachRemaining(e -> check.expression(at + ".payload_mapping." + e.getKey(), e.getValue()));
             }
         }

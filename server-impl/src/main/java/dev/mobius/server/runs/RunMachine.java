@@ -8,6 +8,7 @@ import dev.mobius.server.automations.Templates;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.json.Json;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
@@ -161,7 +162,7 @@ public final class RunMachine {
         try {
             Object input = step.getInput() == null ? null : resolve(run, step.getInput());
             if (input instanceof Map<?, ?> m) {
-                started = run.withInputs(started, castMap(m));
+                started = run.withInputs(started, Json.asObject(m));
             }
             StepKind stepKind = kinds.find(kind);
             StepKind.Result result = stepKind == null
@@ -338,11 +339,6 @@ public final class RunMachine {
 
     private Object resolve(RunState run, Object value) {
         return Templates.resolve(value, run.inputs == null ? Map.of() : run.inputs, run.context, mapper);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> castMap(Map<?, ?> m) {
-        return (Map<String, Object>) m;
     }
 
     /** When a waiting step's {@code timeout} runs out: its start plus the duration (on_timeout is always fail). */

@@ -29,8 +29,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.glassfish.grizzly.CloseListener;
+import org.glassfish.grizzly.CloseType;
 import org.glassfish.grizzly.Closeable;
-import org.glassfish.grizzly.ICloseType;
 import org.glassfish.grizzly.http.server.Request;
 import org.glassfish.grizzly.http.server.Response;
 import org.glassfish.grizzly.nio.NIOConnection;
@@ -364,6 +364,7 @@ public final class RunStreams implements AutoCloseable {
             this.stream = stream;
         }
 
+        // ChunkedOutput<String> declares write(String); the raw view writes bytes the writer passes through.
         @SuppressWarnings({"unchecked", "rawtypes"})
         void writeBytes(byte[] chunk) throws IOException {
             ((ChunkedOutput) this).write(chunk);
@@ -388,7 +389,7 @@ public final class RunStreams implements AutoCloseable {
         private volatile Response response;
         private int connectionLimit;
         private long bytesBeforeCommit;
-        private final CloseListener<Closeable, ICloseType> onClosed = (closeable, type) -> {
+        private final CloseListener<Closeable, CloseType> onClosed = (closeable, type) -> {
             try {
                 writers.execute(() -> drop(null));
             } catch (java.util.concurrent.RejectedExecutionException e) {

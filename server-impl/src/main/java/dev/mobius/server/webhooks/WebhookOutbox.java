@@ -104,7 +104,7 @@ public final class WebhookOutbox implements Lifecycle {
             return;
         }
         Object view = interactions.view(h, interactionId);
-        Object runId = mapper.convertValue(view, Map.class).get("run_id");
+        Object runId = Json.toObject(mapper, view).get("run_id");
         queue(h, targets, projectId, eventType, runId == null ? null : runId.toString(), view);
     }
 

@@ -75,6 +75,8 @@ final class WorkerSocketEndpoint extends WebSocketApplication {
      * is process-wide, which is why an application only accepts requests for its own port (two
      * nodes in one JVM in the tests).
      */
+    // The path-mapped register() matches on the path alone; this application also checks the port.
+    @SuppressWarnings("deprecation")
     void register(int port) {
         this.port = port;
         WebSocketEngine.getEngine().register(this);
@@ -87,7 +89,7 @@ final class WorkerSocketEndpoint extends WebSocketApplication {
     // ------------------------------------------------------------------ upgrade
 
     @Override
-    @SuppressWarnings("deprecation")
+    @SuppressWarnings("deprecation") // the engine still asks each application through this method
     public boolean isApplicationRequest(HttpRequestPacket request) {
         return request.getLocalPort() == port
                 && ROUTE.matcher(request.getRequestURI()).matches();
