@@ -22,6 +22,7 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;
+import java.io.EOFException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -143,6 +144,11 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             return new ApiException(
                     406, "not_acceptable", "the Accept header excludes every media type this operation returns", null);
         }
+        if (bodyEndedEarly(failure)) {
+            // The client went away or lied about the length: its fault, and nothing worth a stack trace.
+            return new ApiException(
+                    400, "bad_request", "the request body ended before the length the request declared", null);
+        }
         if (DatabaseFailures.isUnavailable(failure)) {
             // The request raced the loss of the database (the gate closes within a watch interval).
             database.suspect();
@@ -168,6 +174,15 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             details.put("request_id", requestId);
         }
         return new ApiException(500, "internal", "internal error; quote the request id when reporting it", details);
+    }
+
+    private static boolean bodyEndedEarly(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof EOFException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static ApiException fromJson(JsonProcessingException json) {
