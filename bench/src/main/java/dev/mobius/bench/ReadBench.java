@@ -55,16 +55,7 @@ public final class ReadBench {
         try (BareStack bare = BareStack.start();
                 MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
-            RunBench.call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
-            RunBench.call(
-                    base,
-                    "POST",
-                    P + "/automations/bench/versions",
-                    "{\"spec\":{\"steps\":["
-                            + "{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}},"
-                            + "{\"key\":\"wait\",\"kind\":\"wait_for_event\",\"config\":{\"event_type\":\"signal\"}},"
-                            + "{\"key\":\"finish\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]}}");
-            RunBench.call(base, "POST", P + "/automations/bench/versions/1/publication", null);
+            RunBench.publishBenchAutomation(base, RunBench.NAP_WAIT_FINISH);
             JsonNode run = RunBench.call(base, "POST", P + "/automations/bench/runs", "{}");
             String runId = run.get("id").asText();
 

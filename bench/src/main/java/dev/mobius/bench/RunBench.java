@@ -38,6 +38,12 @@ public final class RunBench {
     static final String KEY = "mbx_BenchBootstrapKey00000000000000000000000";
     static final String P = "/v1/projects/default";
     static final int WARM_UP = 2000;
+    /** The steps of the benchmarks' usual automation: sleep 0s, wait for a signal, sleep 0s. */
+    static final String NAP_WAIT_FINISH = "["
+            + "{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}},"
+            + "{\"key\":\"wait\",\"kind\":\"wait_for_event\",\"config\":{\"event_type\":\"signal\"}},"
+            + "{\"key\":\"finish\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]";
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -55,16 +61,7 @@ public final class RunBench {
                 new ServerConfig("127.0.0.1", 0, null, dir, durable, KEY, false, new RateLimiter.Limits(0, 0));
         try (MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
-            call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
-            call(
-                    base,
-                    "POST",
-                    P + "/automations/bench/versions",
-                    "{\"spec\":{\"steps\":["
-                            + "{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}},"
-                            + "{\"key\":\"wait\",\"kind\":\"wait_for_event\",\"config\":{\"event_type\":\"signal\"}},"
-                            + "{\"key\":\"finish\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]}}");
-            call(base, "POST", P + "/automations/bench/versions/1/publication", null);
+            publishBenchAutomation(base, NAP_WAIT_FINISH);
 
             // Warm-up, then run starts per second with `clients` concurrent callers.
             // Enough starts for the JIT to compile the request and engine paths before timing.
@@ -171,6 +168,13 @@ public final class RunBench {
             cursor = page.path("next_cursor").asText(null);
         } while (cursor != null);
         return total;
+    }
+
+    /** Creates the automation {@code bench} with {@code stepsJson} (a JSON array) as version 1, published. */
+    static void publishBenchAutomation(String base, String stepsJson) throws Exception {
+        call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
+        call(base, "POST", P + "/automations/bench/versions", "{\"spec\":{\"steps\":" + stepsJson + "}}");
+        call(base, "POST", P + "/automations/bench/versions/1/publication", null);
     }
 
     static JsonNode call(String base, String method, String path, String body) throws Exception {

@@ -88,13 +88,8 @@ public final class WebhookBench {
                 .withWebhooks(WebhookSettings.DEFAULTS);
         try (MobiusServer server = MobiusServer.start(config)) {
             String base = "http://127.0.0.1:" + server.port();
-            RunBench.call(base, "POST", P + "/automations", "{\"handle\":\"bench\",\"name\":\"bench\"}");
-            RunBench.call(
-                    base,
-                    "POST",
-                    P + "/automations/bench/versions",
-                    "{\"spec\":{\"steps\":[{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]}}");
-            RunBench.call(base, "POST", P + "/automations/bench/versions/1/publication", null);
+            RunBench.publishBenchAutomation(
+                    base, "[{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}}]");
             List<String> hookIds = new ArrayList<>();
             for (int i = 0; i < hooks; i++) {
                 hookIds.add(RunBench.call(

@@ -23,6 +23,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;
 import java.io.EOFException;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -144,15 +145,15 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
             return new ApiException(
                     406, "not_acceptable", "the Accept header excludes every media type this operation returns", null);
         }
-        if (bodyEndedEarly(failure)) {
-            // The client went away or lied about the length: its fault, and nothing worth a stack trace.
-            return new ApiException(
-                    400, "bad_request", "the request body ended before the length the request declared", null);
-        }
         if (DatabaseFailures.isUnavailable(failure)) {
             // The request raced the loss of the database (the gate closes within a watch interval).
             database.suspect();
             return ApiException.databaseUnavailable();
+        }
+        if (bodyEndedEarly(failure)) {
+            // The client went away or lied about the length: its fault, and nothing worth a stack trace.
+            return ApiException.badRequest(
+                    "bad_request", "the request body ended before the length the request declared");
         }
         if (uniqueViolation(failure)) {
             // Two requests raced past the same uniqueness check; the database kept exactly one.
@@ -176,8 +177,13 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         return new ApiException(500, "internal", "internal error; quote the request id when reporting it", details);
     }
 
+    /** An end of input while reading the request; one under a SQLException is the database connection's. */
     private static boolean bodyEndedEarly(Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
+        int depth = 0;
+        for (Throwable t = failure; t != null && depth < 20; t = t.getCause(), depth++) {
+            if (t instanceof SQLException) {
+                return false;
+            }
             if (t instanceof EOFException) {
                 return true;
             }
