@@ -1,6 +1,7 @@
 package dev.mobius.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.access.AccessCache;
 import dev.mobius.server.access.AccessGuard;
 import dev.mobius.server.access.ApiKeySecrets;
 import dev.mobius.server.access.ApiKeyService;
@@ -236,7 +237,8 @@ public final class MobiusServer implements AutoCloseable {
             RunStarter starter = new RunStarter(ids, mapper, specs, stepKinds, lifecycle);
             RunMachine machine = new RunMachine(mapper, specs, stepKinds, starter);
             RunEngine engine = new RunEngine(jdbi, machine, wakeups, tuning.engineThreads());
-            // One LISTEN connection for the node: run streams and the worker dispatch follow their topics on it.
+            // One LISTEN connection for the node: run streams, the worker dispatch and the access cache follow
+            // their topics on it.
             Notifier notifier = new Notifier(database.dataSource());
             RunStreams streams = new RunStreams(
                     jdbi,
@@ -259,8 +261,11 @@ public final class MobiusServer implements AutoCloseable {
             TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretBox, audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
-            Authenticator authenticator = new Authenticator(jdbi, catalog);
-            Authorizer authorizer = new Authorizer(jdbi, catalog);
+            // Credentials and grants are remembered per node until an access change is announced.
+            AccessCache accessCache = new AccessCache(jdbi);
+            notifier.subscribe(AccessCache.TOPIC, accessCache);
+            Authenticator authenticator = new Authenticator(jdbi, catalog, accessCache);
+            Authorizer authorizer = new Authorizer(catalog, accessCache);
             WorkerHub workerHub = new WorkerHub(
                     jdbi,
                     notifier,
@@ -276,6 +281,7 @@ public final class MobiusServer implements AutoCloseable {
                     tuning.workerFrameThreads(),
                     tuning.workerDrainMillis());
 
+            RequestLog requestLog = new RequestLog(ids);
             ErrorMappers errors = new ErrorMappers(database);
             ResourceConfig app = new ResourceConfig()
                     .property(ServerProperties.WADL_FEATURE_DISABLE, true)
@@ -288,7 +294,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new ErrorMappers.Rules(errors))
                     .register(new TimestampParam())
                     .register(new RequestRules())
-                    .register(new RequestLog(ids))
+                    .register(requestLog)
                     .register(new DatabaseGate(database::available))
                     .register(new InputGuard(config.maxRequestBodyBytes(), catalog))
                     .register(authenticator)
@@ -344,7 +350,7 @@ public final class MobiusServer implements AutoCloseable {
                     workerHub,
                     notifier,
                     jobDispatch,
-                    List.of(dispatcher, schedules, expirer, actionExecutor, engine, webhookDeliverer),
+                    List.of(dispatcher, schedules, expirer, actionExecutor, engine, webhookDeliverer, requestLog),
                     database,
                     port);
         } catch (IOException | RuntimeException e) {

@@ -48,9 +48,6 @@ public interface ApiKeyDao extends SqlObject {
                 .findOne();
     }
 
-    @SqlQuery("SELECT id FROM projects WHERE org_id = :orgId AND handle = :handle")
-    Optional<String> projectIdByHandle(@Bind("orgId") String orgId, @Bind("handle") String handle);
-
     /** Refreshes {@code last_used_at} at most once a minute, so authentication is not a write per request. */
     @SqlUpdate("UPDATE api_keys SET last_used_at = now() WHERE id = :id "
             + "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')")

@@ -15,20 +15,30 @@ import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.Optional;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.glassfish.grizzly.http.server.Request;
 import org.jdbi.v3.core.Jdbi;
 
 /**
  * Authenticates every operation the contract marks as secured. The key's state, expiry,
- * revocation and its principal's state are read on every request, so a revocation or a
- * disabled principal takes effect on the next request on every node.
+ * revocation and its principal's state come from the node's {@link AccessCache}, which every node
+ * empties as soon as a revocation, a disabled principal or any other change of access commits, so
+ * the change takes effect on every node at once. Expiry is checked against the clock on every
+ * request.
  */
 @Priority(Priorities.AUTHENTICATION)
 public final class Authenticator implements ContainerRequestFilter {
+    private static final long TOUCH_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
+
     private final Jdbi jdbi;
     private final OperationCatalog catalog;
+    private final AccessCache cache;
+    /** When this node last refreshed each key's {@code last_used_at} (System.nanoTime). */
+    private final Map<String, Long> touched = new ConcurrentHashMap<>();
 
     @Context
     private ResourceInfo resourceInfo;
@@ -36,9 +46,10 @@ public final class Authenticator implements ContainerRequestFilter {
     @jakarta.inject.Inject
     private Provider<Request> connection;
 
-    public Authenticator(Jdbi jdbi, OperationCatalog catalog) {
+    public Authenticator(Jdbi jdbi, OperationCatalog catalog, AccessCache cache) {
         this.jdbi = jdbi;
         this.catalog = catalog;
+        this.cache = cache;
     }
 
     @Override
@@ -76,43 +87,66 @@ public final class Authenticator implements ContainerRequestFilter {
             throw ApiException.unauthorized();
         }
         byte[] hash = ApiKeySecrets.sha256(presented.secret());
-        return jdbi.withHandle(h -> {
-            ApiKeyDao.Credential key = ApiKeyDao.credential(h, hash).orElseThrow(ApiException::unauthorized);
-            // The lookup is by hash; the equality check is repeated in constant time on principle.
-            if (!MessageDigest.isEqual(hash, key.secretSha256())
-                    || key.revokedAt() != null
-                    || (key.expiresAt() != null && !key.expiresAt().isAfter(OffsetDateTime.now()))
-                    || !"active".equals(key.principalState())) {
+        ApiKeyDao.Credential key = cache.credential(hash, k -> usable(hash, k))
+                .filter(k -> usable(hash, k))
+                .orElseThrow(ApiException::unauthorized);
+        boolean orgKey = "org".equals(key.scope());
+        String pinned = orgKey ? null : key.projectId();
+        if (presented.projectHandle() != null) {
+            if (orgKey) {
+                pinned = cache.grants(key.orgId(), key.principalId(), presented.projectHandle(), g -> true)
+                        .filter(g -> g.project().handle().equals(presented.projectHandle()))
+                        .orElseThrow(ApiException::unauthorized)
+                        .project()
+                        .id();
+            } else if (!presented.projectHandle().equals(key.projectHandle())) {
                 throw ApiException.unauthorized();
             }
-            boolean orgKey = "org".equals(key.scope());
-            String pinned = orgKey ? null : key.projectId();
-            if (presented.projectHandle() != null) {
-                if (orgKey) {
-                    Optional<String> project =
-                            Daos.of(h, ApiKeyDao.class).projectIdByHandle(key.orgId(), presented.projectHandle());
-                    pinned = project.orElseThrow(ApiException::unauthorized);
-                } else if (!presented.projectHandle().equals(key.projectHandle())) {
-                    throw ApiException.unauthorized();
-                }
-            }
-            // The credential row already says when the key was last used: skip the statement unless it is due.
-            if (key.lastUsedAt() == null
-                    || key.lastUsedAt().isBefore(OffsetDateTime.now().minusMinutes(1))) {
-                Daos.of(h, ApiKeyDao.class).touch(key.id());
-            }
-            return new Caller(
-                    key.orgId(),
-                    key.principalId(),
-                    key.principalName(),
-                    key.id(),
-                    key.name(),
-                    key.projectId(),
-                    orgKey,
-                    pinned,
-                    ip,
-                    userAgent,
-                    requestId);
-        });
+        }
+        touchIfDue(key);
+        return new Caller(
+                key.orgId(),
+                key.principalId(),
+                key.principalName(),
+                key.id(),
+                key.name(),
+                key.projectId(),
+                orgKey,
+                pinned,
+                ip,
+                userAgent,
+                requestId);
+    }
+
+    private static boolean usable(byte[] hash, ApiKeyDao.Credential key) {
+        // The lookup is by hash; the equality check is repeated in constant time on principle.
+        return MessageDigest.isEqual(hash, key.secretSha256())
+                && key.revokedAt() == null
+                && (key.expiresAt() == null || key.expiresAt().isAfter(OffsetDateTime.now()))
+                && "active".equals(key.principalState());
+    }
+
+    /**
+     * Keeps {@code last_used_at} within a minute of the truth without a write per request: each node
+     * refreshes a key at most once a minute, and the statement itself skips a key another node
+     * refreshed within the minute.
+     */
+    private void touchIfDue(ApiKeyDao.Credential key) {
+        long now = System.nanoTime();
+        Long last = touched.get(key.id());
+        if (last == null && key.lastUsedAt() != null) {
+            // First sight on this node: the stored time says how long ago the key was last refreshed.
+            long ago = Duration.between(key.lastUsedAt(), OffsetDateTime.now()).toNanos();
+            last = now - Math.max(0, ago);
+        }
+        if (last != null && now - last < TOUCH_EVERY_NANOS) {
+            touched.putIfAbsent(key.id(), last);
+            return;
+        }
+        if (touched.size() >= AccessCache.MAX_ENTRIES) {
+            touched.clear();
+        }
+        touched.put(key.id(), now);
+        jdbi.useHandle(h -> Daos.of(h, ApiKeyDao.class).touch(key.id()));
     }
 }

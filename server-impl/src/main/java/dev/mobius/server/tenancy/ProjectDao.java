@@ -18,24 +18,32 @@ public interface ProjectDao extends SqlObject {
     @SqlQuery("SELECT " + COLUMNS + " FROM projects WHERE org_id = :orgId AND (id = :ref OR handle = :ref)")
     Optional<ProjectRow> findByRef(@Bind("orgId") String orgId, @Bind("ref") String ref);
 
-    /** A project, and whether a principal holds a permission in it through any of its roles. */
-    record Grant(@Nested ProjectRow project, boolean permitted) {}
+    /** A project, and every permission a principal holds in it through any of its roles. */
+    record Grants(@Nested ProjectRow project, String[] permissions) {
+        public boolean permit(String permission) {
+            for (String held : permissions) {
+                if (held.equals(permission)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 
-    String FIND_BY_REF_WITH_GRANT = "SELECT " + COLUMNS + ", EXISTS (SELECT 1 FROM role_assignments ra JOIN roles r "
-            + "ON r.id = ra.role_id WHERE ra.principal_id = :principalId AND ra.project_id = projects.id "
-            + "AND :permission = ANY(r.permissions)) AS permitted FROM projects WHERE org_id = :orgId AND (id = :ref OR handle = :ref)";
+    String FIND_BY_REF_WITH_GRANTS = "SELECT " + COLUMNS + ", ARRAY(SELECT DISTINCT p FROM role_assignments ra "
+            + "JOIN roles r ON r.id = ra.role_id, unnest(r.permissions) AS p WHERE ra.principal_id = :principalId "
+            + "AND ra.project_id = projects.id) AS permissions FROM projects WHERE org_id = :orgId AND (id = :ref OR handle = :ref)";
 
     /**
-     * {@link #findByRef} and the permission check in one read: what every request's authorization
+     * {@link #findByRef} and the principal's permissions there in one read: what authorization
      * needs, read on the handle directly (attaching this interface would cost more than the query).
      */
-    static Optional<Grant> grant(Handle h, String orgId, String ref, String principalId, String permission) {
-        return h.createQuery(FIND_BY_REF_WITH_GRANT)
+    static Optional<Grants> grants(Handle h, String orgId, String ref, String principalId) {
+        return h.createQuery(FIND_BY_REF_WITH_GRANTS)
                 .bind("orgId", orgId)
                 .bind("ref", ref)
                 .bind("principalId", principalId)
-                .bind("permission", permission)
-                .mapTo(Grant.class)
+                .mapTo(Grants.class)
                 .findOne();
     }
 

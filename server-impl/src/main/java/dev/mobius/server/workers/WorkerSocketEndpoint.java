@@ -129,9 +129,9 @@ final class WorkerSocketEndpoint extends WebSocketApplication {
             throw refuse(request, 401, "Unauthorized");
         }
         String projectId = authorizer
-                .grant(caller, projectRef, permission)
+                .grants(caller, projectRef, permission)
                 .map(grant -> {
-                    if (!grant.permitted()) {
+                    if (!grant.permit(permission)) {
                         throw refuse(request, 403, "Forbidden");
                     }
                     return grant.project().id();
