@@ -21,8 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Starts the bare stack and a real server on the embedded database as {@link RunBench} does
  * (durable, rate limits off, bootstrap key {@link RunBench#KEY}); creates RunBench's automation,
- * publishes its version and starts one run. Both servers stay up for the whole sitting. Then, in
- * this order, for each target a warm-up and a measured interval, with {@code connections}
+ * publishes its version and starts one run. Both servers stay up for the whole sitting. Then a
+ * warm-up of each target in turn, and then, in this order, a measured interval of each, with {@code connections}
  * concurrent kept-alive HTTP/1.1 connections ({@link KeepAliveClient}), one thread each doing
  * back-to-back GETs and checking every answer is 200: (1) the bare stack, (2) {@code GET
  * /v1/projects/default/runs/{id}}, (3) {@code GET /v1/projects/default/automations/bench}, (4) the
@@ -64,10 +64,15 @@ public final class ReadBench {
                     new Target("GET run", server.port(), P + "/runs/" + runId),
                     new Target("GET automation", server.port(), P + "/automations/bench"),
                     new Target("bare stack again", bare.port(), P + "/runs/" + runId));
-            List<Result> results = new ArrayList<>();
-            for (Target target : targets) {
+            // Every target is warmed up before any is measured: the JIT compiles code the bare stack
+            // and the server share (Grizzly, Jersey, Jackson) while either runs, so warming each just
+            // before its own measurement favoured whichever came later.
+            for (Target target : targets.subList(0, 3)) {
                 System.out.printf("read bench: %s: warming up %d s%n", target.name(), warmupSeconds);
                 load(target, connections, warmupSeconds);
+            }
+            List<Result> results = new ArrayList<>();
+            for (Target target : targets) {
                 System.out.printf("read bench: %s: measuring %d s%n", target.name(), measureSeconds);
                 results.add(load(target, connections, measureSeconds));
             }

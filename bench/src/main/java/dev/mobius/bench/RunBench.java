@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -28,7 +29,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Run benchmarks against a real server on the embedded database (durable settings, as in
  * production): run starts per second for a three-step sleep-0 / signal / sleep-0 automation, and
- * event publish-to-SSE-receive latency. Prints the figures; bounded in count and time.
+ * event publish-to-SSE-receive latency. Before the server starts, {@link CommitBaseline} measures
+ * pgbench's single-row commit rate with 1 and with {@code clients} clients on a cluster of its own,
+ * and the start rate is also printed as a fraction of the latter. Prints the figures; bounded in
+ * count and time.
  *
  * <p>{@code mvn -q -B -o -pl bench -am package dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -DskipTests}, then
  * {@code java -cp bench/target/mobius-bench-0.1.0-SNAPSHOT.jar:$(cat /tmp/cp.txt) dev.mobius.bench.RunBench 4000 16 200}
@@ -38,6 +42,7 @@ public final class RunBench {
     static final String KEY = "mbx_BenchBootstrapKey00000000000000000000000";
     static final String P = "/v1/projects/default";
     static final int WARM_UP = 2000;
+    private static final int BASELINE_SECONDS = 10;
     /** The steps of the benchmarks' usual automation: sleep 0s, wait for a signal, sleep 0s. */
     static final String NAP_WAIT_FINISH = "["
             + "{\"key\":\"nap\",\"kind\":\"sleep\",\"config\":{\"duration\":\"0s\"}},"
@@ -56,6 +61,18 @@ public final class RunBench {
         int samples = args.length > 2 ? Integer.parseInt(args[2]) : 200;
         // "nosync" turns fsync off in the embedded database, to tell disk waits from CPU work.
         boolean durable = args.length <= 3 || !args[3].equals("nosync");
+        // The yardstick first, on a cluster of its own that is gone before the server starts.
+        Optional<List<CommitBaseline.Rate>> baseline =
+                durable ? CommitBaseline.measure(new int[] {1, clients}, BASELINE_SECONDS) : Optional.empty();
+        if (baseline.isPresent()) {
+            for (CommitBaseline.Rate rate : baseline.get()) {
+                System.out.printf(
+                        "pgbench: single-row INSERT commits with %d client(s): %.0f/s (embedded PostgreSQL, fsync on)%n",
+                        rate.clients(), rate.commitsPerSecond());
+            }
+        } else {
+            System.out.println("pgbench: not measured (not on the PATH, or fsync off): no ratio printed");
+        }
         Path dir = Files.createTempDirectory("mobius-bench-");
         ServerConfig config =
                 new ServerConfig("127.0.0.1", 0, null, dir, durable, KEY, false, new RateLimiter.Limits(0, 0));
@@ -72,6 +89,12 @@ public final class RunBench {
             System.out.printf(
                     "run starts: %d in %.2f s = %.0f starts/s (%d concurrent clients, embedded PostgreSQL, fsync %s)%n",
                     runs, seconds, runs / seconds, clients, durable ? "on" : "off");
+            if (baseline.isPresent()) {
+                double commits = baseline.get().get(1).commitsPerSecond();
+                System.out.printf(
+                        "run starts / pgbench commits with %d clients = %.3f (%.1f %%), target ≥ 10 %%%n",
+                        clients, runs / seconds / commits, 100 * runs / seconds / commits);
+            }
 
             // Engine catch-up: how long until every started run reached its wait step.
             long t1 = System.nanoTime();

@@ -35,6 +35,7 @@ import dev.mobius.server.db.Notifier;
 import dev.mobius.server.events.EventDispatcher;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Lifecycle;
+import dev.mobius.server.http.ClientAddress;
 import dev.mobius.server.http.Cursors;
 import dev.mobius.server.http.DatabaseGate;
 import dev.mobius.server.http.ErrorMappers;
@@ -262,8 +263,7 @@ public final class MobiusServer implements AutoCloseable {
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
             // Credentials and grants are remembered per node until an access change is announced.
-            AccessCache accessCache = new AccessCache(jdbi);
-            notifier.subscribe(AccessCache.TOPIC, accessCache);
+            AccessCache accessCache = new AccessCache(database.dataSource(), jdbi);
             Authenticator authenticator = new Authenticator(jdbi, catalog, accessCache);
             Authorizer authorizer = new Authorizer(catalog, accessCache);
             WorkerHub workerHub = new WorkerHub(
@@ -323,6 +323,7 @@ public final class MobiusServer implements AutoCloseable {
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
+            ClientAddress.install(http);
             // Request line and headers together; beyond it the answer is 414 or 431 in the envelope.
             http.getListener("grizzly").setMaxHttpHeaderSize(MAX_HEADER_BYTES);
             http.getListener("grizzly").registerAddOn(new ProtocolErrors());

@@ -2,12 +2,12 @@ package dev.mobius.server.access;
 
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.http.ClientAddress;
 import dev.mobius.server.http.OperationCatalog;
 import dev.mobius.server.http.RequestLog;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.CallerContext;
 import jakarta.annotation.Priority;
-import jakarta.inject.Provider;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
@@ -20,18 +20,20 @@ import java.time.OffsetDateTime;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import org.glassfish.grizzly.http.server.Request;
 import org.jdbi.v3.core.Jdbi;
 
 /**
  * Authenticates every operation the contract marks as secured. The key's state, expiry,
- * revocation and its principal's state come from the node's {@link AccessCache}, which every node
- * empties as soon as a revocation, a disabled principal or any other change of access commits, so
- * the change takes effect on every node at once. Expiry is checked against the clock on every
- * request.
+ * revocation and its principal's state come from the node's {@link AccessCache}, as of the access
+ * epoch read when the request begins, so a revocation, a disabled principal or any other change of
+ * access holds on every node from the first request after it commits. Expiry is checked against
+ * the clock on every request.
  */
 @Priority(Priorities.AUTHENTICATION)
 public final class Authenticator implements ContainerRequestFilter {
+    /** The request property holding the {@link AccessCache.View} read as the request began. */
+    static final String ACCESS_VIEW = AccessCache.View.class.getName();
+
     private static final long TOUCH_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     private final Jdbi jdbi;
@@ -42,9 +44,6 @@ public final class Authenticator implements ContainerRequestFilter {
 
     @Context
     private ResourceInfo resourceInfo;
-
-    @jakarta.inject.Inject
-    private Provider<Request> connection;
 
     public Authenticator(Jdbi jdbi, OperationCatalog catalog, AccessCache cache) {
         this.jdbi = jdbi;
@@ -59,25 +58,25 @@ public final class Authenticator implements ContainerRequestFilter {
         if (op != null && !op.authenticated()) {
             return;
         }
+        AccessCache.View access = cache.view();
+        request.setProperty(ACCESS_VIEW, access);
         Caller caller = authenticate(
+                access,
                 request.getHeaderString(HttpHeaders.AUTHORIZATION),
-                remoteAddress(),
+                ClientAddress.of(request),
                 request.getHeaderString(HttpHeaders.USER_AGENT),
                 (String) request.getProperty(RequestLog.REQUEST_ID));
         request.setSecurityContext(
                 new CallerContext(caller, request.getSecurityContext().isSecure()));
     }
 
-    private String remoteAddress() {
-        try {
-            return connection.get().getRemoteAddr();
-        } catch (RuntimeException e) {
-            return null;
-        }
-    }
-
     /** API key → caller; also used by the worker socket to authenticate its upgrade and re-check it later. */
     public Caller authenticate(String authorization, String ip, String userAgent, String requestId) {
+        return authenticate(cache.view(), authorization, ip, userAgent, requestId);
+    }
+
+    private Caller authenticate(
+            AccessCache.View access, String authorization, String ip, String userAgent, String requestId) {
         if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw ApiException.unauthorized();
         }
@@ -87,14 +86,14 @@ public final class Authenticator implements ContainerRequestFilter {
             throw ApiException.unauthorized();
         }
         byte[] hash = ApiKeySecrets.sha256(presented.secret());
-        ApiKeyDao.Credential key = cache.credential(hash, k -> usable(hash, k))
+        ApiKeyDao.Credential key = access.credential(hash, k -> usable(hash, k))
                 .filter(k -> usable(hash, k))
                 .orElseThrow(ApiException::unauthorized);
         boolean orgKey = "org".equals(key.scope());
         String pinned = orgKey ? null : key.projectId();
         if (presented.projectHandle() != null) {
             if (orgKey) {
-                pinned = cache.grants(key.orgId(), key.principalId(), presented.projectHandle(), g -> true)
+                pinned = access.grants(key.orgId(), key.principalId(), presented.projectHandle(), g -> true)
                         .filter(g -> g.project().handle().equals(presented.projectHandle()))
                         .orElseThrow(ApiException::unauthorized)
                         .project()

@@ -6,35 +6,25 @@ import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.CallerContext;
 import dev.mobius.server.tenancy.ProjectDao;
 import jakarta.annotation.Priority;
-import jakarta.ws.rs.HttpMethod;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
-import jakarta.ws.rs.container.ContainerResponseContext;
-import jakarta.ws.rs.container.ContainerResponseFilter;
 import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MultivaluedMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Checks the permission each operation declares in the contract ({@code x-mobius-permission})
  * against the caller's role assignments in the project the request is about, as the node's
- * {@link AccessCache} knows them (emptied on every node by any change to roles, assignments or
- * projects). A project the caller cannot reach is reported as 404 here, before the body is even
+ * {@link AccessCache} knows them as of the access epoch the request began with (any change to roles,
+ * assignments or projects moves it). A project the caller cannot reach is reported as 404 here, before the body is even
  * read, so neither a 403 nor a 400 ever confirms that another project exists.
  */
 @Priority(Priorities.AUTHORIZATION)
-public final class Authorizer implements ContainerRequestFilter, ContainerResponseFilter {
+public final class Authorizer implements ContainerRequestFilter {
     private static final String PROJECT_OBJECT_ROUTE = "/v1/projects/{id}";
-    /** The permissions of every operation that can change what a key may do. */
-    private static final Set<String> CHANGES_ACCESS =
-            Set.of("mobius.access.manage", "mobius.project.manage", "mobius.projects.create");
-
-    /** Beyond this a change's response leaves anyway: the notifier is then late, not the change. */
-    private static final long ANNOUNCEMENT_WAIT_MILLIS = 2000;
 
     private final OperationCatalog catalog;
     private final AccessCache cache;
@@ -55,11 +45,13 @@ public final class Authorizer implements ContainerRequestFilter, ContainerRespon
             return;
         }
         Caller caller = CallerContext.of(request.getSecurityContext());
+        AccessCache.View access =
+                request.getProperty(Authenticator.ACCESS_VIEW) instanceof AccessCache.View v ? v : cache.view();
         String projectRef = projectRef(op, request.getUriInfo().getPathParameters());
         boolean allowed;
         if (projectRef == null) {
             // Operations that name no project are judged by the caller's rights in the key's own project.
-            allowed = cache.grants(
+            allowed = access.grants(
                             caller.orgId(),
                             caller.principalId(),
                             caller.homeProjectId(),
@@ -67,7 +59,7 @@ public final class Authorizer implements ContainerRequestFilter, ContainerRespon
                     .map(g -> g.permit(op.permission()))
                     .orElse(false);
         } else {
-            ProjectDao.Grants grants = grants(caller, projectRef, op.permission())
+            ProjectDao.Grants grants = grants(access, caller, projectRef, op.permission())
                     .orElseThrow(() -> ApiException.notFound("project \"" + projectRef + "\" not found"));
             allowed = grants.permit(op.permission());
             request.setSecurityContext(new CallerContext(
@@ -81,31 +73,17 @@ public final class Authorizer implements ContainerRequestFilter, ContainerRespon
     }
 
     /**
-     * A change of access made through this node answers only once this node has heard the change
-     * announced, and so once every node's notifier connection has been handed the announcement: the
-     * caller's next request, to any node, cannot meet what was remembered before the change.
-     */
-    @Override
-    public void filter(ContainerRequestContext request, ContainerResponseContext response) {
-        if (response.getStatus() < 400
-                && !HttpMethod.GET.equals(request.getMethod())
-                && !HttpMethod.HEAD.equals(request.getMethod())
-                && resourceInfo.getResourceMethod() != null) {
-            OperationCatalog.OperationInfo op =
-                    catalog.find(resourceInfo.getResourceMethod().getName());
-            if (op != null && CHANGES_ACCESS.contains(op.permission())) {
-                cache.awaitAnnounced(ANNOUNCEMENT_WAIT_MILLIS);
-            }
-        }
-    }
-
-    /**
      * The project {@code projectRef} names, if the caller can reach it, and the caller's permissions
      * there, read afresh when what this node remembers would not grant {@code permission}: the check
      * of every request, also made by the worker socket's upgrade, which never reaches these filters.
      */
     public Optional<ProjectDao.Grants> grants(Caller caller, String projectRef, String permission) {
-        return cache.grants(
+        return grants(cache.view(), caller, projectRef, permission);
+    }
+
+    private static Optional<ProjectDao.Grants> grants(
+            AccessCache.View access, Caller caller, String projectRef, String permission) {
+        return access.grants(
                         caller.orgId(),
                         caller.principalId(),
                         projectRef,

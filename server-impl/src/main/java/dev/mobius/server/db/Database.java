@@ -29,10 +29,10 @@ public final class Database implements AutoCloseable {
         this.embedded = embedded;
         this.dataSource = dataSource;
         this.supervisor = supervisor;
-        this.jdbi = Jdbi.create(dataSource)
+        this.jdbi = Daos.install(Jdbi.create(dataSource)
                 .installPlugin(new SqlObjectPlugin())
                 .installPlugin(new PostgresPlugin())
-                .registerRowMapper(new RecordMappers());
+                .registerRowMapper(new RecordMappers()));
     }
 
     /**

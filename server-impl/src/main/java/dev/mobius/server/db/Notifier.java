@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -36,12 +35,6 @@ public final class Notifier implements AutoCloseable {
 
         /** The connection was opened again: notifications may have been missed. Must not wait either. */
         default void reconnected() {}
-
-        /** The topic is being listened to (first connection, or again after a loss): from now on nothing is missed. */
-        default void listening() {}
-
-        /** The connection was lost: notifications may be missed until {@link #listening} is called again. */
-        default void lost() {}
     }
 
     private final DataSource dataSource;
@@ -75,13 +68,11 @@ public final class Notifier implements AutoCloseable {
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(true);
                 unlistened.clear();
-                Set<String> all = Set.copyOf(topics.keySet());
-                listenTo(c, all);
-                all.forEach(this::listening);
+                listenTo(c, topics.keySet());
                 failures.succeeded();
                 backoff = FIRST_BACKOFF_MILLIS;
                 if (reconnect) {
-                    topics.values().forEach(ls -> ls.forEach(l -> tell(l, Listener::reconnected)));
+                    topics.values().forEach(ls -> ls.forEach(Notifier::reconnected));
                 }
                 reconnect = true;
                 PGConnection pg = c.unwrap(PGConnection.class);
@@ -90,7 +81,6 @@ public final class Notifier implements AutoCloseable {
                         Set<String> fresh = Set.copyOf(unlistened);
                         unlistened.removeAll(fresh);
                         listenTo(c, fresh);
-                        fresh.forEach(this::listening);
                     }
                     PGNotification[] notifications = pg.getNotifications(WAIT_MILLIS);
                     if (notifications != null) {
@@ -100,7 +90,6 @@ public final class Notifier implements AutoCloseable {
                     }
                 }
             } catch (SQLException | RuntimeException e) {
-                topics.values().forEach(ls -> ls.forEach(l -> tell(l, Listener::lost)));
                 if (running) {
                     if (!failures.databaseLost(e)) {
                         log.warn("notification listener lost its connection; reconnecting: {}", e.getMessage());
@@ -130,15 +119,11 @@ public final class Notifier implements AutoCloseable {
         }
     }
 
-    private void listening(String topic) {
-        topics.getOrDefault(topic, List.of()).forEach(l -> tell(l, Listener::listening));
-    }
-
-    private static void tell(Listener l, Consumer<Listener> event) {
+    private static void reconnected(Listener l) {
         try {
-            event.accept(l);
+            l.reconnected();
         } catch (RuntimeException e) {
-            log.warn("a subscriber failed on a change of the notification connection: {}", e.toString());
+            log.warn("a subscriber's catch-up after a reconnect failed: {}", e.toString());
         }
     }
 
@@ -146,6 +131,5 @@ public final class Notifier implements AutoCloseable {
     public void close() {
         running = false;
         Threads.joinQuietly(thread, 2000);
-        topics.values().forEach(ls -> ls.forEach(l -> tell(l, Listener::lost)));
     }
 }
