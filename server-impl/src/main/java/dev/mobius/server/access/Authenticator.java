@@ -11,8 +11,6 @@ import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
-import jakarta.ws.rs.container.ResourceInfo;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -42,9 +40,6 @@ public final class Authenticator implements ContainerRequestFilter {
     /** When this node last refreshed each key's {@code last_used_at} (System.nanoTime). */
     private final Map<String, Long> touched = new ConcurrentHashMap<>();
 
-    @Context
-    private ResourceInfo resourceInfo;
-
     public Authenticator(Jdbi jdbi, OperationCatalog catalog, AccessCache cache) {
         this.jdbi = jdbi;
         this.catalog = catalog;
@@ -53,8 +48,7 @@ public final class Authenticator implements ContainerRequestFilter {
 
     @Override
     public void filter(ContainerRequestContext request) {
-        OperationCatalog.OperationInfo op =
-                catalog.find(resourceInfo.getResourceMethod().getName());
+        OperationCatalog.OperationInfo op = catalog.of(request);
         if (op != null && !op.authenticated()) {
             return;
         }

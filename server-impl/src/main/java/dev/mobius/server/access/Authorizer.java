@@ -9,8 +9,6 @@ import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
-import jakarta.ws.rs.container.ResourceInfo;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MultivaluedMap;
 import java.util.Map;
 import java.util.Optional;
@@ -29,9 +27,6 @@ public final class Authorizer implements ContainerRequestFilter {
     private final OperationCatalog catalog;
     private final AccessCache cache;
 
-    @Context
-    private ResourceInfo resourceInfo;
-
     public Authorizer(OperationCatalog catalog, AccessCache cache) {
         this.catalog = catalog;
         this.cache = cache;
@@ -39,8 +34,7 @@ public final class Authorizer implements ContainerRequestFilter {
 
     @Override
     public void filter(ContainerRequestContext request) {
-        OperationCatalog.OperationInfo op =
-                catalog.find(resourceInfo.getResourceMethod().getName());
+        OperationCatalog.OperationInfo op = catalog.of(request);
         if (op == null || !op.authenticated()) {
             return;
         }

@@ -40,6 +40,9 @@ public final class Daos implements JdbiConfig<Daos> {
     /** The handle whose objects {@link #lent} holds (configurations are copied and may outlive a handle). */
     private Handle owner;
 
+    /** The owner's own supplier, which sets up each SQL object call on it. */
+    private HandleSupplier own;
+
     private Map<Class<?>, Lent> lent = Map.of();
 
     public Daos() {
@@ -63,11 +66,11 @@ public final class Daos implements JdbiConfig<Daos> {
     private Object lend(Handle h, Class<?> type) {
         if (owner != h) {
             owner = h;
+            own = h.attach(OwnSupplier.class).supplier;
             lent = new HashMap<>();
         }
         Lent dao = lent.get(type);
         if (dao == null) {
-            HandleSupplier own = h.attach(OwnSupplier.class).supplier;
             dao = idle.computeIfAbsent(type, t -> new ConcurrentLinkedQueue<>()).poll();
             if (dao == null) {
                 dao = new Lent(type, own);

@@ -11,8 +11,6 @@ import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
-import jakarta.ws.rs.container.ResourceInfo;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -95,9 +93,6 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
     /** Stored responses can hold a secret shown once (a new API key, a signing secret): sealed at rest. */
     private final SecretBox box;
 
-    @Context
-    private ResourceInfo resourceInfo;
-
     public Idempotency(Jdbi jdbi, OperationCatalog catalog, ObjectMapper mapper, SecretBox box) {
         this.box = box;
         this.jdbi = jdbi;
@@ -108,8 +103,7 @@ public final class Idempotency implements ContainerRequestFilter, ContainerRespo
     @Override
     public void filter(ContainerRequestContext request) throws IOException {
         String key = request.getHeaderString(HEADER);
-        OperationCatalog.OperationInfo op =
-                catalog.find(resourceInfo.getResourceMethod().getName());
+        OperationCatalog.OperationInfo op = catalog.of(request);
         if (key == null || op == null || !op.idempotent()) {
             return;
         }

@@ -9,8 +9,6 @@ import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
-import jakarta.ws.rs.container.ResourceInfo;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MultivaluedMap;
 import java.io.ByteArrayInputStream;
@@ -45,9 +43,6 @@ public final class InputGuard implements ContainerRequestFilter {
     private final long maxBodyBytes;
     private final OperationCatalog catalog;
 
-    @Context
-    private ResourceInfo resourceInfo;
-
     private final JsonFactory json = JsonFactory.builder()
             // The size limit above already bounds the document; these bound what one token may cost.
             .streamReadConstraints(
@@ -65,9 +60,7 @@ public final class InputGuard implements ContainerRequestFilter {
         checkParameters(request.getUriInfo().getPathParameters(true), parameters);
         MultivaluedMap<String, String> query = request.getUriInfo().getQueryParameters(true);
         checkParameters(query, parameters);
-        OperationCatalog.OperationInfo op = resourceInfo.getResourceMethod() == null
-                ? null
-                : catalog.find(resourceInfo.getResourceMethod().getName());
+        OperationCatalog.OperationInfo op = catalog.of(request);
         if (op != null) {
             for (String name : PAGING) {
                 if (query.containsKey(name) && !op.queryParameters().contains(name)) {

@@ -6,6 +6,7 @@ import io.swagger.v3.oas.models.parameters.Parameter;
 import io.swagger.v3.parser.OpenAPIV3Parser;
 import io.swagger.v3.parser.core.models.ParseOptions;
 import io.swagger.v3.parser.core.models.SwaggerParseResult;
+import jakarta.ws.rs.container.ContainerRequestContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +15,10 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import org.glassfish.jersey.server.ExtendedUriInfo;
+import org.glassfish.jersey.server.model.ResourceMethod;
 
 /**
  * What the contract declares about each operation, read from the bundled
@@ -25,6 +29,7 @@ import java.util.Set;
  */
 public final class OperationCatalog {
     public static final String SPEC_RESOURCE = "openapi/openapi-public.yaml";
+    private static final String REQUEST_PROPERTY = OperationInfo.class.getName();
 
     public record OperationInfo(
             String operationId,
@@ -96,6 +101,24 @@ public final class OperationCatalog {
     /** @return the operation, or null for a method that is not an operation of the contract */
     public OperationInfo find(String operationId) {
         return byOperationId.get(operationId);
+    }
+
+    /**
+     * The operation a matched request is for, or null for a method outside the contract (or a
+     * request not matched yet). Found once per request and kept as a request property, so the
+     * filters that each need it neither repeat the lookup nor go through an injected proxy.
+     */
+    public OperationInfo of(ContainerRequestContext request) {
+        if (request.getProperty(REQUEST_PROPERTY) instanceof Optional<?> known) {
+            return (OperationInfo) known.orElse(null);
+        }
+        ResourceMethod method = ((ExtendedUriInfo) request.getUriInfo()).getMatchedResourceMethod();
+        if (method == null) {
+            return null;
+        }
+        OperationInfo op = find(method.getInvocable().getHandlingMethod().getName());
+        request.setProperty(REQUEST_PROPERTY, Optional.ofNullable(op));
+        return op;
     }
 
     public List<OperationInfo> all() {
