@@ -27,9 +27,6 @@ public interface JobDao {
             UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()), cancel_reason = :reason,
                    updated_at = clock_timestamp() WHERE id = :id AND status = 'claimed'""";
 
-    /** Claims commit without waiting for their fsync (see {@link JobQueue#claim}). */
-    String COMMIT_WITHOUT_WAITING = "SET LOCAL synchronous_commit = off";
-
     /** Up to {@code :limit} eligible pending jobs of a project, leased to a session, oldest first; any number of nodes at once. */
     String CLAIM = """
             WITH picked AS (

@@ -152,10 +152,6 @@ public final class JobQueue implements JobDispatch {
             return List.of();
         }
         return jdbi.inTransaction(h -> {
-            // The claim commits without waiting for its fsync: only a crash of PostgreSQL itself (not
-            // of this server) can lose it, and then the job is pending again and claimed anew, the
-            // at-least-once a lost lease gives anyway; the worker's report is refused as lease_lost.
-            h.execute(JobDao.COMMIT_WITHOUT_WAITING);
             return h
                     .createQuery(JobDao.CLAIM)
                     .bind("project", projectId)

@@ -148,9 +148,6 @@ public final class WebhookDeliverer implements AutoCloseable {
 
     private List<Attempt> claim(int limit) {
         return jdbi.inTransaction(h -> {
-            // A claim need not wait for its fsync: if a crash loses it, the rows are simply due again
-            // and are sent again with the same delivery id, which at-least-once delivery allows.
-            h.execute("SET LOCAL synchronous_commit = off");
             WebhookDao dao = Daos.of(h, WebhookDao.class);
             List<WebhookDao.Due> due = dao.claimDue(settings.perWebhookConcurrency(), limit);
             if (due.isEmpty()) {
