@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -202,6 +203,29 @@ public final class WebhookVerifier {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The signature headers Mobius sends with a delivery of {@code body} (for testing a receiver
+     * without a server): the six that {@link #verify} requires, plus {@code Idempotency-Key}.
+     */
+    public static Map<String, List<String>> signedHeaders(
+            String secretRef,
+            int secretVersion,
+            String signingSecretBase64,
+            String deliveryId,
+            long timestamp,
+            byte[] body) {
+        byte[] key = Base64.getDecoder().decode(signingSecretBase64.trim());
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        headers.put("X-Mobius-Signature", List.of(sign(key, deliveryId, timestamp, body)));
+        headers.put("X-Mobius-Signature-Version", List.of("v1"));
+        headers.put("X-Mobius-Timestamp", List.of(Long.toString(timestamp)));
+        headers.put("X-Mobius-Delivery-Id", List.of(deliveryId));
+        headers.put("X-Mobius-Secret-Ref", List.of(secretRef));
+        headers.put("X-Mobius-Secret-Version", List.of(Integer.toString(secretVersion)));
+        headers.put("Idempotency-Key", List.of(deliveryId));
+        return headers;
     }
 
     /** Only a verified delivery is remembered, so forged ids cannot push real ones out. */

@@ -1,4 +1,4 @@
-package dev.mobius.contract;
+package dev.mobius.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

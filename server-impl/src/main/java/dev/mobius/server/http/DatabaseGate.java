@@ -15,12 +15,15 @@ import java.util.function.BooleanSupplier;
  * While the database is unavailable, answers every request that needs it at once with 503
  * {@code database_unavailable} and {@code Retry-After}, before authentication (which reads the
  * database) and instead of letting it wait for a pool connection that cannot come. Liveness,
- * readiness and the contract document need no database and pass.
+ * readiness, the contract document and the API reference page with its files need no database and
+ * pass.
  */
 @PreMatching
 @Priority(Priorities.AUTHENTICATION - 90)
 public final class DatabaseGate implements ContainerRequestFilter {
-    private static final Set<String> WITHOUT_DATABASE = Set.of("healthz", "readyz", "openapi.yaml");
+    private static final Set<String> WITHOUT_DATABASE = Set.of("healthz", "readyz", "openapi.yaml", "docs");
+    /** Under it, the files of the API reference page. */
+    private static final String DOCS_FILES = "docs/";
 
     private final BooleanSupplier available;
 
@@ -31,7 +34,8 @@ public final class DatabaseGate implements ContainerRequestFilter {
     @Override
     public void filter(ContainerRequestContext request) {
         if (available.getAsBoolean()
-                || WITHOUT_DATABASE.contains(trimSlashes(request.getUriInfo().getPath()))) {
+                || WITHOUT_DATABASE.contains(trimSlashes(request.getUriInfo().getPath()))
+                || isDocsFile(trimSlashes(request.getUriInfo().getPath(false)))) {
             return;
         }
         request.abortWith(Response.status(Response.Status.SERVICE_UNAVAILABLE)
@@ -39,6 +43,11 @@ public final class DatabaseGate implements ContainerRequestFilter {
                 .header(HttpHeaders.RETRY_AFTER, ApiException.DATABASE_RETRY_AFTER_SECONDS)
                 .entity(ErrorMappers.envelope(ApiException.databaseUnavailable()))
                 .build());
+    }
+
+    /** One segment under {@code docs/}, read still encoded, as the route matches it. */
+    private static boolean isDocsFile(String encodedPath) {
+        return encodedPath.startsWith(DOCS_FILES) && encodedPath.indexOf('/', DOCS_FILES.length()) < 0;
     }
 
     private static String trimSlashes(String path) {
