@@ -606,8 +606,8 @@ public final class ContractReplay {
      * learned here, since the examples that teach them on a fresh server list the whole organization.
      */
     private void learnDefaultProject(JsonNode created) {
-        for (PathItemOperation entry : getProjectExamples()) {
-            JsonNode example = json.valueToTree(entry.example().getValue());
+        for (Example shown : getProjectExamples()) {
+            JsonNode example = json.valueToTree(shown.getValue());
             if (DEFAULT_PROJECT.equals(example.path("handle").asText())) {
                 ids.putIfAbsent(example.path("id").asText(), created.path("id").asText());
                 if (example.path("created_by").isTextual()
@@ -621,10 +621,9 @@ public final class ContractReplay {
         }
     }
 
-    private record PathItemOperation(Example example) {}
-
-    private List<PathItemOperation> getProjectExamples() {
-        List<PathItemOperation> out = new ArrayList<>();
+    /** The response examples of {@code getProject} (200). */
+    private List<Example> getProjectExamples() {
+        List<Example> out = new ArrayList<>();
         api.getPaths().values().forEach(item -> {
             Operation get = item.getGet();
             if (get == null || !"getProject".equals(get.getOperationId())) {
@@ -634,7 +633,7 @@ public final class ContractReplay {
                 if ("200".equals(status) && response.getContent() != null) {
                     response.getContent().values().forEach(media -> {
                         if (media.getExamples() != null) {
-                            media.getExamples().values().forEach(e -> out.add(new PathItemOperation(e)));
+                            out.addAll(media.getExamples().values());
                         }
                     });
                 }
