@@ -1,5 +1,7 @@
 package dev.mobius.server;
 
+import dev.mobius.server.secrets.MasterKeyRotation;
+import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,12 +15,17 @@ public final class Main {
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
         Logger log = LoggerFactory.getLogger(Main.class);
+        boolean rotate = args.length > 0 && args[0].equals("rotate-master-key");
         ServerConfig config;
         try {
-            config = ServerConfig.from(args, System.getenv());
+            config = ServerConfig.from(rotate ? Arrays.copyOfRange(args, 1, args.length) : args, System.getenv());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.exit(2);
+            return;
+        }
+        if (rotate) {
+            System.exit(rotateMasterKey(config));
             return;
         }
         MobiusServer server = MobiusServer.start(config);
@@ -32,5 +39,19 @@ public final class Main {
                         },
                         "shutdown"));
         stopped.await();
+    }
+
+    /** Re-wraps every data key under the configured master key; the servers keep running meanwhile. */
+    private static int rotateMasterKey(ServerConfig config) {
+        try {
+            MasterKeyRotation.Result result =
+                    MasterKeyRotation.run(config.databaseUrl(), config.dataDir(), config.masterKey());
+            System.out.println("re-wrapped " + result.rewrapped() + " data keys; every secret is now under master key "
+                    + result.masterKeyId());
+            return 0;
+        } catch (Exception e) {
+            System.err.println("rotate-master-key failed: " + e.getMessage());
+            return 1;
+        }
     }
 }

@@ -1,6 +1,8 @@
 package dev.mobius.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.CreateSecretRequest;
+import dev.mobius.api.model.UpdateSecretRequest;
 import dev.mobius.server.access.AccessCache;
 import dev.mobius.server.access.AccessGuard;
 import dev.mobius.server.access.ApiKeySecrets;
@@ -74,6 +76,12 @@ import dev.mobius.server.runs.SleepStep;
 import dev.mobius.server.runs.Specs;
 import dev.mobius.server.runs.StepKinds;
 import dev.mobius.server.runs.WaitRoute;
+import dev.mobius.server.secrets.Envelope;
+import dev.mobius.server.secrets.MasterKeys;
+import dev.mobius.server.secrets.SecretService;
+import dev.mobius.server.secrets.SecretStore;
+import dev.mobius.server.secrets.SecretsResource;
+import dev.mobius.server.secrets.V18_1__Move_signing_keys;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
@@ -143,21 +151,29 @@ public final class MobiusServer implements AutoCloseable {
 
     public static MobiusServer start(ServerConfig config) throws IOException {
         Tuning tuning = config.tuning();
+        ObjectMapper mapper = Json.newMapper();
+        // The master key comes before the database: a migration moves signing keys under it.
+        Envelope envelope = new Envelope(
+                MasterKeys.load(config.masterKey(), config.dataDir(), config.databaseUrl() == null), mapper);
         Database database = Database.open(
                 config.databaseUrl(),
                 config.dataDir(),
                 config.durableEmbedded(),
                 tuning.dbPoolSize(),
                 tuning.dbConnectionTimeoutMillis(),
-                tuning.dbWatchMillis());
+                tuning.dbWatchMillis(),
+                List.of(new V18_1__Move_signing_keys(envelope)));
         try {
             Jdbi jdbi = database.jdbi();
-            ObjectMapper mapper = Json.newMapper();
             Ids ids = new Ids();
+            // Secrets: one store for project secrets and every signing key; a wrong master key stops here.
+            SecretStore secretStore = new SecretStore(ids, envelope);
+            secretStore.checkMasterKeys(jdbi);
             ApiKeySecrets secrets = new ApiKeySecrets();
             OperationCatalog catalog = OperationCatalog.load();
             Cursors cursors = new Cursors(database.installationSecret("cursor_hmac_key"));
             AuditTrail audit = new AuditTrail(ids, mapper);
+            SecretService secretService = new SecretService(jdbi, secretStore, audit, cursors);
 
             PermissionCatalog permissions = PermissionCatalog.load(mapper);
             permissions.verifyCovers(catalog);
@@ -172,7 +188,8 @@ public final class MobiusServer implements AutoCloseable {
             ApiKeyService apiKeys = new ApiKeyService(jdbi, ids, mapper, audit, cursors, secrets);
             AuditLogService auditLogs = new AuditLogService(jdbi, mapper, cursors);
             Expressions expressions = new Expressions();
-            SecretBox secretBox = new SecretBox(database.installationSecret("secret_box_key"));
+            // Stored idempotent replays are sealed under the installation's own key.
+            SecretBox replayBox = new SecretBox(database.installationSecret("secret_box_key"));
             // Worker sessions come first: the catalogue lists the actions their registrations advertise.
             WorkerSessions workerSessions = new WorkerSessions(jdbi, ids, mapper);
             Catalog actionCatalog = new Catalog(mapper, workerSessions);
@@ -197,7 +214,7 @@ public final class MobiusServer implements AutoCloseable {
                     mapper,
                     actionCatalog,
                     new Calls(mapper, outbound, expressions),
-                    secretBox,
+                    secretStore,
                     wakeups::nudge,
                     tuning.actionThreads());
             ActionService actions = new ActionService(
@@ -206,7 +223,7 @@ public final class MobiusServer implements AutoCloseable {
                     mapper,
                     audit,
                     cursors,
-                    secretBox,
+                    secretStore,
                     actionCatalog,
                     actionExecutor,
                     jobDispatch,
@@ -217,13 +234,28 @@ public final class MobiusServer implements AutoCloseable {
             // Webhooks: the outbox is the Lifecycle of runs and interactions; it reads interactions
             // through their views alone, so it needs no InteractionService (which reports to it).
             WebhookDeliverer webhookDeliverer =
-                    new WebhookDeliverer(jdbi, ids, secretBox, audit, mapper, outboundGuard, config.webhooks());
+                    new WebhookDeliverer(jdbi, ids, secretStore, audit, mapper, outboundGuard, config.webhooks());
             InteractionViews interactionViews = new InteractionViews(mapper);
-            Lifecycle lifecycle = new WebhookOutbox(ids, mapper, interactionViews::view, webhookDeliverer::nudge);
+            Lifecycle lifecycle = new WebhookOutbox(
+                    ids, mapper, interactionViews::view, interactionViews::callback, webhookDeliverer::nudge);
             WebhookService webhooks =
-                    new WebhookService(jdbi, ids, mapper, audit, cursors, secretBox, webhookDeliverer, outboundGuard);
+                    new WebhookService(jdbi, ids, mapper, audit, cursors, secretStore, webhookDeliverer, outboundGuard);
+            // Toolkits and skills: grants and imported tools are checked against the action catalogue.
+            dev.mobius.server.toolkits.ToolkitService toolkits = new dev.mobius.server.toolkits.ToolkitService(
+                    jdbi, ids, mapper, audit, new dev.mobius.server.toolkits.Grants(actionCatalog));
+            dev.mobius.server.skills.SkillService skills =
+                    new dev.mobius.server.skills.SkillService(jdbi, ids, mapper, audit, actionCatalog);
             InteractionService interactions = new InteractionService(
-                    jdbi, ids, mapper, audit, cursors, interactionViews, wakeups::nudge, lifecycle);
+                    jdbi,
+                    ids,
+                    mapper,
+                    audit,
+                    cursors,
+                    interactionViews,
+                    wakeups::nudge,
+                    lifecycle,
+                    outboundGuard,
+                    secretStore);
             // Step kinds: adding one is one class and one line here (docs/ARCHITECTURE.md).
             StepKinds stepKinds = new StepKinds(List.of(
                     new SleepStep(),
@@ -259,7 +291,7 @@ public final class MobiusServer implements AutoCloseable {
                 engine.nudge();
                 dispatcher.nudge();
             });
-            TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretBox, audit);
+            TriggerSecrets triggerSecrets = new TriggerSecrets(jdbi, secretStore, audit);
             ScheduleFirer schedules = new ScheduleFirer(jdbi, mapper, starter, runs, java.time.Clock.systemUTC());
             InteractionExpirer expirer = new InteractionExpirer(interactions);
             // Credentials and grants are remembered per node until an access change is announced.
@@ -293,7 +325,9 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new ErrorMappers.Validation(errors))
                     .register(new ErrorMappers.Rules(errors))
                     .register(new TimestampParam())
-                    .register(new RequestRules())
+                    .register(new RequestRules()
+                            .with(CreateSecretRequest.class, SecretService::check)
+                            .with(UpdateSecretRequest.class, SecretService::check))
                     .register(requestLog)
                     .register(new dev.mobius.server.http.ApiVersionHeader(catalog))
                     .register(new DatabaseGate(database::available))
@@ -302,7 +336,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new RateLimiter(jdbi, config.rateLimits(), TriggerSecrets::ingestHandle))
                     .register(triggerSecrets)
                     .register(authorizer)
-                    .register(new Idempotency(jdbi, catalog, mapper, secretBox))
+                    .register(new Idempotency(jdbi, catalog, mapper, replayBox))
                     .register(new PatchBody(mapper))
                     .register(new SystemResource(database, catalog))
                     .register(new dev.mobius.server.docs.DocsResource())
@@ -321,7 +355,10 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new CatalogResource(actions))
                     .register(new WorkerSocketResource())
                     .register(new WorkerSessionsResource(workerSessions))
-                    .register(new WebhooksResource(webhooks));
+                    .register(new WebhooksResource(webhooks))
+                    .register(new dev.mobius.server.toolkits.ToolkitsResource(toolkits))
+                    .register(new dev.mobius.server.skills.SkillsResource(skills))
+                    .register(new SecretsResource(secretService));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);

@@ -2,6 +2,7 @@ package dev.mobius.server;
 
 import dev.mobius.server.access.RateLimiter;
 import dev.mobius.server.http.InputGuard;
+import dev.mobius.server.secrets.MasterKeySettings;
 import dev.mobius.server.webhooks.WebhookSettings;
 import java.nio.file.Path;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.Map;
  * @param webhooks delivery settings of outgoing webhooks
  * @param maxRequestBodyBytes the largest request body accepted (413 above it)
  * @param tuning sizes and timings of the pool, engine, workers and streams
+ * @param masterKey where the master key of the secret store comes from
  */
 public record ServerConfig(
         String bind,
@@ -32,7 +34,8 @@ public record ServerConfig(
         int outboundTimeoutSeconds,
         WebhookSettings webhooks,
         long maxRequestBodyBytes,
-        Tuning tuning) {
+        Tuning tuning,
+        MasterKeySettings masterKey) {
 
     public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
 
@@ -59,7 +62,8 @@ public record ServerConfig(
                 DEFAULT_OUTBOUND_TIMEOUT_SECONDS,
                 WebhookSettings.DEFAULTS,
                 InputGuard.DEFAULT_MAX_BODY_BYTES,
-                Tuning.DEFAULTS);
+                Tuning.DEFAULTS,
+                MasterKeySettings.DEFAULTS);
     }
 
     public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
@@ -76,7 +80,8 @@ public record ServerConfig(
                 timeoutSeconds,
                 webhooks,
                 maxRequestBodyBytes,
-                tuning);
+                tuning,
+                masterKey);
     }
 
     public ServerConfig withWebhooks(WebhookSettings settings) {
@@ -93,7 +98,8 @@ public record ServerConfig(
                 outboundTimeoutSeconds,
                 settings,
                 maxRequestBodyBytes,
-                tuning);
+                tuning,
+                masterKey);
     }
 
     public ServerConfig withTuning(Tuning changed) {
@@ -110,18 +116,42 @@ public record ServerConfig(
                 outboundTimeoutSeconds,
                 webhooks,
                 maxRequestBodyBytes,
-                changed);
+                changed,
+                masterKey);
+    }
+
+    public ServerConfig withMasterKey(MasterKeySettings settings) {
+        return new ServerConfig(
+                bind,
+                port,
+                databaseUrl,
+                dataDir,
+                durableEmbedded,
+                bootstrapApiKey,
+                printBootstrapKey,
+                rateLimits,
+                outboundAllowPrivate,
+                outboundTimeoutSeconds,
+                webhooks,
+                maxRequestBodyBytes,
+                tuning,
+                settings);
     }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000, 600);
 
     public static final String USAGE = String.join(
             "\n",
-            "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR]",
+            "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR] [--master-key-file FILE]",
+            "       mobius-server rotate-master-key [the same options]",
             "  --port          MOBIUS_PORT          HTTP port (default 8080)",
             "  --bind          MOBIUS_BIND          listen address (default 127.0.0.1)",
             "  --database-url  MOBIUS_DATABASE_URL  external PostgreSQL (default: embedded, under the data dir)",
             "  --data-dir      MOBIUS_DATA_DIR      data directory (default ./data)",
+            "  --master-key-file  MOBIUS_MASTER_KEY_FILE  file holding the master key (base64 of 32 bytes)",
+            "                  MOBIUS_MASTER_KEY    the master key itself (default: embedded database only, the file",
+            "                                       master-key in the data dir, created on first start)",
+            "                  MOBIUS_MASTER_KEY_PREVIOUS  old master keys, comma-separated, read during a rotation",
             "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
             "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)",
@@ -139,6 +169,7 @@ public record ServerConfig(
         String bind = env.getOrDefault("MOBIUS_BIND", "127.0.0.1");
         String db = env.get("MOBIUS_DATABASE_URL");
         String dataDir = env.getOrDefault("MOBIUS_DATA_DIR", "./data");
+        MasterKeySettings masterKey = MasterKeySettings.from(env);
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String value = null;
@@ -154,6 +185,8 @@ public record ServerConfig(
                 case "--bind" -> bind = value;
                 case "--database-url" -> db = value;
                 case "--data-dir" -> dataDir = value;
+                case "--master-key-file" ->
+                    masterKey = new MasterKeySettings(null, Path.of(value), masterKey.previous());
                 default ->
                     throw new IllegalArgumentException(
                             arg.equals("--help") ? USAGE : "unknown option " + arg + "\n" + USAGE);
@@ -195,7 +228,8 @@ public record ServerConfig(
                                 "MOBIUS_MAX_REQUEST_BODY_BYTES",
                                 env.getOrDefault(
                                         "MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))),
-                Tuning.from(env));
+                Tuning.from(env),
+                masterKey);
     }
 
     private static int number(String name, String value) {

@@ -63,7 +63,8 @@ class DatabaseOutageTest {
             ServerConfig config = new ServerConfig(
                             "127.0.0.1", 0, url, dataDir, false, KEY, false, new RateLimiter.Limits(0, 0, 0))
                     .withOutbound(true, 5)
-                    .withWebhooks(TestServer.WEBHOOKS);
+                    .withWebhooks(TestServer.WEBHOOKS)
+                    .withMasterKey(TestServer.MASTER_KEY);
             try (MobiusServer server = MobiusServer.start(config)) {
                 Api api = new Api("http://127.0.0.1:" + server.port());
                 long pid = pg.postmasterPid();

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * No secret the API shows once is kept in clear: after minting an API key (with an
  * Idempotency-Key, so its answer is stored for replay), an action, a webhook and a trigger signing
- * secret, every row of every table is read as text and none holds a raw value, as text or as the
- * hex of its bytes (how PostgreSQL prints {@code bytea}).
+ * secret and a project secret, every row of every table is read as text and none holds a raw value, as text or as the
+ * hex of its bytes (how PostgreSQL prints {@code bytea}); nor is the master key that wraps them.
  */
 class SecretsAtRestTest extends SharedServerTest {
     private static final String KEY = TestServer.BOOTSTRAP_KEY;
@@ -101,6 +101,23 @@ class SecretsAtRestTest extends SharedServerTest {
         secrets.put(
                 "trigger signing secret",
                 Base64.getDecoder().decode(trigger.json().get("signing_secret").asText()));
+
+        String projectSecret = "at-rest-value-" + System.nanoTime();
+        assertEquals(
+                201,
+                api.post(P + "/secrets", KEY, Map.of("name", "at-rest", "values", Map.of("token", projectSecret)))
+                        .status());
+        secrets.put("project secret value", projectSecret.getBytes(StandardCharsets.UTF_8));
+        try {
+            secrets.put(
+                    "master key",
+                    Base64.getDecoder()
+                            .decode(java.nio.file.Files.readString(server.dataDir()
+                                            .resolve(dev.mobius.server.secrets.MasterKeySettings.DATA_DIR_FILE))
+                                    .trim()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
 
         List<String> found = new ArrayList<>();
         int rows = 0;

@@ -27,6 +27,11 @@ public final class TestServer implements AutoCloseable {
                     4,
                     64);
 
+    /** The master key of servers on an external database in tests (every node of a test shares it). */
+    public static final dev.mobius.server.secrets.MasterKeySettings MASTER_KEY =
+            dev.mobius.server.secrets.MasterKeySettings.DEFAULTS.withKey(
+                    "bWFzdGVyLWtleS1vZi10aGUtdGVzdHMtLTMyLWJ5dGU=");
+
     private final MobiusServer server;
     private final Path dataDir;
     private final boolean ownsDataDir;
@@ -45,6 +50,11 @@ public final class TestServer implements AutoCloseable {
     /** A server on {@code dataDir}, which outlives it (for restart tests). */
     public static TestServer start(Path dataDir) {
         return start(dataDir, false, ServerConfig.DEFAULT_RATE_LIMITS, config -> config);
+    }
+
+    /** A server on {@code dataDir}, which outlives it, with a configuration of its own. */
+    public static TestServer start(Path dataDir, java.util.function.UnaryOperator<ServerConfig> change) {
+        return start(dataDir, false, ServerConfig.DEFAULT_RATE_LIMITS, change);
     }
 
     /** A throw-away server with the given rate limits. */

@@ -51,7 +51,8 @@ public final class TwoNodes implements AutoCloseable {
                         false,
                         ServerConfig.DEFAULT_RATE_LIMITS)
                 .withOutbound(true, 5)
-                .withWebhooks(TestServer.WEBHOOKS);
+                .withWebhooks(TestServer.WEBHOOKS)
+                .withMasterKey(TestServer.MASTER_KEY);
     }
 
     public Path dataDirA() {

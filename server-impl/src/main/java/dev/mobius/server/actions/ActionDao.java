@@ -15,7 +15,8 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface ActionDao extends SqlObject {
     String COLUMNS =
             "id, org_id, project_id, name, title, description, endpoint_url, input_schema::text AS input_schema, "
-                    + "output_schema::text AS output_schema, idempotent, destructive, read_only, tags::text AS tags, secret_version, created_at, updated_at";
+                    + "output_schema::text AS output_schema, idempotent, destructive, read_only, tags::text AS tags, secret_id, "
+                    + "(SELECT s.latest_version FROM secrets s WHERE s.id = actions.secret_id) AS secret_version, created_at, updated_at";
     String INV_COLUMNS =
             "id, org_id, project_id, action_name, action_id, source, location, run_id, step_key, retry_count, job_id, "
                     + "parameters::text AS parameters, output::text AS output, status, error_type, error_message, retryable, retry_after_ms, tries, "
@@ -34,26 +35,19 @@ public interface ActionDao extends SqlObject {
 
     @SqlUpdate(
             "INSERT INTO actions (id, org_id, project_id, name, title, description, endpoint_url, input_schema, output_schema, "
-                    + "idempotent, destructive, read_only, tags, secret_version, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, "
+                    + "idempotent, destructive, read_only, tags, secret_id, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, "
                     + ":title, :description, :endpointUrl, CAST(:inputSchema AS jsonb), CAST(:outputSchema AS jsonb), :idempotent, :destructive, "
-                    + ":readOnly, CAST(:tags AS jsonb), :secretVersion, :createdAt, :updatedAt)")
+                    + ":readOnly, CAST(:tags AS jsonb), :secretId, :createdAt, :updatedAt)")
     void insert(@BindMethods ActionRow row);
 
     @SqlUpdate("UPDATE actions SET title = :title, description = :description, endpoint_url = :endpointUrl, "
             + "input_schema = CAST(:inputSchema AS jsonb), output_schema = CAST(:outputSchema AS jsonb), idempotent = :idempotent, "
-            + "destructive = :destructive, read_only = :readOnly, tags = CAST(:tags AS jsonb), secret_version = :secretVersion, "
+            + "destructive = :destructive, read_only = :readOnly, tags = CAST(:tags AS jsonb), "
             + "updated_at = :updatedAt WHERE id = :id")
     void update(@BindMethods ActionRow row);
 
     @SqlUpdate("DELETE FROM actions WHERE id = :id")
     void delete(@Bind("id") String id);
-
-    @SqlUpdate(
-            "INSERT INTO action_secrets (action_id, version, signing_key, created_at) VALUES (:actionId, :version, :key, now())")
-    void insertSecret(@Bind("actionId") String actionId, @Bind("version") int version, @Bind("key") byte[] sealedKey);
-
-    @SqlQuery("SELECT signing_key FROM action_secrets WHERE action_id = :actionId AND version = :version")
-    Optional<byte[]> secret(@Bind("actionId") String actionId, @Bind("version") int version);
 
     /** The first automation version (by handle, then number) with an action step naming the action. */
     @SqlQuery(

@@ -6,7 +6,7 @@ import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.secrets.SecretStore;
 import dev.mobius.server.threads.Threads;
 import dev.mobius.server.time.Times;
 import java.time.Duration;
@@ -43,7 +43,7 @@ public final class ActionExecutor implements AutoCloseable {
     private final ObjectMapper mapper;
     private final Catalog catalog;
     private final Calls calls;
-    private final SecretBox box;
+    private final SecretStore secrets;
     private final Runnable runWoken;
     private final ExecutorService pool;
     private final Semaphore slots;
@@ -57,14 +57,14 @@ public final class ActionExecutor implements AutoCloseable {
             ObjectMapper mapper,
             Catalog catalog,
             Calls calls,
-            SecretBox box,
+            SecretStore secrets,
             Runnable runWoken,
             int threads) {
         this.jdbi = jdbi;
         this.mapper = mapper;
         this.catalog = catalog;
         this.calls = calls;
-        this.box = box;
+        this.secrets = secrets;
         this.runWoken = runWoken;
         this.pool = Executors.newFixedThreadPool(threads, Threads.numberedDaemons("action-call"));
         this.slots = new Semaphore(threads);
@@ -167,9 +167,8 @@ public final class ActionExecutor implements AutoCloseable {
             result = calls.platform(e.name(), input);
         } else {
             ActionRow action = e.row();
-            byte[] sealed = jdbi.withHandle(
-                            h -> Daos.of(h, ActionDao.class).secret(action.id(), action.secretVersion()))
-                    .orElseThrow();
+            byte[] key = jdbi.withHandle(h -> secrets.signingKey(h, action.secretId(), action.secretVersion()))
+                    .orElseThrow(() -> new IllegalStateException("action " + action.id() + " has no signing key"));
             Map<String, Object> envelope = new LinkedHashMap<>();
             envelope.put("action", action.name());
             envelope.put("input", mapper.convertValue(input, Object.class));
@@ -182,7 +181,7 @@ public final class ActionExecutor implements AutoCloseable {
                     action.endpointUrl(),
                     envelope,
                     row.id(),
-                    new Calls.Signing(box.open(sealed), ActionService.secretRef(action.id()), action.secretVersion()));
+                    new Calls.Signing(key, ActionService.secretRef(action.id()), action.secretVersion()));
         }
         return checkOutput(e, result);
     }

@@ -2,7 +2,10 @@ package dev.mobius.server.actions;
 
 import java.time.OffsetDateTime;
 
-/** One row of {@code actions}; jsonb columns as text. */
+/**
+ * One row of {@code actions}; jsonb columns as text. {@code secretId} is the action's signing key
+ * in the secret store, {@code secretVersion} that key's latest version (read, never written here).
+ */
 public record ActionRow(
         String id,
         String orgId,
@@ -17,6 +20,7 @@ public record ActionRow(
         boolean destructive,
         boolean readOnly,
         String tags,
+        String secretId,
         int secretVersion,
         OffsetDateTime createdAt,
         OffsetDateTime updatedAt) {}

@@ -28,7 +28,7 @@ import dev.mobius.server.ids.Ids;
 import dev.mobius.server.jobs.JobDispatch;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.secrets.SecretStore;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
@@ -38,7 +38,6 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,7 +61,7 @@ public final class ActionService {
     private final ObjectMapper mapper;
     private final AuditTrail audit;
     private final Cursors cursors;
-    private final SecretBox box;
+    private final SecretStore secrets;
     private final Catalog catalog;
     private final ActionExecutor executor;
     private final JobDispatch jobs;
@@ -75,7 +74,7 @@ public final class ActionService {
             ObjectMapper mapper,
             AuditTrail audit,
             Cursors cursors,
-            SecretBox box,
+            SecretStore secrets,
             Catalog catalog,
             ActionExecutor executor,
             JobDispatch jobs,
@@ -86,7 +85,7 @@ public final class ActionService {
         this.mapper = mapper;
         this.audit = audit;
         this.cursors = cursors;
-        this.box = box;
+        this.secrets = secrets;
         this.catalog = catalog;
         this.executor = executor;
         this.jobs = jobs;
@@ -98,7 +97,7 @@ public final class ActionService {
     }
 
     static String secretRef(String actionId) {
-        return "mobius/action/" + actionId;
+        return SecretStore.ownedName("action", actionId);
     }
 
     // ---- actions ----------------------------------------------------------------------------
@@ -124,8 +123,11 @@ public final class ActionService {
             }
             OffsetDateTime now = Times.now();
             ActionAnnotationsRequest a = request.getAnnotations();
+            String id = ids.next("act");
+            SecretStore.SigningKey key =
+                    secrets.mintSigningKey(h, project.orgId(), project.id(), "action", id, caller.principalId());
             ActionRow row = new ActionRow(
-                    ids.next("act"),
+                    id,
                     project.orgId(),
                     project.id(),
                     name,
@@ -138,14 +140,13 @@ public final class ActionService {
                     a != null && Boolean.TRUE.equals(a.getDestructive()),
                     a != null && Boolean.TRUE.equals(a.getReadOnly()),
                     Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
-                    1,
+                    key.secretId(),
+                    key.version(),
                     now,
                     now);
             dao.insert(row);
-            byte[] key = box.newKey();
-            dao.insertSecret(row.id(), 1, box.seal(key));
             audit.created(h, caller, project.id(), "action", row.id(), row.name(), summary(row));
-            return view(row).secretVersion(1L).signingSecret(Base64.getEncoder().encodeToString(key));
+            return view(row).secretVersion((long) key.version()).signingSecret(key.base64());
         });
     }
 
@@ -184,6 +185,7 @@ public final class ActionService {
                             ? row.tags()
                             : Json.write(
                                     mapper, Tags.replace(Json.readStringMap(mapper, row.tags()), request.getTags())),
+                    row.secretId(),
                     row.secretVersion(),
                     row.createdAt(),
                     Times.now());
@@ -223,9 +225,8 @@ public final class ActionService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             ActionDao dao = Daos.of(h, ActionDao.class);
             ActionRow row = dao.lock(project.id(), name).orElseThrow(() -> notFound(name));
-            int version = row.secretVersion() + 1;
-            byte[] key = box.newKey();
-            dao.insertSecret(row.id(), version, box.seal(key));
+            SecretStore.SigningKey key = secrets.rotateSigningKey(h, row.secretId(), caller.principalId());
+            int version = key.version();
             dao.update(new ActionRow(
                     row.id(),
                     row.orgId(),
@@ -240,6 +241,7 @@ public final class ActionService {
                     row.destructive(),
                     row.readOnly(),
                     row.tags(),
+                    row.secretId(),
                     version,
                     row.createdAt(),
                     Times.now()));
@@ -256,7 +258,7 @@ public final class ActionService {
             return new RotateSecretResult()
                     .secretRef(secretRef(row.id()))
                     .secretVersion((long) version)
-                    .signingSecret(Base64.getEncoder().encodeToString(key));
+                    .signingSecret(key.base64());
         });
     }
 

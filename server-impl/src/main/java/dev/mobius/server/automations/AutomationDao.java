@@ -19,7 +19,9 @@ public interface AutomationDao extends SqlObject {
             "id, automation_id, version, status, spec::text AS spec, compiled_plan::text AS compiled_plan, created_by, created_at";
     String TRIGGER_COLUMNS =
             "id, automation_id, spec_key, position, name, kind, enabled, config::text AS config, concurrency_policy, "
-                    + "max_concurrent_runs, http_handle, event_type, source_id, condition, secret_version, last_fire_at, next_fire_at, created_at, updated_at";
+                    + "max_concurrent_runs, http_handle, event_type, source_id, condition, secret_id, "
+                    + "COALESCE((SELECT s.latest_version FROM secrets s WHERE s.id = automation_triggers.secret_id), 0) AS secret_version, "
+                    + "last_fire_at, next_fire_at, created_at, updated_at";
 
     // ---- automations ----------------------------------------------------------------------
 

@@ -354,6 +354,7 @@ public final class AutomationService {
                     kind.equals("event") ? (String) config.get("event_type") : null,
                     kind.equals("event") ? (String) config.get("source_id") : null,
                     kind.equals("event") ? (String) config.get("condition") : null,
+                    old == null ? null : old.secretId(),
                     old == null ? 0 : old.secretVersion(),
                     old == null ? null : old.lastFireAt(),
                     nextFire,

@@ -2,7 +2,11 @@ package dev.mobius.server.automations;
 
 import java.time.OffsetDateTime;
 
-/** A trigger materialised from the published version's spec, matched across publications by {@code specKey}. */
+/**
+ * A trigger materialised from the published version's spec, matched across publications by
+ * {@code specKey}. An HTTP trigger with a signing secret has {@code secretId} (its key in the secret
+ * store) and {@code secretVersion} (that key's latest version; 0 without one).
+ */
 public record TriggerRow(
         String id,
         String automationId,
@@ -18,6 +22,7 @@ public record TriggerRow(
         String eventType,
         String sourceId,
         String condition,
+        String secretId,
         int secretVersion,
         OffsetDateTime lastFireAt,
         OffsetDateTime nextFireAt,

@@ -4,7 +4,7 @@ import dev.mobius.api.model.TriggerSigningSecret;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.http.ApiException;
-import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.secrets.SecretStore;
 import dev.mobius.server.signing.SignatureV1;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
@@ -16,7 +16,6 @@ import jakarta.ws.rs.container.ContainerRequestFilter;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
@@ -33,27 +32,25 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public final class TriggerSecrets implements ContainerRequestFilter {
     private static final String INGEST_PATH = "v1/triggers/http/";
 
-    /** The key a delivery must be signed with; {@code version} 0 means none. */
-    public record Key(byte[] signingKey, int version) {}
+    /** The key a delivery must be signed with: its id in the secret store and latest version; none without an id. */
+    public record Key(String secretId, int version) {}
 
     public interface Dao {
-        @SqlQuery(
-                "SELECT signing_key, secret_version AS version FROM automation_triggers WHERE http_handle = :handle AND kind = 'http'")
+        @SqlQuery("SELECT secret_id, COALESCE((SELECT s.latest_version FROM secrets s WHERE s.id = t.secret_id), 0) "
+                + "AS version FROM automation_triggers t WHERE http_handle = :handle AND kind = 'http'")
         Optional<Key> byHandle(@Bind("handle") String handle);
 
-        @SqlUpdate(
-                "UPDATE automation_triggers SET signing_key = :key, secret_version = secret_version + 1, updated_at = now() "
-                        + "WHERE id = :id")
-        void rotate(@Bind("id") String triggerId, @Bind("key") byte[] sealedKey);
+        @SqlUpdate("UPDATE automation_triggers SET secret_id = :secretId, updated_at = now() WHERE id = :id")
+        void keyed(@Bind("id") String triggerId, @Bind("secretId") String secretId);
     }
 
     private final Jdbi jdbi;
-    private final SecretBox box;
+    private final SecretStore secrets;
     private final AuditTrail audit;
 
-    public TriggerSecrets(Jdbi jdbi, SecretBox box, AuditTrail audit) {
+    public TriggerSecrets(Jdbi jdbi, SecretStore secrets, AuditTrail audit) {
         this.jdbi = jdbi;
-        this.box = box;
+        this.secrets = secrets;
         this.audit = audit;
     }
 
@@ -72,9 +69,13 @@ public final class TriggerSecrets implements ContainerRequestFilter {
                 throw ApiException.badRequest(
                         "not_an_http_trigger", "trigger \"" + triggerId + "\" is not an http trigger");
             }
-            byte[] key = box.newKey();
-            Daos.of(h, Dao.class).rotate(trigger.id(), box.seal(key));
-            int version = trigger.secretVersion() + 1;
+            // The first rotation gives the trigger its key; later ones add versions to it.
+            SecretStore.SigningKey key = trigger.secretId() == null
+                    ? secrets.mintSigningKey(
+                            h, project.orgId(), project.id(), "trigger", trigger.id(), caller.principalId())
+                    : secrets.rotateSigningKey(h, trigger.secretId(), caller.principalId());
+            Daos.of(h, Dao.class).keyed(trigger.id(), key.secretId());
+            int version = key.version();
             audit.updated(
                     h,
                     caller,
@@ -86,9 +87,9 @@ public final class TriggerSecrets implements ContainerRequestFilter {
                     Map.of("secret_version", version));
             return new TriggerSigningSecret()
                     .triggerId(trigger.id())
-                    .secretRef("mobius/trigger/" + trigger.id())
+                    .secretRef(key.ref())
                     .secretVersion(version)
-                    .signingSecret(Base64.getEncoder().encodeToString(key));
+                    .signingSecret(key.base64());
         });
     }
 
@@ -107,7 +108,7 @@ public final class TriggerSecrets implements ContainerRequestFilter {
             return;
         }
         Optional<Key> key = jdbi.withHandle(h -> Daos.of(h, Dao.class).byHandle(handle));
-        if (key.isEmpty() || key.get().version() == 0) {
+        if (key.isEmpty() || key.get().secretId() == null) {
             return; // unknown handles are answered by the resource; unsigned triggers take anything
         }
         byte[] body;
@@ -133,8 +134,10 @@ public final class TriggerSecrets implements ContainerRequestFilter {
             return "the delivery is signed with secret version " + secretVersion.trim() + "; the current version is "
                     + key.version();
         }
+        byte[] signingKey = jdbi.withHandle(h -> secrets.signingKey(h, key.secretId(), key.version()))
+                .orElseThrow(() -> new IllegalStateException("trigger key " + key.secretId() + " is missing"));
         return SignatureV1.problem(
-                box.open(key.signingKey()),
+                signingKey,
                 request.getHeaderString("X-Mobius-Signature"),
                 request.getHeaderString("X-Mobius-Delivery-Id"),
                 request.getHeaderString("X-Mobius-Timestamp"),

@@ -7,8 +7,10 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.List;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.migration.JavaMigration;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
@@ -39,6 +41,8 @@ public final class Database implements AutoCloseable {
      * @param poolSize connections in the pool
      * @param connectionTimeoutMillis how long a request waits for a pooled connection before it is answered 503
      * @param watchMillis how often the supervisor looks at the database
+     * @param javaMigrations migrations that need objects of the server (the secret store's needs the
+     *     master key), besides those Flyway finds on the classpath
      */
     public static Database open(
             String databaseUrl,
@@ -46,7 +50,8 @@ public final class Database implements AutoCloseable {
             boolean durableEmbedded,
             int poolSize,
             long connectionTimeoutMillis,
-            long watchMillis)
+            long watchMillis,
+            List<JavaMigration> javaMigrations)
             throws IOException {
         EmbeddedPostgres embedded = null;
         HikariConfig hikari = new HikariConfig();
@@ -66,6 +71,7 @@ public final class Database implements AutoCloseable {
             Flyway.configure()
                     .dataSource(ds)
                     .locations("classpath:db/migration")
+                    .javaMigrations(javaMigrations.toArray(new JavaMigration[0]))
                     .load()
                     .migrate();
             DatabaseSupervisor supervisor = new DatabaseSupervisor(

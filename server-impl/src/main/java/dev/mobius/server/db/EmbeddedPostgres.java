@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedPostgres implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgres.class);
     private static final String ARCHIVE = "postgres-linux-x86_64.txz";
-    private static final String SUPERUSER = "mobius";
+    static final String SUPERUSER = "mobius";
     private static final int UNPRIVILEGED_ID = 65534;
 
     private final Path binaries;

@@ -10,10 +10,25 @@ import org.glassfish.jersey.server.spi.ValidationInterceptorContext;
 
 /**
  * Request rules the contract's schema cannot express, checked in the same pass as the generated
- * bean-validation constraints so one 400 lists every failing field: today the TagMap rules
- * ({@code mobius:} keys reserved, key and value lengths) on any request body with {@code tags}.
+ * bean-validation constraints so one 400 lists every failing field: the TagMap rules
+ * ({@code mobius:} keys reserved, key and value lengths) on any request body with {@code tags},
+ * and the rules features register for their own request models ({@link #with}).
  */
 public final class RequestRules implements ValidationInterceptor {
+    /** A feature's rule for one request model, adding its failures to the shared validator. */
+    public interface ModelRule<T> {
+        void check(T body, Validator v);
+    }
+
+    private final Map<Class<?>, List<ModelRule<Object>>> modelRules = new java.util.HashMap<>();
+
+    /** Registers a rule for a request model (wiring time only, before the server starts). */
+    @SuppressWarnings("unchecked") // the rule is only ever called with instances of the type
+    public <T> RequestRules with(Class<T> model, ModelRule<? super T> rule) {
+        modelRules.computeIfAbsent(model, k -> new ArrayList<>()).add((ModelRule<Object>) rule);
+        return this;
+    }
+
     /** The {@code getTags} of each request model that has one, looked up once per class, not per request. */
     private final ClassValue<Method> tagGetters = new ClassValue<>() {
         @Override
@@ -37,6 +52,11 @@ public final class RequestRules implements ValidationInterceptor {
             Map<String, String> tags = tagsOf(arg);
             if (tags != null) {
                 Tags.validate(tags, "tags", extra);
+            }
+            if (arg != null) {
+                for (ModelRule<Object> rule : modelRules.getOrDefault(arg.getClass(), List.of())) {
+                    rule.check(arg, extra);
+                }
             }
         }
         try {

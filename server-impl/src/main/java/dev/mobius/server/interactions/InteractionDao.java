@@ -78,6 +78,10 @@ public interface InteractionDao extends SqlObject {
                 InteractionRow.class);
     }
 
+    /** The consumer of an interaction whose consumer is an HTTP callback; empty for any other. */
+    @SqlQuery("SELECT consumer::text FROM interactions WHERE id = :id AND consumer->>'kind' = 'http_subscriber'")
+    Optional<String> callbackConsumer(@Bind("id") String id);
+
     @SqlQuery("SELECT count(*) > 0 FROM runs WHERE project_id = :projectId AND id = :id")
     boolean runExists(@Bind("projectId") String projectId, @Bind("id") String id);
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.mobius.server.automations.Durations;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.http.Validator;
+import dev.mobius.server.outbound.OutboundGuard;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -44,11 +45,43 @@ final class InteractionRules {
     private static final Set<String> OPTION_FIELDS = Set.of("value", "label", "description");
     private static final Pattern STEP_POLICY = Pattern.compile("^(any_of|all_of|quorum)(?::([0-9]{1,9}))?$");
     private static final String DURATION = "must be a duration such as 30s, 5m or 2h";
+    /** A callback's {@code secret_ref}: a project secret's name, and optionally a version. */
+    private static final Pattern SECRET_REF =
+            Pattern.compile("^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})(?::([1-9][0-9]{0,8}))?$");
+
+    static final String SECRET_REF_RULE = "must be <name> or <name>:<version>, the version a positive integer";
+    static final String CALLBACK_URL = "consumer.http_subscriber.callback_url";
+    static final String SECRET_REF_FIELD = "consumer.http_subscriber.secret_ref";
+    private static final int MAX_URL = 2048;
 
     private final List<ApiException.FieldError> errors = new ArrayList<>();
+    private final OutboundGuard guard;
+
+    /** Rules without a callback URL check against the outbound guard (step configs, responses). */
+    InteractionRules() {
+        this(null);
+    }
+
+    /** @param guard checks callback URLs as webhook URLs are checked at create; null skips that check */
+    InteractionRules(OutboundGuard guard) {
+        this.guard = guard;
+    }
 
     /** A resolution policy as stored: its type and, for quorum, its threshold. */
     record Policy(String type, Integer threshold) {}
+
+    /** A callback's {@code secret_ref}, parsed: the secret's name and the version it pins (null: the latest). */
+    record SecretRef(String name, Integer version) {}
+
+    /** The parsed {@code secret_ref}, or empty when it is not {@code <name>} or {@code <name>:<version>}. */
+    static java.util.Optional<SecretRef> secretRef(String text) {
+        Matcher m = text == null ? null : SECRET_REF.matcher(text);
+        if (m == null || !m.matches()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(
+                new SecretRef(m.group(1), m.group(2) == null ? null : Integer.valueOf(m.group(2))));
+    }
 
     List<ApiException.FieldError> errors() {
         return Validator.sortedByField(errors);
@@ -188,8 +221,26 @@ final class InteractionRules {
         }
         if (kind.equals("agent_tool")) {
             error(at + ".kind", "no agent tool invocations exist on this server");
-        } else if (kind.equals("http_subscriber")) {
-            error(at + ".kind", "callbacks need project secrets, which this server does not have");
+        } else if (kind.equals("http_subscriber")
+                && consumer.path("http_subscriber").isObject()) {
+            httpSubscriber(consumer.get("http_subscriber"), at + ".http_subscriber");
+        }
+    }
+
+    /**
+     * The form of a callback: an absolute http(s) URL the server may call, and a well-formed secret
+     * reference (whether the secret exists is checked against the project, see InteractionService).
+     */
+    private void httpSubscriber(JsonNode sub, String at) {
+        String url = sub.path("callback_url").asText("");
+        if (url.length() > MAX_URL || !isHttpUrl(url)) {
+            error(at + ".callback_url", "must be an absolute http or https URL");
+        } else if (guard != null) {
+            // Refused now rather than at the first attempt; every attempt is checked again, since DNS can change.
+            guard.checkAtCreate(URI.create(url)).ifPresent(reason -> error(at + ".callback_url", reason));
+        }
+        if (secretRef(sub.path("secret_ref").asText(null)).isEmpty()) {
+            error(at + ".secret_ref", SECRET_REF_RULE);
         }
     }
 

@@ -24,6 +24,11 @@ import dev.mobius.server.http.Tags;
 import dev.mobius.server.http.Text;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
+import dev.mobius.server.outbound.OutboundGuard;
+import dev.mobius.server.secrets.SecretDao;
+import dev.mobius.server.secrets.SecretRow;
+import dev.mobius.server.secrets.SecretStore;
+import dev.mobius.server.secrets.SecretVersionRow;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
@@ -66,10 +71,15 @@ public final class InteractionService {
     private final InteractionViews views;
     private final Runnable runWoken;
     private final Lifecycle lifecycle;
+    private final OutboundGuard guard;
+    private final SecretStore secrets;
 
     /**
      * @param runWoken called after a commit that made a waiting run due (lets the local engine look at once)
-     * @param lifecycle told of every interaction that opens or leaves {@code pending}, inside that transaction
+     * @param lifecycle told of every interaction that opens or leaves {@code pending}, inside that
+     *     transaction (it queues the callbacks of {@code http_subscriber} consumers)
+     * @param guard checks callback URLs at create
+     * @param secrets where the project secrets that sign callbacks are checked at create
      */
     public InteractionService(
             Jdbi jdbi,
@@ -79,7 +89,9 @@ public final class InteractionService {
             Cursors cursors,
             InteractionViews views,
             Runnable runWoken,
-            Lifecycle lifecycle) {
+            Lifecycle lifecycle,
+            OutboundGuard guard,
+            SecretStore secrets) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
@@ -88,6 +100,8 @@ public final class InteractionService {
         this.views = views;
         this.runWoken = runWoken;
         this.lifecycle = lifecycle;
+        this.guard = guard;
+        this.secrets = secrets;
     }
 
     /** What a command's transaction produced: the answer, or an error to raise after the commit. */
@@ -97,7 +111,7 @@ public final class InteractionService {
 
     public Interaction create(Caller caller, String projectRef, CreateInteractionRequest request) {
         OffsetDateTime now = Times.now();
-        InteractionRules rules = new InteractionRules();
+        InteractionRules rules = new InteractionRules(guard);
         rules.create(mapper.valueToTree(request), now);
         if (!rules.errors().isEmpty()) {
             throw ApiException.validation(rules.errors());
@@ -112,6 +126,7 @@ public final class InteractionService {
                     ? consumer.getRun().getRunId()
                     : null;
             requireRun(dao, project, consumerRun);
+            requireSigningKey(h, project, consumer);
             InteractionRules.Policy policy = policyOf(request);
             List<String> targets = request.getTargetUserIds() == null ? List.of() : request.getTargetUserIds();
             InteractionRow row = new InteractionRow(
@@ -684,6 +699,51 @@ public final class InteractionService {
             return new InteractionRules.Policy(type, type.equals("quorum") ? policy.getThreshold() : null);
         }
         return new InteractionRules.Policy(Boolean.TRUE.equals(request.getRequireAll()) ? "all_of" : "any_of", null);
+    }
+
+    /**
+     * A callback's secret must be a project secret of this project whose version (the latest for a
+     * bare name) is enabled and holds a 32-byte {@code signing_key_b64}. The reason never shows a value.
+     */
+    private void requireSigningKey(Handle h, ProjectRow project, Consumer consumer) {
+        if (consumer == null || consumer.getKind() != Consumer.KindEnum.HTTP_SUBSCRIBER) {
+            return;
+        }
+        InteractionRules.SecretRef ref = InteractionRules.secretRef(
+                        consumer.getHttpSubscriber().getSecretRef())
+                .orElseThrow(() -> new IllegalStateException("secret_ref was checked before"));
+        String problem = signingKeyProblem(h, project.id(), ref);
+        if (problem != null) {
+            throw ApiException.validation(InteractionRules.SECRET_REF_FIELD, problem);
+        }
+    }
+
+    private String signingKeyProblem(Handle h, String projectId, InteractionRules.SecretRef ref) {
+        String name = ref.name();
+        SecretDao dao = Daos.of(h, SecretDao.class);
+        // find() also matches ids; a callback names its secret by name only.
+        SecretRow secret =
+                dao.find(projectId, name).filter(s -> s.name().equals(name)).orElse(null);
+        if (secret == null) {
+            return "no secret named \"" + name + "\" in this project";
+        }
+        int version = ref.version() == null ? secret.latestVersion() : ref.version();
+        SecretVersionRow row = dao.version(secret.id(), version).orElse(null);
+        if (row == null) {
+            return "secret \"" + name + "\" has no version " + version;
+        }
+        Map<String, String> values = secrets.values(h, secret.id(), version).orElse(null);
+        if (values == null) {
+            return "version " + version + " of secret \"" + name + "\" is not enabled";
+        }
+        if (!values.containsKey(SecretStore.SIGNING_KEY)) {
+            return "secret \"" + name + "\" version " + version + " has no " + SecretStore.SIGNING_KEY + " entry";
+        }
+        if (SecretStore.signingKeyOf(values).isEmpty()) {
+            return SecretStore.SIGNING_KEY + " of secret \"" + name + "\" version " + version
+                    + " is not base64 of exactly 32 bytes";
+        }
+        return null;
     }
 
     private static void requireRun(InteractionDao dao, ProjectRow project, String runId) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mobius.api.model.Consumer;
 import dev.mobius.api.model.Delivery;
+import dev.mobius.api.model.HttpSubscriberConsumer;
 import dev.mobius.api.model.Interaction;
 import dev.mobius.api.model.InteractionKind;
 import dev.mobius.api.model.InteractionReference;
@@ -14,12 +15,14 @@ import dev.mobius.api.model.InteractionSpec;
 import dev.mobius.api.model.ResolutionPolicy;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.json.Json;
+import dev.mobius.server.webhooks.WebhookOutbox;
 import java.util.List;
+import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 
 /**
- * Interactions as getInteraction answers them. Apart from the service, so that the webhook outbox
- * (which the service itself reports to) can read them without a service of its own.
+ * Interactions as getInteraction answers them, and their callbacks. Apart from the service, so that
+ * the webhook outbox (which the service itself reports to) can read them without a service of its own.
  */
 public final class InteractionViews {
     private final ObjectMapper mapper;
@@ -34,6 +37,20 @@ public final class InteractionViews {
         InteractionRow row = dao.findById(interactionId)
                 .orElseThrow(() -> new IllegalArgumentException("no interaction " + interactionId));
         return of(row, dao.responses(row.id()));
+    }
+
+    /**
+     * Where the interaction's resolution is posted when its consumer is {@code http_subscriber}
+     * (empty otherwise), read in the caller's transaction.
+     */
+    public Optional<WebhookOutbox.Callback> callback(Handle h, String interactionId) {
+        return Daos.of(h, InteractionDao.class).callbackConsumer(interactionId).map(json -> {
+            HttpSubscriberConsumer sub = read(json, Consumer.class).getHttpSubscriber();
+            InteractionRules.SecretRef ref = InteractionRules.secretRef(sub.getSecretRef())
+                    .orElseThrow(() ->
+                            new IllegalStateException("interaction " + interactionId + " has a malformed secret_ref"));
+            return new WebhookOutbox.Callback(sub.getCallbackUrl().toString(), ref.name(), ref.version());
+        });
     }
 
     Interaction of(InteractionRow row, List<ResponseRow> responses) {

@@ -8,9 +8,10 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Encrypts signing keys at rest. Keys that sign or verify messages must be readable by the server
- * (a hash would not do), so they are stored AES-256-GCM encrypted under the installation's own
- * key, which lives in the database's settings and never leaves the server.
+ * AES-256-GCM under one 32-byte key, from the JDK's provider: what the server stores encrypted
+ * goes through here. The secret store uses it twice per version (values under a data key, the data
+ * key under the master key); stored idempotent replays use it under the installation's own key.
+ * Associated data binds a box to where it is stored, so a box moved to another row fails to open.
  */
 public final class SecretBox {
     private static final int NONCE_BYTES = 12;
@@ -19,20 +20,32 @@ public final class SecretBox {
     private final SecretKeySpec key;
     private final SecureRandom random = new SecureRandom();
 
-    public SecretBox(byte[] installationKey) {
-        if (installationKey.length != 32) {
-            throw new IllegalArgumentException("the installation key must be 32 bytes");
+    public SecretBox(byte[] key32) {
+        if (key32.length != 32) {
+            throw new IllegalArgumentException("an AES-256 key is 32 bytes");
         }
-        this.key = new SecretKeySpec(installationKey, "AES");
+        this.key = new SecretKeySpec(key32, "AES");
     }
 
     /** @return nonce followed by ciphertext and tag */
     public byte[] seal(byte[] plaintext) {
+        return seal(plaintext, null);
+    }
+
+    public byte[] open(byte[] box) {
+        return open(box, null);
+    }
+
+    /** @param aad associated data the box is bound to (authenticated, not stored), or null */
+    public byte[] seal(byte[] plaintext, byte[] aad) {
         try {
             byte[] nonce = new byte[NONCE_BYTES];
             random.nextBytes(nonce);
             Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
             cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
+            if (aad != null) {
+                cipher.updateAAD(aad);
+            }
             byte[] sealed = cipher.doFinal(plaintext);
             return ByteBuffer.allocate(NONCE_BYTES + sealed.length)
                     .put(nonce)
@@ -43,13 +56,17 @@ public final class SecretBox {
         }
     }
 
-    public byte[] open(byte[] box) {
+    /** @throws IllegalStateException when the box was not sealed by this key with this associated data */
+    public byte[] open(byte[] box, byte[] aad) {
         try {
             Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
             cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, box, 0, NONCE_BYTES));
+            if (aad != null) {
+                cipher.updateAAD(aad);
+            }
             return cipher.doFinal(box, NONCE_BYTES, box.length - NONCE_BYTES);
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("a stored secret does not decrypt with this installation's key", e);
+            throw new IllegalStateException("a stored box does not open with this key", e);
         }
     }
 

@@ -2,7 +2,13 @@ package dev.mobius.server.webhooks;
 
 import java.time.OffsetDateTime;
 
-/** One row of {@code webhook_deliveries}: an event on its way to one webhook; {@code body} is the exact JSON sent. */
+/**
+ * One row of {@code webhook_deliveries}: an event on its way to one webhook, or an interaction's
+ * callback on its way to its URL; {@code body} is the exact JSON sent. A webhook delivery has
+ * {@code webhookId} and no callback fields; a callback has no {@code webhookId}, its interaction,
+ * URL and the name of the project secret that signs it ({@code callbackSecretVersion} null: the
+ * latest version at each attempt).
+ */
 public record DeliveryRow(
         String id,
         String webhookId,
@@ -15,4 +21,28 @@ public record DeliveryRow(
         String lastError,
         OffsetDateTime dueAt,
         OffsetDateTime createdAt,
-        OffsetDateTime deliveredAt) {}
+        OffsetDateTime deliveredAt,
+        String interactionId,
+        String callbackUrl,
+        String callbackSecret,
+        Integer callbackSecretVersion) {
+
+    /** A webhook delivery. */
+    static DeliveryRow toWebhook(
+            String id,
+            String webhookId,
+            String projectId,
+            String eventType,
+            String runId,
+            String body,
+            OffsetDateTime now) {
+        return new DeliveryRow(
+                id, webhookId, projectId, eventType, runId, body, "pending", 0, null, now, now, null, null, null, null,
+                null);
+    }
+
+    /** Whether this row is an interaction's callback rather than a webhook delivery. */
+    boolean callback() {
+        return webhookId == null;
+    }
+}

@@ -5,7 +5,10 @@ import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlBatch;
 
-/** The outbox's two statements, apart from {@link WebhookDao}: every run and interaction change makes them. */
+/**
+ * The outbox's two statements, apart from {@link WebhookDao}: every run and interaction change makes
+ * them (the insert also queues interaction callbacks).
+ */
 public interface OutboxDao {
     /** What the outbox writer needs of a live webhook. */
     record Live(String id, String[] events) {}
@@ -23,7 +26,9 @@ public interface OutboxDao {
     }
 
     @SqlBatch(
-            "INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_type, run_id, body, status, attempts, due_at, created_at) "
-                    + "VALUES (:id, :webhookId, :projectId, :eventType, :runId, :body, 'pending', 0, :dueAt, :createdAt)")
+            "INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_type, run_id, body, status, attempts, due_at, "
+                    + "created_at, interaction_id, callback_url, callback_secret, callback_secret_version) "
+                    + "VALUES (:id, :webhookId, :projectId, :eventType, :runId, :body, 'pending', 0, :dueAt, :createdAt, "
+                    + ":interactionId, :callbackUrl, :callbackSecret, :callbackSecretVersion)")
     void insertDeliveries(@BindMethods List<DeliveryRow> rows);
 }

@@ -11,25 +11,24 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 public interface WebhookDao extends SqlObject {
-    String COLUMNS =
-            "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, signing_key, secret_version, "
-                    + "failing_since, created_by, updated_by, created_at, updated_at";
+    String COLUMNS = "id, org_id, project_id, name, url, events, enabled, tags::text AS tags, secret_id, "
+            + "(SELECT s.latest_version FROM secrets s WHERE s.id = webhooks.secret_id) AS secret_version, "
+            + "failing_since, created_by, updated_by, created_at, updated_at";
     String DELIVERY_COLUMNS =
             "id, webhook_id, project_id, event_type, run_id, body, status, attempts, last_error, due_at, created_at, "
-                    + "delivered_at";
+                    + "delivered_at, interaction_id, callback_url, callback_secret, callback_secret_version";
 
     // ---- webhooks -----------------------------------------------------------------------------
 
-    @SqlUpdate(
-            "INSERT INTO webhooks (id, org_id, project_id, name, url, events, enabled, tags, signing_key, secret_version, "
-                    + "failing_since, created_by, updated_by, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, :url, "
-                    + ":events, :enabled, CAST(:tags AS jsonb), :signingKey, :secretVersion, :failingSince, :createdBy, :updatedBy, "
-                    + ":createdAt, :updatedAt)")
+    @SqlUpdate("INSERT INTO webhooks (id, org_id, project_id, name, url, events, enabled, tags, secret_id, "
+            + "failing_since, created_by, updated_by, created_at, updated_at) VALUES (:id, :orgId, :projectId, :name, :url, "
+            + ":events, :enabled, CAST(:tags AS jsonb), :secretId, :failingSince, :createdBy, :updatedBy, "
+            + ":createdAt, :updatedAt)")
     void insert(@BindMethods WebhookRow row);
 
     @SqlUpdate(
             "UPDATE webhooks SET name = :name, url = :url, events = :events, enabled = :enabled, tags = CAST(:tags AS jsonb), "
-                    + "signing_key = :signingKey, secret_version = :secretVersion, failing_since = :failingSince, "
+                    + "failing_since = :failingSince, "
                     + "updated_by = :updatedBy, updated_at = :updatedAt WHERE id = :id")
     void update(@BindMethods WebhookRow row);
 
@@ -81,16 +80,18 @@ public interface WebhookDao extends SqlObject {
 
     // ---- the deliverer ------------------------------------------------------------------------
 
-    /** A delivery due now, and its webhook. */
+    /** A delivery due now, and its webhook (null for an interaction's callback). */
     record Due(String id, String webhookId) {}
 
     /**
      * Due deliveries no other transaction holds, oldest first. Webhooks already at their concurrency
-     * {@code bound} are left out, so a slow receiver's backlog never fills the batch and holds up the others.
+     * {@code bound} are left out, so a slow receiver's backlog never fills the batch and holds up the
+     * others; interaction callbacks have no such bound (only the node's senders limit them).
      */
     @SqlQuery("SELECT d.id, d.webhook_id FROM webhook_deliveries d WHERE d.due_at <= now() "
-            + "AND d.webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'processing' "
-            + "AND due_at > now() GROUP BY webhook_id HAVING count(*) >= :bound) "
+            + "AND (d.webhook_id IS NULL OR d.webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries "
+            + "WHERE status = 'processing' AND due_at > now() AND webhook_id IS NOT NULL "
+            + "GROUP BY webhook_id HAVING count(*) >= :bound)) "
             + "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED")
     List<Due> claimDue(@Bind("bound") int bound, @Bind("limit") int limit);
 

@@ -9,7 +9,9 @@ import dev.mobius.server.events.SourceEvents;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.secrets.SecretDao;
+import dev.mobius.server.secrets.SecretRow;
+import dev.mobius.server.secrets.SecretStore;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.threads.Threads;
 import java.nio.charset.StandardCharsets;
@@ -48,6 +50,12 @@ import org.slf4j.LoggerFactory;
  * 12 h, each with ±20 % jitter (about 23 h in all); a longer {@code Retry-After} wins, up to 24 h.
  * A delivery that uses up its attempts fails alone. The webhook is disabled only when every attempt
  * to it has failed for {@link WebhookSettings#disableAfter()}, counted from {@code failing_since}.
+ *
+ * <p>Interaction callbacks are rows of the same table and go the same way (claim, lease, schedule,
+ * delivery id), with two differences: no per-webhook bound or streak of failures applies, and the
+ * key is the {@code signing_key_b64} of the project secret the callback names, read at each attempt
+ * (the latest version when none is pinned). A callback whose secret, version or key is gone fails
+ * at that attempt without being sent: nothing leaves unsigned.
  */
 public final class WebhookDeliverer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WebhookDeliverer.class);
@@ -58,13 +66,16 @@ public final class WebhookDeliverer implements AutoCloseable {
     private static final int BATCH = 100;
 
     /** A claimed attempt with what signing it needs. */
-    private record Attempt(DeliveryRow delivery, String url, byte[] key, int secretVersion) {}
+    private record Attempt(DeliveryRow delivery, String url, byte[] key, String secretRef, int secretVersion) {}
+
+    /** The key that signs an attempt of a callback, or why there is none. */
+    private record CallbackKey(byte[] key, int version, String problem) {}
 
     private record Result(DeliveryRow delivery, WebhookSender.Outcome outcome) {}
 
     private final Jdbi jdbi;
     private final Ids ids;
-    private final SecretBox box;
+    private final SecretStore secrets;
     private final AuditTrail audit;
     private final WebhookSettings settings;
     private final WebhookSender sender;
@@ -85,14 +96,14 @@ public final class WebhookDeliverer implements AutoCloseable {
     public WebhookDeliverer(
             Jdbi jdbi,
             Ids ids,
-            SecretBox box,
+            SecretStore secrets,
             AuditTrail audit,
             ObjectMapper mapper,
             OutboundGuard guard,
             WebhookSettings settings) {
         this.jdbi = jdbi;
         this.ids = ids;
-        this.box = box;
+        this.secrets = secrets;
         this.audit = audit;
         this.mapper = mapper;
         this.settings = settings;
@@ -153,8 +164,10 @@ public final class WebhookDeliverer implements AutoCloseable {
             if (due.isEmpty()) {
                 return List.of();
             }
-            String[] hookIds = new LinkedHashSet<>(
-                            due.stream().map(WebhookDao.Due::webhookId).toList())
+            String[] hookIds = new LinkedHashSet<>(due.stream()
+                            .map(WebhookDao.Due::webhookId)
+                            .filter(java.util.Objects::nonNull)
+                            .toList())
                     .toArray(new String[0]);
             // Locking the webhooks serializes claims per webhook across nodes: the in-flight count stays exact.
             Map<String, WebhookRow> hooks = new HashMap<>();
@@ -164,6 +177,10 @@ public final class WebhookDeliverer implements AutoCloseable {
             List<String> taken = new ArrayList<>();
             Map<String, List<String>> dropped = new LinkedHashMap<>();
             for (WebhookDao.Due c : due) {
+                if (c.webhookId() == null) {
+                    taken.add(c.id()); // an interaction's callback: no webhook to hold or bound
+                    continue;
+                }
                 WebhookRow w = hooks.get(c.webhookId());
                 if (w == null) {
                     continue; // another node holds the webhook right now; next round
@@ -189,12 +206,63 @@ public final class WebhookDeliverer implements AutoCloseable {
             List<Attempt> out = new ArrayList<>(rows.size());
             Map<String, byte[]> keys = new HashMap<>();
             for (DeliveryRow d : rows) {
+                if (d.callback()) {
+                    CallbackKey key = callbackKey(h, d);
+                    if (key.problem() != null) {
+                        // Never sent unsigned: the callback ends here, as a failed attempt that says why.
+                        dao.attemptFailed(d.id(), d.attempts(), true, 0.0, key.problem());
+                        log.warn(
+                                "interaction callback {} of {} not sent: {}", d.id(), d.interactionId(), key.problem());
+                        continue;
+                    }
+                    out.add(new Attempt(d, d.callbackUrl(), key.key(), d.callbackSecret(), key.version()));
+                    continue;
+                }
                 WebhookRow w = hooks.get(d.webhookId());
                 out.add(new Attempt(
-                        d, w.url(), keys.computeIfAbsent(w.id(), k -> box.open(w.signingKey())), w.secretVersion()));
+                        d,
+                        w.url(),
+                        keys.computeIfAbsent(
+                                w.id(),
+                                k -> secrets.signingKey(h, w.secretId(), w.secretVersion())
+                                        .orElseThrow(() -> new IllegalStateException(
+                                                "webhook " + w.id() + " has no signing key"))),
+                        WebhookService.secretRef(w.id()),
+                        w.secretVersion()));
             }
             return out;
         });
+    }
+
+    /**
+     * The signing key of a callback's attempt, read now: the {@code signing_key_b64} of the project
+     * secret it names, at the version it pins or else the secret's latest.
+     */
+    private CallbackKey callbackKey(Handle h, DeliveryRow d) {
+        String name = d.callbackSecret();
+        SecretRow secret = Daos.of(h, SecretDao.class)
+                .find(d.projectId(), name)
+                .filter(s -> s.name().equals(name))
+                .orElse(null);
+        if (secret == null) {
+            return new CallbackKey(
+                    null, 0, "secret \"" + name + "\" no longer exists in the project; the callback was not sent");
+        }
+        int version = d.callbackSecretVersion() == null ? secret.latestVersion() : d.callbackSecretVersion();
+        Map<String, String> values = secrets.values(h, secret.id(), version).orElse(null);
+        if (values == null) {
+            return new CallbackKey(
+                    null,
+                    version,
+                    "secret \"" + name + "\" has no enabled version " + version + "; the callback was not sent");
+        }
+        return SecretStore.signingKeyOf(values)
+                .map(key -> new CallbackKey(key, version, null))
+                .orElseGet(() -> new CallbackKey(
+                        null,
+                        version,
+                        "secret \"" + name + "\" version " + version + " holds no " + SecretStore.SIGNING_KEY
+                                + " of 32 bytes; the callback was not sent"));
     }
 
     private void deliver(Attempt a) {
@@ -208,7 +276,7 @@ public final class WebhookDeliverer implements AutoCloseable {
                             d.eventType(),
                             d.body().getBytes(StandardCharsets.UTF_8),
                             a.key(),
-                            WebhookService.secretRef(d.webhookId()),
+                            a.secretRef(),
                             a.secretVersion()));
         } catch (RuntimeException e) {
             outcome = new WebhookSender.Outcome(null, "network error: " + e.getMessage(), true, null, 0);
@@ -261,7 +329,7 @@ public final class WebhookDeliverer implements AutoCloseable {
     private void record(Handle h, DeliveryRow d, WebhookSender.Outcome outcome) {
         WebhookDao dao = Daos.of(h, WebhookDao.class);
         if (outcome.delivered()) {
-            if (dao.delivered(d.id(), d.attempts()) > 0) {
+            if (dao.delivered(d.id(), d.attempts()) > 0 && !d.callback()) {
                 dao.endStreak(d.webhookId());
             }
             return;
@@ -272,6 +340,17 @@ public final class WebhookDeliverer implements AutoCloseable {
                 terminal ? 0.0 : delay(d.attempts(), outcome.retryAfter()).toMillis() / 1000.0;
         if (dao.attemptFailed(d.id(), d.attempts(), terminal, delaySeconds, error) == 0) {
             return; // the webhook was deleted, or the lease ran out and another attempt owns the row
+        }
+        if (d.callback()) {
+            if (terminal) {
+                log.warn(
+                        "interaction callback {} of {} failed after {} attempts: {}",
+                        d.id(),
+                        d.interactionId(),
+                        d.attempts(),
+                        error);
+            }
+            return; // a callback has no webhook whose streak it counts in
         }
         failed(dao, h, d.webhookId());
     }
@@ -320,7 +399,7 @@ public final class WebhookDeliverer implements AutoCloseable {
                 w.events(),
                 false,
                 Json.write(mapper, tags),
-                w.signingKey(),
+                w.secretId(),
                 w.secretVersion(),
                 w.failingSince(),
                 w.createdBy(),

@@ -14,14 +14,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 
 /**
  * The transactional outbox: told of every run and interaction change inside the transaction that
  * makes it, it writes one delivery row per live webhook of the project that subscribes to the
- * event, in that same transaction. A change that commits therefore always has its deliveries,
- * and a change that rolls back never has any. The body is built now, a snapshot of the resource
- * as GET answers it at this moment. A project without live webhooks costs one indexed query.
+ * event, in that same transaction, and, when an interaction with a callback (consumer kind
+ * {@code http_subscriber}) leaves {@code pending}, one row for that callback. A change that commits
+ * therefore always has its deliveries, and a change that rolls back never has any. The body is
+ * built now, a snapshot of the resource as GET answers it at this moment; a callback carries the
+ * same body as the {@code interaction.*} webhook event. A project without live webhooks costs one
+ * indexed query per change (and one more per resolved interaction).
  */
 public final class WebhookOutbox implements Lifecycle {
     /** Raised by the server when it disables a webhook that kept failing; data: WebhookDisabledData. */
@@ -49,16 +53,42 @@ public final class WebhookOutbox implements Lifecycle {
         Object view(Handle h, String interactionId);
     }
 
+    /**
+     * Where an interaction's resolution is posted: its callback URL and the project secret that signs
+     * it, by name, with the version it pins (null: the latest at each attempt).
+     */
+    public record Callback(String url, String secretName, Integer secretVersion) {}
+
+    /** The callback of an interaction, empty when its consumer is not {@code http_subscriber}; read inside the caller's transaction. */
+    @FunctionalInterface
+    public interface InteractionCallbacks {
+        Optional<Callback> callbackOf(Handle h, String interactionId);
+    }
+
+    private static final String REQUESTED = "interaction.requested";
+
     private final Ids ids;
     private final ObjectMapper mapper;
     private final InteractionViews interactions;
+    private final InteractionCallbacks callbacks;
     private final Runnable committed;
 
-    /** @param committed called after a commit that queued deliveries (wakes the local deliverer) */
+    /** An outbox for webhooks alone: no interaction has a callback. */
     public WebhookOutbox(Ids ids, ObjectMapper mapper, InteractionViews interactions, Runnable committed) {
+        this(ids, mapper, interactions, (h, id) -> Optional.empty(), committed);
+    }
+
+    /** @param committed called after a commit that queued deliveries (wakes the local deliverer) */
+    public WebhookOutbox(
+            Ids ids,
+            ObjectMapper mapper,
+            InteractionViews interactions,
+            InteractionCallbacks callbacks,
+            Runnable committed) {
         this.ids = ids;
         this.mapper = mapper;
         this.interactions = interactions;
+        this.callbacks = callbacks;
         this.committed = committed;
     }
 
@@ -100,12 +130,37 @@ public final class WebhookOutbox implements Lifecycle {
     @Override
     public void interactionChanged(Handle h, String projectId, String interactionId, String eventType) {
         List<OutboxDao.Live> targets = targets(h, projectId, eventType);
-        if (targets.isEmpty()) {
+        // Only a resolution is called back: completed, cancelled or expired.
+        Optional<Callback> callback =
+                eventType.equals(REQUESTED) ? Optional.empty() : callbacks.callbackOf(h, interactionId);
+        if (targets.isEmpty() && callback.isEmpty()) {
             return;
         }
         Object view = interactions.view(h, interactionId);
-        Object runId = Json.toObject(mapper, view).get("run_id");
-        queue(h, targets, projectId, eventType, runId == null ? null : runId.toString(), view);
+        Object runValue = Json.toObject(mapper, view).get("run_id");
+        String runId = runValue == null ? null : runValue.toString();
+        String body = body(mapper, eventType, view);
+        OffsetDateTime now = Times.now();
+        List<DeliveryRow> rows = rows(ids, targets, projectId, eventType, runId, body, now);
+        callback.ifPresent(c -> rows.add(new DeliveryRow(
+                ids.next("whdel"),
+                null,
+                projectId,
+                eventType,
+                runId,
+                body,
+                "pending",
+                0,
+                null,
+                now,
+                now,
+                null,
+                interactionId,
+                c.url(),
+                c.secretName(),
+                c.secretVersion())));
+        Daos.of(h, OutboxDao.class).insertDeliveries(rows);
+        h.afterCommit(committed);
     }
 
     private static List<OutboxDao.Live> targets(Handle h, String projectId, String eventType) {
@@ -160,16 +215,31 @@ public final class WebhookOutbox implements Lifecycle {
             String eventType,
             String runId,
             Object data) {
+        Daos.of(h, OutboxDao.class)
+                .insertDeliveries(
+                        rows(ids, targets, projectId, eventType, runId, body(mapper, eventType, data), Times.now()));
+    }
+
+    /** The exact JSON every delivery of the event sends: {@code {"type", "data"}}. */
+    private static String body(ObjectMapper mapper, String eventType, Object data) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", eventType);
         body.put("data", data);
-        String json = Json.write(mapper, body);
-        OffsetDateTime now = Times.now();
-        List<DeliveryRow> rows = new ArrayList<>(targets.size());
+        return Json.write(mapper, body);
+    }
+
+    private static List<DeliveryRow> rows(
+            Ids ids,
+            List<OutboxDao.Live> targets,
+            String projectId,
+            String eventType,
+            String runId,
+            String body,
+            OffsetDateTime now) {
+        List<DeliveryRow> rows = new ArrayList<>(targets.size() + 1);
         for (OutboxDao.Live w : targets) {
-            rows.add(new DeliveryRow(
-                    ids.next("whdel"), w.id(), projectId, eventType, runId, json, "pending", 0, null, now, now, null));
+            rows.add(DeliveryRow.toWebhook(ids.next("whdel"), w.id(), projectId, eventType, runId, body, now));
         }
-        Daos.of(h, OutboxDao.class).insertDeliveries(rows);
+        return rows;
     }
 }

@@ -3,7 +3,8 @@ package dev.mobius.server.webhooks;
 import java.time.OffsetDateTime;
 
 /**
- * One row of {@code webhooks}; {@code signingKey} is the SecretBox-sealed key, {@code tags} JSON text,
+ * One row of {@code webhooks}; {@code secretId} is its signing key in the secret store and
+ * {@code secretVersion} that key's latest version (read, never written here), {@code tags} JSON text,
  * {@code failingSince} when the current streak of failed attempts began (null while it is healthy).
  */
 public record WebhookRow(
@@ -15,7 +16,7 @@ public record WebhookRow(
         String[] events,
         boolean enabled,
         String tags,
-        byte[] signingKey,
+        String secretId,
         int secretVersion,
         OffsetDateTime failingSince,
         String createdBy,

@@ -22,7 +22,7 @@ import dev.mobius.server.http.Validator;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.outbound.OutboundGuard;
-import dev.mobius.server.signing.SecretBox;
+import dev.mobius.server.secrets.SecretStore;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
@@ -31,13 +31,13 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.OffsetDateTime;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -55,7 +55,7 @@ public final class WebhookService {
     private final ObjectMapper mapper;
     private final AuditTrail audit;
     private final Cursors cursors;
-    private final SecretBox box;
+    private final SecretStore secrets;
     private final WebhookSender sender;
     private final OutboundGuard outbound;
 
@@ -65,7 +65,7 @@ public final class WebhookService {
             ObjectMapper mapper,
             AuditTrail audit,
             Cursors cursors,
-            SecretBox box,
+            SecretStore secrets,
             WebhookDeliverer deliverer,
             OutboundGuard outbound) {
         this.outbound = outbound;
@@ -74,7 +74,7 @@ public final class WebhookService {
         this.mapper = mapper;
         this.audit = audit;
         this.cursors = cursors;
-        this.box = box;
+        this.secrets = secrets;
         this.sender = deliverer.sender();
     }
 
@@ -96,7 +96,6 @@ public final class WebhookService {
         }
         Tags.validate(request.getTags(), "tags", v);
         v.throwIfInvalidSorted();
-        byte[] key = box.newKey();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             WebhookDao dao = Daos.of(h, WebhookDao.class);
@@ -104,8 +103,11 @@ public final class WebhookService {
                 throw nameTaken(name);
             }
             OffsetDateTime now = Times.now();
+            String webhookId = ids.next("wbh");
+            SecretStore.SigningKey key = secrets.mintSigningKey(
+                    h, project.orgId(), project.id(), "webhook", webhookId, caller.principalId());
             WebhookRow row = new WebhookRow(
-                    ids.next("wbh"),
+                    webhookId,
                     project.orgId(),
                     project.id(),
                     name,
@@ -113,8 +115,8 @@ public final class WebhookService {
                     distinct(events).toArray(new String[0]),
                     request.getEnabled() == null || request.getEnabled(),
                     Json.write(mapper, request.getTags() == null ? Map.of() : request.getTags()),
-                    box.seal(key),
-                    1,
+                    key.secretId(),
+                    key.version(),
                     null,
                     caller.principalId(),
                     caller.principalId(),
@@ -122,7 +124,7 @@ public final class WebhookService {
                     now);
             dao.insert(row);
             audit.created(h, caller, project.id(), "webhook", row.id(), row.name(), summary(row));
-            return view(row).signingSecret(Base64.getEncoder().encodeToString(key));
+            return view(row).signingSecret(key.base64());
         });
     }
 
@@ -207,7 +209,7 @@ public final class WebhookService {
                             : distinct(request.getEvents()).toArray(new String[0]),
                     enabled,
                     Json.write(mapper, tags),
-                    row.signingKey(),
+                    row.secretId(),
                     row.secretVersion(),
                     failingSince,
                     row.createdBy(),
@@ -234,12 +236,12 @@ public final class WebhookService {
     }
 
     public RotateSecretResult rotate(Caller caller, String projectRef, String id) {
-        byte[] key = box.newKey();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             WebhookDao dao = Daos.of(h, WebhookDao.class);
             WebhookRow row = dao.lock(project.id(), id).orElseThrow(() -> notFound(id));
-            int version = row.secretVersion() + 1;
+            SecretStore.SigningKey key = secrets.rotateSigningKey(h, row.secretId(), caller.principalId());
+            int version = key.version();
             dao.update(new WebhookRow(
                     row.id(),
                     row.orgId(),
@@ -249,7 +251,7 @@ public final class WebhookService {
                     row.events(),
                     row.enabled(),
                     row.tags(),
-                    box.seal(key),
+                    row.secretId(),
                     version,
                     row.failingSince(),
                     row.createdBy(),
@@ -268,7 +270,7 @@ public final class WebhookService {
             return new RotateSecretResult()
                     .secretRef(secretRef(row.id()))
                     .secretVersion((long) version)
-                    .signingSecret(Base64.getEncoder().encodeToString(key));
+                    .signingSecret(key.base64());
         });
     }
 
@@ -282,10 +284,13 @@ public final class WebhookService {
             checkUrl(override, "url", v);
             v.throwIfInvalid();
         }
-        WebhookRow row = jdbi.withHandle(h -> {
+        record Signing(WebhookRow row, byte[] key) {}
+        Signing found = jdbi.withHandle(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
-            return Daos.of(h, WebhookDao.class).find(project.id(), id).orElseThrow(() -> notFound(id));
+            WebhookRow w = Daos.of(h, WebhookDao.class).find(project.id(), id).orElseThrow(() -> notFound(id));
+            return new Signing(w, signingKey(h, w));
         });
+        WebhookRow row = found.row();
         String url = override.isEmpty() ? row.url() : override;
         if (url.isEmpty()) {
             throw ApiException.badRequest(
@@ -300,7 +305,7 @@ public final class WebhookService {
                         ids.next("whdel"),
                         "ping",
                         Json.write(mapper, body).getBytes(StandardCharsets.UTF_8),
-                        box.open(row.signingKey()),
+                        found.key(),
                         secretRef(row.id()),
                         row.secretVersion()));
         return new PingWebhookResult()
@@ -336,7 +341,13 @@ public final class WebhookService {
     // ---- helpers ------------------------------------------------------------------------------
 
     static String secretRef(String webhookId) {
-        return "mobius/webhook/" + webhookId;
+        return SecretStore.ownedName("webhook", webhookId);
+    }
+
+    /** The webhook's current signing key, decrypted. */
+    byte[] signingKey(Handle h, WebhookRow w) {
+        return secrets.signingKey(h, w.secretId(), w.secretVersion())
+                .orElseThrow(() -> new IllegalStateException("webhook " + w.id() + " has no signing key"));
     }
 
     private Webhook view(WebhookRow r) {

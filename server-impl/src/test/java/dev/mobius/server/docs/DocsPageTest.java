@@ -185,14 +185,15 @@ class DocsPageTest extends SharedServerTest {
         try {
             String url = "postgres://" + pg.user() + ":" + pg.password() + "@127.0.0.1:" + pg.port() + "/postgres";
             ServerConfig config = new ServerConfig(
-                    "127.0.0.1",
-                    0,
-                    url,
-                    dataDir,
-                    false,
-                    TestServer.BOOTSTRAP_KEY,
-                    false,
-                    new RateLimiter.Limits(0, 0, 0));
+                            "127.0.0.1",
+                            0,
+                            url,
+                            dataDir,
+                            false,
+                            TestServer.BOOTSTRAP_KEY,
+                            false,
+                            new RateLimiter.Limits(0, 0, 0))
+                    .withMasterKey(TestServer.MASTER_KEY);
             try (MobiusServer node = MobiusServer.start(config)) {
                 Api local = new Api("http://127.0.0.1:" + node.port());
                 pg.close();

@@ -54,7 +54,9 @@ class InteractionRunHooksTest extends SharedServerTest {
                 new Cursors(new byte[32]),
                 new InteractionViews(Json.newMapper()),
                 () -> {},
-                dev.mobius.server.events.Lifecycle.NONE);
+                dev.mobius.server.events.Lifecycle.NONE,
+                new dev.mobius.server.outbound.OutboundGuard(true),
+                null);
     }
 
     record Run(String id, String orgId, String projectId) {}

@@ -185,7 +185,6 @@ class InteractionsTest extends SharedServerTest {
         assertEquals(
                 List.of(
                         "consumer.http_subscriber: is required for kind http_subscriber",
-                        "consumer.kind: callbacks need project secrets, which this server does not have",
                         "delivery.channels[0].email: is required for kind email",
                         "delivery.channels[1].email: is only allowed for kind email",
                         "expires_at: must be in the future",
