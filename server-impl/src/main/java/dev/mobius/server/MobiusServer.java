@@ -85,6 +85,10 @@ import dev.mobius.server.secrets.V18_1__Move_signing_keys;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
+import dev.mobius.server.tables.RowService;
+import dev.mobius.server.tables.TableService;
+import dev.mobius.server.tables.TablesResource;
+import dev.mobius.server.tables.UpdateTableBody;
 import dev.mobius.server.triggers.EventTriggerRoute;
 import dev.mobius.server.triggers.ScheduleFirer;
 import dev.mobius.server.triggers.TriggerDeliveries;
@@ -245,6 +249,9 @@ public final class MobiusServer implements AutoCloseable {
                     jdbi, ids, mapper, audit, new dev.mobius.server.toolkits.Grants(actionCatalog));
             dev.mobius.server.skills.SkillService skills =
                     new dev.mobius.server.skills.SkillService(jdbi, ids, mapper, audit, actionCatalog);
+            // Tables: typed project memory; row changes become source events in their transaction.
+            TableService tables = new TableService(jdbi, ids, mapper, audit, cursors);
+            RowService tableRows = new RowService(jdbi, ids, mapper, cursors);
             InteractionService interactions = new InteractionService(
                     jdbi,
                     ids,
@@ -338,6 +345,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(authorizer)
                     .register(new Idempotency(jdbi, catalog, mapper, replayBox))
                     .register(new PatchBody(mapper))
+                    .register(new UpdateTableBody(mapper))
                     .register(new SystemResource(database, catalog))
                     .register(new dev.mobius.server.docs.DocsResource())
                     .register(new ProjectsResource(projects))
@@ -358,7 +366,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new WebhooksResource(webhooks))
                     .register(new dev.mobius.server.toolkits.ToolkitsResource(toolkits))
                     .register(new dev.mobius.server.skills.SkillsResource(skills))
-                    .register(new SecretsResource(secretService));
+                    .register(new SecretsResource(secretService))
+                    .register(new TablesResource(tables, tableRows, mapper));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);

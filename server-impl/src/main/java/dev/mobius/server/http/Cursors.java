@@ -65,7 +65,8 @@ public final class Cursors {
         }
     }
 
-    private static ApiException invalid() {
+    /** The refusal of a cursor this installation did not issue for this list. */
+    public static ApiException invalid() {
         return ApiException.badRequest("invalid_cursor", "cursor is not valid for this list; start again without it");
     }
 }

@@ -88,6 +88,24 @@ public final class Json {
         }
     }
 
+    /** Stored JSON (written by this server) as a model. */
+    public static <T> T read(ObjectMapper mapper, String json, Class<T> type) {
+        try {
+            return mapper.readValue(json, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON is not a " + type.getSimpleName(), e);
+        }
+    }
+
+    /** Stored JSON (written by this server) as a tree. */
+    public static com.fasterxml.jackson.databind.JsonNode readTree(ObjectMapper mapper, String json) {
+        try {
+            return mapper.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON is unreadable", e);
+        }
+    }
+
     public static Map<String, String> readStringMap(ObjectMapper mapper, String json) {
         if (json == null) {
             return new LinkedHashMap<>();
