@@ -26,7 +26,10 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.SecurityContext;
 import java.util.List;
 
-/** HTTP face of {@link TableService} and {@link RowService}: models in, models out. */
+/**
+ * HTTP face of {@link TableService} and {@link RowService}: models in, models out;
+ * {@code Idempotency-Key} on inserts is honoured by the Idempotency filter.
+ */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
 // TablesTest keeps this copy equal to it.
 @jakarta.ws.rs.Path("/v1/projects/{project}/tables")
@@ -153,6 +156,7 @@ public final class TablesResource implements TablesApi {
             String project,
             String tableName,
             InsertRowRequest request,
+            String idempotencyKey,
             ResourceScope scope,
             String ownedBy,
             Boolean ownedByMe) {
@@ -166,6 +170,7 @@ public final class TablesResource implements TablesApi {
             String project,
             String tableName,
             BulkInsertRowsRequest request,
+            String idempotencyKey,
             ResourceScope scope,
             String ownedBy,
             Boolean ownedByMe) {
