@@ -8,7 +8,6 @@ import dev.mobius.server.time.Times;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -19,6 +18,8 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class EventDispatcher implements AutoCloseable {
     private static final long IDLE_MILLIS = 100;
+    /** Events routed per transaction. */
+    private static final int BATCH = 100;
 
     private final Jdbi jdbi;
     private final ObjectMapper mapper;
@@ -44,22 +45,26 @@ public final class EventDispatcher implements AutoCloseable {
         loop.nudge();
     }
 
-    /** Routes the oldest pending event, if any. @return whether there was one */
+    /**
+     * Routes the oldest pending events, up to a batch, in one transaction (a bulk write of table
+     * rows raises a thousand at once). @return whether there were any
+     */
     public boolean dispatchOne() {
         boolean[] started = {false};
         boolean found = jdbi.inTransaction(h -> {
             SourceEventDao dao = Daos.of(h, SourceEventDao.class);
-            Optional<SourceEvent> claimed = dao.claimPending();
+            List<SourceEvent> claimed = dao.claimPending(BATCH);
             if (claimed.isEmpty()) {
                 return false;
             }
-            SourceEvent event = claimed.get();
-            Map<String, Object> payload = Json.readObject(mapper, event.payload());
-            Map<String, Object> meta = meta(event);
-            for (EventRoute route : routes) {
-                started[0] |= route.route(h, event, payload == null ? Map.of() : payload, meta);
+            for (SourceEvent event : claimed) {
+                Map<String, Object> payload = Json.readObject(mapper, event.payload());
+                Map<String, Object> meta = meta(event);
+                for (EventRoute route : routes) {
+                    started[0] |= route.route(h, event, payload == null ? Map.of() : payload, meta);
+                }
             }
-            dao.markDispatched(event.id(), Times.now());
+            dao.markDispatched(claimed.stream().map(SourceEvent::id).toArray(String[]::new), Times.now());
             return true;
         });
         if (started[0]) {

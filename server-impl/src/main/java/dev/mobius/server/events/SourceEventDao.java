@@ -1,7 +1,7 @@
 package dev.mobius.server.events;
 
 import java.time.OffsetDateTime;
-import java.util.Optional;
+import java.util.List;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -20,12 +20,12 @@ public interface SourceEventDao {
             @Bind("reason") String reason,
             @Bind("run") String runId);
 
-    /** The oldest event not yet routed that no other node is routing. */
+    /** The oldest events not yet routed that no other node is routing, oldest first. */
     @SqlQuery(
             "SELECT id, project_id, event_type, source_id, trigger_id, payload::text AS payload, created_at FROM source_events "
-                    + "WHERE dispatched_at IS NULL ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED")
-    Optional<SourceEvent> claimPending();
+                    + "WHERE dispatched_at IS NULL ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED")
+    List<SourceEvent> claimPending(@Bind("limit") int limit);
 
-    @SqlUpdate("UPDATE source_events SET dispatched_at = :at WHERE id = :id")
-    void markDispatched(@Bind("id") String id, @Bind("at") OffsetDateTime at);
+    @SqlUpdate("UPDATE source_events SET dispatched_at = :at WHERE id = ANY(:ids)")
+    void markDispatched(@Bind("ids") String[] ids, @Bind("at") OffsetDateTime at);
 }
