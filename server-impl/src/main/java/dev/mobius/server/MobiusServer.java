@@ -249,9 +249,6 @@ public final class MobiusServer implements AutoCloseable {
                     jdbi, ids, mapper, audit, new dev.mobius.server.toolkits.Grants(actionCatalog));
             dev.mobius.server.skills.SkillService skills =
                     new dev.mobius.server.skills.SkillService(jdbi, ids, mapper, audit, actionCatalog);
-            // Tables: typed project memory; row changes become source events in their transaction.
-            TableService tables = new TableService(jdbi, ids, mapper, audit, cursors);
-            RowService tableRows = new RowService(jdbi, ids, mapper, cursors);
             InteractionService interactions = new InteractionService(
                     jdbi,
                     ids,
@@ -305,6 +302,18 @@ public final class MobiusServer implements AutoCloseable {
             AccessCache accessCache = new AccessCache(database.dataSource(), jdbi);
             Authenticator authenticator = new Authenticator(jdbi, catalog, accessCache);
             Authorizer authorizer = new Authorizer(catalog, accessCache);
+            // Tables: typed project memory; row changes become source events in their transaction.
+            TableService tables = new TableService(
+                    jdbi,
+                    ids,
+                    mapper,
+                    audit,
+                    cursors,
+                    (caller, projectId, permission) -> authorizer
+                            .grants(caller, projectId, permission)
+                            .map(g -> g.permit(permission))
+                            .orElse(false));
+            RowService tableRows = new RowService(jdbi, ids, mapper, cursors);
             WorkerHub workerHub = new WorkerHub(
                     jdbi,
                     notifier,

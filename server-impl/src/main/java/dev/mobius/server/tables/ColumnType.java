@@ -89,15 +89,27 @@ public enum ColumnType {
         return number.signum() == 0 ? "0" : number.stripTrailingZeros().toPlainString();
     }
 
-    /** RFC 3339 date-time with an offset, or a full-date taken as midnight UTC; null when neither. */
+    /**
+     * RFC 3339 date-time with an offset, or a full-date taken as midnight UTC; null when neither,
+     * or when PostgreSQL's timestamptz cannot hold it (years 0001 to 9999, offsets within ±15:59),
+     * so every accepted value compares in SQL exactly as it does here.
+     */
     public static Instant instantOf(String text) {
         try {
-            if (text.length() == 10) {
-                return LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant();
+            OffsetDateTime parsed = text.length() == 10
+                    ? LocalDate.parse(text).atStartOfDay().atOffset(ZoneOffset.UTC)
+                    : OffsetDateTime.parse(text);
+            int year = parsed.getYear();
+            if (year < 1 || year > 9999 || Math.abs(parsed.getOffset().getTotalSeconds()) >= MAX_OFFSET_SECONDS) {
+                return null;
             }
-            return OffsetDateTime.parse(text).toInstant();
+            // The UTC instant must be in range too: 9999-12-31T23:00:00-05:00 is in year 10000.
+            int utcYear = parsed.atZoneSameInstant(ZoneOffset.UTC).getYear();
+            return utcYear < 1 || utcYear > 9999 ? null : parsed.toInstant();
         } catch (DateTimeParseException e) {
             return null;
         }
     }
+
+    private static final int MAX_OFFSET_SECONDS = 16 * 3600;
 }

@@ -102,8 +102,11 @@ final class RowFilter {
                 checkOperand(type, operand, path);
                 return expression(type, name) + " IS DISTINCT FROM " + operand(type, operand, params);
             case "$in":
-                if (operand == null || !operand.isArray() || operand.isEmpty() || operand.size() > MAX_IN) {
-                    throw invalid(path, "must be a non-empty array of at most " + MAX_IN + " values");
+                if (operand == null || !operand.isArray() || operand.isEmpty()) {
+                    throw invalid(path, "must be a non-empty array");
+                }
+                if (operand.size() > MAX_IN) {
+                    throw invalid(path, "must hold at most " + MAX_IN + " values");
                 }
                 List<JsonNode> values = new ArrayList<>();
                 for (int i = 0; i < operand.size(); i++) {

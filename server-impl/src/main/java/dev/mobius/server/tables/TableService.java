@@ -34,13 +34,27 @@ public final class TableService {
     private final ObjectMapper mapper;
     private final AuditTrail audit;
     private final Cursors cursors;
+    private final Permissions permissions;
 
-    public TableService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors) {
+    /** Whether the caller holds a permission in a project, beyond the one its route requires. */
+    public interface Permissions {
+        boolean holds(Caller caller, String projectId, String permission);
+    }
+
+    /**
+     * Giving a table to another principal acts on that principal's behalf, as only managers of
+     * access may: it also keeps others from probing names in a principal's private scope.
+     */
+    static final String GIVE_PERMISSION = "mobius.access.manage";
+
+    public TableService(
+            Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Permissions permissions) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
         this.audit = audit;
         this.cursors = cursors;
+        this.permissions = permissions;
     }
 
     /** Which table an item route names: its name and owner ('' = project scope). */
@@ -115,6 +129,7 @@ public final class TableService {
                     request.accessMode() != null ? request.accessMode() : owner.isEmpty() ? "project" : "private";
             checkOwner(h, caller, owner, access, v);
             v.throwIfInvalidSorted();
+            checkGiving(caller, project, owner);
             int[] next = {1};
             TableLayout slotted = layout.withSlots(Map.of(), next);
             OffsetDateTime now = Times.now();
@@ -197,6 +212,9 @@ public final class TableService {
                 checkOwner(h, caller, owner, access, v);
             }
             v.throwIfInvalidSorted();
+            if (!owner.equals(table.ownedBy())) {
+                checkGiving(caller, project, owner);
+            }
             TableDao dao = Daos.of(h, TableDao.class);
             if (!owner.equals(table.ownedBy()) && dao.nameTaken(project.id(), owner, table.name(), table.id())) {
                 throw nameTaken(table.name());
@@ -267,6 +285,19 @@ public final class TableService {
     private static void checkDescription(String description, Validator v) {
         if (description != null && description.length() > MAX_DESCRIPTION) {
             v.add("description", "must be at most " + MAX_DESCRIPTION + " characters");
+        }
+    }
+
+    /** 403 unless the owner is the caller, or the caller may act for other principals. */
+    private void checkGiving(Caller caller, ProjectRow project, String owner) {
+        if (!owner.isEmpty()
+                && !owner.equals(caller.principalId())
+                && !permissions.holds(caller, project.id(), GIVE_PERMISSION)) {
+            throw new ApiException(
+                    403,
+                    "forbidden",
+                    "giving a table to another principal needs permission " + GIVE_PERMISSION,
+                    Map.of("permission", GIVE_PERMISSION));
         }
     }
 
