@@ -26,6 +26,11 @@ import dev.mobius.server.actions.Calls;
 import dev.mobius.server.actions.Catalog;
 import dev.mobius.server.actions.CatalogResource;
 import dev.mobius.server.actions.PatchBody;
+import dev.mobius.server.agents.AgentService;
+import dev.mobius.server.agents.AgentsResource;
+import dev.mobius.server.agents.AssignmentService;
+import dev.mobius.server.agents.BindingService;
+import dev.mobius.server.agents.ModelCatalog;
 import dev.mobius.server.audit.AuditLogService;
 import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
@@ -249,6 +254,14 @@ public final class MobiusServer implements AutoCloseable {
                     jdbi, ids, mapper, audit, new dev.mobius.server.toolkits.Grants(actionCatalog));
             dev.mobius.server.skills.SkillService skills =
                     new dev.mobius.server.skills.SkillService(jdbi, ids, mapper, audit, actionCatalog);
+            // Tables: typed project memory; row changes become source events in their transaction.
+            TableService tables = new TableService(jdbi, ids, mapper, audit, cursors, guard);
+            RowService tableRows = new RowService(jdbi, ids, mapper, cursors);
+            // Agents: each with its agent principal; assignments check toolkits, skills and tables.
+            AgentService agents = new AgentService(jdbi, ids, mapper, audit, guard, principals);
+            AssignmentService agentAssignments = new AssignmentService(jdbi, ids, audit, toolkits, skills);
+            BindingService agentBindings = new BindingService(jdbi, ids, mapper, audit);
+            ModelCatalog models = new ModelCatalog(jdbi, List.of(), null);
             InteractionService interactions = new InteractionService(
                     jdbi,
                     ids,
@@ -302,18 +315,6 @@ public final class MobiusServer implements AutoCloseable {
             AccessCache accessCache = new AccessCache(database.dataSource(), jdbi);
             Authenticator authenticator = new Authenticator(jdbi, catalog, accessCache);
             Authorizer authorizer = new Authorizer(catalog, accessCache);
-            // Tables: typed project memory; row changes become source events in their transaction.
-            TableService tables = new TableService(
-                    jdbi,
-                    ids,
-                    mapper,
-                    audit,
-                    cursors,
-                    (caller, projectId, permission) -> authorizer
-                            .grants(caller, projectId, permission)
-                            .map(g -> g.permit(permission))
-                            .orElse(false));
-            RowService tableRows = new RowService(jdbi, ids, mapper, cursors);
             WorkerHub workerHub = new WorkerHub(
                     jdbi,
                     notifier,
@@ -376,7 +377,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new dev.mobius.server.toolkits.ToolkitsResource(toolkits))
                     .register(new dev.mobius.server.skills.SkillsResource(skills))
                     .register(new SecretsResource(secretService))
-                    .register(new TablesResource(tables, tableRows, mapper));
+                    .register(new TablesResource(tables, tableRows, mapper))
+                    .register(new AgentsResource(agents, agentAssignments, agentBindings, models));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);

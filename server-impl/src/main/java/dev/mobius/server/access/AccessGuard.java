@@ -34,6 +34,16 @@ public final class AccessGuard {
         }
     }
 
+    /**
+     * For commands that need a permission beyond the one their route declares (read in the
+     * command's transaction): 403 {@code forbidden} naming it, with {@code message}.
+     */
+    public void require(Handle h, Caller caller, String projectId, String permission, String message) {
+        if (!missing(h, caller, projectId, Set.of(permission)).isEmpty()) {
+            throw new ApiException(403, "forbidden", message, Map.of("permission", permission));
+        }
+    }
+
     /** Called after a change inside its transaction: the project must still have an Owner. */
     public void requireOwnerRemains(Handle h, String projectId, String projectHandle) {
         if (Daos.of(h, RoleDao.class).ownerCount(projectId) == 0) {

@@ -32,6 +32,14 @@ public interface PrincipalDao extends SqlObject {
                     + "metadata = CAST(:metadata AS jsonb), tags = CAST(:tags AS jsonb), updated_at = :updatedAt WHERE id = :id")
     void update(@BindMethods PrincipalRow row);
 
+    /** The agent this principal backs, if any. */
+    @SqlQuery("SELECT id FROM agents WHERE principal_id = :id")
+    Optional<String> agentOf(@Bind("id") String principalId);
+
+    /** Enables or disables a principal (its keys stop or start working with it). */
+    @SqlUpdate("UPDATE principals SET state = :state, updated_at = :at WHERE id = :id")
+    void setState(@Bind("id") String id, @Bind("state") String state, @Bind("at") java.time.OffsetDateTime at);
+
     @SqlUpdate("DELETE FROM principals WHERE id = :id")
     void delete(@Bind("id") String id);
 

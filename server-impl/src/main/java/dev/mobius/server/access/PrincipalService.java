@@ -145,6 +145,12 @@ public final class PrincipalService {
             if (request.getState() == PrincipalState.DISABLED && before.id().equals(caller.principalId())) {
                 throw ApiException.badRequest("cannot_disable_self", "a principal cannot disable itself");
             }
+            if (request.getState() != null && !request.getState().toString().equals(before.state())) {
+                // An agent's principal is enabled and disabled with its agent, never on its own.
+                Daos.of(h, PrincipalDao.class).agentOf(before.id()).ifPresent(agentId -> {
+                    throw backsAgent(before.id(), agentId, "its state follows the agent");
+                });
+            }
             RoleDao roles = Daos.of(h, RoleDao.class);
             List<String> rolesBefore = roles.assignedRoleIds(project.id(), before.id());
             Map<String, String> tags = request.getTags() == null
@@ -189,6 +195,10 @@ public final class PrincipalService {
         jdbi.useTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             PrincipalRow row = find(h, project, id, true);
+            // An agent's principal lives and dies with its agent (deleting the agent disables it).
+            Daos.of(h, PrincipalDao.class).agentOf(row.id()).ifPresent(agentId -> {
+                throw backsAgent(row.id(), agentId, "delete the agent instead");
+            });
             int active = Daos.of(h, ApiKeyDao.class).countActive(row.id());
             if (active > 0) {
                 throw ApiException.conflict(
@@ -210,8 +220,15 @@ public final class PrincipalService {
         });
     }
 
+    private static ApiException backsAgent(String principalId, String agentId, String advice) {
+        return ApiException.conflict(
+                "principal_backs_agent",
+                "principal \"" + principalId + "\" backs agent \"" + agentId + "\"; " + advice,
+                Map.of("agent_id", agentId));
+    }
+
     /** Replaces the principal's role set in the project; unknown role ids are a 400 naming them. */
-    private List<String> setRoles(
+    public List<String> setRoles(
             Handle h, Caller caller, ProjectRow project, String principalId, List<String> requested) {
         List<String> wanted = new ArrayList<>(new LinkedHashSet<>(requested));
         RoleDao roles = Daos.of(h, RoleDao.class);

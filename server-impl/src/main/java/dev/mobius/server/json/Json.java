@@ -97,6 +97,15 @@ public final class Json {
         }
     }
 
+    /** Stored JSON (written by this server) as a generic type. */
+    public static <T> T read(ObjectMapper mapper, String json, TypeReference<T> type) {
+        try {
+            return mapper.readValue(json, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored JSON is unreadable as " + type.getType(), e);
+        }
+    }
+
     /** Stored JSON (written by this server) as a tree. */
     public static com.fasterxml.jackson.databind.JsonNode readTree(ObjectMapper mapper, String json) {
         try {

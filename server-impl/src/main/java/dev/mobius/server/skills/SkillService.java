@@ -458,7 +458,7 @@ public final class SkillService {
 
     // ---- views --------------------------------------------------------------------------------
 
-    private Skill view(SkillRow row, ProjectRow project) {
+    public Skill view(SkillRow row, ProjectRow project) {
         return new Skill()
                 .id(row.id())
                 .orgId(project.orgId())

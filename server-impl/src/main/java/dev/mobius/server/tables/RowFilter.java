@@ -36,9 +36,20 @@ final class RowFilter {
             if (column == null) {
                 throw invalid(path, "unknown column");
             }
+            // Every indexed comparison on one column goes into one probe of its index: a range
+            // ($gte and $lt) is one index scan, not two sets intersected.
+            List<String> probe = new ArrayList<>();
             for (Map.Entry<String, JsonNode> op : operators(e.getValue(), path).entrySet()) {
-                clauses.add(clause(
-                        layout, column, op.getKey(), op.getValue(), path + "." + op.getKey(), tableParam, params));
+                String clause =
+                        clause(layout, column, op.getKey(), op.getValue(), path + "." + op.getKey(), params, probe);
+                if (clause != null) {
+                    clauses.add(clause);
+                }
+            }
+            if (!probe.isEmpty()) {
+                clauses.add("r.id IN (SELECT v.row_id FROM table_row_values v WHERE v.table_id = " + tableParam
+                        + " AND v.slot = " + layout.slots().get(column.name()) + " AND " + String.join(" AND ", probe)
+                        + ")");
             }
         }
         return clauses.isEmpty() ? "TRUE" : String.join(" AND ", clauses);
@@ -72,14 +83,18 @@ final class RowFilter {
         return ops;
     }
 
+    /**
+     * One operator's condition on the row, or null when it became a condition on the column's
+     * index entries, added to {@code probe}.
+     */
     private static String clause(
             TableLayout layout,
             TableLayout.Column column,
             String op,
             JsonNode operand,
             String path,
-            String tableParam,
-            SqlParams params) {
+            SqlParams params,
+            List<String> probe) {
         ColumnType type = column.type();
         String name = params.bind(column.name());
         String present = "(r.data -> " + name + ")";
@@ -94,7 +109,7 @@ final class RowFilter {
                     return present + " IS NULL";
                 }
                 checkOperand(type, operand, path);
-                return indexedOr(layout, column, "=", List.of(operand), tableParam, params, name);
+                return indexedOr(layout, column, "=", List.of(operand), params, name, probe);
             case "$ne":
                 if (operand == null || operand.isNull()) {
                     return present + " IS NOT NULL";
@@ -113,7 +128,7 @@ final class RowFilter {
                     checkOperand(type, operand.get(i), path + "[" + i + "]");
                     values.add(operand.get(i));
                 }
-                return indexedOr(layout, column, "IN", values, tableParam, params, name);
+                return indexedOr(layout, column, "IN", values, params, name, probe);
             default:
                 if (!type.ordered()) {
                     throw invalid(path, "is not ordered for " + type.wire() + " columns");
@@ -128,7 +143,7 @@ final class RowFilter {
                     case "$lt" -> "<";
                     default -> "<=";
                 };
-                return indexedOr(layout, column, sqlOp, List.of(operand), tableParam, params, name);
+                return indexedOr(layout, column, sqlOp, List.of(operand), params, name, probe);
         }
     }
 
@@ -139,26 +154,26 @@ final class RowFilter {
         }
     }
 
-    /** {@code expr op operand(s)}, through the column's typed index when it has one. */
+    /** {@code expr op operand(s)} on the row, or on the column's typed index entries when it has one. */
     private static String indexedOr(
             TableLayout layout,
             TableLayout.Column column,
             String op,
             List<JsonNode> operands,
-            String tableParam,
             SqlParams params,
-            String name) {
-        Integer slot = layout.slots().get(column.name());
+            String name,
+            List<String> probe) {
+        boolean indexed = layout.slots().containsKey(column.name());
         List<String> bound = new ArrayList<>();
         for (JsonNode o : operands) {
-            bound.add(slot == null ? operand(column.type(), o, params) : indexOperand(column.type(), o, params));
+            bound.add(indexed ? indexOperand(column.type(), o, params) : operand(column.type(), o, params));
         }
         String right = op.equals("IN") ? "(" + String.join(", ", bound) + ")" : bound.get(0);
-        if (slot == null) {
+        if (!indexed) {
             return expression(column.type(), name) + " " + op + " " + right;
         }
-        return "r.id IN (SELECT v.row_id FROM table_row_values v WHERE v.table_id = " + tableParam + " AND v.slot = "
-                + slot + " AND v." + indexColumn(column.type()) + " " + op + " " + right + ")";
+        probe.add("v." + indexColumn(column.type()) + " " + op + " " + right);
+        return null;
     }
 
     /** The column's value in row {@code r} as SQL of its type; {@code name} is the bound column name. */

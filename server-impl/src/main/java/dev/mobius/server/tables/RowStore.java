@@ -1,5 +1,7 @@
 package dev.mobius.server.tables;
 
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -7,6 +9,9 @@ import java.util.List;
 import java.util.Set;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.jdbi.v3.core.statement.StatementCustomizer;
+import org.postgresql.PGStatement;
 
 /**
  * Statements over many rows at once, and those built per request: a batch of rows is written
@@ -110,9 +115,25 @@ final class RowStore {
 
     /** The rows a built statement selects, in its order. */
     static List<RowRecord> select(Handle h, String sql, SqlParams params) {
+        return built(h, sql, params).mapTo(RowRecord.class).list();
+    }
+
+    /**
+     * A statement built for one request, planned with its values every time. A server-side
+     * prepared statement would switch to a generic plan after a few uses, and a generic plan cannot
+     * see that {@code plan = 'pro'} matches a quarter of a table while an id range matches ten rows
+     * (measured: 160 ms against 0.3 ms for the same query).
+     */
+    private static Query built(Handle h, String sql, SqlParams params) {
         Query q = h.createQuery(sql);
         params.values().forEach(q::bind);
-        return q.mapTo(RowRecord.class).list();
+        q.addCustomizer(new StatementCustomizer() {
+            @Override
+            public void beforeExecution(PreparedStatement statement, StatementContext ctx) throws SQLException {
+                statement.unwrap(PGStatement.class).setPrepareThreshold(0);
+            }
+        });
+        return q;
     }
 
     /** A search hit: the row and its rank (kept in cursors as the exact float4 the database computed). */
@@ -130,9 +151,7 @@ final class RowStore {
     }
 
     static List<Hit> search(Handle h, String sql, SqlParams params) {
-        Query q = h.createQuery(sql);
-        params.values().forEach(q::bind);
-        return q.mapTo(Hit.class).list();
+        return built(h, sql, params).mapTo(Hit.class).list();
     }
 
     /** Whether a keyword query has any searchable term left once parsed (stop words and punctuation go). */

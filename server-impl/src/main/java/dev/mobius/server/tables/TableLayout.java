@@ -219,13 +219,9 @@ public final class TableLayout {
     }
 
     private static Column column(JsonNode node, Validator v, String path) {
-        if (node == null || !node.isObject()) {
-            v.add(path, "must be an object");
+        String name = named(node, v, path);
+        if (name == null) {
             return null;
-        }
-        String name = node.path("name").asText("");
-        if (!node.path("name").isTextual() || !validName(name)) {
-            v.add(path + ".name", nameRule());
         }
         ColumnType type = null;
         JsonNode t = node.get("type");
@@ -271,13 +267,9 @@ public final class TableLayout {
     }
 
     private static Index index(JsonNode node, Map<String, Column> columns, Validator v, String path) {
-        if (node == null || !node.isObject()) {
-            v.add(path, "must be an object");
+        String name = named(node, v, path);
+        if (name == null) {
             return null;
-        }
-        String name = node.path("name").asText("");
-        if (!node.path("name").isTextual() || !validName(name)) {
-            v.add(path + ".name", nameRule());
         }
         JsonNode cols = node.get("columns");
         List<String> names = new ArrayList<>();
@@ -299,6 +291,19 @@ public final class TableLayout {
             }
         }
         return new Index(name, List.copyOf(names), node.path("unique").asBoolean(false));
+    }
+
+    /** The {@code name} of a column or index definition, reported when invalid; null when {@code node} is no object. */
+    private static String named(JsonNode node, Validator v, String path) {
+        if (node == null || !node.isObject()) {
+            v.add(path, "must be an object");
+            return null;
+        }
+        String name = node.path("name").asText("");
+        if (!node.path("name").isTextual() || !validName(name)) {
+            v.add(path + ".name", nameRule());
+        }
+        return name;
     }
 
     static boolean validName(String name) {

@@ -2,6 +2,7 @@ package dev.mobius.server.tables;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.access.AccessGuard;
 import dev.mobius.server.audit.AuditTrail;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.http.ApiException;
@@ -34,12 +35,7 @@ public final class TableService {
     private final ObjectMapper mapper;
     private final AuditTrail audit;
     private final Cursors cursors;
-    private final Permissions permissions;
-
-    /** Whether the caller holds a permission in a project, beyond the one its route requires. */
-    public interface Permissions {
-        boolean holds(Caller caller, String projectId, String permission);
-    }
+    private final AccessGuard guard;
 
     /**
      * Giving a table to another principal acts on that principal's behalf, as only managers of
@@ -47,14 +43,13 @@ public final class TableService {
      */
     static final String GIVE_PERMISSION = "mobius.access.manage";
 
-    public TableService(
-            Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, Permissions permissions) {
+    public TableService(Jdbi jdbi, Ids ids, ObjectMapper mapper, AuditTrail audit, Cursors cursors, AccessGuard guard) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.mapper = mapper;
         this.audit = audit;
         this.cursors = cursors;
-        this.permissions = permissions;
+        this.guard = guard;
     }
 
     /** Which table an item route names: its name and owner ('' = project scope). */
@@ -129,7 +124,7 @@ public final class TableService {
                     request.accessMode() != null ? request.accessMode() : owner.isEmpty() ? "project" : "private";
             checkOwner(h, caller, owner, access, v);
             v.throwIfInvalidSorted();
-            checkGiving(caller, project, owner);
+            checkGiving(h, caller, project, owner);
             int[] next = {1};
             TableLayout slotted = layout.withSlots(Map.of(), next);
             OffsetDateTime now = Times.now();
@@ -213,7 +208,7 @@ public final class TableService {
             }
             v.throwIfInvalidSorted();
             if (!owner.equals(table.ownedBy())) {
-                checkGiving(caller, project, owner);
+                checkGiving(h, caller, project, owner);
             }
             TableDao dao = Daos.of(h, TableDao.class);
             if (!owner.equals(table.ownedBy()) && dao.nameTaken(project.id(), owner, table.name(), table.id())) {
@@ -289,15 +284,14 @@ public final class TableService {
     }
 
     /** 403 unless the owner is the caller, or the caller may act for other principals. */
-    private void checkGiving(Caller caller, ProjectRow project, String owner) {
-        if (!owner.isEmpty()
-                && !owner.equals(caller.principalId())
-                && !permissions.holds(caller, project.id(), GIVE_PERMISSION)) {
-            throw new ApiException(
-                    403,
-                    "forbidden",
-                    "giving a table to another principal needs permission " + GIVE_PERMISSION,
-                    Map.of("permission", GIVE_PERMISSION));
+    private void checkGiving(Handle h, Caller caller, ProjectRow project, String owner) {
+        if (!owner.isEmpty() && !owner.equals(caller.principalId())) {
+            guard.require(
+                    h,
+                    caller,
+                    project.id(),
+                    GIVE_PERMISSION,
+                    "giving a table to another principal needs permission " + GIVE_PERMISSION);
         }
     }
 

@@ -34,6 +34,13 @@ public interface ToolkitDao {
     @SqlQuery("SELECT " + COLUMNS + " FROM toolkits WHERE id = :id AND " + VISIBLE + " FOR UPDATE")
     Optional<ToolkitRow> lock(@Bind("projectId") String projectId, @Bind("id") String id);
 
+    /**
+     * The item if it is active, share-locked until the transaction ends: assigning it to an agent
+     * holds this, so archiving (which takes {@code FOR UPDATE} and counts assignments) waits.
+     */
+    @SqlQuery("SELECT " + COLUMNS + " FROM toolkits WHERE id = :id AND " + VISIBLE + " AND status = 'active' FOR SHARE")
+    Optional<ToolkitRow> shareActive(@Bind("projectId") String projectId, @Bind("id") String id);
+
     /** System toolkits first (their ids sort first), then the project's in creation order. */
     @SqlQuery("SELECT " + COLUMNS + " FROM toolkits WHERE (project_id = :projectId OR (:includeSystem AND project_id "
             + "IS NULL)) AND (:status = 'all' OR status = :status) ORDER BY id")

@@ -236,7 +236,7 @@ public final class ToolkitService {
         }
     }
 
-    private Toolkit view(ToolkitRow row, ProjectRow project) {
+    public Toolkit view(ToolkitRow row, ProjectRow project) {
         return new Toolkit()
                 .id(row.id())
                 .orgId(project.orgId())

@@ -234,9 +234,9 @@ class SkillsTest extends SharedServerTest {
                 .get("id")
                 .asText();
         Jdbi jdbi = server.server().database().jdbi();
+        String agent = AssignmentRace.agent(api, P, "skill holder");
         jdbi.useHandle(h -> h.execute(
-                "INSERT INTO agent_skills (agent_id, skill_id, enabled, position) VALUES ('agt_one', ?, false, 0)",
-                id));
+                "INSERT INTO agent_skills (agent_id, skill_id, enabled, position) VALUES (?, ?, false, 0)", agent, id));
         Api.Reply refused = api.delete(P + "/skills/" + id, KEY);
         assertEquals(409, refused.status(), refused.toString());
         assertEquals("skill_in_use", refused.errorCode());
@@ -259,7 +259,8 @@ class SkillsTest extends SharedServerTest {
                 "skills",
                 "agent_skills",
                 "skill_id",
-                "skill_in_use");
+                "skill_in_use",
+                P);
     }
 
     static List<String> ids(Api.Reply list) {

@@ -25,6 +25,16 @@ public final class AssignmentRace {
 
     private AssignmentRace() {}
 
+    /** A real agent of the project (assignments reference agents). @return its id */
+    public static String agent(Api api, String projectPath, String name) {
+        Api.Reply created = api.post(
+                projectPath + "/agents", dev.mobius.server.TestServer.BOOTSTRAP_KEY, java.util.Map.of("name", name));
+        if (created.status() != 201) {
+            throw new AssertionError("creating an agent failed: " + created);
+        }
+        return created.json().get("id").asText();
+    }
+
     public static void run(
             Jdbi jdbi,
             Api api,
@@ -33,7 +43,8 @@ public final class AssignmentRace {
             String table,
             String assignments,
             String column,
-            String inUseCode)
+            String inUseCode,
+            String projectPath)
             throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         int archived = 0;
@@ -41,7 +52,7 @@ public final class AssignmentRace {
         try {
             for (int round = 0; round < ROUNDS; round++) {
                 String id = newItem.get();
-                String agent = "agt_race_" + round;
+                String agent = agent(api, projectPath, "race " + round + " " + System.nanoTime());
                 // Some rounds hold the share lock a while (archiving must wait for it), some start the
                 // assignment late (archiving usually wins), the rest race freely.
                 long holdMillis = round % 3 == 0 ? 100 : 0;

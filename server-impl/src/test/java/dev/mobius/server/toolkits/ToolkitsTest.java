@@ -350,9 +350,13 @@ class ToolkitsTest extends SharedServerTest {
     void anAssignedToolkitCannotBeArchived() {
         String id = create(Map.of("name", "Assigned kit")).json().get("id").asText();
         Jdbi jdbi = server.server().database().jdbi();
+        String one = AssignmentRace.agent(api, P, "kit holder one");
+        String two = AssignmentRace.agent(api, P, "kit holder two");
         jdbi.useHandle(h -> h.execute(
-                "INSERT INTO agent_toolkits (agent_id, toolkit_id, position) VALUES ('agt_one', ?, 0), ('agt_two', ?, 1)",
+                "INSERT INTO agent_toolkits (agent_id, toolkit_id, position) VALUES (?, ?, 0), (?, ?, 1)",
+                one,
                 id,
+                two,
                 id));
         Api.Reply refused = api.delete(P + "/toolkits/" + id, KEY);
         assertEquals(409, refused.status(), refused.toString());
@@ -379,6 +383,7 @@ class ToolkitsTest extends SharedServerTest {
                 "toolkits",
                 "agent_toolkits",
                 "toolkit_id",
-                "toolkit_in_use");
+                "toolkit_in_use",
+                P);
     }
 }
