@@ -302,10 +302,9 @@ public final class AgentService {
      * name, ignoring case), so the second sees the first and answers {@code agent_name_taken}.
      */
     private static void lockName(Handle h, ProjectRow project, String name) {
-        h.createQuery("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-                .bind("key", "agent-name\n" + project.id() + "\n" + name.toLowerCase(java.util.Locale.ROOT))
-                .mapTo(String.class)
-                .one();
+        h.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+                "agent-name\n" + project.id() + "\n" + name.toLowerCase(java.util.Locale.ROOT));
     }
 
     private static AgentRow withDeleted(AgentRow r, String by, OffsetDateTime at) {

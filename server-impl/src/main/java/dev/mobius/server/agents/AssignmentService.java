@@ -28,7 +28,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 import java.util.function.Predicate;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -68,22 +71,19 @@ public final class AssignmentService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AgentRow agent = AgentService.require(h, project, agentId, true);
             ToolkitDao items = Daos.of(h, ToolkitDao.class);
-            checkItems(
+            replace(
+                    h,
+                    caller,
+                    project,
+                    agent,
+                    TOOLKITS,
                     toolkitIds,
-                    "toolkit_ids",
-                    "no active toolkit with this id",
                     id -> items.shareActive(project.id(), id).isPresent());
-            AssignmentDao dao = Daos.of(h, AssignmentDao.class);
-            List<AssignmentDao.Assigned> before = dao.toolkits(agent.id());
-            List<AssignmentDao.Assigned> after = replaced(before, toolkitIds);
-            dao.clearToolkits(agent.id());
-            after.forEach(a -> dao.addToolkit(agent.id(), a));
-            record(h, caller, project, agent, "toolkit_ids", before, after);
             return toolkitList(h, project, agent);
         });
     }
 
-    private ToolkitAssignmentListResponse toolkitList(org.jdbi.v3.core.Handle h, ProjectRow project, AgentRow agent) {
+    private ToolkitAssignmentListResponse toolkitList(Handle h, ProjectRow project, AgentRow agent) {
         ToolkitDao items = Daos.of(h, ToolkitDao.class);
         List<ToolkitAssignment> out = new ArrayList<>();
         for (AssignmentDao.Assigned a : Daos.of(h, AssignmentDao.class).toolkits(agent.id())) {
@@ -112,22 +112,19 @@ public final class AssignmentService {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AgentRow agent = AgentService.require(h, project, agentId, true);
             SkillDao items = Daos.of(h, SkillDao.class);
-            checkItems(
+            replace(
+                    h,
+                    caller,
+                    project,
+                    agent,
+                    SKILLS,
                     skillIds,
-                    "skill_ids",
-                    "no active skill with this id",
                     id -> items.shareActive(project.id(), id).isPresent());
-            AssignmentDao dao = Daos.of(h, AssignmentDao.class);
-            List<AssignmentDao.Assigned> before = dao.skills(agent.id());
-            List<AssignmentDao.Assigned> after = replaced(before, skillIds);
-            dao.clearSkills(agent.id());
-            after.forEach(a -> dao.addSkill(agent.id(), a));
-            record(h, caller, project, agent, "skill_ids", before, after);
             return skillList(h, project, agent);
         });
     }
 
-    private SkillAssignmentListResponse skillList(org.jdbi.v3.core.Handle h, ProjectRow project, AgentRow agent) {
+    private SkillAssignmentListResponse skillList(Handle h, ProjectRow project, AgentRow agent) {
         SkillDao items = Daos.of(h, SkillDao.class);
         List<SkillAssignment> out = new ArrayList<>();
         for (AssignmentDao.Assigned a : Daos.of(h, AssignmentDao.class).skills(agent.id())) {
@@ -141,6 +138,49 @@ public final class AssignmentService {
             out.add(view);
         }
         return new SkillAssignmentListResponse().items(out);
+    }
+
+    /** An ordered kind of assignment (toolkits, skills): where its rows are and how it is named. */
+    private record Ordered(
+            String field,
+            String unusable,
+            BiFunction<AssignmentDao, String, List<AssignmentDao.Assigned>> read,
+            BiConsumer<AssignmentDao, String> clear,
+            Adder add) {}
+
+    private interface Adder {
+        void add(AssignmentDao dao, String agentId, AssignmentDao.Assigned assignment);
+    }
+
+    private static final Ordered TOOLKITS = new Ordered(
+            "toolkit_ids",
+            "no active toolkit with this id",
+            AssignmentDao::toolkits,
+            AssignmentDao::clearToolkits,
+            AssignmentDao::addToolkit);
+    private static final Ordered SKILLS = new Ordered(
+            "skill_ids",
+            "no active skill with this id",
+            AssignmentDao::skills,
+            AssignmentDao::clearSkills,
+            AssignmentDao::addSkill);
+
+    /** Checks the ids (each must pass {@code usable}), replaces the set in order, records the change. */
+    private void replace(
+            Handle h,
+            Caller caller,
+            ProjectRow project,
+            AgentRow agent,
+            Ordered kind,
+            List<String> itemIds,
+            Predicate<String> usable) {
+        checkItems(itemIds, kind.field(), kind.unusable(), usable);
+        AssignmentDao dao = Daos.of(h, AssignmentDao.class);
+        List<AssignmentDao.Assigned> before = kind.read().apply(dao, agent.id());
+        List<AssignmentDao.Assigned> after = replaced(before, itemIds);
+        kind.clear().accept(dao, agent.id());
+        after.forEach(a -> kind.add().add(dao, agent.id(), a));
+        record(h, caller, project, agent, kind.field(), before, after);
     }
 
     /** Every id must pass {@code usable}; a repeated id is refused too. 400 lists them all. */
@@ -175,7 +215,7 @@ public final class AssignmentService {
     }
 
     private void record(
-            org.jdbi.v3.core.Handle h,
+            Handle h,
             Caller caller,
             ProjectRow project,
             AgentRow agent,

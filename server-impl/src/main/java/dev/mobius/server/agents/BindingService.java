@@ -91,10 +91,9 @@ public final class BindingService {
             AgentRow agent = AgentService.require(h, project, agentId, true);
             String provider = request.getProvider().toString();
             // Saves on one integration take turns, so two agents cannot claim one channel at once.
-            h.createQuery("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-                    .bind("key", "binding\n" + project.id() + "\n" + provider + "\n" + request.getIntegrationId())
-                    .mapTo(String.class)
-                    .one();
+            h.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+                    "binding\n" + project.id() + "\n" + provider + "\n" + request.getIntegrationId());
             BindingDao dao = Daos.of(h, BindingDao.class);
             Map<String, String> taken = new LinkedHashMap<>();
             for (BindingDao.BindingRow other :

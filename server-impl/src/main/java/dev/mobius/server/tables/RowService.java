@@ -141,10 +141,9 @@ public final class RowService {
             checkKeyColumns(t.layout(), keyColumns, data, v);
             v.throwIfInvalidSorted();
             String key = RowData.keyOf(t.layout(), keyColumns, data);
-            h.createQuery("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-                    .bind("key", t.table().id() + "\n" + String.join(",", keyColumns) + "\n" + key)
-                    .mapTo(String.class)
-                    .one();
+            h.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+                    t.table().id() + "\n" + String.join(",", keyColumns) + "\n" + key);
             ObjectNode match = JsonNodeFactory.instance.objectNode();
             keyColumns.forEach(c -> match.set(c, data.get(c)));
             SqlParams p = new SqlParams();

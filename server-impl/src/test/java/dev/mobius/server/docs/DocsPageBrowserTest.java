@@ -92,6 +92,9 @@ class DocsPageBrowserTest {
                 "--proxy-server=socks5://127.0.0.1:9",
                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                 "--virtual-time-budget=10000",
+                // The page renders only the operation groups inside the window (a virtual list once
+                // the contract is large): a window tall enough to hold them all.
+                "--window-size=1280,30000",
                 "--user-data-dir=" + work.resolve("profile")));
         command.addAll(List.of(arguments));
         Path out = work.resolve("dom.html");
