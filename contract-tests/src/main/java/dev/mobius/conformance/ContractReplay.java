@@ -69,6 +69,20 @@ public final class ContractReplay {
         }
     }
 
+    /**
+     * State that no operation of the contract can create, made by the one running the replay
+     * against a server of its own (agent sessions are opened only by the agent step): cases marked
+     * {@code x-replay-setup: <name>} run the set-up of that name once, before the first of them,
+     * and are skipped, with that reason, when nobody supplied it (a deployment replayed from outside).
+     */
+    public ContractReplay withSetup(String name, Runnable setup) {
+        setups.put(name, setup);
+        return this;
+    }
+
+    private final Map<String, Runnable> setups = new HashMap<>();
+    private final Set<String> setupsDone = new HashSet<>();
+
     /** The bundled contract this kit was built with (the document the server serves at {@code /openapi.yaml}). */
     public static String bundledContract() {
         try (InputStream in =
@@ -348,6 +362,20 @@ public final class ContractReplay {
                     c.name,
                     c.status,
                     "shows the state of a freshly installed deployment (run with --fresh on one)");
+        }
+        Object setup = c.extensions.get("x-replay-setup");
+        if (setup != null) {
+            Runnable make = setups.get(setup.toString());
+            if (make == null) {
+                return Outcome.skipped(
+                        c.operationId,
+                        c.name,
+                        c.status,
+                        "needs state that only the server's own replay sets up (x-replay-setup: " + setup + ")");
+            }
+            if (setupsDone.add(setup.toString())) {
+                make.run();
+            }
         }
         Assembled a = assemble(c);
         String why = prerequisiteMissing(c, a.sent());

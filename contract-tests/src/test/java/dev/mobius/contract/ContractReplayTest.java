@@ -34,6 +34,7 @@ class ContractReplayTest {
             try (TestServer server = TestServer.start()) {
                 report = new ContractReplay(
                                 contract, new ContractReplay.Target(server.baseUrl(), TestServer.BOOTSTRAP_KEY, false))
+                        .withSetup("agent-sessions", () -> AgentSessionsSeed.seed(server.server()))
                         .run();
             }
         } else {

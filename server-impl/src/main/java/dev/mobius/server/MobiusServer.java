@@ -1,6 +1,7 @@
 package dev.mobius.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.AppendSessionMessagesRequest;
 import dev.mobius.api.model.CreateSecretRequest;
 import dev.mobius.api.model.UpdateSecretRequest;
 import dev.mobius.server.access.AccessCache;
@@ -26,11 +27,14 @@ import dev.mobius.server.actions.Calls;
 import dev.mobius.server.actions.Catalog;
 import dev.mobius.server.actions.CatalogResource;
 import dev.mobius.server.actions.PatchBody;
+import dev.mobius.server.agents.AgentLoop;
 import dev.mobius.server.agents.AgentService;
+import dev.mobius.server.agents.AgentStep;
 import dev.mobius.server.agents.AgentsResource;
 import dev.mobius.server.agents.AssignmentService;
 import dev.mobius.server.agents.BindingService;
 import dev.mobius.server.agents.ModelCatalog;
+import dev.mobius.server.agents.ServerGenerations;
 import dev.mobius.server.audit.AuditLogService;
 import dev.mobius.server.audit.AuditLogsResource;
 import dev.mobius.server.audit.AuditTrail;
@@ -67,7 +71,6 @@ import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.outbound.OutboundHttp;
 import dev.mobius.server.projects.ProjectService;
 import dev.mobius.server.projects.ProjectsResource;
-import dev.mobius.server.runs.AgentStep;
 import dev.mobius.server.runs.ChildRunStep;
 import dev.mobius.server.runs.EventWaitStep;
 import dev.mobius.server.runs.RunEngine;
@@ -87,6 +90,9 @@ import dev.mobius.server.secrets.SecretService;
 import dev.mobius.server.secrets.SecretStore;
 import dev.mobius.server.secrets.SecretsResource;
 import dev.mobius.server.secrets.V18_1__Move_signing_keys;
+import dev.mobius.server.sessions.GenerationDeltas;
+import dev.mobius.server.sessions.SessionService;
+import dev.mobius.server.sessions.SessionStreams;
 import dev.mobius.server.signing.SecretBox;
 import dev.mobius.server.system.Bootstrap;
 import dev.mobius.server.system.SystemResource;
@@ -127,6 +133,8 @@ import org.slf4j.LoggerFactory;
 public final class MobiusServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MobiusServer.class);
     private static final int MAX_HEADER_BYTES = 16 * 1024;
+    /** How long generation deltas are kept for session streams that reconnect with Last-Event-ID. */
+    private static final long GENERATION_DELTA_RETENTION_SECONDS = 300;
 
     private final HttpServer http;
     private final RunStreams streams;
@@ -138,6 +146,8 @@ public final class MobiusServer implements AutoCloseable {
 
     private final Database database;
     private final int port;
+    private final SessionStreams sessionStreams;
+    private final GenerationDeltas generationDeltas;
 
     private MobiusServer(
             HttpServer http,
@@ -147,7 +157,11 @@ public final class MobiusServer implements AutoCloseable {
             JobQueue jobs,
             List<AutoCloseable> workers,
             Database database,
-            int port) {
+            int port,
+            SessionStreams sessionStreams,
+            GenerationDeltas generationDeltas) {
+        this.sessionStreams = sessionStreams;
+        this.generationDeltas = generationDeltas;
         this.notifier = notifier;
         this.jobs = jobs;
         this.http = http;
@@ -261,7 +275,8 @@ public final class MobiusServer implements AutoCloseable {
             AgentService agents = new AgentService(jdbi, ids, mapper, audit, guard, principals);
             AssignmentService agentAssignments = new AssignmentService(jdbi, ids, audit, toolkits, skills);
             BindingService agentBindings = new BindingService(jdbi, ids, mapper, audit);
-            ModelCatalog models = new ModelCatalog(jdbi, List.of(), null);
+            ModelCatalog models = new ModelCatalog(
+                    jdbi, config.models().models(), config.models().defaultModel());
             InteractionService interactions = new InteractionService(
                     jdbi,
                     ids,
@@ -273,12 +288,46 @@ public final class MobiusServer implements AutoCloseable {
                     lifecycle,
                     outboundGuard,
                     secretStore);
+            // The agent loop: turns on workers or the model endpoint, tools from the agent's manifest,
+            // the conversation in the agent's session.
+            dev.mobius.server.agents.ToolManifests toolManifests =
+                    new dev.mobius.server.agents.ToolManifests(jdbi, actionCatalog, mapper);
+            dev.mobius.server.sessions.SessionStore sessionStore =
+                    new dev.mobius.server.sessions.SessionStore(ids, mapper);
+            AgentLoop agentLoop = new AgentLoop(
+                    ids,
+                    mapper,
+                    jobDispatch,
+                    actionSteps,
+                    sessionStore,
+                    (h, projectId, agentId, toolNames) -> toolManifests
+                            .resolve(
+                                    h,
+                                    projectId,
+                                    agentId,
+                                    new dev.mobius.server.agents.ToolManifests.ManifestQuery(null, null, toolNames))
+                            .tools(),
+                    new AgentLoop.PlatformModels() {
+                        @Override
+                        public boolean serves(String provider, String model) {
+                            return config.models().platformRoute(provider, model);
+                        }
+
+                        @Override
+                        public String defaultModel() {
+                            return config.models().defaultModel() != null
+                                    ? config.models().defaultModel()
+                                    : config.models().models().isEmpty()
+                                            ? null
+                                            : config.models().models().get(0);
+                        }
+                    });
             // Step kinds: adding one is one class and one line here (docs/ARCHITECTURE.md).
             StepKinds stepKinds = new StepKinds(List.of(
                     new SleepStep(),
                     new EventWaitStep(ids, mapper),
                     new ChildRunStep(expressions),
-                    new AgentStep(),
+                    new AgentStep(agentLoop),
                     new InteractionStep(interactions, mapper),
                     new ActionStep(actionSteps, actionCatalog)));
             AutomationService automations =
@@ -298,6 +347,17 @@ public final class MobiusServer implements AutoCloseable {
                     tuning.streamWriters(),
                     tuning.streamPendingBytes(),
                     tuning.streamStallMillis());
+            // Session streams: generation deltas from workers, written in batches, read by every node.
+            SessionStreams sessionStreams = new SessionStreams(
+                    database.dataSource(),
+                    mapper,
+                    notifier,
+                    tuning.streamWriters(),
+                    tuning.streamPendingBytes(),
+                    tuning.streamStallMillis());
+            GenerationDeltas generationDeltas =
+                    new GenerationDeltas(database.dataSource(), mapper, GENERATION_DELTA_RETENTION_SECONDS);
+            SessionService sessions = new SessionService(jdbi, sessionStore, mapper, sessionStreams);
             RunService runs = new RunService(jdbi, ids, mapper, cursors, engine, machine, starter, streams);
             EventDispatcher dispatcher = new EventDispatcher(
                     jdbi,
@@ -328,7 +388,12 @@ public final class MobiusServer implements AutoCloseable {
                     tuning.workerKeepaliveMillis(),
                     tuning.workerAuthCheckMillis(),
                     tuning.workerFrameThreads(),
-                    tuning.workerDrainMillis());
+                    tuning.workerDrainMillis(),
+                    generationDeltas);
+
+            // Generations on the operator's model endpoint: claimed from the job queue by every node.
+            ServerGenerations serverGenerations = new ServerGenerations(
+                    jdbi, mapper, jobDispatch, secretStore, notifier, config.models(), tuning.workerPollMillis());
 
             RequestLog requestLog = new RequestLog(ids);
             ErrorMappers errors = new ErrorMappers(database);
@@ -344,7 +409,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new TimestampParam())
                     .register(new RequestRules()
                             .with(CreateSecretRequest.class, SecretService::check)
-                            .with(UpdateSecretRequest.class, SecretService::check))
+                            .with(UpdateSecretRequest.class, SecretService::check)
+                            .with(AppendSessionMessagesRequest.class, SessionService::check))
                     .register(requestLog)
                     .register(new dev.mobius.server.http.ApiVersionHeader(catalog))
                     .register(new DatabaseGate(database::available))
@@ -368,6 +434,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new RunsResource(runs))
                     .register(new InteractionsResource(interactions))
                     .register(streams.connectionFilter())
+                    .register(sessionStreams.connectionFilter())
                     .register(new TriggersResource(deliveries))
                     .register(new ActionsResource(actions))
                     .register(new CatalogResource(actions))
@@ -378,7 +445,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new dev.mobius.server.skills.SkillsResource(skills))
                     .register(new SecretsResource(secretService))
                     .register(new TablesResource(tables, tableRows, mapper))
-                    .register(new AgentsResource(agents, agentAssignments, agentBindings, models));
+                    .register(new AgentsResource(agents, agentAssignments, agentBindings, models, sessions))
+                    .register(new dev.mobius.server.agents.ToolManifestResource(toolManifests));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
@@ -391,11 +459,14 @@ public final class MobiusServer implements AutoCloseable {
             http.start();
             engine.start();
             streams.start();
+            sessionStreams.start();
+            generationDeltas.start();
             schedules.start();
             dispatcher.start();
             expirer.start();
             actionExecutor.start();
             webhookDeliverer.start();
+            serverGenerations.start();
             int port = http.getListener("grizzly").getPort();
             workerHub.start(port);
             notifier.start();
@@ -410,9 +481,19 @@ public final class MobiusServer implements AutoCloseable {
                     workerHub,
                     notifier,
                     jobDispatch,
-                    List.of(dispatcher, schedules, expirer, actionExecutor, engine, webhookDeliverer, requestLog),
+                    List.of(
+                            dispatcher,
+                            schedules,
+                            expirer,
+                            actionExecutor,
+                            serverGenerations,
+                            engine,
+                            webhookDeliverer,
+                            requestLog),
                     database,
-                    port);
+                    port,
+                    sessionStreams,
+                    generationDeltas);
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -446,13 +527,21 @@ public final class MobiusServer implements AutoCloseable {
         return database;
     }
 
+    /** Where the worker socket hands generation deltas, for tests that feed them directly. */
+    public GenerationDeltas generationDeltas() {
+        return generationDeltas;
+    }
+
     @Override
     public void close() {
         // Streams first: open SSE connections would otherwise hold the HTTP shutdown for its grace period.
         streams.close();
+        sessionStreams.close();
         // Workers are told to drain and their sockets closed before HTTP stops waiting on connections.
         workerHub.close();
         notifier.close();
+        // Deltas still queued are written before the database closes.
+        generationDeltas.close();
         try {
             http.shutdown(10, TimeUnit.SECONDS).get(15, TimeUnit.SECONDS);
         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package dev.mobius.server;
 
 import dev.mobius.server.access.RateLimiter;
+import dev.mobius.server.agents.ModelSettings;
 import dev.mobius.server.http.InputGuard;
 import dev.mobius.server.secrets.MasterKeySettings;
 import dev.mobius.server.webhooks.WebhookSettings;
@@ -20,6 +21,7 @@ import java.util.Map;
  * @param maxRequestBodyBytes the largest request body accepted (413 above it)
  * @param tuning sizes and timings of the pool, engine, workers and streams
  * @param masterKey where the master key of the secret store comes from
+ * @param models the platform models and the OpenAI-compatible endpoint the server generates with
  */
 public record ServerConfig(
         String bind,
@@ -35,11 +37,12 @@ public record ServerConfig(
         WebhookSettings webhooks,
         long maxRequestBodyBytes,
         Tuning tuning,
-        MasterKeySettings masterKey) {
+        MasterKeySettings masterKey,
+        ModelSettings models) {
 
     public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
 
-    /** Outbound calls to public addresses only, default timeouts and webhook settings. */
+    /** Outbound calls to public addresses only, default timeouts and webhook settings, no platform models. */
     public ServerConfig(
             String bind,
             int port,
@@ -63,7 +66,8 @@ public record ServerConfig(
                 WebhookSettings.DEFAULTS,
                 InputGuard.DEFAULT_MAX_BODY_BYTES,
                 Tuning.DEFAULTS,
-                MasterKeySettings.DEFAULTS);
+                MasterKeySettings.DEFAULTS,
+                ModelSettings.NONE);
     }
 
     public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
@@ -81,7 +85,8 @@ public record ServerConfig(
                 webhooks,
                 maxRequestBodyBytes,
                 tuning,
-                masterKey);
+                masterKey,
+                models);
     }
 
     public ServerConfig withWebhooks(WebhookSettings settings) {
@@ -99,7 +104,8 @@ public record ServerConfig(
                 settings,
                 maxRequestBodyBytes,
                 tuning,
-                masterKey);
+                masterKey,
+                models);
     }
 
     public ServerConfig withTuning(Tuning changed) {
@@ -117,7 +123,8 @@ public record ServerConfig(
                 webhooks,
                 maxRequestBodyBytes,
                 changed,
-                masterKey);
+                masterKey,
+                models);
     }
 
     public ServerConfig withMasterKey(MasterKeySettings settings) {
@@ -135,6 +142,26 @@ public record ServerConfig(
                 webhooks,
                 maxRequestBodyBytes,
                 tuning,
+                settings,
+                models);
+    }
+
+    public ServerConfig withModels(ModelSettings settings) {
+        return new ServerConfig(
+                bind,
+                port,
+                databaseUrl,
+                dataDir,
+                durableEmbedded,
+                bootstrapApiKey,
+                printBootstrapKey,
+                rateLimits,
+                outboundAllowPrivate,
+                outboundTimeoutSeconds,
+                webhooks,
+                maxRequestBodyBytes,
+                tuning,
+                masterKey,
                 settings);
     }
 
@@ -143,6 +170,7 @@ public record ServerConfig(
     public static final String USAGE = String.join(
             "\n",
             "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR] [--master-key-file FILE]",
+            "                    [--model-endpoint URL] [--models IDS] [--default-model ID]",
             "       mobius-server rotate-master-key [the same options]",
             "  --port          MOBIUS_PORT          HTTP port (default 8080)",
             "  --bind          MOBIUS_BIND          listen address (default 127.0.0.1)",
@@ -161,6 +189,12 @@ public record ServerConfig(
             "                  MOBIUS_WEBHOOK_DISABLE_AFTER  how long every delivery attempt to a webhook must fail before it is disabled (default 5d)",
             "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)",
             "                  MOBIUS_MAX_REQUEST_BODY_BYTES  largest request body accepted (default 1048576)",
+            "  --model-endpoint  MOBIUS_MODEL_ENDPOINT  base URL of an OpenAI-compatible API the server generates with",
+            "                                         (e.g. http://host:port/v1; default: none, no server-side generation)",
+            "  --models        MOBIUS_MODELS        platform models served through it, comma-separated provider/model ids",
+            "  --default-model MOBIUS_DEFAULT_MODEL the model agents use when they name none, provider/model",
+            "                  MOBIUS_MODEL_TIMEOUT_SECONDS  longest call to the model endpoint (default 120)",
+            "                  MOBIUS_MODEL_CONCURRENCY  calls to the model endpoint in flight on this node (default 8)",
             "                  (pool, engine, worker and stream sizes and timings: see the README's configuration table)");
 
     /** Flags win over environment variables, which win over defaults. */
@@ -170,6 +204,9 @@ public record ServerConfig(
         String db = env.get("MOBIUS_DATABASE_URL");
         String dataDir = env.getOrDefault("MOBIUS_DATA_DIR", "./data");
         MasterKeySettings masterKey = MasterKeySettings.from(env);
+        String models = env.get("MOBIUS_MODELS");
+        String defaultModel = env.get("MOBIUS_DEFAULT_MODEL");
+        String modelEndpoint = env.get("MOBIUS_MODEL_ENDPOINT");
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String value = null;
@@ -185,6 +222,9 @@ public record ServerConfig(
                 case "--bind" -> bind = value;
                 case "--database-url" -> db = value;
                 case "--data-dir" -> dataDir = value;
+                case "--models" -> models = value;
+                case "--default-model" -> defaultModel = value;
+                case "--model-endpoint" -> modelEndpoint = value;
                 case "--master-key-file" ->
                     masterKey = new MasterKeySettings(null, Path.of(value), masterKey.previous());
                 default ->
@@ -229,7 +269,8 @@ public record ServerConfig(
                                 env.getOrDefault(
                                         "MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))),
                 Tuning.from(env),
-                masterKey);
+                masterKey,
+                ModelSettings.parse(models, defaultModel, modelEndpoint, env));
     }
 
     private static int number(String name, String value) {

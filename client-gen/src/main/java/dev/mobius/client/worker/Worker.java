@@ -7,11 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.mobius.client.model.WorkerSocketClaimedJob;
+import dev.mobius.client.model.WorkerSocketGenerationDeltaFrame;
 import dev.mobius.client.model.WorkerSocketJobHeartbeatFrame;
 import dev.mobius.client.model.WorkerSocketJobReportFrame;
 import dev.mobius.client.model.WorkerSocketJobsClaimFrame;
 import dev.mobius.client.model.WorkerSocketJobsClaimedFrame;
 import dev.mobius.client.model.WorkerSocketKeepaliveFrame;
+import dev.mobius.client.model.WorkerSocketModelCapability;
 import dev.mobius.client.model.WorkerSocketRegisterFrame;
 import dev.mobius.client.model.WorkerSocketWorkerDrainingFrame;
 import java.net.URI;
@@ -53,6 +55,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  * worker.register("send_email", job -> Map.of("sent", true));
  * worker.start();
  * }</pre>
+ *
+ * <p>A worker may also hold models: {@link #generation} registers a handler for one
+ * {@code provider/model}, and the server hands it the turns of agents routed to workers
+ * ({@code llm_generation} jobs). The handler reads the conversation and tools from
+ * {@link JobContext#request()}, may stream text with {@link JobContext#emitText} (sent as
+ * numbered {@code generation.delta} frames that people watching the agent's session see live),
+ * and returns the turn's result: {@code {content, tool_calls: [{id, name, arguments}], usage}}.
+ * An agent's tool calls that run on workers arrive as ordinary action jobs, with
+ * {@link JobContext#toolCallId()} set.
+ *
+ * <pre>{@code
+ * worker.generation("ollama/llama3.1", turn -> {
+ *     List<?> messages = (List<?>) turn.request().get("messages");
+ *     String answer = myModel.complete(messages, text -> turn.emitText(text));
+ *     return Map.of("content", answer, "usage", Map.of("input_tokens", 0, "output_tokens", 0));
+ * });
+ * }</pre>
  */
 public final class Worker implements AutoCloseable {
     /** Runs one job. Return an object (sent as the result) or any other value (sent as {@code {"output": value}}). */
@@ -64,11 +83,66 @@ public final class Worker implements AutoCloseable {
     /** What a handler sees of its job. */
     public static final class JobContext {
         private final WorkerSocketClaimedJob job;
+        private final Worker worker;
+        private final AtomicInteger deltas = new AtomicInteger();
         private volatile boolean cancelled;
         private volatile String cancelReason;
 
-        JobContext(WorkerSocketClaimedJob job) {
+        JobContext(WorkerSocketClaimedJob job, Worker worker) {
             this.job = job;
+            this.worker = worker;
+        }
+
+        /** {@code action_execution} or {@code llm_generation}. */
+        public String kind() {
+            return job.getKind() == null ? null : job.getKind().getValue();
+        }
+
+        /** Why the job exists: {@code automation_action_step}, {@code agent_tool_call}, {@code agent_llm_call}, ... */
+        public String origin() {
+            return job.getOrigin() == null ? null : job.getOrigin().getValue();
+        }
+
+        /** The model's id of the tool call an action job answers, when an agent called it. */
+        public String toolCallId() {
+            return job.getToolCallId();
+        }
+
+        public String sessionId() {
+            return job.getSessionId();
+        }
+
+        public String agentTurnId() {
+            return job.getAgentTurnId();
+        }
+
+        public String provider() {
+            return job.getProvider();
+        }
+
+        public String model() {
+            return job.getModel();
+        }
+
+        /** A generation job's request: {@code messages}, {@code tools}, {@code output_schema}. */
+        public Map<String, Object> request() {
+            return job.getSpec() == null ? Map.of() : job.getSpec();
+        }
+
+        /** Sends a piece of a generation's output as it is produced; numbered 1, 2, 3... */
+        public void emit(Map<String, Object> delta) {
+            worker.send(new WorkerSocketGenerationDeltaFrame()
+                    .type(WorkerSocketGenerationDeltaFrame.TypeEnum.GENERATION_DELTA)
+                    .messageId(messageId())
+                    .jobId(job.getId())
+                    .leaseToken(job.getLeaseToken())
+                    .sequence((long) deltas.incrementAndGet())
+                    .delta(new java.util.LinkedHashMap<>(delta)));
+        }
+
+        /** {@link #emit} of {@code {"text": text}}. */
+        public void emitText(String text) {
+            emit(Map.of("text", text));
         }
 
         public String jobId() {
@@ -193,6 +267,9 @@ public final class Worker implements AutoCloseable {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private final HttpClient http = HttpClient.newHttpClient();
     private final Map<String, Handler> handlers = new TreeMap<>();
+    /** Generation handlers by {@code provider/model}. */
+    private final Map<String, Handler> generators = new TreeMap<>();
+
     private final Map<String, Map<String, Object>> inputSchemas = new TreeMap<>();
     private final ExecutorService pool;
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1, r -> {
@@ -247,6 +324,35 @@ public final class Worker implements AutoCloseable {
         handlers.put(actionName, handler);
         inputSchemas.put(actionName, new java.util.LinkedHashMap<>(inputSchema));
         return this;
+    }
+
+    /**
+     * Registers the handler of a model, {@code provider/model} (e.g. {@code openai/gpt-4o-mini}): the
+     * worker advertises it and claims the generation turns of agents routed to workers with that
+     * model. The handler returns the turn's result ({@code content}, {@code tool_calls},
+     * {@code usage}; the contract's GenerationResult).
+     */
+    public Worker generation(String providerModel, Handler handler) {
+        int slash = providerModel.indexOf('/');
+        if (slash <= 0 || slash == providerModel.length() - 1) {
+            throw new IllegalArgumentException("a model is named provider/model, not \"" + providerModel + "\"");
+        }
+        generators.put(providerModel, handler);
+        return this;
+    }
+
+    private List<WorkerSocketModelCapability> models() {
+        if (generators.isEmpty()) {
+            return null;
+        }
+        List<WorkerSocketModelCapability> models = new ArrayList<>();
+        for (String name : generators.keySet()) {
+            int slash = name.indexOf('/');
+            models.add(new WorkerSocketModelCapability()
+                    .provider(name.substring(0, slash))
+                    .model(name.substring(slash + 1)));
+        }
+        return models;
     }
 
     /** Connects in the background; {@link #awaitRegistered} waits for the first registration. */
@@ -391,6 +497,7 @@ public final class Worker implements AutoCloseable {
                             .queues(config.queues.isEmpty() ? null : new ArrayList<>(config.queues))
                             .actionNames(handlers.isEmpty() ? null : new ArrayList<>(handlers.keySet()))
                             .actionInputSchemas(inputSchemas.isEmpty() ? null : new TreeMap<>(inputSchemas))
+                            .models(models())
                             .capabilities(config.capabilities.isEmpty() ? null : new ArrayList<>(config.capabilities));
                     send(register);
                 });
@@ -531,11 +638,12 @@ public final class Worker implements AutoCloseable {
                 .messageId(messageId())
                 .availableSlots(freeSlots())
                 .queues(config.queues.isEmpty() ? null : new ArrayList<>(config.queues))
-                .actionNames(handlers.isEmpty() ? null : new ArrayList<>(handlers.keySet())));
+                .actionNames(handlers.isEmpty() ? null : new ArrayList<>(handlers.keySet()))
+                .models(models()));
     }
 
     private void run(WorkerSocketClaimedJob job) {
-        JobContext ctx = new JobContext(job);
+        JobContext ctx = new JobContext(job, this);
         long every = config.heartbeatOverride != null
                 ? config.heartbeatOverride.toMillis()
                 : job.getHeartbeatCadenceSeconds() * 1000L;
@@ -578,10 +686,15 @@ public final class Worker implements AutoCloseable {
                 : job.getSpec() != null && job.getSpec().get("action_name") != null
                         ? String.valueOf(job.getSpec().get("action_name"))
                         : null;
-        Handler handler = action == null ? null : handlers.get(action);
+        boolean generation = job.getKind() == WorkerSocketClaimedJob.KindEnum.LLM_GENERATION;
+        String model = job.getProvider() + "/" + job.getModel();
+        Handler handler = generation ? generators.get(model) : action == null ? null : handlers.get(action);
         try {
             if (handler == null) {
-                throw new IllegalStateException("no handler registered for action \"" + action + "\"");
+                throw new IllegalStateException(
+                        generation
+                                ? "no generation handler registered for model \"" + model + "\""
+                                : "no handler registered for action \"" + action + "\"");
             }
             Object result = handler.handle(ctx);
             if (ctx.isCancelled()) {

@@ -369,10 +369,14 @@ public final class ActionService {
                 principalId,
                 idempotencyKey,
                 location,
+                null,
                 null);
     }
 
-    /** As above; a worker job is pinned to {@code environmentId} when one is given. */
+    /**
+     * As above; a worker job is pinned to {@code environmentId} when one is given, and tied to an
+     * agent's tool call by {@code agent} when one is.
+     */
     String record(
             Handle h,
             String orgId,
@@ -386,7 +390,8 @@ public final class ActionService {
             String principalId,
             String idempotencyKey,
             String location,
-            String environmentId) {
+            String environmentId,
+            JobDispatch.AgentLink agent) {
         OffsetDateTime now = Times.now();
         String id = ids.next("ainv");
         String status = "pending";
@@ -411,7 +416,8 @@ public final class ActionService {
                                 environmentId,
                                 null,
                                 null,
-                                null));
+                                null,
+                                agent));
             } catch (IllegalStateException e) {
                 status = "failed";
                 errorType = "no_worker_runtime";

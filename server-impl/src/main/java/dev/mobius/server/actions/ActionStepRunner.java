@@ -122,10 +122,50 @@ public final class ActionStepRunner implements JobOutcomes {
                 null,
                 null,
                 location,
-                environment instanceof String e && !e.isBlank() ? e : null);
+                environment instanceof String e && !e.isBlank() ? e : null,
+                null);
         InvocationRow row = Daos.of(h, ActionDao.class).invocation(id).orElseThrow();
         if (row.status().equals("failed")) {
             throw new Refused(row.errorType(), row.errorMessage(), false);
+        }
+        return id;
+    }
+
+    /**
+     * Starts the action a model's tool call names, in the run's transaction: an invocation like a
+     * step's (run by the executor, or an {@code action_execution} job with origin
+     * {@code agent_tool_call} on a worker), whose end wakes the run. An input its schema refuses
+     * ends the invocation at once as failed, so the model hears why.
+     *
+     * @return the invocation id
+     */
+    public String startToolCall(
+            Handle h, RunRow run, StepRow step, Catalog.Entry entry, JsonNode input, JobDispatch.AgentLink agent) {
+        List<ApiException.FieldError> problems = entry.inputSchema() == null
+                ? List.of()
+                : JsonSchemaCheck.violations(entry.inputSchema(), input, "input");
+        // A refused input never reaches a worker: recorded as managed, it ends in this transaction.
+        String id = service.record(
+                h,
+                run.orgId(),
+                run.projectId(),
+                entry,
+                "agent",
+                run.id(),
+                step.stepKey(),
+                0,
+                input,
+                null,
+                null,
+                problems.isEmpty() ? entry.defaultLocation() : "managed",
+                null,
+                agent);
+        if (!problems.isEmpty()) {
+            ActionExecutor.finish(
+                    h,
+                    mapper,
+                    Daos.of(h, ActionDao.class).lockInvocation(id).orElseThrow(),
+                    CallResult.failure("invalid_input", ActionExecutor.describe(problems), false));
         }
         return id;
     }
@@ -191,6 +231,13 @@ public final class ActionStepRunner implements JobOutcomes {
     @Override
     public void failed(Handle h, String invocationId, String errorType, String message, boolean retryable) {
         report(h, invocationId, CallResult.failure(errorType == null ? "action_error" : errorType, message, retryable));
+    }
+
+    @Override
+    public void turnEnded(Handle h, String runId) {
+        if (Daos.of(h, ActionDao.class).wakeRun(runId) > 0) {
+            h.afterCommit(runWoken);
+        }
     }
 
     private void report(Handle h, String invocationId, CallResult result) {

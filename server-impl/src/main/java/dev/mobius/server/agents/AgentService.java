@@ -255,6 +255,13 @@ public final class AgentService {
             }
             dao.update(after);
             audit.updated(h, caller, project.id(), TYPE, row.id(), after.name(), before, changed);
+            if (row.status().equals("inactive") && after.status().equals("active")) {
+                // Its jobs held back while inactive are claimable again: waiting workers are told.
+                h.execute(
+                        dev.mobius.server.jobs.JobDao.NOTIFY,
+                        dev.mobius.server.jobs.JobQueue.CHANNEL,
+                        "w:" + project.id());
+            }
             return view(after);
         });
     }

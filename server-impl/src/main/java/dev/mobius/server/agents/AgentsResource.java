@@ -2,12 +2,14 @@ package dev.mobius.server.agents;
 
 import dev.mobius.api.AgentsApi;
 import dev.mobius.api.model.AgentMessagingBindingRequest;
+import dev.mobius.api.model.AppendSessionMessagesRequest;
 import dev.mobius.api.model.CreateAgentRequest;
 import dev.mobius.api.model.ReplaceAgentTableGrantsRequest;
 import dev.mobius.api.model.ReplaceSkillsRequest;
 import dev.mobius.api.model.ReplaceToolkitsRequest;
 import dev.mobius.api.model.UpdateAgentRequest;
 import dev.mobius.server.http.ApiException;
+import dev.mobius.server.sessions.SessionService;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.CallerContext;
 import jakarta.ws.rs.core.Context;
@@ -31,16 +33,22 @@ public final class AgentsResource implements AgentsApi {
     private final AssignmentService assignments;
     private final BindingService bindings;
     private final ModelCatalog models;
+    private final SessionService sessions;
 
     @Context
     private SecurityContext security;
 
     public AgentsResource(
-            AgentService agents, AssignmentService assignments, BindingService bindings, ModelCatalog models) {
+            AgentService agents,
+            AssignmentService assignments,
+            BindingService bindings,
+            ModelCatalog models,
+            SessionService sessions) {
         this.agents = agents;
         this.assignments = assignments;
         this.bindings = bindings;
         this.models = models;
+        this.sessions = sessions;
     }
 
     private Caller caller() {
@@ -137,5 +145,44 @@ public final class AgentsResource implements AgentsApi {
     @Override
     public Response listModels(String project) {
         return Response.ok(models.list(caller(), project)).build();
+    }
+
+    @Override
+    public Response listAgentSessions(
+            String project,
+            String id,
+            String status,
+            String scope,
+            String provider,
+            java.time.OffsetDateTime since,
+            Integer limit) {
+        return Response.ok(sessions.list(caller(), project, id, status, scope, provider, since, limit))
+                .build();
+    }
+
+    @Override
+    public Response getAgentSession(String project, String id, String sessionId) {
+        return Response.ok(sessions.get(caller(), project, id, sessionId)).build();
+    }
+
+    @Override
+    public Response listSessionMessages(
+            String project, String id, String sessionId, Long afterSequence, Integer limit) {
+        return Response.ok(sessions.messages(caller(), project, id, sessionId, afterSequence, limit))
+                .build();
+    }
+
+    @Override
+    public Response appendSessionMessages(
+            String project, String id, String sessionId, AppendSessionMessagesRequest request) {
+        return Response.ok(sessions.append(caller(), project, id, sessionId, request))
+                .build();
+    }
+
+    @Override
+    public Response streamSessionEvents(String project, String id, String sessionId, String lastEventID) {
+        return Response.ok(sessions.stream(caller(), project, id, sessionId, lastEventID), "text/event-stream")
+                .header("Cache-Control", "no-cache")
+                .build();
     }
 }

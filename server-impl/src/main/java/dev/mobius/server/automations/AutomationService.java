@@ -108,12 +108,10 @@ public final class AutomationService {
     public Automation create(Caller caller, String projectRef, CreateAutomationRequest request) {
         Validator v = new Validator();
         rejectTopLevelTriggers(request.getTriggers(), v);
-        if (request.getDefaultAgentId() != null && !request.getDefaultAgentId().isEmpty()) {
-            v.add("default_agent_id", "no agent with this id exists in the project");
-        }
         v.throwIfInvalid();
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
+            String defaultAgent = defaultAgent(h, project, request.getDefaultAgentId(), null);
             AutomationDao dao = Daos.of(h, AutomationDao.class);
             if (dao.find(project.id(), request.getHandle()).isPresent()) {
                 throw ApiException.conflict(
@@ -131,7 +129,7 @@ public final class AutomationService {
                     Text.blankToNull(request.getDescription()),
                     "draft",
                     caller.principalId(),
-                    null,
+                    defaultAgent,
                     0,
                     null,
                     json(request.getDefaultInputs()),
@@ -159,9 +157,6 @@ public final class AutomationService {
     public Automation update(Caller caller, String projectRef, String handle, UpdateAutomationRequest request) {
         Validator v = new Validator();
         rejectTopLevelTriggers(request.getTriggers(), v);
-        if (request.getDefaultAgentId() != null && !request.getDefaultAgentId().isEmpty()) {
-            v.add("default_agent_id", "no agent with this id exists in the project");
-        }
         if (request.getStatus() != null
                 && request.getStatus() != AutomationStatus.ACTIVE
                 && request.getStatus() != AutomationStatus.PAUSED) {
@@ -171,6 +166,7 @@ public final class AutomationService {
         return jdbi.inTransaction(h -> {
             ProjectRow project = ProjectAccess.require(h, caller, projectRef);
             AutomationRow before = notArchived(find(h, project, handle, true));
+            String defaultAgent = defaultAgent(h, project, request.getDefaultAgentId(), before.defaultAgentId());
             if (request.getStatus() != null && before.publishedVersion() == null) {
                 throw ApiException.validation("status", "publish a version first");
             }
@@ -190,7 +186,7 @@ public final class AutomationService {
                             ? before.status()
                             : request.getStatus().toString(),
                     before.owner(),
-                    before.defaultAgentId(),
+                    defaultAgent,
                     before.latestVersion(),
                     before.publishedVersion(),
                     request.getDefaultInputs() == null ? before.defaultInputs() : json(request.getDefaultInputs()),
@@ -365,6 +361,27 @@ public final class AutomationService {
     }
 
     // ---- helpers --------------------------------------------------------------------------
+
+    /** The requested default agent (an agent of the project, not deleted; {@code ""} clears it), or {@code current}. */
+    private static String defaultAgent(Handle h, ProjectRow project, String requested, String current) {
+        if (requested == null) {
+            return current;
+        }
+        if (requested.isEmpty()) {
+            return null;
+        }
+        // Read here rather than through the agents package, which builds on automations.
+        boolean exists = h.createQuery(
+                        "SELECT EXISTS (SELECT 1 FROM agents WHERE project_id = :project AND id = :id AND deleted_at IS NULL)")
+                .bind("project", project.id())
+                .bind("id", requested)
+                .mapTo(Boolean.class)
+                .one();
+        if (!exists) {
+            throw ApiException.validation("default_agent_id", "no agent with this id exists in the project");
+        }
+        return requested;
+    }
 
     private static void rejectTopLevelTriggers(List<?> triggers, Validator v) {
         if (triggers != null && !triggers.isEmpty()) {

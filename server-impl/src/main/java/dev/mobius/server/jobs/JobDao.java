@@ -13,9 +13,10 @@ public interface JobDao {
     String INSERT = """
             INSERT INTO jobs (id, org_id, project_id, kind, run_id, step_key, invocation_id, action_name, queue,
                               required_capabilities, spec, timeout_seconds, environment_id, provider, model, status, max_attempts,
-                              created_at, updated_at)
+                              origin, session_id, agent_turn_id, tool_call_id, executor_kind, created_at, updated_at)
             VALUES (:id, :org, :project, :kind, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
-                    :timeout, :env, :provider, :model, 'pending', :max, clock_timestamp(), clock_timestamp())""";
+                    :timeout, :env, :provider, :model, 'pending', :max, :origin, :session, :turn, :toolcall, :executor,
+                    clock_timestamp(), clock_timestamp())""";
 
     /** A pending job simply ends. */
     String CANCEL_PENDING = """
@@ -27,11 +28,14 @@ public interface JobDao {
             UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()), cancel_reason = :reason,
                    updated_at = clock_timestamp() WHERE id = :id AND status = 'claimed'""";
 
-    /** Up to {@code :limit} eligible pending jobs of a project, leased to a session, oldest first; any number of nodes at once. */
+    /**
+     * Up to {@code :limit} eligible pending jobs of a project, leased to a session, oldest first; any
+     * number of nodes at once. Jobs of an inactive agent wait until it is active again.
+     */
     String CLAIM = """
             WITH picked AS (
                 SELECT id FROM jobs
-                 WHERE project_id = :project AND status = 'pending'
+                 WHERE project_id = :project AND status = 'pending' AND executor_kind = 'customer_worker'
                    AND (cardinality(CAST(:queues AS text[])) = 0 OR queue = ANY(CAST(:queues AS text[])))
                    AND (kind <> 'action_execution' OR cardinality(CAST(:actions AS text[])) = 0
                         OR action_name = ANY(CAST(:actions AS text[])))
@@ -39,6 +43,9 @@ public interface JobDao {
                         OR CAST(:models AS jsonb) @> jsonb_build_array(jsonb_build_object('provider', provider, 'model', model)))
                    AND (environment_id IS NULL OR environment_id = :env)
                    AND required_capabilities <@ CAST(:caps AS jsonb)
+                   AND (agent_turn_id IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM agent_turns t JOIN agents a ON a.id = t.agent_id
+                         WHERE t.id = jobs.agent_turn_id AND a.status = 'inactive'))
                  ORDER BY created_at
                  LIMIT :limit
                  FOR UPDATE SKIP LOCKED)
@@ -49,7 +56,8 @@ public interface JobDao {
                    updated_at = clock_timestamp()
               FROM picked WHERE j.id = picked.id
             RETURNING j.id, j.kind, j.origin, j.queue, j.action_name, j.run_id, j.step_key, j.spec::text AS spec,
-                      j.lease_token, j.claim_attempt, j.created_at, j.environment_id, j.provider, j.model""";
+                      j.lease_token, j.claim_attempt, j.created_at, j.environment_id, j.provider, j.model,
+                      j.session_id, j.agent_turn_id, j.tool_call_id""";
 
     /** Extends a lease presented with its token; returns the pending cancellation, if any. */
     String HEARTBEAT = """
@@ -67,14 +75,16 @@ public interface JobDao {
                            WITH ORDINALITY AS t(id, token, status, result, etype, emsg, ord)
                      ORDER BY id, token, ord) v
              WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'claimed'
-            RETURNING j.id, j.lease_token, coalesce(j.invocation_id, ''), j.cancel_requested_at IS NOT NULL""";
+            RETURNING j.id, j.lease_token, coalesce(j.invocation_id, ''), j.cancel_requested_at IS NOT NULL,
+                      CASE WHEN j.agent_turn_id IS NOT NULL THEN j.run_id END""";
 
     /** Status and lease token of jobs whose report did not match. */
     String STATES = "SELECT id, status, lease_token FROM jobs WHERE id = ANY(CAST(:ids AS text[]))";
 
     /** Claimed jobs whose lease ran out, locked for the sweep. */
     String EXPIRED_LEASES = """
-            SELECT id, project_id, invocation_id, claim_attempt, max_attempts, cancel_requested_at IS NOT NULL AS cancelled
+            SELECT id, project_id, invocation_id, claim_attempt, max_attempts, cancel_requested_at IS NOT NULL AS cancelled,
+                   CASE WHEN agent_turn_id IS NOT NULL THEN run_id END AS turn_run_id
               FROM jobs WHERE status = 'claimed' AND lease_expires_at < clock_timestamp()
              ORDER BY lease_expires_at LIMIT :batch FOR UPDATE SKIP LOCKED""";
 

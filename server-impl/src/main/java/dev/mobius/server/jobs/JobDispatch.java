@@ -38,7 +38,42 @@ public interface JobDispatch {
             String environmentId,
             String kind,
             String provider,
-            String model) {
+            String model,
+            AgentLink agent) {
+        /** As above, for work no agent asked for. */
+        public JobRequest(
+                String orgId,
+                String projectId,
+                String runId,
+                String stepKey,
+                String invocationId,
+                String actionName,
+                Map<String, Object> parameters,
+                String queue,
+                List<String> requiredCapabilities,
+                Integer timeoutSeconds,
+                String environmentId,
+                String kind,
+                String provider,
+                String model) {
+            this(
+                    orgId,
+                    projectId,
+                    runId,
+                    stepKey,
+                    invocationId,
+                    actionName,
+                    parameters,
+                    queue,
+                    requiredCapabilities,
+                    timeoutSeconds,
+                    environmentId,
+                    kind,
+                    provider,
+                    model,
+                    null);
+        }
+
         public JobRequest(
                 String orgId,
                 String projectId,
@@ -67,6 +102,13 @@ public interface JobDispatch {
                     null);
         }
     }
+
+    /**
+     * What ties a job to an agent's loop: its {@code origin} ({@code agent_llm_call},
+     * {@code agent_tool_call}), the session and turn, the model's tool call id, and who executes it
+     * ({@code customer_worker}, or {@code server_worker} for generations on the server's own model endpoint).
+     */
+    record AgentLink(String origin, String sessionId, String agentTurnId, String toolCallId, String executorKind) {}
 
     /** Queues the job; returns its id ({@code job_...}). */
     String enqueue(Handle h, JobRequest request);

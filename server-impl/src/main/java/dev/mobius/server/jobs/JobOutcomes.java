@@ -15,4 +15,7 @@ public interface JobOutcomes {
     void completed(Handle h, String invocationId, Object output);
 
     void failed(Handle h, String invocationId, String errorType, String message, boolean retryable);
+
+    /** A generation job of an agent's turn in {@code runId} ended (any way): the run looks at it again. */
+    default void turnEnded(Handle h, String runId) {}
 }

@@ -22,4 +22,9 @@ public final class JobOutcomesRelay implements JobOutcomes {
     public void failed(Handle h, String invocationId, String errorType, String message, boolean retryable) {
         target.failed(h, invocationId, errorType, message, retryable);
     }
+
+    @Override
+    public void turnEnded(Handle h, String runId) {
+        target.turnEnded(h, runId);
+    }
 }

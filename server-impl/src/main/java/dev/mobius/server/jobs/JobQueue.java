@@ -87,8 +87,19 @@ public final class JobQueue implements JobDispatch {
                 .bind("spec", json(spec))
                 .bind("timeout", r.timeoutSeconds())
                 .bind("max", maxAttempts)
+                .bind(
+                        "origin",
+                        r.agent() == null ? "automation_action_step" : r.agent().origin())
+                .bind("session", r.agent() == null ? null : r.agent().sessionId())
+                .bind("turn", r.agent() == null ? null : r.agent().agentTurnId())
+                .bind("toolcall", r.agent() == null ? null : r.agent().toolCallId())
+                .bind(
+                        "executor",
+                        r.agent() == null ? "customer_worker" : r.agent().executorKind())
                 .execute();
-        h.execute(JobDao.NOTIFY, CHANNEL, "w:" + r.projectId());
+        if (r.agent() == null || !"server_worker".equals(r.agent().executorKind())) {
+            h.execute(JobDao.NOTIFY, CHANNEL, "w:" + r.projectId());
+        }
         return id;
     }
 
@@ -144,7 +155,10 @@ public final class JobQueue implements JobDispatch {
             int claimAttempt,
             String environmentId,
             String provider,
-            String model) {}
+            String model,
+            String sessionId,
+            String agentTurnId,
+            String toolCallId) {}
 
     /** Claims up to {@code limit} eligible jobs of the project for the session, in one transaction. */
     public List<Leased> claim(String projectId, String sessionId, int limit, Filter f) {
@@ -182,7 +196,10 @@ public final class JobQueue implements JobDispatch {
                             rs.getInt("claim_attempt"),
                             rs.getString("environment_id"),
                             rs.getString("provider"),
-                            rs.getString("model")))
+                            rs.getString("model"),
+                            rs.getString("session_id"),
+                            rs.getString("agent_turn_id"),
+                            rs.getString("tool_call_id")))
                     .list()
                     .stream()
                     .sorted(java.util.Comparator.comparing(Leased::id))
@@ -250,7 +267,7 @@ public final class JobQueue implements JobDispatch {
             etypes[i] = r.errorType();
             emsgs[i] = r.errorMessage();
         }
-        record Done(String token, String invocation, boolean cancelled) {}
+        record Done(String token, String invocation, boolean cancelled, String turnRun) {}
         Map<String, Done> done = new java.util.HashMap<>();
         // DISTINCT ON: a job named twice in the batch is updated by its first report only.
         h.createQuery(JobDao.REPORT_ALL)
@@ -260,8 +277,8 @@ public final class JobQueue implements JobDispatch {
                 .bind("results", results)
                 .bind("etypes", etypes)
                 .bind("emsgs", emsgs)
-                .map((rs, ctx) ->
-                        Map.entry(rs.getString(1), new Done(rs.getString(2), rs.getString(3), rs.getBoolean(4))))
+                .map((rs, ctx) -> Map.entry(
+                        rs.getString(1), new Done(rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getString(5))))
                 .forEach(e -> done.put(e.getKey(), e.getValue()));
         List<ReportOutcome> out = new ArrayList<>(Collections.nCopies(n, (ReportOutcome) null));
         List<Integer> rest = new ArrayList<>();
@@ -271,6 +288,9 @@ public final class JobQueue implements JobDispatch {
             if (d != null && d.token().equals(r.leaseToken())) {
                 done.remove(r.jobId()); // a repeat later in the batch is answered below as a duplicate
                 out.set(i, ReportOutcome.RECORDED);
+                if (d.turnRun() != null) {
+                    outcomes.turnEnded(h, d.turnRun());
+                }
                 if (!d.invocation().isEmpty() && !d.cancelled()) {
                     if ("completed".equals(statuses[i])) {
                         outcomes.completed(h, d.invocation(), r.result() == null ? Map.of() : r.result());
@@ -328,10 +348,17 @@ public final class JobQueue implements JobDispatch {
                 boolean cancelled = (Boolean) j.get("cancelled");
                 int attempt = ((Number) j.get("claim_attempt")).intValue();
                 int max = ((Number) j.get("max_attempts")).intValue();
+                String turnRun = (String) j.get("turn_run_id");
                 if (cancelled) {
                     h.execute(JobDao.EXPIRE_CANCELLED, id);
+                    if (turnRun != null) {
+                        outcomes.turnEnded(h, turnRun);
+                    }
                 } else if (attempt >= max) {
                     h.execute(JobDao.EXPIRE_FAILED, id);
+                    if (turnRun != null) {
+                        outcomes.turnEnded(h, turnRun);
+                    }
                     if (j.get("invocation_id") != null) {
                         outcomes.failed(
                                 h,

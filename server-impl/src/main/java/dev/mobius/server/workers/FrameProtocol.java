@@ -3,6 +3,7 @@ package dev.mobius.server.workers;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mobius.server.access.Authenticator;
 import dev.mobius.server.jobs.JobQueue;
+import dev.mobius.server.sessions.GenerationDeltas;
 import java.time.ZoneOffset;
 import java.util.List;
 import org.glassfish.grizzly.websockets.WebSocket;
@@ -23,6 +24,7 @@ final class FrameProtocol {
     private final Authenticator authenticator;
     private final ClaimDispatcher claims;
     private final ReportWriter reports;
+    private final GenerationDeltas deltas;
 
     FrameProtocol(
             WorkerConnections connections,
@@ -30,13 +32,15 @@ final class FrameProtocol {
             JobQueue queue,
             Authenticator authenticator,
             ClaimDispatcher claims,
-            ReportWriter reports) {
+            ReportWriter reports,
+            GenerationDeltas deltas) {
         this.connections = connections;
         this.sessions = sessions;
         this.queue = queue;
         this.authenticator = authenticator;
         this.claims = claims;
         this.reports = reports;
+        this.deltas = deltas;
     }
 
     void onBinary(WorkerConnection c) {
@@ -99,6 +103,13 @@ final class FrameProtocol {
             if (delta.jobId() == null || delta.leaseToken() == null || delta.sequence() == null) {
                 connections.invalid(
                         c, delta.messageId(), "generation.delta needs job_id, lease_token, sequence and delta");
+            } else if (!deltas.accept(delta.jobId(), delta.leaseToken(), delta.sequence(), delta.delta())) {
+                connections.send(
+                        c,
+                        new Frames.Error(
+                                delta.messageId(),
+                                new Frames.ProtocolError(
+                                        "lease_lost", "job \"" + delta.jobId() + "\" is not leased with this token")));
             } else {
                 connections.send(c, new Frames.GenerationDeltaAck(delta.messageId(), delta.jobId(), delta.sequence()));
             }

@@ -8,6 +8,7 @@ import dev.mobius.server.access.Authorizer;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.http.OperationCatalog;
 import dev.mobius.server.jobs.JobQueue;
+import dev.mobius.server.sessions.GenerationDeltas;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -50,12 +51,14 @@ public final class WorkerHub implements AutoCloseable {
             long keepaliveMillis,
             long authCheckMillis,
             int frameThreads,
-            long drainMillis) {
+            long drainMillis,
+            GenerationDeltas deltas) {
         this.framePool = Executors.newFixedThreadPool(frameThreads, r -> daemon(r, "worker-frames"));
         this.drainMillis = drainMillis;
         this.claims = new ClaimDispatcher(queue, connections, notifier, framePool, pollMillis);
         this.reports = new ReportWriter(jdbi, queue, sessions, connections);
-        FrameProtocol protocol = new FrameProtocol(connections, sessions, queue, authenticator, claims, reports);
+        FrameProtocol protocol =
+                new FrameProtocol(connections, sessions, queue, authenticator, claims, reports, deltas);
         this.endpoint = new WorkerSocketEndpoint(
                 authenticator, authorizer, catalog, connections, sessions, protocol, framePool, queryToken);
         this.sweeper = new LeaseSweeper(queue);

@@ -21,7 +21,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The model catalogue: empty without workers, filled by what connected workers advertise. */
+/**
+ * The model catalogue: empty without workers, filled by what connected workers advertise, and the
+ * platform models the operator configured.
+ */
 class ModelsTest extends SharedServerTest {
     static final String KEY = TestServer.BOOTSTRAP_KEY;
     static final ObjectMapper JSON = new ObjectMapper();
@@ -163,5 +166,37 @@ class ModelsTest extends SharedServerTest {
             after = models(project);
         }
         assertEquals(JSON.readTree("{\"default_model\":\"\",\"items\":[]}"), after, "gone with their workers");
+    }
+
+    @Test
+    void configuredModelsAreListedAsPlatformModels() throws Exception {
+        ModelSettings settings = new ModelSettings(
+                List.of("openai/gpt-4o-mini", "anthropic/claude-3-haiku", "openai/gpt-4o"),
+                "anthropic/claude-3-haiku",
+                "http://127.0.0.1:9/v1",
+                30,
+                2);
+        try (TestServer platform = TestServer.with(config -> config.withModels(settings))) {
+            Api local = new Api(platform.baseUrl());
+            String project = new Fixtures(local, KEY).project("Models Platform");
+            Api.Reply r = local.get("/v1/projects/" + project + "/models", KEY);
+            assertEquals(200, r.status(), r.toString());
+            assertEquals(JSON.readTree("""
+                    {"default_model":"anthropic/claude-3-haiku","items":[
+                      {"provider":"anthropic","display_name":"Anthropic","source":"platform","models":[
+                        {"id":"anthropic/claude-3-haiku","provider":"anthropic","label":"claude-3-haiku"}]},
+                      {"provider":"openai","display_name":"OpenAI","source":"platform","models":[
+                        {"id":"openai/gpt-4o","provider":"openai","label":"gpt-4o"},
+                        {"id":"openai/gpt-4o-mini","provider":"openai","label":"gpt-4o-mini"}]}]}"""), r.json());
+        }
+        ModelSettings noDefault = new ModelSettings(List.of("openai/gpt-4o-mini"), null, null, 30, 2);
+        try (TestServer platform = TestServer.with(config -> config.withModels(noDefault))) {
+            Api local = new Api(platform.baseUrl());
+            String project = new Fixtures(local, KEY).project("Models Platform Default");
+            Api.Reply r = local.get("/v1/projects/" + project + "/models", KEY);
+            assertEquals(200, r.status(), r.toString());
+            assertEquals("openai/gpt-4o-mini", r.json().get("default_model").asText(), "the first platform model");
+            assertEquals("platform", r.json().at("/items/0/source").asText());
+        }
     }
 }

@@ -10,7 +10,6 @@ import dev.mobius.server.http.ApiException;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.interactions.InteractionStep;
 import dev.mobius.server.json.Json;
-import dev.mobius.server.runs.AgentStep;
 import dev.mobius.server.runs.ChildRunStep;
 import dev.mobius.server.runs.EventWaitStep;
 import dev.mobius.server.runs.SleepStep;
@@ -33,7 +32,6 @@ class SpecValidatorTest {
             new SleepStep(),
             new EventWaitStep(new Ids(), mapper),
             new ChildRunStep(expressions),
-            new AgentStep(),
             new InteractionStep(null, mapper)));
 
     private List<String> problems(StepKinds with, Object spec) {
@@ -100,18 +98,16 @@ class SpecValidatorTest {
     }
 
     @Test
-    void referencesToAgentsAndTargets() {
+    void referencesToTargetsAndAutomations() {
         assertEquals(
                 List.of(
-                        "spec.steps[0].config.agent_id: no agent with this id exists in the project",
-                        "spec.steps[1].config.targets: must hold at least one target",
-                        "spec.steps[2].config.automation_handle: is required"),
+                        "spec.steps[0].config.targets: must hold at least one target",
+                        "spec.steps[1].config.automation_handle: is required"),
                 problems(
                         kinds,
                         Map.of(
                                 "steps",
                                 List.of(
-                                        step("think", "agent", Map.of("agent_id", "agt_1", "instructions", "go")),
                                         step(
                                                 "ask",
                                                 "interaction",
