@@ -16,13 +16,13 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** Reads a Server-Sent Events stream frame by frame ({event, id, data}) on a thread of its own. */
-final class SseReader implements AutoCloseable {
+public final class SseReader implements AutoCloseable {
     final CompletableFuture<HttpResponse<InputStream>> response;
-    final BlockingQueue<String[]> frames = new LinkedBlockingQueue<>();
+    public final BlockingQueue<String[]> frames = new LinkedBlockingQueue<>();
     final CompletableFuture<Void> ended = new CompletableFuture<>();
     private final Thread thread;
 
-    SseReader(String url, String key, Map<String, String> headers) throws Exception {
+    public SseReader(String url, String key, Map<String, String> headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
                 .header("Authorization", "Bearer " + key)
                 .timeout(Duration.ofSeconds(30));
@@ -59,12 +59,12 @@ final class SseReader implements AutoCloseable {
     }
 
     /** The next frame, or null after {@code millis}. */
-    String[] next(long millis) throws InterruptedException {
+    public String[] next(long millis) throws InterruptedException {
         return frames.poll(millis, TimeUnit.MILLISECONDS);
     }
 
     /** The response's status once its headers arrived. */
-    int status() throws Exception {
+    public int status() throws Exception {
         return response.get(30, TimeUnit.SECONDS).statusCode();
     }
 
