@@ -43,6 +43,8 @@ public final class AgentLoop {
     public static final int DEFAULT_MAX_TURNS = 10;
     /** Extra turns a model gets to fix a final answer that breaks the step's {@code output_schema}. */
     public static final int REPAIR_TURNS = 2;
+    /** Earlier messages of a shared session a new step's first turn carries. */
+    static final int HISTORY_MESSAGES = 40;
 
     /** The tools an agent may be offered: its manifest, narrowed to {@code toolNames} when not null. */
     public interface ToolOffer {
@@ -124,6 +126,9 @@ public final class AgentLoop {
         String system = systemPrompt(h, agent);
         if (!system.isEmpty()) {
             messages.add(message("system", system));
+        }
+        if (sessionId != null) {
+            messages.addAll(history(h, sessionId));
         }
         messages.add(message("user", instructions));
         if (sessionId != null) {
@@ -604,6 +609,22 @@ public final class AgentLoop {
                         "automation",
                         null)
                 .id();
+    }
+
+    /**
+     * What an agent said and was told in earlier runs of a shared session (scope {@code agent}):
+     * the text of its last {@value #HISTORY_MESSAGES} user and assistant messages, oldest first.
+     * Tool calls and results stay in the transcript but are not replayed to the model.
+     */
+    private List<Map<String, Object>> history(Handle h, String sessionId) {
+        List<Map<String, Object>> earlier = new ArrayList<>();
+        for (var m : sessions.messages(h, sessionId)) {
+            if ((m.role().equals("user") || m.role().equals("assistant"))
+                    && !m.content().isBlank()) {
+                earlier.add(message(m.role(), m.content()));
+            }
+        }
+        return earlier.subList(Math.max(0, earlier.size() - HISTORY_MESSAGES), earlier.size());
     }
 
     /** The agent's system prompt, then what each granted table is for. */

@@ -436,4 +436,58 @@ class AgentLoopTest extends SharedServerTest {
         assertTrue(body.contains("no agent with this id exists in the project"), body);
         assertTrue(body.contains("must be an integer from 1 to 100"), body);
     }
+
+    @Test
+    void anAgentScopedSessionCarriesEarlierRunsIntoTheNextOne() throws Exception {
+        String project = new Fixtures(api, KEY).project("agent-loop-memory");
+        String p = "/v1/projects/" + project;
+        List<List<?>> requests = new CopyOnWriteArrayList<>();
+        Worker.Handler model = turn -> {
+            List<?> messages = (List<?>) turn.request().get("messages");
+            requests.add(messages);
+            return Map.of("content", "answer " + requests.size());
+        };
+        try (Worker worker = worker(server.baseUrl(), project, "scripted/memory-1", model, new ArrayList<>())) {
+            worker.start();
+            assertTrue(worker.awaitRegistered(Duration.ofSeconds(10)));
+            Api.Reply agent = api.post(
+                    p + "/agents",
+                    KEY,
+                    Map.of(
+                            "name",
+                            "rememberer",
+                            "model_route",
+                            Map.of("mode", "worker", "provider", "scripted", "model", "memory-1")));
+            String agentId = agent.json().get("id").asText();
+            publish(
+                    api,
+                    p,
+                    "remember",
+                    Map.of(
+                            "agent_id",
+                            agentId,
+                            "instructions",
+                            "Note {{ .inputs.email }}.",
+                            "session",
+                            Map.of("scope", "agent", "name", "notes")));
+            JsonNode first = runToEnd(api, p, "remember");
+            JsonNode second = runToEnd(api, p, "remember");
+            assertEquals("completed", second.get("status").asText(), second.toString());
+            String session = first.get("result").get("triage").get("session_id").asText();
+            assertEquals(
+                    session,
+                    second.get("result").get("triage").get("session_id").asText(),
+                    "one shared session");
+            assertEquals(1, requests.get(0).size(), requests.get(0).toString());
+            List<?> carried = requests.get(1);
+            assertEquals(3, carried.size(), carried.toString());
+            assertEquals("answer 1", ((Map<?, ?>) carried.get(1)).get("content"));
+            JsonNode listed = api.get(p + "/agents/" + agentId + "/sessions?scope=agent", KEY)
+                    .json()
+                    .get("items");
+            assertEquals(1, listed.size(), listed.toString());
+            assertEquals("notes", listed.get(0).get("scope_name").asText());
+            assertEquals(4, listed.get(0).get("message_count").asInt());
+        }
+    }
 }
