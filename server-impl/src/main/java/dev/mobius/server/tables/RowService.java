@@ -286,14 +286,12 @@ public final class RowService {
             String sql = "SELECT " + RowDao.COLUMNS + " FROM table_rows r WHERE " + where + " ORDER BY "
                     + order.orderBy(p) + " LIMIT " + (n + 1);
             List<RowRecord> rows = RowStore.select(h, sql, p);
-            if (rows.size() <= n) {
-                return new Page(rows, n, null);
-            }
-            RowRecord last = rows.get(n - 1);
-            ObjectNode position = JsonNodeFactory.instance.objectNode();
-            position.set("v", order.positionOf(Json.readTree(mapper, last.data())));
-            position.put("id", last.id());
-            return new Page(List.copyOf(rows.subList(0, n)), n, cursors.encode(scope, position.toString()));
+            return page(
+                    rows,
+                    n,
+                    scope,
+                    last -> order.positionOf(
+                            Json.readTree(mapper, rows.get(last).data())));
         });
     }
 
@@ -321,13 +319,12 @@ public final class RowService {
             String filterSql = RowFilter.where(t.layout(), filter, tableParam, p);
             String scope = "search:" + t.table().id() + ":" + query;
             Position after = position(scope, cursor);
-            if (!RowStore.searchable(h, query)) {
-                return new Page(List.of(), n, null);
-            }
             String rank = "ts_rank_cd(r.search, q.q)";
+            // A query of stop words and punctuation alone has no terms (numnode 0) and matches nothing.
             StringBuilder sql = new StringBuilder("SELECT " + RowDao.COLUMNS + ", " + rank + " AS rank "
                     + "FROM table_rows r, websearch_to_tsquery('english', " + p.bind(query) + ") AS q(q) "
-                    + "WHERE r.table_id = " + tableParam + " AND r.search @@ q.q AND " + filterSql);
+                    + "WHERE numnode(q.q) > 0 AND r.table_id = " + tableParam + " AND r.search @@ q.q AND "
+                    + filterSql);
             if (after != null) {
                 if (after.values().size() != 1 || !after.values().get(0).isNumber()) {
                     throw Cursors.invalid();
@@ -339,18 +336,32 @@ public final class RowService {
             sql.append(" ORDER BY rank DESC, r.id LIMIT ").append(n + 1);
             List<RowStore.Hit> hits = RowStore.search(h, sql.toString(), p);
             List<RowRecord> rows = hits.stream().map(RowStore.Hit::row).toList();
-            if (hits.size() <= n) {
-                return new Page(rows, n, null);
-            }
-            RowStore.Hit last = hits.get(n - 1);
-            ObjectNode position = JsonNodeFactory.instance.objectNode();
-            position.putArray("v").add(last.rank());
-            position.put("id", last.id());
-            return new Page(List.copyOf(rows.subList(0, n)), n, cursors.encode(scope, position.toString()));
+            return page(
+                    rows,
+                    n,
+                    scope,
+                    last -> JsonNodeFactory.instance
+                            .arrayNode()
+                            .add(hits.get(last).rank()));
         });
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    /**
+     * A page of at most {@code n} of {@code rows} (fetched one over the page to know whether more
+     * follow); when more do, a cursor signed for {@code scope} holding the sort values of the
+     * page's last row ({@code valuesOf} its index) and its id.
+     */
+    private Page page(List<RowRecord> rows, int n, String scope, java.util.function.IntFunction<JsonNode> valuesOf) {
+        if (rows.size() <= n) {
+            return new Page(rows, n, null);
+        }
+        ObjectNode position = JsonNodeFactory.instance.objectNode();
+        position.set("v", valuesOf.apply(n - 1));
+        position.put("id", rows.get(n - 1).id());
+        return new Page(List.copyOf(rows.subList(0, n)), n, cursors.encode(scope, position.toString()));
+    }
 
     private record Position(ArrayNode values, String id) {}
 

@@ -153,12 +153,4 @@ final class RowStore {
     static List<Hit> search(Handle h, String sql, SqlParams params) {
         return built(h, sql, params).mapTo(Hit.class).list();
     }
-
-    /** Whether a keyword query has any searchable term left once parsed (stop words and punctuation go). */
-    static boolean searchable(Handle h, String query) {
-        return h.createQuery("SELECT numnode(websearch_to_tsquery('english', :q)) > 0")
-                .bind("q", query)
-                .mapTo(Boolean.class)
-                .one();
-    }
 }
