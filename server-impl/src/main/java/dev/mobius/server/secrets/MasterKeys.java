@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The key-encryption keys this node holds: the primary master key and, during a rotation, the
@@ -25,6 +27,8 @@ import javax.crypto.spec.SecretKeySpec;
  * under the key), which names the key without revealing it.
  */
 public final class MasterKeys {
+    private static final Logger log = LoggerFactory.getLogger(MasterKeys.class);
+
     private static final byte[] ID_LABEL = "mobius master key id v1".getBytes(StandardCharsets.US_ASCII);
 
     private final String primaryId;
@@ -150,6 +154,11 @@ public final class MasterKeys {
                 Files.createFile(
                         fresh, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             } catch (UnsupportedOperationException e) {
+                // No POSIX permissions here: the file gets the directory's defaults, and the operator must know.
+                log.warn(
+                        "the file system of {} has no POSIX permissions: the master key file could not be made "
+                                + "readable by its owner only; restrict access to it by other means",
+                        file);
                 Files.createFile(fresh);
             }
             Files.writeString(fresh, generate() + "\n", StandardCharsets.US_ASCII);
