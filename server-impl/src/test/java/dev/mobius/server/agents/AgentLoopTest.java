@@ -490,4 +490,56 @@ class AgentLoopTest extends SharedServerTest {
             assertEquals(4, listed.get(0).get("message_count").asInt());
         }
     }
+
+    @Test
+    void theJobsOfAnInactiveAgentWaitUntilItIsActiveAgain() throws Exception {
+        String project = new Fixtures(api, KEY).project("agent-loop-inactive");
+        String p = "/v1/projects/" + project;
+        List<Integer> turns = new CopyOnWriteArrayList<>();
+        Worker.Handler model = turn -> {
+            turns.add(1);
+            return Map.of("content", "done");
+        };
+        Api.Reply agent = api.post(
+                p + "/agents",
+                KEY,
+                Map.of(
+                        "name",
+                        "pausable",
+                        "model_route",
+                        Map.of("mode", "worker", "provider", "scripted", "model", "pause-1")));
+        String agentId = agent.json().get("id").asText();
+        publish(api, p, "pause", Map.of("agent_id", agentId, "instructions", "Go."));
+        String runId = api.post(p + "/automations/pause/runs", KEY, Map.of())
+                .json()
+                .get("id")
+                .asText();
+        api.awaitRun(p + "/runs/" + runId, KEY, r -> r.get("status").asText().equals("suspended"), 200, 50);
+        assertEquals(
+                200,
+                api.patch(p + "/agents/" + agentId, KEY, Map.of("status", "inactive"))
+                        .status());
+        try (Worker worker = worker(server.baseUrl(), project, "scripted/pause-1", model, new ArrayList<>())) {
+            worker.start();
+            assertTrue(worker.awaitRegistered(Duration.ofSeconds(10)));
+            Thread.sleep(1500);
+            assertEquals(0, turns.size(), "an inactive agent's turn is not handed out");
+            assertEquals(
+                    200,
+                    api.patch(p + "/agents/" + agentId, KEY, Map.of("status", "active"))
+                            .status());
+            JsonNode run = api.awaitRun(
+                    p + "/runs/" + runId, KEY, r -> terminal(r.get("status").asText()), 200, 50);
+            assertEquals("completed", run.get("status").asText(), run.toString());
+            assertEquals(1, turns.size());
+        }
+        // A step that starts while its agent is inactive fails at once.
+        assertEquals(
+                200,
+                api.patch(p + "/agents/" + agentId, KEY, Map.of("status", "inactive"))
+                        .status());
+        JsonNode refused = runToEnd(api, p, "pause");
+        assertEquals("failed", refused.get("status").asText(), refused.toString());
+        assertEquals("agent_inactive", refused.get("error_type").asText());
+    }
 }
