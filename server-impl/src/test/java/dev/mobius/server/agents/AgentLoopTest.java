@@ -305,6 +305,22 @@ class AgentLoopTest extends SharedServerTest {
                     2,
                     messages.get(1).get("content_blocks").size(),
                     messages.get(1).toString());
+
+            // The same through the generated client: the manifest the agent was offered, the session, the transcript.
+            var client = dev.mobius.client.Mobius.client(server.baseUrl(), KEY, null);
+            var manifest = new dev.mobius.client.api.AgentToolsApi(client)
+                    .getAgentToolManifest(project, agentId, null, null, null);
+            assertEquals(
+                    List.of("crm-lookup", "ticket.create"),
+                    manifest.getTools().stream().map(t -> t.getName()).sorted().toList());
+            var agents = new dev.mobius.client.api.AgentsApi(client);
+            var sessions = agents.listAgentSessions(project, agentId, null, null, null, null, null);
+            assertEquals(sessionId, sessions.getItems().get(0).getId());
+            assertEquals(5, sessions.getItems().get(0).getMessageCount());
+            var page = agents.listSessionMessages(project, agentId, sessionId, 2L, 10);
+            assertEquals(
+                    List.of("tool", "tool", "assistant"),
+                    page.getItems().stream().map(m -> m.getRole().getValue()).toList());
         }
     }
 
