@@ -2,12 +2,12 @@ package dev.mobius.server.actions;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.server.background.CallPool;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.db.Daos;
 import dev.mobius.server.http.ApiException;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.secrets.SecretStore;
-import dev.mobius.server.threads.Threads;
 import dev.mobius.server.time.Times;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -15,11 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -45,10 +40,8 @@ public final class ActionExecutor implements AutoCloseable {
     private final Calls calls;
     private final SecretStore secrets;
     private final Runnable runWoken;
-    private final ExecutorService pool;
-    private final Semaphore slots;
+    private final CallPool pool;
     private final PollingLoop claimer;
-    private final Map<String, Future<?>> inFlight = new ConcurrentHashMap<>();
     private final Object finished = new Object();
     private volatile boolean running = true;
 
@@ -66,8 +59,7 @@ public final class ActionExecutor implements AutoCloseable {
         this.calls = calls;
         this.secrets = secrets;
         this.runWoken = runWoken;
-        this.pool = Executors.newFixedThreadPool(threads, Threads.numberedDaemons("action-call"));
-        this.slots = new Semaphore(threads);
+        this.pool = new CallPool("action-call", threads, () -> {});
         this.claimer = new PollingLoop("action-executor", POLL_MILLIS, this::claimRound);
     }
 
@@ -82,10 +74,10 @@ public final class ActionExecutor implements AutoCloseable {
 
     /** @return whether to claim again at once: something was claimed and pool threads are still free */
     private boolean claimRound() {
-        abortCancelled();
-        int free = slots.availablePermits();
+        pool.cancel(ids -> jdbi.withHandle(h -> Daos.of(h, ActionDao.class).cancelledAmong(ids)));
+        int free = pool.free();
         int claimed = free == 0 ? 0 : claimAndSubmit(free);
-        return claimed > 0 && slots.availablePermits() > 0;
+        return claimed > 0 && pool.free() > 0;
     }
 
     private int claimAndSubmit(int free) {
@@ -103,24 +95,9 @@ public final class ActionExecutor implements AutoCloseable {
                     .toList();
         });
         for (InvocationRow row : claimed) {
-            slots.acquireUninterruptibly();
-            inFlight.put(row.id(), pool.submit(() -> perform(row)));
+            pool.submit(row.id(), () -> perform(row));
         }
         return claimed.size();
-    }
-
-    private void abortCancelled() {
-        if (inFlight.isEmpty()) {
-            return;
-        }
-        List<String> cancelled =
-                jdbi.withHandle(h -> Daos.of(h, ActionDao.class).cancelledAmong(List.copyOf(inFlight.keySet())));
-        for (String id : cancelled) {
-            Future<?> f = inFlight.remove(id);
-            if (f != null) {
-                f.cancel(true);
-            }
-        }
     }
 
     private void perform(InvocationRow row) {
@@ -145,9 +122,6 @@ public final class ActionExecutor implements AutoCloseable {
             record(row, result);
         } catch (RuntimeException e) {
             log.error("recording the outcome of {} failed; it is called again when its lease ends", row.id(), e);
-        } finally {
-            inFlight.remove(row.id());
-            slots.release();
         }
     }
 
@@ -291,11 +265,6 @@ public final class ActionExecutor implements AutoCloseable {
     public void close() {
         running = false;
         claimer.close();
-        pool.shutdownNow();
-        try {
-            pool.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        pool.close();
     }
 }

@@ -6,11 +6,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mobius.server.background.CallPool;
 import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.jobs.JobQueue;
 import dev.mobius.server.secrets.SecretStore;
-import dev.mobius.server.threads.Threads;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,12 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -69,13 +63,9 @@ public final class ServerGenerations implements AutoCloseable {
     private final SecretStore secrets;
     private final ModelSettings settings;
     private final HttpClient client;
-    private final ExecutorService pool;
-    private final Semaphore slots;
     private final PollingLoop claimer;
-    private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
+    private final CallPool pool;
     private volatile boolean running = true;
-
-    private record InFlight(String leaseToken, Future<?> call) {}
 
     /** A claimed generation. */
     record Claimed(
@@ -131,9 +121,8 @@ public final class ServerGenerations implements AutoCloseable {
                 .connectTimeout(Duration.ofSeconds(Math.min(10, settings.timeoutSeconds())))
                 .version(HttpClient.Version.HTTP_1_1)
                 .build();
-        this.pool = Executors.newFixedThreadPool(settings.concurrency(), Threads.numberedDaemons("model-call"));
-        this.slots = new Semaphore(settings.concurrency());
         this.claimer = new PollingLoop("server-generations", pollMillis, this::claimRound);
+        this.pool = new CallPool("model-call", settings.concurrency(), claimer::nudge);
         notifier.subscribe(JobQueue.CHANNEL, new Notifier.Listener() {
             @Override
             public void notified(String payload) {
@@ -155,8 +144,12 @@ public final class ServerGenerations implements AutoCloseable {
 
     /** @return whether to claim again at once: something was claimed and call slots are still free */
     private boolean claimRound() {
-        abortCancelled();
-        int free = slots.availablePermits();
+        // Calls of jobs cancelled meanwhile are abandoned; the report then ends the job as cancelled.
+        pool.cancel(ids -> jdbi.withHandle(h -> h.createQuery(ServerGenerationDao.CANCELLED_AMONG)
+                .bind("ids", ids.toArray(new String[0]))
+                .mapTo(String.class)
+                .list()));
+        int free = pool.free();
         if (free == 0) {
             return false;
         }
@@ -177,27 +170,9 @@ public final class ServerGenerations implements AutoCloseable {
                         rs.getString("route_mode")))
                 .list());
         for (Claimed job : claimed) {
-            slots.acquireUninterruptibly();
-            inFlight.put(job.id(), new InFlight(job.leaseToken(), pool.submit(() -> perform(job))));
+            pool.submit(job.id(), () -> perform(job));
         }
-        return !claimed.isEmpty() && slots.availablePermits() > 0;
-    }
-
-    /** Calls of jobs cancelled meanwhile are abandoned; the report then ends the job as cancelled. */
-    private void abortCancelled() {
-        if (inFlight.isEmpty()) {
-            return;
-        }
-        List<String> cancelled = jdbi.withHandle(h -> h.createQuery(ServerGenerationDao.CANCELLED_AMONG)
-                .bind("ids", inFlight.keySet().toArray(new String[0]))
-                .mapTo(String.class)
-                .list());
-        for (String id : cancelled) {
-            InFlight f = inFlight.get(id);
-            if (f != null) {
-                f.call().cancel(true);
-            }
-        }
+        return !claimed.isEmpty() && pool.free() > 0;
     }
 
     private void perform(Claimed job) {
@@ -222,10 +197,6 @@ public final class ServerGenerations implements AutoCloseable {
             record(job, outcome);
         } catch (RuntimeException e) {
             log.error("recording generation {} failed; it is tried again when its lease ends", job.id(), e);
-        } finally {
-            inFlight.remove(job.id());
-            slots.release();
-            claimer.nudge();
         }
     }
 
@@ -551,11 +522,6 @@ public final class ServerGenerations implements AutoCloseable {
     public void close() {
         running = false;
         claimer.close();
-        pool.shutdownNow();
-        try {
-            pool.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        pool.close();
     }
 }

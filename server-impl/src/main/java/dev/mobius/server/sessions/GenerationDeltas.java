@@ -27,15 +27,21 @@ import org.slf4j.LoggerFactory;
  * Generation output as workers send it ({@code generation.delta} frames), on its way to the session
  * streams of every node. {@link #accept} checks the frame's lease against the job (claimed, with
  * that token), remembering the job's session for the life of the lease so a stream of deltas costs
- * one lookup, and queues the delta. One writer per node takes what is queued every
- * {@value #WRITE_MILLIS} ms and writes it with one multi-row INSERT and one {@code pg_notify} naming
- * the sessions of the batch, in one transaction; a sweeper deletes deltas older than
+ * one lookup, and queues the delta. One writer per node, woken by the first delta after a quiet
+ * spell (and every {@value #WRITE_MILLIS} ms), lingers {@value #LINGER_MILLIS} ms for the deltas
+ * right behind it, then writes what is queued with one multi-row INSERT and one {@code pg_notify}
+ * naming the sessions of the batch, in one transaction: a batch every few milliseconds under a
+ * steady stream, whatever the token rate; a sweeper deletes deltas older than
  * {@code retention}. Deltas are best effort: a full queue drops them (the job's report is what counts).
  */
 public final class GenerationDeltas implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GenerationDeltas.class);
     static final long WRITE_MILLIS = 25;
     private static final int BATCH = 1000;
+    /** A write woken by a first delta waits this long for the ones right behind it, unless many wait already. */
+    private static final long LINGER_MILLIS = 3;
+
+    private static final int LINGER_BELOW = 50;
     private static final int QUEUE = 20_000;
     /** A lease is looked up again after at most this long, even if it runs longer. */
     private static final long LEASE_RECHECK_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -87,8 +93,12 @@ public final class GenerationDeltas implements AutoCloseable {
             return true;
         }
         Queued q = new Queued(sessionId, jobId, sequence, Json.write(mapper, delta == null ? Map.of() : delta));
-        if (!queue.offer(q) && dropped.getAndIncrement() % 1000 == 0) {
-            log.warn("generation deltas are arriving faster than they can be written; dropping some");
+        if (!queue.offer(q)) {
+            if (dropped.getAndIncrement() % 1000 == 0) {
+                log.warn("generation deltas are arriving faster than they can be written; dropping some");
+            }
+        } else if (queue.size() == 1) {
+            writer.nudge(); // the first delta after a quiet spell is written now, not at the next tick
         }
         return true;
     }
@@ -129,6 +139,15 @@ public final class GenerationDeltas implements AutoCloseable {
 
     /** One batch: every queued delta (up to {@value #BATCH}) in one INSERT, one notification. */
     private boolean writeBatch() {
+        if (!queue.isEmpty() && queue.size() < LINGER_BELOW) {
+            // A moment for the deltas right behind this one: a batch per few milliseconds, not per token.
+            try {
+                Thread.sleep(LINGER_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
         List<Queued> batch = new ArrayList<>();
         queue.drainTo(batch, BATCH);
         forgetEndedLeases();
