@@ -159,24 +159,16 @@ public final class SkillService {
             if (!row.active()) {
                 return;
             }
-            int agents = dao.assignedAgents(row.id());
-            if (agents > 0) {
-                throw ApiException.conflict(
-                        "skill_in_use",
-                        "skill \"" + row.id() + "\" is assigned to agents; unassign it first",
-                        Map.of("agent_count", agents));
-            }
-            dao.archive(row.id(), caller.principalId(), Times.now());
-            audit.write(
+            dev.mobius.server.toolkits.CatalogueItems.archiveUnlessAssigned(
                     h,
+                    audit,
                     caller,
                     project.id(),
-                    AuditTrail.Action.archive,
                     TYPE,
                     row.id(),
                     row.name(),
-                    Map.of("status", "active"),
-                    Map.of("status", "archived"));
+                    () -> dao.assignedAgents(row.id()),
+                    () -> dao.archive(row.id(), caller.principalId(), Times.now()));
         });
     }
 
@@ -434,18 +426,12 @@ public final class SkillService {
     }
 
     private static void checkUnique(SkillDao dao, ProjectRow project, Fields fields, String exceptId) {
-        if (dao.nameTaken(project.id(), fields.name(), exceptId)) {
-            throw ApiException.conflict(
-                    "skill_name_taken",
-                    "a skill named \"" + fields.name() + "\" already exists",
-                    Map.of("name", fields.name()));
-        }
-        if (dao.slugTaken(project.id(), fields.slug(), exceptId)) {
-            throw ApiException.conflict(
-                    "skill_slug_taken",
-                    "a skill with slug \"" + fields.slug() + "\" already exists",
-                    Map.of("slug", fields.slug()));
-        }
+        dev.mobius.server.toolkits.CatalogueItems.requireUnique(
+                TYPE,
+                fields.name(),
+                dao.nameTaken(project.id(), fields.name(), exceptId),
+                fields.slug(),
+                dao.slugTaken(project.id(), fields.slug(), exceptId));
     }
 
     private static SkillRow writable(Optional<SkillRow> found, String id) {

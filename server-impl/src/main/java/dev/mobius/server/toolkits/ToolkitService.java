@@ -144,24 +144,16 @@ public final class ToolkitService {
             if (!row.active()) {
                 return;
             }
-            int agents = dao.assignedAgents(row.id());
-            if (agents > 0) {
-                throw ApiException.conflict(
-                        "toolkit_in_use",
-                        "toolkit \"" + row.id() + "\" is assigned to agents; unassign it first",
-                        Map.of("agent_count", agents));
-            }
-            dao.archive(row.id(), caller.principalId(), Times.now());
-            audit.write(
+            CatalogueItems.archiveUnlessAssigned(
                     h,
+                    audit,
                     caller,
                     project.id(),
-                    AuditTrail.Action.archive,
                     TYPE,
                     row.id(),
                     row.name(),
-                    Map.of("status", "active"),
-                    Map.of("status", "archived"));
+                    () -> dao.assignedAgents(row.id()),
+                    () -> dao.archive(row.id(), caller.principalId(), Times.now()));
         });
     }
 
@@ -194,18 +186,12 @@ public final class ToolkitService {
     }
 
     private static void checkUnique(ToolkitDao dao, ProjectRow project, Fields fields, String exceptId) {
-        if (dao.nameTaken(project.id(), fields.name(), exceptId)) {
-            throw ApiException.conflict(
-                    "toolkit_name_taken",
-                    "a toolkit named \"" + fields.name() + "\" already exists",
-                    Map.of("name", fields.name()));
-        }
-        if (dao.slugTaken(project.id(), fields.slug(), exceptId)) {
-            throw ApiException.conflict(
-                    "toolkit_slug_taken",
-                    "a toolkit with slug \"" + fields.slug() + "\" already exists",
-                    Map.of("slug", fields.slug()));
-        }
+        CatalogueItems.requireUnique(
+                TYPE,
+                fields.name(),
+                dao.nameTaken(project.id(), fields.name(), exceptId),
+                fields.slug(),
+                dao.slugTaken(project.id(), fields.slug(), exceptId));
     }
 
     private static ToolkitRow writable(java.util.Optional<ToolkitRow> found, String id) {
