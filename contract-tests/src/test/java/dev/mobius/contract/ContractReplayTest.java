@@ -31,10 +31,16 @@ class ContractReplayTest {
             if (!problems.isEmpty()) {
                 fail("the contract is incomplete:\n  " + String.join("\n  ", problems));
             }
-            try (TestServer server = TestServer.start()) {
+            try (TestServer server = TestServer.start();
+                    EnvironmentWorkerSeed environmentWorker =
+                            new EnvironmentWorkerSeed(server.baseUrl(), TestServer.BOOTSTRAP_KEY, server.server())) {
                 report = new ContractReplay(
                                 contract, new ContractReplay.Target(server.baseUrl(), TestServer.BOOTSTRAP_KEY, false))
                         .withSetup("agent-sessions", () -> AgentSessionsSeed.seed(server.server()))
+                        .withSetup("environment-worker", environmentWorker::start)
+                        .withSetup("environment-worker-gone", environmentWorker::stop)
+                        .withSetup("git-token-source", environmentWorker::gitTokenSource)
+                        .withSetup("artifact-lease", () -> ArtifactLeaseSeed.seed(server.server()))
                         .run();
             }
         } else {

@@ -1,9 +1,15 @@
 package dev.mobius.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mobius.api.model.AcquireEnvironmentRequest;
 import dev.mobius.api.model.AppendSessionMessagesRequest;
+import dev.mobius.api.model.AttachWorkerEnvironmentRequest;
+import dev.mobius.api.model.CreateEnvironmentRequest;
 import dev.mobius.api.model.CreateSecretRequest;
+import dev.mobius.api.model.ExecEnvironmentRequest;
+import dev.mobius.api.model.UpdateEnvironmentRequest;
 import dev.mobius.api.model.UpdateSecretRequest;
+import dev.mobius.api.model.WriteEnvironmentFileRequest;
 import dev.mobius.server.access.AccessCache;
 import dev.mobius.server.access.AccessGuard;
 import dev.mobius.server.access.ApiKeySecrets;
@@ -43,6 +49,11 @@ import dev.mobius.server.automations.AutomationsResource;
 import dev.mobius.server.automations.TriggerSecrets;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.db.Notifier;
+import dev.mobius.server.environments.EnvironmentProviders;
+import dev.mobius.server.environments.EnvironmentService;
+import dev.mobius.server.environments.EnvironmentUpkeep;
+import dev.mobius.server.environments.EnvironmentsResource;
+import dev.mobius.server.environments.UpdateEnvironmentBody;
 import dev.mobius.server.events.EventDispatcher;
 import dev.mobius.server.events.Expressions;
 import dev.mobius.server.events.Lifecycle;
@@ -394,6 +405,24 @@ public final class MobiusServer implements AutoCloseable {
             // Generations on the operator's model endpoint: claimed from the job queue by every node.
             ServerGenerations serverGenerations = new ServerGenerations(
                     jdbi, mapper, jobDispatch, secretStore, notifier, config.models(), tuning.workerPollMillis());
+            // Environments: worker environments run exec, files and logs as jobs pinned to them; no
+            // provider of machines is configured, so provider environments answer provider_unavailable.
+            EnvironmentService environments = new EnvironmentService(
+                    jdbi, ids, mapper, audit, cursors, EnvironmentProviders.NONE, jobDispatch, notifier, secretStore);
+            EnvironmentUpkeep environmentUpkeep = new EnvironmentUpkeep(environments, 500);
+
+            // Artifacts: bytes in PostgreSQL chunks, uploads streamed under a job lease, a sweeper for
+            // retention and abandoned uploads, signed download URLs under this installation's key.
+            dev.mobius.server.artifacts.ArtifactService artifacts = new dev.mobius.server.artifacts.ArtifactService(
+                    jdbi,
+                    ids,
+                    mapper,
+                    cursors,
+                    new dev.mobius.server.artifacts.PostgresChunkStorage(jdbi),
+                    dev.mobius.server.artifacts.ArtifactSettings.from(System.getenv()),
+                    new dev.mobius.server.artifacts.SignedUrls(database.installationSecret("artifact_url_key")));
+            dev.mobius.server.artifacts.ArtifactSweeper artifactSweeper =
+                    new dev.mobius.server.artifacts.ArtifactSweeper(artifacts);
 
             RequestLog requestLog = new RequestLog(ids);
             ErrorMappers errors = new ErrorMappers(database);
@@ -410,18 +439,30 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new RequestRules()
                             .with(CreateSecretRequest.class, SecretService::check)
                             .with(UpdateSecretRequest.class, SecretService::check)
-                            .with(AppendSessionMessagesRequest.class, SessionService::check))
+                            .with(AppendSessionMessagesRequest.class, SessionService::check)
+                            .with(CreateEnvironmentRequest.class, EnvironmentService::check)
+                            .with(AttachWorkerEnvironmentRequest.class, EnvironmentService::check)
+                            .with(AcquireEnvironmentRequest.class, EnvironmentService::check)
+                            .with(UpdateEnvironmentRequest.class, EnvironmentService::check)
+                            .with(ExecEnvironmentRequest.class, EnvironmentService::check)
+                            .with(WriteEnvironmentFileRequest.class, EnvironmentService::check))
                     .register(requestLog)
                     .register(new dev.mobius.server.http.ApiVersionHeader(catalog))
                     .register(new DatabaseGate(database::available))
+                    .register(new dev.mobius.server.artifacts.ArtifactUploads.Hold(catalog))
+                    .register(new dev.mobius.server.artifacts.SignedDownloads(artifacts))
                     .register(new InputGuard(config.maxRequestBodyBytes(), catalog))
                     .register(authenticator)
                     .register(new RateLimiter(jdbi, config.rateLimits(), TriggerSecrets::ingestHandle))
                     .register(triggerSecrets)
                     .register(authorizer)
                     .register(new Idempotency(jdbi, catalog, mapper, replayBox))
+                    .register(new dev.mobius.server.artifacts.ArtifactUploads.Serve(catalog, artifacts))
+                    .register(new dev.mobius.server.artifacts.ArtifactsResource(artifacts))
+                    .register(new dev.mobius.server.artifacts.TagsParam(mapper))
                     .register(new PatchBody(mapper))
                     .register(new UpdateTableBody(mapper))
+                    .register(new UpdateEnvironmentBody(mapper))
                     .register(new SystemResource(database, catalog))
                     .register(new dev.mobius.server.docs.DocsResource())
                     .register(new ProjectsResource(projects))
@@ -445,7 +486,8 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new SecretsResource(secretService))
                     .register(new TablesResource(tables, tableRows, mapper))
                     .register(new AgentsResource(agents, agentAssignments, agentBindings, models, sessions))
-                    .register(new dev.mobius.server.agents.ToolManifestResource(toolManifests));
+                    .register(new dev.mobius.server.agents.ToolManifestResource(toolManifests))
+                    .register(new EnvironmentsResource(environments));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
@@ -466,6 +508,8 @@ public final class MobiusServer implements AutoCloseable {
             actionExecutor.start();
             webhookDeliverer.start();
             serverGenerations.start();
+            artifactSweeper.start();
+            environmentUpkeep.start();
             int port = http.getListener("grizzly").getPort();
             workerHub.start(port);
             notifier.start();
@@ -486,6 +530,8 @@ public final class MobiusServer implements AutoCloseable {
                             expirer,
                             actionExecutor,
                             serverGenerations,
+                            artifactSweeper,
+                            environmentUpkeep,
                             engine,
                             webhookDeliverer,
                             requestLog),

@@ -3,6 +3,7 @@ package dev.mobius.server;
 import dev.mobius.server.http.OperationCatalog;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Every secured operation of the contract, as a request against a given project: the walks
@@ -11,6 +12,8 @@ import java.util.Map;
  */
 final class OperationWalk {
     static final String MISSING_ID = "zz_00000000000000000000000000";
+    /** Operations whose body is a form (an upload) rather than JSON: walked with an empty form. */
+    static final Set<String> FORMS = Set.of("createArtifact");
 
     private OperationWalk() {}
 
@@ -37,12 +40,19 @@ final class OperationWalk {
     }
 
     /**
-     * Sends the operation with an empty JSON body where it takes one, then restores the project
+     * Sends the operation with an empty JSON body where it takes one (an empty form for uploads), then restores the project
      * (an allowed archiveProject would otherwise let a later deleteProject remove it mid-walk).
      */
     static Api.Reply send(Api api, OperationCatalog.OperationInfo op, String project, String key) {
         boolean hasBody = List.of("POST", "PUT", "PATCH").contains(op.method());
-        Api.Reply reply = api.call(op.method(), path(op, project), key, hasBody ? "{}" : null, Map.of());
+        Api.Reply reply = FORMS.contains(op.operationId())
+                ? api.call(
+                        op.method(),
+                        path(op, project),
+                        key,
+                        "--walk--\r\n",
+                        Map.of("Content-Type", "multipart/form-data; boundary=walk"))
+                : api.call(op.method(), path(op, project), key, hasBody ? "{}" : null, Map.of());
         api.post("/v1/projects/" + project + "/restore", TestServer.BOOTSTRAP_KEY, null);
         return reply;
     }

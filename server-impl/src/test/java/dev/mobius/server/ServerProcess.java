@@ -36,17 +36,26 @@ public final class ServerProcess implements AutoCloseable {
     /** With extra environment variables, which win over the test defaults below. */
     public static ServerProcess start(Path dataDir, int listenPort, java.util.Map<String, String> env)
             throws IOException {
+        return start(dataDir, listenPort, env, List.of());
+    }
+
+    /** With extra environment variables and JVM options (such as {@code -Xmx256m}) before the main class. */
+    public static ServerProcess start(
+            Path dataDir, int listenPort, java.util.Map<String, String> env, List<String> jvmOptions)
+            throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(List.of(
-                        java,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        "dev.mobius.server.Main",
-                        "--port",
-                        String.valueOf(listenPort),
-                        "--data-dir",
-                        dataDir.toString()))
-                .redirectErrorStream(true);
+        List<String> command = new java.util.ArrayList<>();
+        command.add(java);
+        command.addAll(jvmOptions);
+        command.addAll(List.of(
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.mobius.server.Main",
+                "--port",
+                String.valueOf(listenPort),
+                "--data-dir",
+                dataDir.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("MOBIUS_BOOTSTRAP_API_KEY", TestServer.BOOTSTRAP_KEY);
         pb.environment().remove("MOBIUS_DATABASE_URL");
         // Webhook receivers of tests listen on loopback; retries run a thousand times faster.

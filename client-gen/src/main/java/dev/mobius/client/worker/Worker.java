@@ -715,7 +715,7 @@ public final class Worker implements AutoCloseable {
                         .errorMessage("job cancelled");
             } else {
                 report.status(WorkerSocketJobReportFrame.StatusEnum.FAILED)
-                        .errorType("Error")
+                        .errorType(e instanceof EnvironmentActions.PathRefused ? "PathRefused" : "Error")
                         .errorMessage(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
             }
         } finally {
