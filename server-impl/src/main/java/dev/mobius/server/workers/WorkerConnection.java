@@ -30,6 +30,8 @@ final class WorkerConnection extends SimpleWebSocket {
     volatile long lastTouchNanos;
     volatile long lastNudgeNanos;
     final AtomicBoolean gone = new AtomicBoolean();
+    /** A text message arriving in fragments, until its last one; read only on the socket's own read path. */
+    final StringBuilder fragments = new StringBuilder();
 
     WorkerConnection(
             ProtocolHandler handler,

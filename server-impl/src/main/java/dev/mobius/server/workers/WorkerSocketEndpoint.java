@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
 final class WorkerSocketEndpoint extends WebSocketApplication {
     static final String OPERATION = "openWorkerSocket";
     private static final Logger log = LoggerFactory.getLogger(WorkerSocketEndpoint.class);
+    /** The largest text message a worker may send (16 MiB of characters), whole or in fragments. */
+    static final int MAX_MESSAGE_CHARS = 16 * 1024 * 1024;
+
     private static final Pattern ROUTE = Pattern.compile("^/v1/projects/([^/]+)/workers/socket/?$");
 
     private final Authenticator authenticator;
@@ -195,6 +198,28 @@ final class WorkerSocketEndpoint extends WebSocketApplication {
     public void onMessage(WebSocket socket, String text) {
         WorkerConnection c = (WorkerConnection) socket;
         c.enqueue(() -> protocol.onFrame(c, text), framePool);
+    }
+
+    /**
+     * A text message sent in several frames (clients split large ones, such as the report of a long
+     * generation) is put together and handled as one; a message over {@value #MAX_MESSAGE_CHARS}
+     * characters ends the socket with {@code message_too_large}.
+     */
+    @Override
+    public void onFragment(WebSocket socket, String fragment, boolean last) {
+        WorkerConnection c = (WorkerConnection) socket;
+        if (c.fragments.length() + fragment.length() > MAX_MESSAGE_CHARS) {
+            c.fragments.setLength(0);
+            connections.fatal(
+                    c, null, "message_too_large", "a frame may hold at most " + MAX_MESSAGE_CHARS + " characters");
+            return;
+        }
+        c.fragments.append(fragment);
+        if (last) {
+            String text = c.fragments.toString();
+            c.fragments.setLength(0);
+            onMessage(socket, text);
+        }
     }
 
     void keepalive() {
