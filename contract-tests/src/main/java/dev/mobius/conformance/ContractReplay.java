@@ -85,10 +85,13 @@ public final class ContractReplay {
 
     /** The bundled contract this kit was built with (the document the server serves at {@code /openapi.yaml}). */
     public static String bundledContract() {
-        try (InputStream in =
-                ContractReplay.class.getClassLoader().getResourceAsStream("openapi/openapi-public.yaml")) {
+        return bundled("openapi/openapi-public.yaml");
+    }
+
+    private static String bundled(String resource) {
+        try (InputStream in = ContractReplay.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("openapi/openapi-public.yaml is not on the class path");
+                throw new IllegalStateException(resource + " is not on the class path");
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -96,8 +99,16 @@ public final class ContractReplay {
         }
     }
 
-    private static final Pattern ID = Pattern.compile("\\b[a-z]+_[0-9a-z]{26}\\b");
-    private static final String INVALID_KEY = "mbx_NoSuchKey0000000000000000000000000000";
+    private static final Pattern TYPED_ID = Pattern.compile("\\b[a-z]+_[0-9a-z]{26}\\b");
+    private static final Pattern UUID =
+            Pattern.compile("\\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\b");
+    /** What the examples' ids look like: typed ids in {@code /v1}, UUIDs in the Mogplex dialect. */
+    private final Pattern ID;
+    /** A credential of the dialect's form that the server never issued. */
+    private final String invalidKey;
+    /** Named credentials ({@code x-replay-auth: token:<name>}) supplied by the one running the replay. */
+    private final Map<String, String> credentials = new HashMap<>();
+
     private static final String DEFAULT_PROJECT = "default";
     /** Unexpected 429s are waited out this many times per case before the case fails. */
     private static final int RATE_LIMIT_RETRIES = 8;
@@ -140,6 +151,32 @@ public final class ContractReplay {
             int order) {}
 
     public ContractReplay(String contractYaml, Target target) {
+        this(contractYaml, target, TYPED_ID, "mbx_NoSuchKey0000000000000000000000000000");
+    }
+
+    /**
+     * A replay of the Mogplex contract: ids are UUIDs, the target's key is a user's personal access
+     * token, and examples never create projects (the shared-deployment handling does not apply).
+     */
+    public static ContractReplay mogplex(String contractYaml, String baseUrl, String token) {
+        return new ContractReplay(
+                contractYaml, new Target(baseUrl, token, false), UUID, "mog_NoSuchToken00000000000000000000");
+    }
+
+    /** The bundled Mogplex contract this kit was built with. */
+    public static String bundledMogplexContract() {
+        return bundled("openapi/openapi-mogplex.yaml");
+    }
+
+    /** A credential that cases marked {@code x-replay-auth: token:<name>} send. */
+    public ContractReplay withCredential(String name, String value) {
+        credentials.put(name, value);
+        return this;
+    }
+
+    private ContractReplay(String contractYaml, Target target, Pattern ids, String invalidKey) {
+        this.ID = ids;
+        this.invalidKey = invalidKey;
         ParseOptions resolveFully = new ParseOptions();
         resolveFully.setResolve(true);
         resolveFully.setResolveFully(true);
@@ -513,13 +550,20 @@ public final class ContractReplay {
         return switch (auth) {
             case "bootstrap" -> target.key();
             case "none" -> null;
-            case "invalid" -> INVALID_KEY;
+            case "invalid" -> invalidKey;
             default -> {
+                if (auth.startsWith("token:")) {
+                    String named = credentials.get(auth.substring(6));
+                    if (named == null) {
+                        throw new IllegalStateException("x-replay-auth " + auth + ": no such credential was supplied");
+                    }
+                    yield named;
+                }
                 if (!auth.startsWith("key:")) {
                     throw new IllegalStateException("x-replay-auth " + auth + " is not a known credential");
                 }
                 // A key whose creating case failed: prerequisiteMissing names it before this is used.
-                yield rawKeys.getOrDefault(auth.substring(4), INVALID_KEY);
+                yield rawKeys.getOrDefault(auth.substring(4), invalidKey);
             }
         };
     }

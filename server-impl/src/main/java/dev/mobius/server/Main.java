@@ -1,6 +1,7 @@
 package dev.mobius.server;
 
 import dev.mobius.server.secrets.MasterKeyRotation;
+import dev.mobius.server.users.AddUserCommand;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -16,6 +17,10 @@ public final class Main {
         SLF4JBridgeHandler.install();
         Logger log = LoggerFactory.getLogger(Main.class);
         boolean rotate = args.length > 0 && args[0].equals("rotate-master-key");
+        if (args.length > 0 && args[0].equals("add-user")) {
+            System.exit(addUser(Arrays.asList(args).subList(1, args.length)));
+            return;
+        }
         ServerConfig config;
         try {
             config = ServerConfig.from(rotate ? Arrays.copyOfRange(args, 1, args.length) : args, System.getenv());
@@ -39,6 +44,21 @@ public final class Main {
                         },
                         "shutdown"));
         stopped.await();
+    }
+
+    /** Adds a person (or a token of one) and prints the token once; server options come from the environment. */
+    private static int addUser(java.util.List<String> args) {
+        try {
+            AddUserCommand.Request request = AddUserCommand.parse(args);
+            ServerConfig config = ServerConfig.from(new String[0], System.getenv());
+            String token = AddUserCommand.run(config.databaseUrl(), config.dataDir(), request);
+            System.out.println("Mogplex API token of the user " + request.username() + " (shown this once):");
+            System.out.println("  " + token);
+            return 0;
+        } catch (Exception e) {
+            System.err.println("add-user failed: " + e.getMessage());
+            return 1;
+        }
     }
 
     /** Re-wraps every data key under the configured master key; the servers keep running meanwhile. */

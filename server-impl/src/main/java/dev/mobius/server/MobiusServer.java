@@ -78,6 +78,10 @@ import dev.mobius.server.interactions.InteractionsResource;
 import dev.mobius.server.jobs.JobOutcomesRelay;
 import dev.mobius.server.jobs.JobQueue;
 import dev.mobius.server.json.Json;
+import dev.mobius.server.mogplex.Loopback;
+import dev.mobius.server.mogplex.MogplexAccessResource;
+import dev.mobius.server.mogplex.MogplexErrors;
+import dev.mobius.server.mogplex.MogplexGate;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.outbound.OutboundHttp;
 import dev.mobius.server.projects.ProjectService;
@@ -115,6 +119,7 @@ import dev.mobius.server.triggers.EventTriggerRoute;
 import dev.mobius.server.triggers.ScheduleFirer;
 import dev.mobius.server.triggers.TriggerDeliveries;
 import dev.mobius.server.triggers.TriggersResource;
+import dev.mobius.server.users.UserService;
 import dev.mobius.server.webhooks.WebhookDeliverer;
 import dev.mobius.server.webhooks.WebhookOutbox;
 import dev.mobius.server.webhooks.WebhookService;
@@ -215,6 +220,10 @@ public final class MobiusServer implements AutoCloseable {
             AccessGuard guard = new AccessGuard(permissions);
 
             Optional<String> bootstrapKey = Bootstrap.run(jdbi, ids, secrets, config.bootstrapApiKey());
+            // People and their personal access tokens; the first start also makes the first user.
+            UserService users = new UserService(jdbi, ids);
+            Optional<String> firstToken =
+                    Bootstrap.firstUser(jdbi, users, config.mogplex().bootstrapToken());
 
             ProjectService projects = new ProjectService(jdbi, ids, mapper, audit, cursors);
             PrincipalService principals = new PrincipalService(jdbi, ids, mapper, audit, guard);
@@ -425,7 +434,10 @@ public final class MobiusServer implements AutoCloseable {
                     new dev.mobius.server.artifacts.ArtifactSweeper(artifacts);
 
             RequestLog requestLog = new RequestLog(ids);
-            ErrorMappers errors = new ErrorMappers(database);
+            // The Mogplex API: its failures in its own envelope, its tokens checked by its own gate.
+            ErrorMappers errors = new ErrorMappers(database, new MogplexErrors());
+            Loopback loopback = new Loopback();
+            MogplexGate.Tokens mogplexTokens = new MogplexGate.Tokens(jdbi, users, loopback::isLoopback);
             ResourceConfig app = new ResourceConfig()
                     .property(ServerProperties.WADL_FEATURE_DISABLE, true)
                     .property(ServerProperties.BV_SEND_ERROR_IN_RESPONSE, false)
@@ -487,7 +499,10 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new TablesResource(tables, tableRows, mapper))
                     .register(new AgentsResource(agents, agentAssignments, agentBindings, models, sessions))
                     .register(new dev.mobius.server.agents.ToolManifestResource(toolManifests))
-                    .register(new EnvironmentsResource(environments));
+                    .register(new EnvironmentsResource(environments))
+                    .register(new MogplexGate(
+                            catalog, mogplexTokens, config.mogplex().requestsPerMinute()))
+                    .register(new MogplexAccessResource());
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
@@ -515,6 +530,9 @@ public final class MobiusServer implements AutoCloseable {
             notifier.start();
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
+            }
+            if (firstToken.isPresent()) {
+                announceToken(config, firstToken.get(), port);
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
@@ -555,6 +573,20 @@ public final class MobiusServer implements AutoCloseable {
             System.out.println("Try it:");
             System.out.println(
                     "  curl -H 'Authorization: Bearer " + key + "' http://" + host + ":" + port + "/v1/projects");
+            System.out.println();
+        }
+    }
+
+    private static void announceToken(ServerConfig config, String token, int port) throws IOException {
+        var file = Bootstrap.writeTokenFile(config.dataDir(), token);
+        if (config.printBootstrapKey()) {
+            String host = config.bind().equals("0.0.0.0") ? "127.0.0.1" : config.bind();
+            System.out.println(
+                    "Mogplex API token of the user admin (shown this once; also saved to " + file + ", mode 0600):");
+            System.out.println("  " + token);
+            System.out.println("Try it:");
+            System.out.println("  curl -H 'Authorization: Bearer " + token + "' http://" + host + ":" + port
+                    + "/api/v1/mogplex/models");
             System.out.println();
         }
     }

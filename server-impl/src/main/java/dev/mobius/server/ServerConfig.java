@@ -22,6 +22,7 @@ import java.util.Map;
  * @param tuning sizes and timings of the pool, engine, workers and streams
  * @param masterKey where the master key of the secret store comes from
  * @param models the platform models and the OpenAI-compatible endpoint the server generates with
+ * @param mogplex settings of the Mogplex API: the first user's token, the per-token request limit
  */
 public record ServerConfig(
         String bind,
@@ -38,7 +39,8 @@ public record ServerConfig(
         long maxRequestBodyBytes,
         Tuning tuning,
         MasterKeySettings masterKey,
-        ModelSettings models) {
+        ModelSettings models,
+        MogplexSettings mogplex) {
 
     public static final int DEFAULT_OUTBOUND_TIMEOUT_SECONDS = 30;
 
@@ -67,7 +69,8 @@ public record ServerConfig(
                 InputGuard.DEFAULT_MAX_BODY_BYTES,
                 Tuning.DEFAULTS,
                 MasterKeySettings.DEFAULTS,
-                ModelSettings.NONE);
+                ModelSettings.NONE,
+                MogplexSettings.DEFAULTS);
     }
 
     public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
@@ -86,7 +89,8 @@ public record ServerConfig(
                 maxRequestBodyBytes,
                 tuning,
                 masterKey,
-                models);
+                models,
+                mogplex);
     }
 
     public ServerConfig withWebhooks(WebhookSettings settings) {
@@ -105,7 +109,8 @@ public record ServerConfig(
                 maxRequestBodyBytes,
                 tuning,
                 masterKey,
-                models);
+                models,
+                mogplex);
     }
 
     public ServerConfig withTuning(Tuning changed) {
@@ -124,7 +129,8 @@ public record ServerConfig(
                 maxRequestBodyBytes,
                 changed,
                 masterKey,
-                models);
+                models,
+                mogplex);
     }
 
     public ServerConfig withMasterKey(MasterKeySettings settings) {
@@ -143,7 +149,8 @@ public record ServerConfig(
                 maxRequestBodyBytes,
                 tuning,
                 settings,
-                models);
+                models,
+                mogplex);
     }
 
     public ServerConfig withModels(ModelSettings settings) {
@@ -162,7 +169,36 @@ public record ServerConfig(
                 maxRequestBodyBytes,
                 tuning,
                 masterKey,
+                settings,
+                mogplex);
+    }
+
+    public ServerConfig withMogplex(MogplexSettings settings) {
+        return new ServerConfig(
+                bind,
+                port,
+                databaseUrl,
+                dataDir,
+                durableEmbedded,
+                bootstrapApiKey,
+                printBootstrapKey,
+                rateLimits,
+                outboundAllowPrivate,
+                outboundTimeoutSeconds,
+                webhooks,
+                maxRequestBodyBytes,
+                tuning,
+                masterKey,
+                models,
                 settings);
+    }
+
+    /**
+     * @param bootstrapToken the value of the first user's first token, instead of a random one
+     * @param requestsPerMinute each token's request limit; 0 turns it off
+     */
+    public record MogplexSettings(String bootstrapToken, int requestsPerMinute) {
+        public static final MogplexSettings DEFAULTS = new MogplexSettings(null, 60);
     }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000, 600);
@@ -172,6 +208,7 @@ public record ServerConfig(
             "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR] [--master-key-file FILE]",
             "                    [--model-endpoint URL] [--models IDS] [--default-model ID]",
             "       mobius-server rotate-master-key [the same options]",
+            "       mobius-server add-user <username> [--email E] [--name N] [--scopes read,write] [--token-only]",
             "  --port          MOBIUS_PORT          HTTP port (default 8080)",
             "  --bind          MOBIUS_BIND          listen address (default 127.0.0.1)",
             "  --database-url  MOBIUS_DATABASE_URL  external PostgreSQL (default: embedded, under the data dir)",
@@ -181,6 +218,8 @@ public record ServerConfig(
             "                                       master-key in the data dir, created on first start)",
             "                  MOBIUS_MASTER_KEY_PREVIOUS  old master keys, comma-separated, read during a rotation",
             "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
+            "                  MOBIUS_BOOTSTRAP_MOGPLEX_TOKEN  value of the first user's first token (mog_...), first start only",
+            "                  MOBIUS_MOGPLEX_REQUESTS_PER_MINUTE  Mogplex API requests a minute per token (default 60, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE  deliveries a minute per HTTP trigger (default 600, 0 = off)",
@@ -270,7 +309,23 @@ public record ServerConfig(
                                         "MOBIUS_MAX_REQUEST_BODY_BYTES", "" + InputGuard.DEFAULT_MAX_BODY_BYTES))),
                 Tuning.from(env),
                 masterKey,
-                ModelSettings.parse(models, defaultModel, modelEndpoint, env));
+                ModelSettings.parse(models, defaultModel, modelEndpoint, env),
+                mogplexSettings(env));
+    }
+
+    private static MogplexSettings mogplexSettings(Map<String, String> env) {
+        String token = env.get("MOBIUS_BOOTSTRAP_MOGPLEX_TOKEN");
+        if (token != null && !dev.mobius.server.users.UserService.isWellFormed(token.trim())) {
+            throw new IllegalArgumentException(
+                    "MOBIUS_BOOTSTRAP_MOGPLEX_TOKEN must look like mog_<32 letters or digits>");
+        }
+        return new MogplexSettings(
+                token == null ? null : token.trim(),
+                number(
+                        "MOBIUS_MOGPLEX_REQUESTS_PER_MINUTE",
+                        env.getOrDefault(
+                                "MOBIUS_MOGPLEX_REQUESTS_PER_MINUTE",
+                                "" + MogplexSettings.DEFAULTS.requestsPerMinute())));
     }
 
     private static int number(String name, String value) {

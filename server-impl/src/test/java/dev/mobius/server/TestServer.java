@@ -13,6 +13,14 @@ import java.nio.file.Path;
 public final class TestServer implements AutoCloseable {
     public static final String BOOTSTRAP_KEY = "mbx_TestBootstrapKey000000000000000000000000";
     /**
+     * The first user's (admin's) first Mogplex token, read and write. Tests run without the
+     * per-token request limit unless they turn it on (see {@link #MOGPLEX_LIMITED}).
+     */
+    public static final String MOGPLEX_TOKEN = "mog_TestAdminToken000000000000000000";
+    /** The Mogplex settings of a test that checks the per-token request limit (60 a minute). */
+    public static final ServerConfig.MogplexSettings MOGPLEX_LIMITED =
+            new ServerConfig.MogplexSettings(MOGPLEX_TOKEN, 60);
+    /**
      * Webhook deliveries in tests: receivers on loopback are allowed, the retry schedule runs a
      * thousand times faster (5 ms, 30 ms, 120 ms, ... 43 s; about 83 s in all), a receiver has 1.5 s to
      * answer, and a webhook is disabled after failing for 432 s, the default 5 days on that scale.
@@ -89,7 +97,8 @@ public final class TestServer implements AutoCloseable {
             // Tests run local HTTP receivers, on loopback.
             ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits)
                     .withOutbound(true, 5)
-                    .withWebhooks(WEBHOOKS);
+                    .withWebhooks(WEBHOOKS)
+                    .withMogplex(new ServerConfig.MogplexSettings(MOGPLEX_TOKEN, 0));
             return new TestServer(MobiusServer.start(change.apply(config)), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

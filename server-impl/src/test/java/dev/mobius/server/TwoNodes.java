@@ -52,7 +52,8 @@ public final class TwoNodes implements AutoCloseable {
                         ServerConfig.DEFAULT_RATE_LIMITS)
                 .withOutbound(true, 5)
                 .withWebhooks(TestServer.WEBHOOKS)
-                .withMasterKey(TestServer.MASTER_KEY);
+                .withMasterKey(TestServer.MASTER_KEY)
+                .withMogplex(TestServer.MOGPLEX_LIMITED);
     }
 
     public Path dataDirA() {

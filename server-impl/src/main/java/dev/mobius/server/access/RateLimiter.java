@@ -52,6 +52,23 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
         long resetEpochSeconds(long nowSeconds) {
             return nowSeconds + (long) Math.ceil((capacity - tokens) / perSecond);
         }
+
+        /** Whole seconds until the bucket holds one token again; at least 1. */
+        public long retryAfterSeconds() {
+            return Math.max(1, (long) Math.ceil((1 - tokens) / perSecond));
+        }
+    }
+
+    /**
+     * Takes one request from a bucket of {@code perMinute} refilled evenly over a minute, shared by
+     * every node; the bucket's state is kept for the response's rate-limit headers.
+     */
+    public static Bucket take(Jdbi jdbi, ContainerRequestContext request, String bucket, int perMinute) {
+        Bucket b = jdbi.withHandle(h -> Daos.of(h, Dao.class).takeOne(bucket, perMinute, perMinute / WINDOW_SECONDS));
+        if (b.lastAllowed()) {
+            request.setProperty(STATE, b);
+        }
+        return b;
     }
 
     public interface Dao {
@@ -76,6 +93,12 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
                 @Bind("orgBucket") String orgBucket,
                 @Bind("orgCap") double orgCap,
                 @Bind("orgRate") double orgRate);
+
+        /** One bucket of its own name (another API's limit drawn from the same table). */
+        @SqlQuery("INSERT INTO rate_buckets AS b (bucket, capacity, per_second, tokens, refilled_at, last_allowed) "
+                + "VALUES (:bucket, CAST(:cap AS float8), CAST(:rate AS float8), CAST(:cap AS float8) - 1, clock_timestamp(), true) "
+                + TAKE)
+        Bucket takeOne(@Bind("bucket") String bucket, @Bind("cap") double cap, @Bind("rate") double rate);
 
         /** The bucket of the HTTP trigger with this handle; none when no trigger has it. */
         @SqlQuery("INSERT INTO rate_buckets AS b (bucket, capacity, per_second, tokens, refilled_at, last_allowed) "
@@ -125,7 +148,7 @@ public final class RateLimiter implements ContainerRequestFilter, ContainerRespo
         long now = System.currentTimeMillis() / 1000;
         for (Bucket b : buckets) {
             if (!b.lastAllowed()) {
-                long retryAfter = Math.max(1, (long) Math.ceil((1 - b.tokens()) / b.perSecond()));
+                long retryAfter = b.retryAfterSeconds();
                 ApiException limited = new ApiException(
                         429,
                         "rate_limited",

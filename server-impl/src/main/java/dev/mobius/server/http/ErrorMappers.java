@@ -43,10 +43,51 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
     private jakarta.inject.Provider<org.glassfish.jersey.server.ContainerRequest> request;
 
     private final Database database;
+    private final Dialect mogplexDialect;
 
     /** @param database told when a request meets a lost connection */
     public ErrorMappers(Database database) {
+        this(database, null);
+    }
+
+    /**
+     * @param mogplexDialect answers failures of requests to the Mogplex API ({@code /api/…},
+     *     {@code /.well-known/…}) in that dialect's envelope
+     */
+    public ErrorMappers(Database database, Dialect mogplexDialect) {
         this.database = database;
+        this.mogplexDialect = mogplexDialect;
+    }
+
+    /** A second dialect's way of answering failures. */
+    public interface Dialect {
+        /**
+         * @param translated the failure as this API would answer it when it is the client's fault
+         *     (a rule, a bad body, an unknown route) or a deliberate answer of a shared service; null
+         *     for anything unexpected
+         */
+        Response toResponse(Throwable failure, ApiException translated);
+    }
+
+    private boolean isMogplexPath() {
+        if (request == null) {
+            return false;
+        }
+        String path = request.get().getPath(true);
+        return path.startsWith("api/") || path.startsWith(".well-known/");
+    }
+
+    /** Failures {@link #translate} answers as the client's doing, not as an internal error. */
+    private boolean isClientFault(Throwable failure) {
+        return failure instanceof RequestRules.Violation
+                || failure instanceof ConstraintViolationException
+                || failure instanceof JsonProcessingException
+                || failure instanceof ParamException
+                || (failure instanceof WebApplicationException web
+                        && web.getResponse().getStatus() < 500)
+                || DatabaseFailures.isUnavailable(failure)
+                || bodyEndedEarly(failure)
+                || uniqueViolation(failure);
     }
 
     /**
@@ -82,6 +123,10 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
 
     @Override
     public Response toResponse(Throwable failure) {
+        if (mogplexDialect != null && isMogplexPath()) {
+            return mogplexDialect.toResponse(
+                    failure, failure instanceof ApiException || isClientFault(failure) ? translate(failure) : null);
+        }
         ApiException error = translate(failure);
         Response.ResponseBuilder response = Response.status(error.status())
                 .type(MediaType.APPLICATION_JSON_TYPE)

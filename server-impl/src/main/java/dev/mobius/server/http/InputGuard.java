@@ -61,7 +61,8 @@ public final class InputGuard implements ContainerRequestFilter {
         MultivaluedMap<String, String> query = request.getUriInfo().getQueryParameters(true);
         checkParameters(query, parameters);
         OperationCatalog.OperationInfo op = catalog.of(request);
-        if (op != null) {
+        // The Mogplex dialect ignores query parameters an operation does not take.
+        if (op != null && !op.mogplex()) {
             for (String name : PAGING) {
                 if (query.containsKey(name) && !op.queryParameters().contains(name)) {
                     parameters.add(new ApiException.FieldError(

@@ -50,4 +50,45 @@ public final class Ids {
         }
         return b;
     }
+
+    /**
+     * The UUID a typed id carries, in its usual text form: the spelling of the same id where a
+     * dialect shows plain UUIDs (the Mogplex API). Null when {@code typed} is not a typed id.
+     */
+    public static String uuidOf(String typed) {
+        int sep = typed == null ? -1 : typed.lastIndexOf('_');
+        if (sep < 0 || typed.length() - sep - 1 != 26) {
+            return null;
+        }
+        java.math.BigInteger value = java.math.BigInteger.ZERO;
+        for (int i = sep + 1; i < typed.length(); i++) {
+            int digit = DECODE.indexOf(typed.charAt(i));
+            if (digit < 0) {
+                return null;
+            }
+            value = value.shiftLeft(5).or(java.math.BigInteger.valueOf(digit));
+        }
+        if (value.bitLength() > 128) {
+            return null;
+        }
+        String hex = String.format("%032x", value);
+        return hex.substring(0, 8) + "-" + hex.substring(8, 12) + "-" + hex.substring(12, 16) + "-"
+                + hex.substring(16, 20) + "-" + hex.substring(20);
+    }
+
+    /**
+     * The typed id with this prefix that carries {@code uuid}; null when {@code uuid} is not a UUID
+     * (callers answer "not found", as for an id nobody has).
+     */
+    public static String typed(String prefix, String uuid) {
+        if (uuid == null || !UUID_TEXT.matcher(uuid).matches()) {
+            return null;
+        }
+        java.util.UUID parsed = java.util.UUID.fromString(uuid);
+        return prefix + "_" + encode(parsed.getMostSignificantBits(), parsed.getLeastSignificantBits());
+    }
+
+    private static final String DECODE = new String(ALPHABET);
+    private static final java.util.regex.Pattern UUID_TEXT =
+            java.util.regex.Pattern.compile("(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 }

@@ -12,6 +12,8 @@ import dev.mobius.server.projects.MemberDao;
 import dev.mobius.server.tenancy.ProjectDao;
 import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.time.Times;
+import dev.mobius.server.users.UserRow;
+import dev.mobius.server.users.UserService;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,6 +22,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.OffsetDateTime;
 import java.util.Optional;
+import java.util.Set;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -29,6 +32,7 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class Bootstrap {
     public static final String KEY_FILE = "bootstrap-api-key";
+    public static final String TOKEN_FILE = "bootstrap-mogplex-token";
 
     private Bootstrap() {}
 
@@ -107,11 +111,40 @@ public final class Bootstrap {
         });
     }
 
+    /**
+     * The first user, {@code admin}, and its first personal access token (read and write), made when
+     * the installation has no user yet: at its first start, or the first start of a version that has
+     * users. Under an advisory lock, like the installation itself.
+     *
+     * @return the token when this call created the user
+     */
+    public static Optional<String> firstUser(Jdbi jdbi, UserService users, String requestedToken) {
+        return jdbi.inTransaction(h -> {
+            h.execute("SELECT pg_advisory_xact_lock(hashtext('mobius.bootstrap.user'))");
+            if (h.createQuery("SELECT count(*) FROM users").mapTo(Integer.class).one() > 0) {
+                return Optional.<String>empty();
+            }
+            UserRow admin = users.create(h, "admin", null, "Administrator");
+            return Optional.of(
+                    users.issueToken(h, admin.id(), "bootstrap", Set.of("read", "write"), null, requestedToken)
+                            .token());
+        });
+    }
+
     /** Saves the key for the operator, readable by the owner only. */
     public static Path writeKeyFile(Path dataDir, String key) throws IOException {
+        return writeSecretFile(dataDir, KEY_FILE, key);
+    }
+
+    /** Saves the first user's token for the operator, readable by the owner only. */
+    public static Path writeTokenFile(Path dataDir, String token) throws IOException {
+        return writeSecretFile(dataDir, TOKEN_FILE, token);
+    }
+
+    private static Path writeSecretFile(Path dataDir, String name, String key) throws IOException {
         Files.createDirectories(dataDir);
-        Path file = dataDir.resolve(KEY_FILE);
-        Path tmp = dataDir.resolve(KEY_FILE + ".tmp");
+        Path file = dataDir.resolve(name);
+        Path tmp = dataDir.resolve(name + ".tmp");
         Files.deleteIfExists(tmp);
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, key + "\n", StandardCharsets.UTF_8);
