@@ -37,7 +37,12 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class ReadBench {
     private static final String P = RunBench.P;
 
-    record Target(String name, int port, String path) {}
+    /** Where a measured interval sends its GETs, with which bearer credential. */
+    record Target(String name, int port, String path, String credential) {
+        Target(String name, int port, String path) {
+            this(name, port, path, RunBench.KEY);
+        }
+    }
 
     record Result(long requests, double seconds, double p50Millis, double p99Millis) {
         double perSecond() {
@@ -132,7 +137,8 @@ public final class ReadBench {
                                 if (t0 >= deadline[0]) {
                                     break;
                                 }
-                                KeepAliveClient.Answer answer = client.send("GET", target.path(), RunBench.KEY, null);
+                                KeepAliveClient.Answer answer =
+                                        client.send("GET", target.path(), target.credential(), null);
                                 long t1 = System.nanoTime();
                                 if (answer.status() != 200) {
                                     throw new IllegalStateException(

@@ -11,7 +11,12 @@ import java.util.List;
  *
  * <pre>
  * java -jar mobius-conformance.jar --url https://mobius.example.com --key mbx_... [--junit-xml results.xml] [--fresh]
+ *     [--mogplex-token mog_...]
  * </pre>
+ *
+ * <p>With {@code --mogplex-token} the Mogplex contract is replayed as well, with that token as the
+ * default credential; it should be the token of a user made for the kit ({@code mobius-server
+ * add-user}), whose personal project holds nothing else.
  *
  * <p>Exit status: 0 when every case passed (or was skipped only because the deployment is
  * shared), 1 when any failed, 2 on a usage error.
@@ -27,6 +32,7 @@ public final class Conformance {
     public static int run(String[] args, PrintStream out, PrintStream err) {
         String url = System.getenv("MOBIUS_URL");
         String key = System.getenv("MOBIUS_API_KEY");
+        String mogplexToken = System.getenv("MOGPLEX_TOKEN");
         Path junit = Path.of("mobius-conformance.xml");
         boolean fresh = false;
         List<String> rest = new ArrayList<>(List.of(args));
@@ -38,6 +44,7 @@ public final class Conformance {
                     case "--key" -> key = value(arg, rest);
                     case "--junit-xml" -> junit = Path.of(value(arg, rest));
                     case "--fresh" -> fresh = true;
+                    case "--mogplex-token" -> mogplexToken = value(arg, rest);
                     case "-h", "--help" -> {
                         out.println(usage());
                         return 0;
@@ -55,6 +62,10 @@ public final class Conformance {
         }
         ContractReplay.Target target = new ContractReplay.Target(url, key, !fresh);
         Report report = new ContractReplay(ContractReplay.bundledContract(), target).run();
+        if (mogplexToken != null && !mogplexToken.isBlank()) {
+            report = report.plus(ContractReplay.mogplex(ContractReplay.bundledMogplexContract(), url, mogplexToken)
+                    .run());
+        }
         out.print(report.table());
         try {
             report.writeJUnitXml(junit);
@@ -80,6 +91,8 @@ public final class Conformance {
                   --key        an organization key, e.g. the bootstrap key (or MOBIUS_API_KEY); the kit creates,
                                then archives and deletes, projects of its own
                   --junit-xml  where to write the JUnit XML report (default mobius-conformance.xml)
+                  --mogplex-token  also replay the Mogplex API with this personal access token (or MOGPLEX_TOKEN),
+                               best the token of a user made for the kit (mobius-server add-user)
                   --fresh      the deployment is freshly installed and used by nothing else: compare every
                                example in full, on the examples' own project handles, and leave the data in place""";
     }

@@ -553,11 +553,8 @@ public final class ContractReplay {
             case "invalid" -> invalidKey;
             default -> {
                 if (auth.startsWith("token:")) {
-                    String named = credentials.get(auth.substring(6));
-                    if (named == null) {
-                        throw new IllegalStateException("x-replay-auth " + auth + ": no such credential was supplied");
-                    }
-                    yield named;
+                    // A credential nobody supplied: prerequisiteMissing skips the case before this is used.
+                    yield credentials.getOrDefault(auth.substring(6), invalidKey);
                 }
                 if (!auth.startsWith("key:")) {
                     throw new IllegalStateException("x-replay-auth " + auth + " is not a known credential");
@@ -597,6 +594,9 @@ public final class ContractReplay {
     /** Why a case cannot run (a value it sends was never produced), or null. */
     private String prerequisiteMissing(Case c, List<String> sent) {
         String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
+        if (auth.startsWith("token:") && !credentials.containsKey(auth.substring(6))) {
+            return "needs the credential " + auth.substring(6) + ", which only the server's own replay supplies";
+        }
         if (auth.startsWith("key:") && !rawKeys.containsKey(auth.substring(4))) {
             return "needs the raw key of " + auth.substring(4) + ", which no earlier case returned";
         }

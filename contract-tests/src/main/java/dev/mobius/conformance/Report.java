@@ -25,6 +25,13 @@ public final class Report {
         this.outcomes = List.copyOf(outcomes);
     }
 
+    /** This report and another replay's outcomes against the same deployment, as one report. */
+    public Report plus(Report other) {
+        List<Outcome> all = new java.util.ArrayList<>(outcomes);
+        all.addAll(other.outcomes());
+        return new Report(target, all);
+    }
+
     public List<Outcome> outcomes() {
         return outcomes;
     }

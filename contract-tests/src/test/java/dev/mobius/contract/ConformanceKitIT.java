@@ -125,7 +125,7 @@ class ConformanceKitIT {
         // A second run against the same deployment: its own names again, nothing left from the first.
         Kit again = kit(baseUrl, "independent-again");
         assertEquals(0, again.exit, "a second run against the same server failed:\n" + again.output);
-        assertEquals(List.of("default"), projectHandles(), "the kit removed every project it created");
+        assertEquals(List.of("default", "user-admin"), projectHandles(), "the kit removed every project it created");
     }
 
     @Test
@@ -157,7 +157,7 @@ class ConformanceKitIT {
             assertTrue(failure.find(), "the JUnit XML names the failed case");
             assertTrue(failure.group(1).contains("ko"), failure.group(1));
         }
-        assertEquals(List.of("default"), projectHandles(), "the failed run also cleaned up");
+        assertEquals(List.of("default", "user-admin"), projectHandles(), "the failed run also cleaned up");
     }
 
     private record Kit(int exit, String output, Path xml) {}

@@ -32,6 +32,8 @@ class MogplexReplayTest {
                     MogplexUsersSeed.seed(server.server()).entrySet()) {
                 replay.withCredential(token.getKey(), token.getValue());
             }
+            MogplexWorkerSeed.install(replay, server); // sandboxes and runs: the user's worker, limits
+            MogplexRepositoriesSeed.install(replay, server); // discovery: repositories and MCP servers
             report = replay.run();
         }
         System.out.print(report.table());

@@ -342,6 +342,14 @@ public final class MobiusServer implements AutoCloseable {
                                             : config.models().models().get(0);
                         }
                     });
+            // ---- Mogplex sandboxes and agent runs: checkouts and harnesses as jobs on the user's worker
+            // environments; the runner is built and started below, once the notifier exists ----
+            dev.mobius.server.mogplex.sandboxes.SandboxService mogplexSandboxes =
+                    new dev.mobius.server.mogplex.sandboxes.SandboxService(jdbi, ids, mapper, jobDispatch);
+            dev.mobius.server.mogplex.runs.AgentRunService mogplexRuns =
+                    new dev.mobius.server.mogplex.runs.AgentRunService(
+                            jdbi, ids, mapper, jobDispatch, mogplexSandboxes);
+            // ---- end of the Mogplex sandboxes and agent runs block ----
             // Step kinds: adding one is one class and one line here (docs/ARCHITECTURE.md).
             StepKinds stepKinds = new StepKinds(List.of(
                     new SleepStep(),
@@ -349,7 +357,8 @@ public final class MobiusServer implements AutoCloseable {
                     new ChildRunStep(expressions),
                     new AgentStep(agentLoop),
                     new InteractionStep(interactions, mapper),
-                    new ActionStep(actionSteps, actionCatalog)));
+                    new ActionStep(actionSteps, actionCatalog),
+                    new dev.mobius.server.mogplex.runs.HarnessStep(mogplexRuns, mapper)));
             AutomationService automations =
                     new AutomationService(jdbi, ids, mapper, audit, cursors, expressions, stepKinds);
             Specs specs = new Specs(mapper);
@@ -419,6 +428,12 @@ public final class MobiusServer implements AutoCloseable {
             EnvironmentService environments = new EnvironmentService(
                     jdbi, ids, mapper, audit, cursors, EnvironmentProviders.NONE, jobDispatch, notifier, secretStore);
             EnvironmentUpkeep environmentUpkeep = new EnvironmentUpkeep(environments, 500);
+            // ---- Mogplex agent runs: the runner on every node, woken by the ends of environment jobs ----
+            dev.mobius.server.mogplex.runs.AgentRunner mogplexRunner =
+                    new dev.mobius.server.mogplex.runs.AgentRunner(mogplexRuns, notifier, 500);
+            mogplexRuns.connect(mogplexRunner::nudge, wakeups::nudge);
+            mogplexRunner.start();
+            // ---- end of the Mogplex agent runs block ----
 
             // Artifacts: bytes in PostgreSQL chunks, uploads streamed under a job lease, a sweeper for
             // retention and abandoned uploads, signed download URLs under this installation's key.
@@ -433,11 +448,51 @@ public final class MobiusServer implements AutoCloseable {
             dev.mobius.server.artifacts.ArtifactSweeper artifactSweeper =
                     new dev.mobius.server.artifacts.ArtifactSweeper(artifacts);
 
+            // ---- Repositories and MCP servers (with the secret values they own) -------------------
+            dev.mobius.server.repositories.RepositoryService repositories =
+                    new dev.mobius.server.repositories.RepositoryService(jdbi, ids, audit, cursors);
+            dev.mobius.server.repositories.RepositoryEnvVars repositoryEnvVars =
+                    new dev.mobius.server.repositories.RepositoryEnvVars(jdbi, ids, secretStore, audit);
+            dev.mobius.server.mcpservers.McpServerService mcpServers =
+                    new dev.mobius.server.mcpservers.McpServerService(jdbi, ids, mapper, audit, cursors, secretStore);
+            // Mogplex discovery: what a user can work with, and the preset agents it forks on first use.
+            dev.mobius.server.mogplex.discovery.PresetAgents presetAgents =
+                    new dev.mobius.server.mogplex.discovery.PresetAgents(
+                            jdbi,
+                            dev.mobius.server.mogplex.discovery.PresetCatalog.load(
+                                    mapper, System.getenv("MOBIUS_AGENT_PRESETS")),
+                            agents);
+            dev.mobius.server.mogplex.discovery.DiscoveryService discovery =
+                    new dev.mobius.server.mogplex.discovery.DiscoveryService(
+                            jdbi, mapper, repositories, presetAgents, models, mcpServers);
+            // ---- end of repositories and MCP servers ------------------------------------------------
+
             RequestLog requestLog = new RequestLog(ids);
             // The Mogplex API: its failures in its own envelope, its tokens checked by its own gate.
             ErrorMappers errors = new ErrorMappers(database, new MogplexErrors());
             Loopback loopback = new Loopback();
             MogplexGate.Tokens mogplexTokens = new MogplexGate.Tokens(jdbi, users, loopback::isLoopback);
+            // ---- MCP endpoint: JSON-RPC over HTTP; its tools call this node's Mogplex REST routes ----
+            dev.mobius.server.mogplex.mcp.McpResource mcp = new dev.mobius.server.mogplex.mcp.McpResource(
+                    mogplexTokens,
+                    config.mogplex().requestsPerMinute(),
+                    loopback,
+                    dev.mobius.server.mogplex.mcp.McpOrigins.from(System.getenv()),
+                    mapper);
+            // ---- end of MCP endpoint ----------------------------------------------------------------
+            // ---- Mogplex automations: graphs compiled into versions of automations the engine runs ----
+            dev.mobius.server.mogplex.automations.FlowService mogplexFlows =
+                    new dev.mobius.server.mogplex.automations.FlowService(
+                            jdbi,
+                            ids,
+                            mapper,
+                            models,
+                            kind -> stepKinds.find(kind) != null,
+                            (provider, model) -> config.models().platformRoute(provider, model),
+                            starter,
+                            runs::nudgeEngine,
+                            presetAgents::fork);
+            // ---- end of Mogplex automations -----------------------------------------------------------
             ResourceConfig app = new ResourceConfig()
                     .property(ServerProperties.WADL_FEATURE_DISABLE, true)
                     .property(ServerProperties.BV_SEND_ERROR_IN_RESPONSE, false)
@@ -457,7 +512,20 @@ public final class MobiusServer implements AutoCloseable {
                             .with(AcquireEnvironmentRequest.class, EnvironmentService::check)
                             .with(UpdateEnvironmentRequest.class, EnvironmentService::check)
                             .with(ExecEnvironmentRequest.class, EnvironmentService::check)
-                            .with(WriteEnvironmentFileRequest.class, EnvironmentService::check))
+                            .with(WriteEnvironmentFileRequest.class, EnvironmentService::check)
+                            // repositories and MCP servers
+                            .with(
+                                    dev.mobius.api.model.CreateRepositoryRequest.class,
+                                    dev.mobius.server.repositories.RepositoryService::check)
+                            .with(
+                                    dev.mobius.api.model.UpdateRepositoryRequest.class,
+                                    dev.mobius.server.repositories.RepositoryService::check)
+                            .with(
+                                    dev.mobius.api.model.CreateMcpServerRequest.class,
+                                    dev.mobius.server.mcpservers.McpServerService::check)
+                            .with(
+                                    dev.mobius.api.model.UpdateMcpServerRequest.class,
+                                    dev.mobius.server.mcpservers.McpServerService::check))
                     .register(requestLog)
                     .register(new dev.mobius.server.http.ApiVersionHeader(catalog))
                     .register(new DatabaseGate(database::available))
@@ -475,6 +543,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new PatchBody(mapper))
                     .register(new UpdateTableBody(mapper))
                     .register(new UpdateEnvironmentBody(mapper))
+                    .register(new dev.mobius.server.repositories.UpdateRepositoryBody(mapper)) // repositories
                     .register(new SystemResource(database, catalog))
                     .register(new dev.mobius.server.docs.DocsResource())
                     .register(new ProjectsResource(projects))
@@ -500,13 +569,27 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new AgentsResource(agents, agentAssignments, agentBindings, models, sessions))
                     .register(new dev.mobius.server.agents.ToolManifestResource(toolManifests))
                     .register(new EnvironmentsResource(environments))
+                    // repositories and MCP servers
+                    .register(new dev.mobius.server.repositories.RepositoriesResource(repositories))
+                    .register(new dev.mobius.server.mcpservers.McpServersResource(mcpServers))
+                    .register(new dev.mobius.server.mogplex.discovery.DiscoveryResource(discovery))
+                    .register(new dev.mobius.server.mogplex.discovery.EnvVarsResource(repositoryEnvVars, mapper))
                     .register(new MogplexGate(
                             catalog, mogplexTokens, config.mogplex().requestsPerMinute()))
-                    .register(new MogplexAccessResource());
+                    .register(mcp) // MCP endpoint
+                    .register(
+                            new dev.mobius.server.mogplex.automations.AutomationsResource(mogplexFlows)) // automations
+                    .register(new MogplexAccessResource())
+                    // Mogplex sandboxes and agent runs.
+                    .register(new dev.mobius.server.mogplex.sandboxes.SandboxesResource(mogplexSandboxes))
+                    .register(new dev.mobius.server.mogplex.runs.AgentRunsResource(mogplexRuns));
 
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
             ClientAddress.install(http);
+            // DELETE with a JSON body (the Mogplex deleteMogplexRepoEnvVar names the variable in it):
+            // Grizzly reads bodies of methods whose payload HTTP leaves undefined only when told to.
+            http.getServerConfiguration().setAllowPayloadForUndefinedHttpMethods(true);
             // Request line and headers together; beyond it the answer is 414 or 431 in the envelope.
             http.getListener("grizzly").setMaxHttpHeaderSize(MAX_HEADER_BYTES);
             http.getListener("grizzly").registerAddOn(new ProtocolErrors());
@@ -550,6 +633,7 @@ public final class MobiusServer implements AutoCloseable {
                             serverGenerations,
                             artifactSweeper,
                             environmentUpkeep,
+                            mogplexRunner, // Mogplex agent runs
                             engine,
                             webhookDeliverer,
                             requestLog),

@@ -74,123 +74,92 @@ public record ServerConfig(
     }
 
     public ServerConfig withOutbound(boolean allowPrivate, int timeoutSeconds) {
-        return new ServerConfig(
-                bind,
-                port,
-                databaseUrl,
-                dataDir,
-                durableEmbedded,
-                bootstrapApiKey,
-                printBootstrapKey,
-                rateLimits,
-                allowPrivate,
-                timeoutSeconds,
-                webhooks,
-                maxRequestBodyBytes,
-                tuning,
-                masterKey,
-                models,
-                mogplex);
+        return copy(c -> {
+            c.outboundAllowPrivate = allowPrivate;
+            c.outboundTimeoutSeconds = timeoutSeconds;
+        });
     }
 
     public ServerConfig withWebhooks(WebhookSettings settings) {
-        return new ServerConfig(
-                bind,
-                port,
-                databaseUrl,
-                dataDir,
-                durableEmbedded,
-                bootstrapApiKey,
-                printBootstrapKey,
-                rateLimits,
-                outboundAllowPrivate,
-                outboundTimeoutSeconds,
-                settings,
-                maxRequestBodyBytes,
-                tuning,
-                masterKey,
-                models,
-                mogplex);
+        return copy(c -> c.webhooks = settings);
     }
 
     public ServerConfig withTuning(Tuning changed) {
-        return new ServerConfig(
-                bind,
-                port,
-                databaseUrl,
-                dataDir,
-                durableEmbedded,
-                bootstrapApiKey,
-                printBootstrapKey,
-                rateLimits,
-                outboundAllowPrivate,
-                outboundTimeoutSeconds,
-                webhooks,
-                maxRequestBodyBytes,
-                changed,
-                masterKey,
-                models,
-                mogplex);
+        return copy(c -> c.tuning = changed);
     }
 
     public ServerConfig withMasterKey(MasterKeySettings settings) {
-        return new ServerConfig(
-                bind,
-                port,
-                databaseUrl,
-                dataDir,
-                durableEmbedded,
-                bootstrapApiKey,
-                printBootstrapKey,
-                rateLimits,
-                outboundAllowPrivate,
-                outboundTimeoutSeconds,
-                webhooks,
-                maxRequestBodyBytes,
-                tuning,
-                settings,
-                models,
-                mogplex);
+        return copy(c -> c.masterKey = settings);
     }
 
     public ServerConfig withModels(ModelSettings settings) {
-        return new ServerConfig(
-                bind,
-                port,
-                databaseUrl,
-                dataDir,
-                durableEmbedded,
-                bootstrapApiKey,
-                printBootstrapKey,
-                rateLimits,
-                outboundAllowPrivate,
-                outboundTimeoutSeconds,
-                webhooks,
-                maxRequestBodyBytes,
-                tuning,
-                masterKey,
-                settings,
-                mogplex);
+        return copy(c -> c.models = settings);
     }
 
     public ServerConfig withMogplex(MogplexSettings settings) {
+        return copy(c -> c.mogplex = settings);
+    }
+
+    /** This configuration with the fields {@code change} sets; the one place that lists every field. */
+    private ServerConfig copy(java.util.function.Consumer<Draft> change) {
+        Draft d = new Draft(this);
+        change.accept(d);
         return new ServerConfig(
-                bind,
-                port,
-                databaseUrl,
-                dataDir,
-                durableEmbedded,
-                bootstrapApiKey,
-                printBootstrapKey,
-                rateLimits,
-                outboundAllowPrivate,
-                outboundTimeoutSeconds,
-                webhooks,
-                maxRequestBodyBytes,
-                tuning,
-                masterKey,
-                models,
-                settings);
+                d.bind,
+                d.port,
+                d.databaseUrl,
+                d.dataDir,
+                d.durableEmbedded,
+                d.bootstrapApiKey,
+                d.printBootstrapKey,
+                d.rateLimits,
+                d.outboundAllowPrivate,
+                d.outboundTimeoutSeconds,
+                d.webhooks,
+                d.maxRequestBodyBytes,
+                d.tuning,
+                d.masterKey,
+                d.models,
+                d.mogplex);
+    }
+
+    /** A configuration being changed by {@link #copy}. */
+    private static final class Draft {
+        final String bind;
+        final int port;
+        final String databaseUrl;
+        final Path dataDir;
+        final boolean durableEmbedded;
+        final String bootstrapApiKey;
+        final boolean printBootstrapKey;
+        final RateLimiter.Limits rateLimits;
+        boolean outboundAllowPrivate;
+        int outboundTimeoutSeconds;
+        WebhookSettings webhooks;
+        final long maxRequestBodyBytes;
+        Tuning tuning;
+        MasterKeySettings masterKey;
+        ModelSettings models;
+        MogplexSettings mogplex;
+
+        Draft(ServerConfig c) {
+            bind = c.bind;
+            port = c.port;
+            databaseUrl = c.databaseUrl;
+            dataDir = c.dataDir;
+            durableEmbedded = c.durableEmbedded;
+            bootstrapApiKey = c.bootstrapApiKey;
+            printBootstrapKey = c.printBootstrapKey;
+            rateLimits = c.rateLimits;
+            outboundAllowPrivate = c.outboundAllowPrivate;
+            outboundTimeoutSeconds = c.outboundTimeoutSeconds;
+            webhooks = c.webhooks;
+            maxRequestBodyBytes = c.maxRequestBodyBytes;
+            tuning = c.tuning;
+            masterKey = c.masterKey;
+            models = c.models;
+            mogplex = c.mogplex;
+        }
     }
 
     /**

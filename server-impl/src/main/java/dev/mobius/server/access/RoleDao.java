@@ -16,6 +16,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 /** Roles (system and custom) and their assignments to principals in projects. */
 public interface RoleDao extends SqlObject {
     String OWNER_ROLE_ID = "role_000000000000000000000owner";
+    String ADMIN_ROLE_ID = "role_000000000000000000000admin";
     String COLUMNS =
             "id, project_id, name, description, permissions, system_defined, tags::text AS tags, created_at, updated_at";
     String ASSIGNMENT =

@@ -94,6 +94,14 @@ public final class UserService {
                         now));
         Daos.of(h, RoleDao.class).assign(ids.next("ra"), principalId, RoleDao.OWNER_ROLE_ID, projectId, null, now);
         Daos.of(h, MemberDao.class).insert(ids.next("pmem"), projectId, principalId, null, now);
+        // The operator (the organization's bootstrap principal) administers every personal project:
+        // it registers the user's repositories and MCP servers through /v1.
+        h.createQuery("SELECT id FROM principals WHERE org_id = :org AND name = 'bootstrap' AND kind = 'service'")
+                .bind("org", orgId)
+                .mapTo(String.class)
+                .findOne()
+                .ifPresent(operator -> Daos.of(h, RoleDao.class)
+                        .assign(ids.next("ra"), operator, RoleDao.ADMIN_ROLE_ID, projectId, null, now));
         UserRow user = new UserRow(
                 ids.next("usr"), orgId, principalId, projectId, username, email, name, null, "system", now, now);
         Daos.of(h, UserDao.class).insert(user);
