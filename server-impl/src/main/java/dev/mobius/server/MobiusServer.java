@@ -469,9 +469,16 @@ public final class MobiusServer implements AutoCloseable {
 
             RequestLog requestLog = new RequestLog(ids);
             // The Mogplex API: its failures in its own envelope, its tokens checked by its own gate.
-            ErrorMappers errors = new ErrorMappers(database, new MogplexErrors());
+            ErrorMappers errors =
+                    new ErrorMappers(database, new MogplexErrors(), new dev.mobius.server.control.ControlErrors());
             Loopback loopback = new Loopback();
             MogplexGate.Tokens mogplexTokens = new MogplexGate.Tokens(jdbi, users, loopback::isLoopback);
+            // ---- control-plane routes (/api/* outside /api/v1): a token or a session of the local login ----
+            dev.mobius.server.control.ControlAuth controlAuth = new dev.mobius.server.control.ControlAuth(
+                    mogplexTokens,
+                    config.mogplex().requestsPerMinute(),
+                    dev.mobius.server.control.ControlAuth.Sessions.NONE);
+            // ---- end of control-plane routes ----------------------------------------------------------
             // ---- MCP endpoint: JSON-RPC over HTTP; its tools call this node's Mogplex REST routes ----
             dev.mobius.server.mogplex.mcp.McpResource mcp = new dev.mobius.server.mogplex.mcp.McpResource(
                     mogplexTokens,

@@ -44,6 +44,7 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
 
     private final Database database;
     private final Dialect mogplexDialect;
+    private final Dialect controlDialect;
 
     /** @param database told when a request meets a lost connection */
     public ErrorMappers(Database database) {
@@ -55,8 +56,17 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
      *     {@code /.well-known/…}) in that dialect's envelope
      */
     public ErrorMappers(Database database, Dialect mogplexDialect) {
+        this(database, mogplexDialect, mogplexDialect);
+    }
+
+    /**
+     * @param controlDialect answers failures of the control-plane routes ({@code /api/…} outside
+     *     {@code /api/v1/})
+     */
+    public ErrorMappers(Database database, Dialect mogplexDialect, Dialect controlDialect) {
         this.database = database;
         this.mogplexDialect = mogplexDialect;
+        this.controlDialect = controlDialect;
     }
 
     /** A second dialect's way of answering failures. */
@@ -75,6 +85,14 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
         }
         String path = request.get().getPath(true);
         return path.startsWith("api/") || path.startsWith(".well-known/");
+    }
+
+    private boolean isControlPath() {
+        if (request == null) {
+            return false;
+        }
+        String path = request.get().getPath(true);
+        return path.startsWith("api/") && !path.startsWith("api/v1/");
     }
 
     /** Failures {@link #translate} answers as the client's doing, not as an internal error. */
@@ -123,6 +141,10 @@ public final class ErrorMappers implements ExceptionMapper<Throwable> {
 
     @Override
     public Response toResponse(Throwable failure) {
+        if (controlDialect != null && isControlPath()) {
+            return controlDialect.toResponse(
+                    failure, failure instanceof ApiException || isClientFault(failure) ? translate(failure) : null);
+        }
         if (mogplexDialect != null && isMogplexPath()) {
             return mogplexDialect.toResponse(
                     failure, failure instanceof ApiException || isClientFault(failure) ? translate(failure) : null);

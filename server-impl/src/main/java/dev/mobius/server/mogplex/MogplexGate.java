@@ -118,6 +118,12 @@ public final class MogplexGate implements ContainerRequestFilter {
         public MogplexCaller authenticate(ContainerRequestContext request, int perMinute) {
             MogplexCaller caller = resolve(request.getHeaderString(HttpHeaders.AUTHORIZATION), request)
                     .orElseThrow(() -> unauthorized(request));
+            limit(request, caller, perMinute);
+            return caller;
+        }
+
+        /** Takes one request from the token's limit (off at 0); 429 with the true wait when it is used up. */
+        public void limit(ContainerRequestContext request, MogplexCaller caller, int perMinute) {
             if (perMinute > 0 && !exempt.test(request)) {
                 RateLimiter.Bucket bucket = RateLimiter.take(jdbi, request, "pat:" + caller.tokenId(), perMinute);
                 if (!bucket.lastAllowed()) {
@@ -128,7 +134,6 @@ public final class MogplexGate implements ContainerRequestFilter {
                             .header("X-RateLimit-Remaining", "0");
                 }
             }
-            return caller;
         }
 
         /** The 401, with the challenge that points a client at the protected-resource metadata. */
