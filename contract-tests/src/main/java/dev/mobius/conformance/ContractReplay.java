@@ -168,6 +168,50 @@ public final class ContractReplay {
         return bundled("openapi/openapi-mogplex.yaml");
     }
 
+    /**
+     * A signed-in session that cases marked {@code x-replay-auth: session:<name>} send: its cookie
+     * ({@code name=value}), and its CSRF token as {@code X-CSRF-Token} on every request but GET and
+     * HEAD (unless the case says {@code x-replay-csrf: missing} or {@code wrong}).
+     */
+    public ContractReplay withSession(String name, String cookie, String csrfToken) {
+        sessions.put(name, new String[] {cookie, csrfToken});
+        return this;
+    }
+
+    /** The secret cases marked {@code x-replay-sign: github} are signed with ({@code X-Hub-Signature-256}). */
+    public ContractReplay withGithubWebhookSecret(String secret) {
+        githubWebhookSecret = secret.getBytes(StandardCharsets.UTF_8);
+        return this;
+    }
+
+    private final Map<String, String[]> sessions = new HashMap<>();
+    private byte[] githubWebhookSecret;
+
+    /** Adds the case's session cookie and CSRF token, if its credential is a session. */
+    private void sessionHeaders(Case c, HttpRequest.Builder request) {
+        String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
+        if (!auth.startsWith("session:") || !sessions.containsKey(auth.substring(8))) {
+            return;
+        }
+        String[] session = sessions.get(auth.substring(8));
+        request.header("Cookie", session[0]);
+        Object csrf = c.extensions.get("x-replay-csrf");
+        if (!c.method.equals("GET") && !c.method.equals("HEAD") && !"missing".equals(csrf)) {
+            request.header("X-CSRF-Token", "wrong".equals(csrf) ? session[1] + "x" : session[1]);
+        }
+    }
+
+    /** {@code sha256=<hex HMAC-SHA256 of the body>} under the GitHub webhook secret. */
+    private String githubSignature(String body) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(githubWebhookSecret, "HmacSHA256"));
+            return "sha256=" + java.util.HexFormat.of().formatHex(mac.doFinal(body.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is unavailable", e);
+        }
+    }
+
     /** A credential that cases marked {@code x-replay-auth: token:<name>} send. */
     public ContractReplay withCredential(String name, String value) {
         credentials.put(name, value);
@@ -360,6 +404,7 @@ public final class ContractReplay {
         if (credential != null) {
             request.header("Authorization", "Bearer " + credential);
         }
+        sessionHeaders(c, request);
 
         HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.noBody();
         Example requestExample = requestExample(c);
@@ -376,6 +421,9 @@ public final class ContractReplay {
             }
             request.header("Content-Type", String.valueOf(reqExt.getOrDefault("x-content-type", "application/json")));
             body = HttpRequest.BodyPublishers.ofString(bytes);
+            if ("github".equals(c.extensions.get("x-replay-sign")) && githubWebhookSecret != null) {
+                request.header("X-Hub-Signature-256", githubSignature(bytes));
+            }
         }
         request.method(c.method, body).uri(URI.create(target.baseUrl() + path + query));
         return new Assembled(path, query.toString(), request, sent);
@@ -552,6 +600,9 @@ public final class ContractReplay {
             case "none" -> null;
             case "invalid" -> invalidKey;
             default -> {
+                if (auth.startsWith("session:")) {
+                    yield null; // a cookie, not a bearer: sessionHeaders adds it
+                }
                 if (auth.startsWith("token:")) {
                     // A credential nobody supplied: prerequisiteMissing skips the case before this is used.
                     yield credentials.getOrDefault(auth.substring(6), invalidKey);
@@ -596,6 +647,12 @@ public final class ContractReplay {
         String auth = c.extensions.getOrDefault("x-replay-auth", "bootstrap").toString();
         if (auth.startsWith("token:") && !credentials.containsKey(auth.substring(6))) {
             return "needs the credential " + auth.substring(6) + ", which only the server's own replay supplies";
+        }
+        if (auth.startsWith("session:") && !sessions.containsKey(auth.substring(8))) {
+            return "needs the session " + auth.substring(8) + ", which only the server's own replay supplies";
+        }
+        if ("github".equals(c.extensions.get("x-replay-sign")) && githubWebhookSecret == null) {
+            return "needs the GitHub webhook secret, which only the server's own replay supplies";
         }
         if (auth.startsWith("key:") && !rawKeys.containsKey(auth.substring(4))) {
             return "needs the raw key of " + auth.substring(4) + ", which no earlier case returned";
@@ -846,6 +903,7 @@ public final class ContractReplay {
         if (key != null) {
             request.header("Authorization", "Bearer " + key);
         }
+        sessionHeaders(c, request);
         if (m.body() != null) {
             request.header("Content-Type", "application/json");
             request.method(
@@ -861,9 +919,12 @@ public final class ContractReplay {
             } catch (IOException notJson) {
                 error = null;
             }
+            // The control-plane routes (/api/* outside /api/v1/) answer {"error": message}, a code only where they have
+            // one.
+            boolean controlPath = path.startsWith("/api/") && !path.startsWith("/api/v1/");
             if (!m.expected().contains(response.statusCode())
                     || error == null
-                    || !error.path("code").isTextual()) {
+                    || !(error.path("code").isTextual() || controlPath && error.isTextual())) {
                 return Outcome.failed(
                         c.operationId,
                         name,
@@ -961,7 +1022,8 @@ public final class ContractReplay {
 
     /** Structural equality with id mapping; volatile properties need only be present. */
     private void compare(
-            String at, String field, JsonNode expected, JsonNode actual, Schema<?> schema, List<String> diffs) {
+            String at, String field, JsonNode expected, JsonNode actual, Schema<?> given, List<String> diffs) {
+        Schema<?> schema = alternativeFor(given, actual);
         if (expected.isObject()) {
             if (!actual.isObject()) {
                 diffs.add(at + ": expected an object");
@@ -1022,12 +1084,47 @@ public final class ContractReplay {
         }
     }
 
+    /**
+     * Of a {@code oneOf}/{@code anyOf} schema, the one alternative of the answer's JSON type (an
+     * object or an array), so that its volatile fields are known; any other schema as is.
+     */
+    private static Schema<?> alternativeFor(Schema<?> schema, JsonNode actual) {
+        if (schema == null) {
+            return null;
+        }
+        List<?> alternatives = schema.getOneOf() != null ? schema.getOneOf() : schema.getAnyOf();
+        if (alternatives == null) {
+            return schema;
+        }
+        String type = actual.isObject() ? "object" : actual.isArray() ? "array" : null;
+        Schema<?> match = null;
+        for (Object each : alternatives) {
+            Schema<?> alternative = (Schema<?>) each;
+            if (type != null && type.equals(alternative.getType())) {
+                if (match != null) {
+                    return schema; // more than one of that type: no telling which
+                }
+                match = alternative;
+            }
+        }
+        return match != null ? match : schema;
+    }
+
     private static Schema<?> propertySchema(Schema<?> schema, String name) {
         if (schema == null) {
             return null;
         }
         if (schema.getProperties() != null && schema.getProperties().containsKey(name)) {
             return schema.getProperties().get(name);
+        }
+        // A nullable reference is written as a one-member allOf: the member's properties count.
+        if (schema.getAllOf() != null) {
+            for (Object member : schema.getAllOf()) {
+                Schema<?> found = propertySchema((Schema<?>) member, name);
+                if (found != null) {
+                    return found;
+                }
+            }
         }
         return schema.getAdditionalProperties() instanceof Schema<?> additional ? additional : null;
     }

@@ -26,7 +26,9 @@ class MogplexReplayTest {
             fail("the Mogplex contract is incomplete:\n  " + String.join("\n  ", problems));
         }
         Report report;
-        try (TestServer server = TestServer.start()) {
+        // The GitHub webhook route is served only with a secret; the replay signs its examples with it.
+        try (TestServer server = TestServer.with(
+                c -> c.withMogplex(c.mogplex().withGithubWebhookSecret(ControlSessionsSeed.GITHUB_WEBHOOK_SECRET)))) {
             ContractReplay replay = ContractReplay.mogplex(contract, server.baseUrl(), TestServer.MOGPLEX_TOKEN);
             for (Map.Entry<String, String> token :
                     MogplexUsersSeed.seed(server.server()).entrySet()) {
@@ -34,6 +36,8 @@ class MogplexReplayTest {
             }
             MogplexWorkerSeed.install(replay, server); // sandboxes and runs: the user's worker, limits
             MogplexRepositoriesSeed.install(replay, server); // discovery: repositories and MCP servers
+            ControlSessionsSeed.install(replay, server); // control-plane identity: sessions, webhook secret
+            ControlModelsSeed.install(replay, server); // control-plane routes: a model catalogue
             report = replay.run();
         }
         System.out.print(report.table());

@@ -17,13 +17,19 @@ public final class Main {
         SLF4JBridgeHandler.install();
         Logger log = LoggerFactory.getLogger(Main.class);
         boolean rotate = args.length > 0 && args[0].equals("rotate-master-key");
+        if (args.length > 0 && args[0].equals("set-password")) {
+            System.exit(setPassword(Arrays.asList(args).subList(1, args.length)));
+            return;
+        }
         if (args.length > 0 && args[0].equals("add-user")) {
             System.exit(addUser(Arrays.asList(args).subList(1, args.length)));
             return;
         }
         ServerConfig config;
+        ConfigFile.Layered layered;
         try {
-            config = ServerConfig.from(rotate ? Arrays.copyOfRange(args, 1, args.length) : args, System.getenv());
+            layered = ConfigFile.layer(rotate ? Arrays.copyOfRange(args, 1, args.length) : args, System.getenv());
+            config = ServerConfig.from(layered.args(), layered.env());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.exit(2);
@@ -33,7 +39,8 @@ public final class Main {
             System.exit(rotateMasterKey(config));
             return;
         }
-        MobiusServer server = MobiusServer.start(config);
+        dev.mobius.server.logging.LogSetup.useFormat(layered.env().get("MOBIUS_LOG_FORMAT"));
+        MobiusServer server = MobiusServer.start(config, layered.env());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(
@@ -50,13 +57,39 @@ public final class Main {
     private static int addUser(java.util.List<String> args) {
         try {
             AddUserCommand.Request request = AddUserCommand.parse(args);
-            ServerConfig config = ServerConfig.from(new String[0], System.getenv());
+            ServerConfig config = ServerConfig.from(
+                    new String[0],
+                    ConfigFile.layer(new String[0], System.getenv()).env());
             String token = AddUserCommand.run(config.databaseUrl(), config.dataDir(), request);
             System.out.println("Mogplex API token of the user " + request.username() + " (shown this once):");
             System.out.println("  " + token);
             return 0;
         } catch (Exception e) {
             System.err.println("add-user failed: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /** Sets a user's password for the local login, read from stdin; server options come from the environment. */
+    private static int setPassword(java.util.List<String> args) {
+        if (args.size() != 1 || args.get(0).startsWith("--")) {
+            System.err.println("usage: mobius-server set-password <username>   (the password is read from stdin)");
+            return 2;
+        }
+        try {
+            ServerConfig config = ServerConfig.from(
+                    new String[0],
+                    ConfigFile.layer(new String[0], System.getenv()).env());
+            dev.mobius.server.control.sessions.SetPasswordCommand.run(
+                    config.databaseUrl(),
+                    config.dataDir(),
+                    args.get(0),
+                    new java.io.BufferedReader(
+                            new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8)));
+            System.out.println("password of the user " + args.get(0) + " set");
+            return 0;
+        } catch (Exception e) {
+            System.err.println("set-password failed: " + e.getMessage());
             return 1;
         }
     }

@@ -131,6 +131,7 @@ import dev.mobius.server.workers.WorkerSocketResource;
 import java.io.IOException;
 import java.net.URI;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.glassfish.grizzly.http.server.HttpServer;
@@ -164,6 +165,8 @@ public final class MobiusServer implements AutoCloseable {
     private final int port;
     private final SessionStreams sessionStreams;
     private final GenerationDeltas generationDeltas;
+    /** The background loops /readyz reports; set once start-up has started them. */
+    private dev.mobius.server.background.Readiness readiness;
 
     private MobiusServer(
             HttpServer http,
@@ -189,6 +192,14 @@ public final class MobiusServer implements AutoCloseable {
     }
 
     public static MobiusServer start(ServerConfig config) throws IOException {
+        return start(config, System.getenv());
+    }
+
+    /**
+     * Starts with {@code env} as the source of the settings {@link ServerConfig} does not carry
+     * (artifacts, presets, MCP origins, metrics): the process environment over the configuration file.
+     */
+    public static MobiusServer start(ServerConfig config, Map<String, String> env) throws IOException {
         Tuning tuning = config.tuning();
         ObjectMapper mapper = Json.newMapper();
         // The master key comes before the database: a migration moves signing keys under it.
@@ -204,6 +215,14 @@ public final class MobiusServer implements AutoCloseable {
                 List.of(new V18_1__Move_signing_keys(envelope)));
         try {
             Jdbi jdbi = database.jdbi();
+            // ---- metrics: on when MOBIUS_METRICS_PORT is set; the rest of the block is at the end ----
+            dev.mobius.server.metrics.Metrics metrics = dev.mobius.server.metrics.Metrics.fromEnv(env, jdbi);
+            if (metrics != null) {
+                metrics.pool(database.dataSource());
+            }
+            java.util.concurrent.atomic.AtomicReference<dev.mobius.server.background.Readiness> readiness =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            // ---- end of metrics (first part) ----
             Ids ids = new Ids();
             // Secrets: one store for project secrets and every signing key; a wrong master key stops here.
             SecretStore secretStore = new SecretStore(ids, envelope);
@@ -279,8 +298,9 @@ public final class MobiusServer implements AutoCloseable {
             WebhookDeliverer webhookDeliverer =
                     new WebhookDeliverer(jdbi, ids, secretStore, audit, mapper, outboundGuard, config.webhooks());
             InteractionViews interactionViews = new InteractionViews(mapper);
-            Lifecycle lifecycle = new WebhookOutbox(
+            Lifecycle outbox = new WebhookOutbox(
                     ids, mapper, interactionViews::view, interactionViews::callback, webhookDeliverer::nudge);
+            Lifecycle lifecycle = metrics == null ? outbox : metrics.runs(outbox); // metrics: runs and steps
             WebhookService webhooks =
                     new WebhookService(jdbi, ids, mapper, audit, cursors, secretStore, webhookDeliverer, outboundGuard);
             // Toolkits and skills: grants and imported tools are checked against the action catalogue.
@@ -443,7 +463,7 @@ public final class MobiusServer implements AutoCloseable {
                     mapper,
                     cursors,
                     new dev.mobius.server.artifacts.PostgresChunkStorage(jdbi),
-                    dev.mobius.server.artifacts.ArtifactSettings.from(System.getenv()),
+                    dev.mobius.server.artifacts.ArtifactSettings.from(env),
                     new dev.mobius.server.artifacts.SignedUrls(database.installationSecret("artifact_url_key")));
             dev.mobius.server.artifacts.ArtifactSweeper artifactSweeper =
                     new dev.mobius.server.artifacts.ArtifactSweeper(artifacts);
@@ -460,7 +480,7 @@ public final class MobiusServer implements AutoCloseable {
                     new dev.mobius.server.mogplex.discovery.PresetAgents(
                             jdbi,
                             dev.mobius.server.mogplex.discovery.PresetCatalog.load(
-                                    mapper, System.getenv("MOBIUS_AGENT_PRESETS")),
+                                    mapper, env.get("MOBIUS_AGENT_PRESETS")),
                             agents);
             dev.mobius.server.mogplex.discovery.DiscoveryService discovery =
                     new dev.mobius.server.mogplex.discovery.DiscoveryService(
@@ -474,17 +494,19 @@ public final class MobiusServer implements AutoCloseable {
             Loopback loopback = new Loopback();
             MogplexGate.Tokens mogplexTokens = new MogplexGate.Tokens(jdbi, users, loopback::isLoopback);
             // ---- control-plane routes (/api/* outside /api/v1): a token or a session of the local login ----
+            dev.mobius.server.control.sessions.SessionStore controlSessionStore =
+                    new dev.mobius.server.control.sessions.SessionStore(jdbi, ids);
+            dev.mobius.server.control.sessions.LocalSessions controlSessions =
+                    new dev.mobius.server.control.sessions.LocalSessions(controlSessionStore);
             dev.mobius.server.control.ControlAuth controlAuth = new dev.mobius.server.control.ControlAuth(
-                    mogplexTokens,
-                    config.mogplex().requestsPerMinute(),
-                    dev.mobius.server.control.ControlAuth.Sessions.NONE);
+                    mogplexTokens, config.mogplex().requestsPerMinute(), controlSessions);
             // ---- end of control-plane routes ----------------------------------------------------------
             // ---- MCP endpoint: JSON-RPC over HTTP; its tools call this node's Mogplex REST routes ----
             dev.mobius.server.mogplex.mcp.McpResource mcp = new dev.mobius.server.mogplex.mcp.McpResource(
                     mogplexTokens,
                     config.mogplex().requestsPerMinute(),
                     loopback,
-                    dev.mobius.server.mogplex.mcp.McpOrigins.from(System.getenv()),
+                    dev.mobius.server.mogplex.mcp.McpOrigins.from(env),
                     mapper);
             // ---- end of MCP endpoint ----------------------------------------------------------------
             // ---- Mogplex automations: graphs compiled into versions of automations the engine runs ----
@@ -500,6 +522,64 @@ public final class MobiusServer implements AutoCloseable {
                             runs::nudgeEngine,
                             presetAgents::fork);
             // ---- end of Mogplex automations -----------------------------------------------------------
+            // ---- control-plane identity and the GitHub webhook: login (10 a minute per username, 60 per
+            // address), the signed-in user, the session's tokens; deliveries to events and automations ----
+            dev.mobius.server.control.sessions.ControlAuthResource controlAuthRoutes =
+                    new dev.mobius.server.control.sessions.ControlAuthResource(
+                            controlAuth,
+                            controlSessions,
+                            controlSessionStore,
+                            new dev.mobius.server.control.sessions.LoginService(
+                                    jdbi,
+                                    new dev.mobius.server.control.sessions.Passwords(),
+                                    controlSessionStore,
+                                    10,
+                                    60),
+                            new dev.mobius.server.control.sessions.ApiKeyService(users),
+                            users,
+                            new dev.mobius.server.control.sessions.AuthUserView(
+                                    jdbi, !config.models().models().isEmpty()));
+            dev.mobius.server.control.github.GithubWebhookResource githubWebhook =
+                    new dev.mobius.server.control.github.GithubWebhookResource(
+                            new dev.mobius.server.control.github.GithubWebhookService(
+                                    jdbi,
+                                    ids,
+                                    mapper,
+                                    mogplexFlows,
+                                    dispatcher::nudge,
+                                    config.mogplex().githubWebhookSecret()));
+            // ---- end of control-plane identity and the GitHub webhook ----------------------------------
+            // ---- control-plane settings: theme and default model, the model catalogue and its enablement,
+            // MCP servers for the web and the CLI, observability figures ----
+            dev.mobius.server.control.settings.ModelChoices modelChoices =
+                    new dev.mobius.server.control.settings.ModelChoices(
+                            jdbi,
+                            models,
+                            config.models().models(),
+                            config.models().defaultModel());
+            dev.mobius.server.control.settings.SettingsResource controlSettings =
+                    new dev.mobius.server.control.settings.SettingsResource(
+                            controlAuth,
+                            new dev.mobius.server.control.settings.SettingsService(jdbi, mapper, modelChoices),
+                            mapper);
+            dev.mobius.server.control.mcpservers.McpServersResource controlMcpServers =
+                    new dev.mobius.server.control.mcpservers.McpServersResource(
+                            controlAuth,
+                            new dev.mobius.server.control.mcpservers.McpServersService(
+                                    jdbi,
+                                    ids,
+                                    mapper,
+                                    audit,
+                                    mcpServers,
+                                    discovery,
+                                    dev.mobius.server.control.mcpservers.McpServersService.defaultValidation()),
+                            mapper);
+            dev.mobius.server.control.observability.StatsResource controlStats =
+                    new dev.mobius.server.control.observability.StatsResource(
+                            controlAuth,
+                            new dev.mobius.server.control.observability.StatsService(
+                                    jdbi, mapper, java.time.Clock.systemUTC()));
+            // ---- end of control-plane settings ----------------------------------------------------------
             ResourceConfig app = new ResourceConfig()
                     .property(ServerProperties.WADL_FEATURE_DISABLE, true)
                     .property(ServerProperties.BV_SEND_ERROR_IN_RESPONSE, false)
@@ -534,6 +614,7 @@ public final class MobiusServer implements AutoCloseable {
                                     dev.mobius.api.model.UpdateMcpServerRequest.class,
                                     dev.mobius.server.mcpservers.McpServerService::check))
                     .register(requestLog)
+                    .register(new dev.mobius.server.http.RequestContext()) // logs: project and principal
                     .register(new dev.mobius.server.http.ApiVersionHeader(catalog))
                     .register(new DatabaseGate(database::available))
                     .register(new dev.mobius.server.artifacts.ArtifactUploads.Hold(catalog))
@@ -551,7 +632,7 @@ public final class MobiusServer implements AutoCloseable {
                     .register(new UpdateTableBody(mapper))
                     .register(new UpdateEnvironmentBody(mapper))
                     .register(new dev.mobius.server.repositories.UpdateRepositoryBody(mapper)) // repositories
-                    .register(new SystemResource(database, catalog))
+                    .register(new SystemResource(database, catalog, readiness::get))
                     .register(new dev.mobius.server.docs.DocsResource())
                     .register(new ProjectsResource(projects))
                     .register(new PrincipalsResource(principals))
@@ -587,10 +668,18 @@ public final class MobiusServer implements AutoCloseable {
                     .register(
                             new dev.mobius.server.mogplex.automations.AutomationsResource(mogplexFlows)) // automations
                     .register(new MogplexAccessResource())
+                    .register(controlAuthRoutes) // control-plane identity
+                    .register(githubWebhook) // GitHub webhook
+                    .register(controlSettings) // control-plane settings and models
+                    .register(controlMcpServers) // control-plane MCP servers
+                    .register(controlStats) // control-plane observability figures
                     // Mogplex sandboxes and agent runs.
                     .register(new dev.mobius.server.mogplex.sandboxes.SandboxesResource(mogplexSandboxes))
                     .register(new dev.mobius.server.mogplex.runs.AgentRunsResource(mogplexRuns));
 
+            if (metrics != null) {
+                app.register(metrics.http()); // metrics: HTTP requests by route template
+            }
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
             ClientAddress.install(http);
@@ -602,6 +691,18 @@ public final class MobiusServer implements AutoCloseable {
             http.getListener("grizzly").registerAddOn(new ProtocolErrors());
             http.getListener("grizzly").registerAddOn(new IgnoreH2cUpgrade());
             http.getListener("grizzly").registerAddOn(new org.glassfish.grizzly.websockets.WebSocketAddOn());
+            // ---- metrics: the hooks, gauges and HTTP timing; the loops' threads are taken below ----
+            if (metrics != null) {
+                jobDispatch.observe(metrics.jobs());
+                webhookDeliverer.observe(metrics.webhooks());
+                metrics.gauge(
+                        "mobius.sse.streams",
+                        "Open run and session event streams",
+                        () -> streams.openStreams() + sessionStreams.openStreams());
+                metrics.gauge("mobius.worker.sessions", "Open worker WebSocket sessions", workerHub::connectionCount);
+            }
+            java.util.Set<Thread> threadsBefore = dev.mobius.server.background.Readiness.snapshot();
+            // ---- end of metrics (hooks) ----
             http.start();
             engine.start();
             streams.start();
@@ -618,6 +719,32 @@ public final class MobiusServer implements AutoCloseable {
             int port = http.getListener("grizzly").getPort();
             workerHub.start(port);
             notifier.start();
+            // ---- readiness and metrics: each loop's threads, then the scrape port ----
+            readiness.set(dev.mobius.server.background.Readiness.of(
+                    threadsBefore,
+                    List.of(
+                            new dev.mobius.server.background.Readiness.Loop("engine", List.of("run-engine-")),
+                            new dev.mobius.server.background.Readiness.Loop(
+                                    "dispatcher", List.of("event-dispatcher", "worker-dispatch")),
+                            new dev.mobius.server.background.Readiness.Loop(
+                                    "deliverer", List.of("webhook-claimer", "webhook-recorder")),
+                            new dev.mobius.server.background.Readiness.Loop("sweeper", List.of("worker-timers")),
+                            new dev.mobius.server.background.Readiness.Loop("notifier", List.of("db-notifier")))));
+            if (metrics != null) {
+                readiness
+                        .get()
+                        .loops()
+                        .keySet()
+                        .forEach(loop -> metrics.registry()
+                                .gauge(
+                                        "mobius.loop.up",
+                                        io.micrometer.core.instrument.Tags.of("loop", loop),
+                                        readiness.get(),
+                                        r -> r.loops().get(loop) ? 1 : 0));
+                int metricsPort = metrics.serve(config.bind(), dev.mobius.server.metrics.Metrics.port(env));
+                log.info("Mobius metrics on http://{}:{}/metrics", config.bind(), metricsPort);
+            }
+            // ---- end of readiness and metrics ----
             if (bootstrapKey.isPresent()) {
                 announce(config, bootstrapKey.get(), port);
             }
@@ -626,7 +753,7 @@ public final class MobiusServer implements AutoCloseable {
             }
             // Last line of start-up: scripts and tests wait for it.
             log.info("Mobius listening on http://{}:{}", config.bind(), port);
-            return new MobiusServer(
+            MobiusServer server = new MobiusServer(
                     http,
                     streams,
                     workerHub,
@@ -643,11 +770,16 @@ public final class MobiusServer implements AutoCloseable {
                             mogplexRunner, // Mogplex agent runs
                             engine,
                             webhookDeliverer,
-                            requestLog),
+                            requestLog,
+                            metrics == null
+                                    ? (AutoCloseable) () -> {}
+                                    : metrics), // metrics: the scrape port closes last
                     database,
                     port,
                     sessionStreams,
                     generationDeltas);
+            server.readiness = readiness.get();
+            return server;
         } catch (IOException | RuntimeException e) {
             database.close();
             throw e;
@@ -689,6 +821,11 @@ public final class MobiusServer implements AutoCloseable {
     /** The job queue, for tests that enqueue jobs the way the action engine does. */
     public JobQueue jobs() {
         return jobs;
+    }
+
+    /** The background loops and whether each runs (tests stop one to see /readyz fail). */
+    public dev.mobius.server.background.Readiness readiness() {
+        return readiness;
     }
 
     public Database database() {

@@ -165,9 +165,20 @@ public record ServerConfig(
     /**
      * @param bootstrapToken the value of the first user's first token, instead of a random one
      * @param requestsPerMinute each token's request limit; 0 turns it off
+     * @param githubWebhookSecret the secret GitHub signs webhook deliveries with; null leaves
+     *     {@code POST /api/webhooks/github} unserved (404)
      */
-    public record MogplexSettings(String bootstrapToken, int requestsPerMinute) {
-        public static final MogplexSettings DEFAULTS = new MogplexSettings(null, 60);
+    public record MogplexSettings(String bootstrapToken, int requestsPerMinute, String githubWebhookSecret) {
+        public static final MogplexSettings DEFAULTS = new MogplexSettings(null, 60, null);
+
+        /** Without a GitHub webhook secret. */
+        public MogplexSettings(String bootstrapToken, int requestsPerMinute) {
+            this(bootstrapToken, requestsPerMinute, null);
+        }
+
+        public MogplexSettings withGithubWebhookSecret(String secret) {
+            return new MogplexSettings(bootstrapToken, requestsPerMinute, secret);
+        }
     }
 
     public static final RateLimiter.Limits DEFAULT_RATE_LIMITS = new RateLimiter.Limits(1200, 12000, 600);
@@ -175,9 +186,13 @@ public record ServerConfig(
     public static final String USAGE = String.join(
             "\n",
             "usage: mobius-server [--port N] [--bind ADDR] [--database-url URL] [--data-dir DIR] [--master-key-file FILE]",
-            "                    [--model-endpoint URL] [--models IDS] [--default-model ID]",
+            "                    [--model-endpoint URL] [--models IDS] [--default-model ID] [--config FILE]",
+            "  --config        MOBIUS_CONFIG        a YAML file of the settings below: keys without MOBIUS_, lower case,",
+            "                  nested or not (worker: {lease_seconds: 60}); flags win over environment over the file,",
+            "                  and a key the server does not know is an error",
             "       mobius-server rotate-master-key [the same options]",
             "       mobius-server add-user <username> [--email E] [--name N] [--scopes read,write] [--token-only]",
+            "       mobius-server set-password <username>   (the password is read from stdin)",
             "  --port          MOBIUS_PORT          HTTP port (default 8080)",
             "  --bind          MOBIUS_BIND          listen address (default 127.0.0.1)",
             "  --database-url  MOBIUS_DATABASE_URL  external PostgreSQL (default: embedded, under the data dir)",
@@ -189,6 +204,9 @@ public record ServerConfig(
             "                  MOBIUS_BOOTSTRAP_API_KEY  value of the first API key (mbx_...), first start only",
             "                  MOBIUS_BOOTSTRAP_MOGPLEX_TOKEN  value of the first user's first token (mog_...), first start only",
             "                  MOBIUS_MOGPLEX_REQUESTS_PER_MINUTE  Mogplex API requests a minute per token (default 60, 0 = off)",
+            "  --github-webhook-secret-file  MOBIUS_GITHUB_WEBHOOK_SECRET  the secret GitHub signs webhook deliveries",
+            "                                       with (the flag names a file holding it); without one",
+            "                                       POST /api/webhooks/github answers 404",
             "                  MOBIUS_RATE_LIMIT_KEY_PER_MINUTE  requests a minute per API key (default 1200, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_ORG_PER_MINUTE  requests a minute per organization (default 12000, 0 = off)",
             "                  MOBIUS_RATE_LIMIT_TRIGGER_PER_MINUTE  deliveries a minute per HTTP trigger (default 600, 0 = off)",
@@ -215,6 +233,7 @@ public record ServerConfig(
         String models = env.get("MOBIUS_MODELS");
         String defaultModel = env.get("MOBIUS_DEFAULT_MODEL");
         String modelEndpoint = env.get("MOBIUS_MODEL_ENDPOINT");
+        String githubWebhookSecret = env.get("MOBIUS_GITHUB_WEBHOOK_SECRET");
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String value = null;
@@ -233,6 +252,8 @@ public record ServerConfig(
                 case "--models" -> models = value;
                 case "--default-model" -> defaultModel = value;
                 case "--model-endpoint" -> modelEndpoint = value;
+                // A file, not the value: a flag's value is visible to every process on the host.
+                case "--github-webhook-secret-file" -> githubWebhookSecret = readSecretFile(value);
                 case "--master-key-file" ->
                     masterKey = new MasterKeySettings(null, Path.of(value), masterKey.previous());
                 default ->
@@ -279,7 +300,19 @@ public record ServerConfig(
                 Tuning.from(env),
                 masterKey,
                 ModelSettings.parse(models, defaultModel, modelEndpoint, env),
-                mogplexSettings(env));
+                mogplexSettings(env)
+                        .withGithubWebhookSecret(
+                                githubWebhookSecret == null || githubWebhookSecret.isBlank()
+                                        ? null
+                                        : githubWebhookSecret.strip()));
+    }
+
+    private static String readSecretFile(String file) {
+        try {
+            return java.nio.file.Files.readString(Path.of(file)).strip();
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new IllegalArgumentException("cannot read --github-webhook-secret-file " + file);
+        }
     }
 
     private static MogplexSettings mogplexSettings(Map<String, String> env) {

@@ -10,15 +10,25 @@ import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
 import jakarta.ws.rs.container.PreMatching;
 import java.io.IOException;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * Gives every request an id (the caller's {@code X-Request-Id} when it is sane, else a new one),
- * echoes it on the response, and logs one line per request: method, path, status, ms, id.
+ * echoes it on the response, and logs one line per request: method, path, status, ms, id. The
+ * path is logged without its query string (signed download URLs carry their signature there) and
+ * no header is logged, so no credential reaches the log.
+ *
+ * <p>While the request runs, the log's MDC holds {@code request_id} and {@code trace_id} (the trace
+ * id of a W3C {@code traceparent} header the caller sent, else empty); {@link RequestContext} adds
+ * the project and principal once the caller is known. Lines logged on the request's thread carry
+ * them, and so does this request's own line.
  *
  * <p>The line is formatted and written by a thread of its own, so a request does not wait for the
  * log's lock and the console. When that thread falls behind by {@link #BACKLOG} lines, requests
@@ -33,9 +43,30 @@ public final class RequestLog implements ContainerRequestFilter, ContainerRespon
     private static final int BACKLOG = 10_000;
     private static final Logger log = LoggerFactory.getLogger("mobius.requests");
 
-    private record Line(String method, String path, int status, long ms, Object id) {
+    /** MDC keys, named as the JSON log lines name them. */
+    public static final String MDC_REQUEST_ID = "request_id";
+
+    public static final String MDC_TRACE_ID = "trace_id";
+    public static final String MDC_PROJECT = "project";
+    public static final String MDC_PRINCIPAL = "principal";
+    private static final Pattern TRACEPARENT = Pattern.compile("[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}.*");
+    private static final String NO_TRACE = "00000000000000000000000000000000";
+
+    private record Line(String method, String path, int status, long ms, Object id, Map<String, String> context) {
         void write() {
-            log.info("{} /{} {} {}ms {}", method, path, status, ms, id);
+            Map<String, String> before = MDC.getCopyOfContextMap();
+            if (context != null) {
+                MDC.setContextMap(context);
+            }
+            try {
+                log.info("{} /{} {} {}ms {}", method, path, status, ms, id);
+            } finally {
+                if (before == null) {
+                    MDC.clear();
+                } else {
+                    MDC.setContextMap(before);
+                }
+            }
         }
     }
 
@@ -74,7 +105,21 @@ public final class RequestLog implements ContainerRequestFilter, ContainerRespon
     public void filter(ContainerRequestContext request) {
         request.setProperty(STARTED, System.nanoTime());
         String given = request.getHeaderString(HEADER);
-        request.setProperty(REQUEST_ID, isSane(given) ? given : ids.next("req"));
+        String id = isSane(given) ? given : ids.next("req");
+        request.setProperty(REQUEST_ID, id);
+        // Server threads are reused: what a previous request left is dropped first.
+        MDC.clear();
+        MDC.put(MDC_REQUEST_ID, id);
+        MDC.put(MDC_TRACE_ID, traceId(request.getHeaderString("traceparent")));
+    }
+
+    /** The trace id of a W3C traceparent header, or empty when there is none or it is malformed. */
+    static String traceId(String traceparent) {
+        if (traceparent == null || traceparent.length() > 512) {
+            return "";
+        }
+        var m = TRACEPARENT.matcher(traceparent.trim());
+        return m.matches() && !m.group(1).equals(NO_TRACE) ? m.group(1) : "";
     }
 
     @Override
@@ -85,10 +130,17 @@ public final class RequestLog implements ContainerRequestFilter, ContainerRespon
         }
         Object started = request.getProperty(STARTED);
         long ms = started == null ? -1 : (System.nanoTime() - (Long) started) / 1_000_000;
-        Line line = new Line(request.getMethod(), request.getUriInfo().getPath(), response.getStatus(), ms, id);
+        Line line = new Line(
+                request.getMethod(),
+                request.getUriInfo().getPath(),
+                response.getStatus(),
+                ms,
+                id,
+                MDC.getCopyOfContextMap());
         if (!running || !lines.offer(line)) {
             line.write();
         }
+        MDC.clear();
     }
 
     private static boolean isSane(String id) {

@@ -83,7 +83,7 @@ public interface JobDao {
 
     /** Claimed jobs whose lease ran out, locked for the sweep. */
     String EXPIRED_LEASES = """
-            SELECT id, project_id, invocation_id, claim_attempt, max_attempts, cancel_requested_at IS NOT NULL AS cancelled,
+            SELECT id, project_id, queue, invocation_id, claim_attempt, max_attempts, cancel_requested_at IS NOT NULL AS cancelled,
                    CASE WHEN agent_turn_id IS NOT NULL THEN run_id END AS turn_run_id
               FROM jobs WHERE status = 'claimed' AND lease_expires_at < clock_timestamp()
              ORDER BY lease_expires_at LIMIT :batch FOR UPDATE SKIP LOCKED""";

@@ -31,6 +31,18 @@ public final class JobQueue implements JobDispatch {
     private final int leaseSeconds;
     private final int heartbeatSeconds;
     private final int maxAttempts;
+    private volatile Observer observer = Observer.NONE;
+
+    /** Told of claims and lease expiries (for metrics), after their transaction committed. */
+    public interface Observer {
+        Observer NONE = new Observer() {};
+
+        /** A job of {@code queue} was claimed {@code waitedMillis} after it was queued. */
+        default void claimed(String queue, long waitedMillis) {}
+
+        /** A lease of a job of {@code queue} ran out without a report. */
+        default void leaseExpired(String queue) {}
+    }
 
     public JobQueue(
             Jdbi jdbi,
@@ -47,6 +59,11 @@ public final class JobQueue implements JobDispatch {
         this.leaseSeconds = leaseSeconds;
         this.heartbeatSeconds = heartbeatSeconds;
         this.maxAttempts = maxAttempts;
+    }
+
+    /** Set once by the wiring, before workers connect. */
+    public void observe(Observer observer) {
+        this.observer = observer;
     }
 
     public int leaseSeconds() {
@@ -165,7 +182,8 @@ public final class JobQueue implements JobDispatch {
         if (limit <= 0) {
             return List.of();
         }
-        return jdbi.inTransaction(h -> {
+        List<Map.Entry<String, Long>> waits = new ArrayList<>();
+        List<Leased> leased = jdbi.inTransaction(h -> {
             return h
                     .createQuery(JobDao.CLAIM)
                     .bind("project", projectId)
@@ -183,28 +201,36 @@ public final class JobQueue implements JobDispatch {
                     .bind("caps", json(f.capabilities() == null ? List.of() : f.capabilities()))
                     .bind("models", json(f.models() == null ? List.of() : f.models()))
                     .bind("env", f.environmentId())
-                    .map((rs, ctx) -> new Leased(
-                            rs.getString("id"),
-                            rs.getString("kind"),
-                            rs.getString("origin"),
-                            rs.getString("queue"),
-                            rs.getString("action_name"),
-                            rs.getString("run_id"),
-                            rs.getString("step_key"),
-                            map(rs.getString("spec")),
-                            rs.getString("lease_token"),
-                            rs.getInt("claim_attempt"),
-                            rs.getString("environment_id"),
-                            rs.getString("provider"),
-                            rs.getString("model"),
-                            rs.getString("session_id"),
-                            rs.getString("agent_turn_id"),
-                            rs.getString("tool_call_id")))
+                    .map((rs, ctx) -> {
+                        java.sql.Timestamp queued = rs.getTimestamp("created_at");
+                        waits.add(Map.entry(
+                                rs.getString("queue"),
+                                queued == null ? 0 : Math.max(0, System.currentTimeMillis() - queued.getTime())));
+                        return new Leased(
+                                rs.getString("id"),
+                                rs.getString("kind"),
+                                rs.getString("origin"),
+                                rs.getString("queue"),
+                                rs.getString("action_name"),
+                                rs.getString("run_id"),
+                                rs.getString("step_key"),
+                                map(rs.getString("spec")),
+                                rs.getString("lease_token"),
+                                rs.getInt("claim_attempt"),
+                                rs.getString("environment_id"),
+                                rs.getString("provider"),
+                                rs.getString("model"),
+                                rs.getString("session_id"),
+                                rs.getString("agent_turn_id"),
+                                rs.getString("tool_call_id"));
+                    })
                     .list()
                     .stream()
                     .sorted(java.util.Comparator.comparing(Leased::id))
                     .toList();
         });
+        waits.forEach(w -> observer.claimed(w.getKey(), w.getValue()));
+        return leased;
     }
 
     /** A cancellation pending on a held job, or empty; the heartbeat itself failing means the lease is lost. */
@@ -349,6 +375,8 @@ public final class JobQueue implements JobDispatch {
                 int attempt = ((Number) j.get("claim_attempt")).intValue();
                 int max = ((Number) j.get("max_attempts")).intValue();
                 String turnRun = (String) j.get("turn_run_id");
+                String queue = (String) j.get("queue");
+                h.afterCommit(() -> observer.leaseExpired(queue));
                 if (cancelled) {
                     h.execute(JobDao.EXPIRE_CANCELLED, id);
                     if (turnRun != null) {

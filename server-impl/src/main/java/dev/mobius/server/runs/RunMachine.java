@@ -37,12 +37,20 @@ public final class RunMachine {
     private final Specs specs;
     private final StepKinds kinds;
     private final RunStarter starter;
+    /** Runs whose version is a graph are advanced there instead. */
+    private final GraphMachine graphs;
 
     public RunMachine(ObjectMapper mapper, Specs specs, StepKinds kinds, RunStarter starter) {
         this.mapper = mapper;
         this.specs = specs;
         this.kinds = kinds;
         this.starter = starter;
+        this.graphs = new GraphMachine(mapper, kinds, starter);
+    }
+
+    /** The graph of the run's version, or null for a step list. */
+    RunGraph graph(Handle h, RunRow row) {
+        return specs.graph(h, row.automationVersionId());
     }
 
     AutomationSpec spec(Handle h, RunRow row) {
@@ -58,8 +66,26 @@ public final class RunMachine {
             run.save();
             return;
         }
-        advance(run, spec);
+        RunGraph graph = spec == null ? null : graph(h, row);
+        if (graph != null) {
+            graphs.advance(run, spec, graph);
+        } else {
+            advance(run, spec);
+        }
         run.save();
+    }
+
+    /**
+     * Ends the suspended step {@code open} with {@code output} from outside (a signal, a matching
+     * event): a step list goes on with its next step, a graph run with whatever the step unblocks.
+     */
+    void resumeFromOutside(Handle h, RunRow row, RunState run, StepRow open, Object output) {
+        RunGraph graph = graph(h, row);
+        if (graph != null) {
+            graphs.resume(run, graph, open, output);
+        } else {
+            resume(run, open, output, step(spec(h, row), run.nextStep));
+        }
     }
 
     /** The transitions of {@link #advance(Handle, RunRow)}, on a run whose slot is free, without saving it. */

@@ -38,6 +38,9 @@ import org.jdbi.v3.core.Jdbi;
 /** Starting, reading, signalling and cancelling runs; the {@link RunEngine} does the rest. */
 public final class RunService {
     static final List<String> STATUSES = List.of("queued", "running", "suspended", "completed", "failed", "cancelled");
+    private static final java.util.Set<String> KNOWN_KINDS = java.util.Arrays.stream(AutomationRunStepKind.values())
+            .map(AutomationRunStepKind::toString)
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final Jdbi jdbi;
     private final Ids ids;
@@ -183,17 +186,15 @@ public final class RunService {
         AutomationRun run = jdbi.inTransaction(h -> {
             RunRow row = find(h, caller, projectRef, id, true);
             RunState state = starter.state(h, row);
-            StepRow open = row.terminal() ? null : state.openStep();
-            if (open == null
-                    || !open.status().equals("suspended")
-                    || !machine.takesSignals(open)
-                    || !open.stepKey().equals(request.getStepKey())) {
+            // A graph run may have several open steps (one per branch); the signal names one.
+            StepRow open = row.terminal() ? null : state.openStep(request.getStepKey());
+            if (open == null || !open.status().equals("suspended") || !machine.takesSignals(open)) {
                 throw ApiException.badRequest(
                         "step_not_waiting",
                         "step \"" + request.getStepKey() + "\" of run \"" + id + "\" is not waiting for a signal");
             }
             Object output = request.getResult() == null ? Map.of() : request.getResult();
-            machine.resume(state, open, output, RunMachine.step(machine.spec(h, row), state.nextStep));
+            machine.resumeFromOutside(h, row, state, open, output);
             state.save();
             return view(Daos.of(h, RunDao.class).find(row.projectId(), row.id()).orElseThrow());
         });
@@ -206,6 +207,9 @@ public final class RunService {
             RunRow run = find(h, caller, projectRef, id, false);
             return new AutomationRunStepListResponse()
                     .items(RunDao.steps(h, run.id()).stream()
+                            // The engine's own nodes of a graph run (start, condition, join...) are
+                            // no steps of this API; the Mogplex run record shows them.
+                            .filter(s -> KNOWN_KINDS.contains(s.kind()))
                             .map(s -> stepView(run, s))
                             .toList());
         });
@@ -241,12 +245,12 @@ public final class RunService {
             return false;
         }
         RunState state = starter.state(h, row);
-        StepRow open = state.openStep();
-        if (open == null || !open.status().equals("suspended") || !wait.id().equals(open.waitId())) {
+        StepRow open = state.openStepWaitingOn(wait.id());
+        if (open == null || !open.status().equals("suspended")) {
             runs.closeWait(wait.id());
             return false;
         }
-        machine.resume(state, open, output, RunMachine.step(machine.spec(h, row), state.nextStep));
+        machine.resumeFromOutside(h, row, state, open, output);
         state.save();
         return true;
     }

@@ -213,8 +213,8 @@ public final class RunStarter {
     /** Cancels a locked, unfinished run: its open step, what its step kinds hold open (interactions, actions), then the run. */
     void cancel(Handle h, RunRow row, String reason) {
         RunState run = state(h, row);
-        StepRow open = run.openStep();
-        if (open != null) {
+        // Every open step: a graph run has one per branch still at work.
+        for (StepRow open : run.openSteps()) {
             run.finishStep(open, "cancelled", null, null, null, Map.of());
         }
         for (StepKind kind : kinds.all()) {

@@ -146,6 +146,11 @@ final class RunState {
 
     /** Starts the step at {@link #nextStep}: its first attempt, or the next one after {@code prior} failed. */
     StepRow startStep(String key, String name, String kind, StepRow prior) {
+        return startStep(key, name, kind, prior, nextStep);
+    }
+
+    /** Starts a step whose row gets {@code seq} (graph runs number their step rows as nodes start). */
+    StepRow startStep(String key, String name, String kind, StepRow prior, long seq) {
         StepRow step = prior == null
                 ? new StepRow(
                         ids.next("step"),
@@ -154,7 +159,7 @@ final class RunState {
                         name,
                         kind,
                         "running",
-                        nextStep,
+                        seq,
                         1,
                         null,
                         null,
@@ -185,6 +190,31 @@ final class RunState {
                         now);
         write(step);
         emit("step.started", step, stepPayload(step, Map.of()));
+        return step;
+    }
+
+    /** A node of a graph run that will not run (every path into it is dead): one row, skipped at once. */
+    StepRow skipStep(String key, String name, String kind, long seq, Map<String, Object> extra) {
+        StepRow step = new StepRow(
+                ids.next("step"),
+                original.id(),
+                key,
+                name,
+                kind,
+                "skipped",
+                seq,
+                1,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                now,
+                now,
+                now);
+        write(step);
+        emit("step.skipped", step, stepPayload(step, extra));
         return step;
     }
 
@@ -304,7 +334,8 @@ final class RunState {
         unsavedSteps.put(step.id(), step);
     }
 
-    private List<StepRow> steps() {
+    /** Every step row of the run as this transaction sees it, in seq order. */
+    List<StepRow> steps() {
         if (steps == null) {
             steps = new java.util.ArrayList<>(RunDao.steps(h, original.id()));
         }
@@ -319,6 +350,43 @@ final class RunState {
             if (s.status().equals("running")
                     || s.status().equals("suspended")
                     || s.status().equals("pending")) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    static boolean isOpen(StepRow s) {
+        return s.status().equals("running")
+                || s.status().equals("suspended")
+                || s.status().equals("pending");
+    }
+
+    /** Every open step (a graph run may have several: one per branch still at work), oldest first. */
+    List<StepRow> openSteps() {
+        List<StepRow> open = new java.util.ArrayList<>();
+        for (StepRow s : steps()) {
+            if (isOpen(s)) {
+                open.add(s);
+            }
+        }
+        return open;
+    }
+
+    /** The open step waiting on {@code waitId} (a wait, an interaction, a job), if any. */
+    StepRow openStepWaitingOn(String waitId) {
+        for (StepRow s : steps()) {
+            if (isOpen(s) && waitId != null && waitId.equals(s.waitId())) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** The open step of key {@code key}, if any. */
+    StepRow openStep(String key) {
+        for (StepRow s : steps()) {
+            if (isOpen(s) && s.stepKey().equals(key)) {
                 return s;
             }
         }

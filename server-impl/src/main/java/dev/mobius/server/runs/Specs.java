@@ -19,6 +19,10 @@ public final class Specs {
     private final ObjectMapper mapper;
     private final Map<String, AutomationSpec> byVersionId = new ConcurrentHashMap<>();
     private final Map<String, VersionRow> byNumber = new ConcurrentHashMap<>();
+    /** Graphs by version id; versions without one map to {@link #NO_GRAPH}. */
+    private final Map<String, Object> graphs = new ConcurrentHashMap<>();
+
+    private static final Object NO_GRAPH = new Object();
 
     public Specs(ObjectMapper mapper) {
         this.mapper = mapper;
@@ -53,5 +57,23 @@ public final class Specs {
             byVersionId.put(versionId, spec);
         }
         return spec;
+    }
+
+    /** The graph of a version that runs as a graph, or null for a step list. */
+    RunGraph graph(Handle h, String versionId) {
+        Object graph = graphs.get(versionId);
+        if (graph == null) {
+            String text = h.createQuery("SELECT graph::text FROM automation_versions WHERE id = :id")
+                    .bind("id", versionId)
+                    .mapTo(String.class)
+                    .findOne()
+                    .orElse(null);
+            graph = text == null ? NO_GRAPH : RunGraph.parse(mapper, text);
+            if (graphs.size() >= MAX_ENTRIES) {
+                graphs.clear();
+            }
+            graphs.put(versionId, graph);
+        }
+        return graph == NO_GRAPH ? null : (RunGraph) graph;
     }
 }

@@ -16,8 +16,26 @@ public final class StepCall {
     private final Object input;
     private final ObjectMapper mapper;
     private final RunStarter starter;
+    /** A graph run's own timer of this step (its branches wait independently); null for step lists. */
+    private final boolean ownTimer;
+
+    private final OffsetDateTime stepWakeAt;
 
     StepCall(RunState run, StepRow step, AutomationStep spec, Object input, ObjectMapper mapper, RunStarter starter) {
+        this(run, step, spec, input, mapper, starter, false, null);
+    }
+
+    StepCall(
+            RunState run,
+            StepRow step,
+            AutomationStep spec,
+            Object input,
+            ObjectMapper mapper,
+            RunStarter starter,
+            boolean ownTimer,
+            OffsetDateTime stepWakeAt) {
+        this.ownTimer = ownTimer;
+        this.stepWakeAt = stepWakeAt;
         this.run = run;
         this.step = step;
         this.spec = spec;
@@ -58,9 +76,9 @@ public final class StepCall {
         return run.now;
     }
 
-    /** When the run is due to wake by itself, if set. */
+    /** When the step (the run, for a step list) is due to wake by itself, if set. */
     public OffsetDateTime wakeAt() {
-        return run.wakeAt;
+        return ownTimer ? stepWakeAt : run.wakeAt;
     }
 
     public Map<String, Object> inputs() {

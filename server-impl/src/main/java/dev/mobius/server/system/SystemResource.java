@@ -2,24 +2,35 @@ package dev.mobius.server.system;
 
 import dev.mobius.api.SystemApi;
 import dev.mobius.api.model.HealthStatus;
+import dev.mobius.server.background.Readiness;
 import dev.mobius.server.db.Database;
 import dev.mobius.server.http.OperationCatalog;
 import jakarta.ws.rs.core.Response;
 
 /**
  * Liveness, readiness and the contract itself; no credential needed. Liveness stays 200 while the
- * database is lost (the process is alive and recovers by itself); readiness reports the loss.
+ * database is lost (the process is alive and recovers by itself); readiness reports the loss, and
+ * a background loop (engine, dispatcher, deliverer, sweeper, notifier) that stopped, which does not
+ * come back by itself. Which loop stopped is logged; with metrics on, {@code mobius_loop_up} shows each.
  */
 // Jersey reads the class-level @Path from the class itself, not from the generated interface;
 // ResourcePathsTest keeps this copy equal to it.
 @jakarta.ws.rs.Path("")
 public final class SystemResource implements SystemApi {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SystemResource.class);
     private final Database database;
     private final OperationCatalog catalog;
+    private final java.util.function.Supplier<Readiness> loops;
 
     public SystemResource(Database database, OperationCatalog catalog) {
+        this(database, catalog, () -> null);
+    }
+
+    /** @param loops the node's loops, known once they started (null before: nothing to report yet) */
+    public SystemResource(Database database, OperationCatalog catalog, java.util.function.Supplier<Readiness> loops) {
         this.database = database;
         this.catalog = catalog;
+        this.loops = loops;
     }
 
     @Override
@@ -30,6 +41,17 @@ public final class SystemResource implements SystemApi {
 
     @Override
     public Response getReadiness() {
+        Readiness readiness = loops.get();
+        java.util.List<String> stopped = readiness == null ? java.util.List.of() : readiness.stopped();
+        if (!stopped.isEmpty()) {
+            log.warn("not ready: background loops stopped: {}", stopped);
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE)
+                    .header(
+                            jakarta.ws.rs.core.HttpHeaders.RETRY_AFTER,
+                            dev.mobius.server.http.ApiException.DATABASE_RETRY_AFTER_SECONDS)
+                    .entity(new HealthStatus().status(HealthStatus.StatusEnum.UNAVAILABLE))
+                    .build();
+        }
         if (database.available()) {
             return Response.ok(new HealthStatus().status(HealthStatus.StatusEnum.READY))
                     .build();

@@ -73,6 +73,13 @@ public final class WebhookDeliverer implements AutoCloseable {
 
     private record Result(DeliveryRow delivery, WebhookSender.Outcome outcome) {}
 
+    /** Told of every attempt's outcome (for metrics): delivered, retry or failed, and how long it took. */
+    public interface Observer {
+        Observer NONE = (outcome, millis) -> {};
+
+        void attempted(String outcome, long millis);
+    }
+
     private final Jdbi jdbi;
     private final Ids ids;
     private final SecretStore secrets;
@@ -92,6 +99,7 @@ public final class WebhookDeliverer implements AutoCloseable {
     private final AtomicInteger sent = new AtomicInteger();
     private volatile boolean starved;
     private volatile boolean sendersDone;
+    private volatile Observer observer = Observer.NONE;
 
     public WebhookDeliverer(
             Jdbi jdbi,
@@ -112,6 +120,11 @@ public final class WebhookDeliverer implements AutoCloseable {
         this.senders = Executors.newFixedThreadPool(settings.maxInFlight(), Threads.numberedDaemons("webhook-sender"));
         this.claimer = new PollingLoop("webhook-claimer", POLL_MILLIS, this::claimRound);
         this.recorder = Threads.daemon(this::recordLoop, "webhook-recorder");
+    }
+
+    /** Set once by the wiring before {@link #start()}. */
+    public void observe(Observer observer) {
+        this.observer = observer;
     }
 
     WebhookSender sender() {
@@ -281,6 +294,8 @@ public final class WebhookDeliverer implements AutoCloseable {
         } catch (RuntimeException e) {
             outcome = new WebhookSender.Outcome(null, "network error: " + e.getMessage(), true, null, 0);
         }
+        observer.attempted(
+                outcome.delivered() ? "delivered" : outcome.retryable() ? "retry" : "failed", outcome.latencyMillis());
         outcomes.add(new Result(d, outcome));
     }
 

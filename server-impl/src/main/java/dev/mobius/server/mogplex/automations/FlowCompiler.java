@@ -11,24 +11,25 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.BiPredicate;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
- * Turns a publishable graph into a spec of the automation engine. The engine runs steps in order,
- * so only linear graphs compile: start → nodes → end, every node between with exactly one incoming
- * and one outgoing edge, no error branch, and each an agent, delay or set_variable node. An agent
- * node of harness {@code mogplex} becomes an {@code agent} step of the node's agent with the node's
- * model; one of harness {@code claude-code} or {@code codex} becomes a {@code harness} step (when
- * the server has that step kind); a delay becomes a {@code sleep}; a set_variable a step that
- * records its assignments. Start and end are not steps: a run's start and end stand for them.
+ * Turns a publishable graph into what the engine runs: a graph of its own ({@code
+ * automation_versions.graph}, see the engine's RunGraph) whose nodes keep the graph's ids as keys,
+ * and a spec whose steps are the nodes that run a step kind, in graph order. An agent node of harness
+ * {@code mogplex} becomes an {@code agent} step of the node's agent with the node's model; one of
+ * harness {@code claude-code} or {@code codex} a {@code harness} step (when the server has that step
+ * kind); a delay a {@code sleep}; an await_event on a GitHub event a {@code wait_for_event} on
+ * {@code github.<event>.<action>} source events of the run's repository, and a manual approval an
+ * {@code interaction} asking the publisher. Start, end, parallel, join, condition, set_variable and
+ * transform nodes are evaluated by the engine itself from their data.
  */
 final class FlowCompiler {
-    static final Set<String> LINEAR_TYPES = Set.of("start", "agent", "delay", "set_variable", "end");
-
-    /** Where a node of the graph went: its step key on the engine, or none for start and end. */
+    /** Where a node of the graph went: its step key on the engine (the node id). */
     record PlannedNode(String nodeId, String type, String label, String stepKey) {}
 
-    /** The engine spec and the node plan kept beside it. */
-    record Compiled(ObjectNode spec, List<PlannedNode> plan) {}
+    /** The engine spec, the engine graph, and the node plan kept beside them. */
+    record Compiled(ObjectNode spec, ObjectNode graph, List<PlannedNode> plan) {}
 
     /** Why a valid graph does not compile; its message is the 400 a client sees. */
     static final class NotExecutable extends RuntimeException {
@@ -52,87 +53,204 @@ final class FlowCompiler {
         this.platformServes = platformServes;
     }
 
+    Compiled compile(JsonNode graph, String flowName, Map<String, String> agentIds) {
+        return compile(graph, flowName, agentIds, null);
+    }
+
     /**
      * @param graph a stored graph that passed {@link PublishCheck}
      * @param agentIds typed agent ids by the graph's agent UUIDs
+     * @param approver the principal that manual approvals ask (the publisher)
      */
-    Compiled compile(JsonNode graph, String flowName, Map<String, String> agentIds) {
+    Compiled compile(JsonNode graph, String flowName, Map<String, String> agentIds, String approver) {
         FlowGraph g = FlowGraph.of(graph);
-        for (FlowGraph.Node n : g.nodes()) {
-            if (!LINEAR_TYPES.contains(n.type())) {
-                throw new NotExecutable(PublishCheck.NAMES.getOrDefault(n.type(), n.type()) + " node \"" + n.display()
-                        + "\" cannot run yet: this server runs automations whose nodes are start, agent, delay,"
-                        + " set_variable and end, one after another.");
-            }
-        }
-        for (FlowGraph.Edge e : g.edges()) {
-            if (e.isError()) {
-                throw new NotExecutable("Error branches cannot run yet: this server runs automations whose nodes"
-                        + " follow one another without branches.");
-            }
-        }
-        Map<String, FlowGraph.Node> byId = g.byId();
-        FlowGraph.Node start = g.ofType("start").get(0);
-        List<FlowGraph.Node> order = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
-        FlowGraph.Node at = start;
-        while (at != null && seen.add(at.id())) {
-            order.add(at);
-            List<FlowGraph.Edge> out = g.outgoing(at.id());
-            if (!at.type().equals("end")
-                    && (out.size() != 1 || g.incoming(out.get(0).target()).size() != 1)) {
-                throw new NotExecutable("Node \"" + at.display() + "\" branches or joins: this server runs"
-                        + " automations whose nodes follow one another without branches.");
-            }
-            at = out.isEmpty() ? null : byId.get(out.get(0).target());
-        }
-        if (order.size() != g.nodes().size()) {
-            throw new NotExecutable("Some nodes are not on the path from start to end: this server runs"
-                    + " automations whose nodes follow one another without branches.");
-        }
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode spec = f.objectNode();
         spec.put("name", flowName);
         ArrayNode steps = spec.putArray("steps");
+        ObjectNode engine = f.objectNode();
+        ArrayNode nodes = engine.putArray("nodes");
         List<PlannedNode> plan = new ArrayList<>();
-        int index = 0;
-        for (FlowGraph.Node n : order) {
-            String key = null;
+        for (FlowGraph.Node n : order(g)) {
+            ObjectNode node = nodes.addObject();
+            node.put("key", n.id()).put("type", n.type()).put("label", n.label());
+            ObjectNode step = null;
             switch (n.type()) {
-                case "agent" -> key = agentStep(steps, n, ++index, flowName, agentIds);
+                case "agent" -> step = agentStep(n, flowName, agentIds);
                 case "delay" -> {
-                    key = "n" + (++index);
-                    ObjectNode step = steps.addObject();
-                    step.put("key", key).put("name", n.display()).put("kind", "sleep");
+                    step = step(n, "sleep");
                     long millis = (long) Math.ceil(PublishCheck.delayMillis(n.data()));
                     step.putObject("config").put("duration", millis + "ms");
                 }
-                case "set_variable" -> {
-                    key = "n" + (++index);
-                    ObjectNode step = steps.addObject();
-                    step.put("key", key).put("name", n.display()).put("kind", "sleep");
-                    step.putObject("config").put("duration", "0");
-                    ObjectNode variables = step.putObject("input").putObject("variables");
-                    for (JsonNode a : n.data().path("assignments")) {
-                        variables.put(a.path("key").asText(), a.path("template").asText(""));
+                case "await_event" -> step = awaitStep(n, node, approver);
+                case "action" ->
+                    throw new NotExecutable("Action node \"" + n.display()
+                            + "\" cannot run on this server: actions are made in the web editor only.");
+                default -> node.set("data", n.data().deepCopy());
+            }
+            if (step != null) {
+                steps.add(step);
+                node.set("step", step);
+            }
+            plan.add(new PlannedNode(n.id(), n.type(), n.label(), n.id()));
+        }
+        ArrayNode edges = engine.putArray("edges");
+        for (FlowGraph.Edge e : g.edges()) {
+            ObjectNode edge = edges.addObject().put("from", e.source()).put("to", e.target());
+            if (e.sourceHandle() != null) {
+                edge.put("handle", e.sourceHandle());
+            }
+        }
+        return new Compiled(spec, engine, List.copyOf(plan));
+    }
+
+    /** The graph's nodes from start, breadth first along edges (then any left over, in draft order). */
+    private static List<FlowGraph.Node> order(FlowGraph g) {
+        Map<String, FlowGraph.Node> byId = g.byId();
+        List<FlowGraph.Node> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        java.util.ArrayDeque<FlowGraph.Node> queue = new java.util.ArrayDeque<>(g.ofType("start"));
+        while (!queue.isEmpty()) {
+            FlowGraph.Node n = queue.poll();
+            if (!seen.add(n.id())) {
+                continue;
+            }
+            out.add(n);
+            for (FlowGraph.Edge e : g.outgoing(n.id())) {
+                FlowGraph.Node next = byId.get(e.target());
+                if (next != null && !seen.contains(next.id())) {
+                    queue.add(next);
+                }
+            }
+        }
+        for (FlowGraph.Node n : g.nodes()) {
+            if (seen.add(n.id())) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    private static ObjectNode step(FlowGraph.Node n, String kind) {
+        ObjectNode step = JsonNodeFactory.instance.objectNode();
+        step.put("key", n.id()).put("name", n.display()).put("kind", kind);
+        return step;
+    }
+
+    /**
+     * An await_event node: GitHub events wait for the source event the GitHub webhook route
+     * publishes ({@code github.<X-GitHub-Event>.<action>}, GitHub's body as payload) for the run's
+     * repository; a manual approval is an interaction (a rejection fails the node). The timeout is
+     * the step's.
+     */
+    private static ObjectNode awaitStep(FlowGraph.Node n, ObjectNode node, String approver) {
+        JsonNode config = n.data().path("config");
+        String kind = config.path("kind").asText();
+        ObjectNode step;
+        if (kind.equals("manual_approval")) {
+            step = step(n, "interaction");
+            ObjectNode c = step.putObject("config");
+            c.put("protocol", "request_approval");
+            ArrayNode targets = c.putArray("targets");
+            if (approver != null) {
+                targets.add(approver);
+            }
+            c.put("prompt", config.path("prompt").asText(""));
+            c.putObject("spec").put("mode", "confirm");
+            node.putObject("data").put("approval", true);
+        } else {
+            step = step(n, "wait_for_event");
+            ObjectNode c = step.putObject("config");
+            ObjectNode match = JsonNodeFactory.instance.objectNode();
+            match.put("repository.full_name", "{{ .inputs.repo_full_name }}");
+            switch (kind) {
+                case "github_label_added" -> {
+                    c.put(
+                            "event_type",
+                            config.path("prOnly").asBoolean(false) ? "github.pull_request.labeled" : "github.*");
+                    match.put("action", "labeled");
+                    match.put("label.name", config.path("labelName").asText());
+                }
+                case "github_comment_added" -> {
+                    c.put("event_type", "github.issue_comment.created");
+                    String author = config.path("authorLogin").asText("");
+                    if (!author.isBlank()) {
+                        match.put("comment.user.login", author.strip());
+                    }
+                    if (config.path("expectedIssueNumber").isNumber()) {
+                        match.put(
+                                "issue.number",
+                                config.get("expectedIssueNumber").asLong());
+                    }
+                    String contains = config.path("bodyContains").asText("");
+                    List<String> tests = new ArrayList<>();
+                    if (!contains.isBlank()) {
+                        tests.add("event.comment.body =~ '(?s).*" + jexlText(Pattern.quote(contains)) + ".*'");
+                    }
+                    if (config.path("prOnly").asBoolean(false)) {
+                        tests.add("event.issue.pull_request != null");
+                    }
+                    if (!tests.isEmpty()) {
+                        c.put("condition", String.join(" && ", tests));
+                    }
+                }
+                case "ci_workflow_completed" -> {
+                    c.put("event_type", "github.workflow_run.completed");
+                    match.put("workflow_run.name", config.path("workflowName").asText());
+                    String conclusion = config.path("conclusion").asText("any");
+                    if (!conclusion.equals("any")) {
+                        match.put("workflow_run.conclusion", conclusion);
+                    }
+                    if (config.path("expectedSha").isTextual()
+                            && !config.get("expectedSha").asText().isBlank()) {
+                        match.put(
+                                "workflow_run.head_sha",
+                                config.get("expectedSha").asText());
                     }
                 }
                 default -> {
-                    // start and end are the run's own beginning and end
+                    // vercel_preview_ready: Vercel reports a ready preview as a successful deployment status
+                    c.put("event_type", "github.deployment_status.created");
+                    match.put("deployment_status.state", "success");
+                    match.put(
+                            "deployment.environment", config.path("environment").asText());
+                    if (config.path("expectedSha").isTextual()
+                            && !config.get("expectedSha").asText().isBlank()) {
+                        match.put("deployment.sha", config.get("expectedSha").asText());
+                    }
                 }
             }
-            plan.add(new PlannedNode(n.id(), n.type(), n.label(), key));
+            c.set("match", match);
         }
-        return new Compiled(spec, List.copyOf(plan));
+        JsonNode timeout = n.data().path("timeout");
+        if (timeout.isObject()
+                && timeout.path("value").isNumber()
+                && timeout.get("value").asDouble() > 0) {
+            long unit = switch (timeout.path("unit").asText("minutes")) {
+                case "days" -> 86_400_000L;
+                case "hours" -> 3_600_000L;
+                default -> 60_000L;
+            };
+            long millis = (long) Math.ceil(timeout.get("value").asDouble() * unit);
+            step.putObject("timeout").put("duration", millis + "ms");
+        }
+        return step;
     }
 
-    private String agentStep(
-            ArrayNode steps, FlowGraph.Node n, int index, String flowName, Map<String, String> agentIds) {
-        String key = "n" + index;
+    /** Text inside a single-quoted expression string. */
+    private static String jexlText(String text) {
+        return text.replace("\\", "\\\\").replace("'", "\\'");
+    }
+
+    private ObjectNode agentStep(FlowGraph.Node n, String flowName, Map<String, String> agentIds) {
         JsonNode d = n.data();
         String harness = d.path("harness").asText("mogplex");
-        ObjectNode step = steps.addObject();
-        step.put("key", key).put("name", n.display());
+        ObjectNode step = JsonNodeFactory.instance.objectNode();
+        step.put("key", n.id()).put("name", n.display());
+        JsonNode timeoutMs = d.path("timeoutMsOverride");
+        if (timeoutMs.isNumber() && timeoutMs.asLong() > 0) {
+            step.putObject("timeout").put("duration", timeoutMs.asLong() + "ms");
+        }
         String prompt = prompt(n, flowName);
         if (!harness.equals("mogplex")) {
             if (!hasStepKind.test("harness")) {
@@ -145,7 +263,7 @@ final class FlowCompiler {
             config.put("prompt", prompt);
             config.put("repository_id", "{{ .inputs.repository_id }}");
             config.put("base_branch", "{{ .inputs.base_branch }}");
-            return key;
+            return step;
         }
         step.put("kind", "agent");
         ObjectNode config = step.putObject("config");
@@ -163,7 +281,7 @@ final class FlowCompiler {
         if (maxSteps.isNumber()) {
             config.put("max_turns", Math.max(1, Math.min(100, maxSteps.asInt())));
         }
-        return key;
+        return step;
     }
 
     /** What the agent is asked: its role in this automation and what started the run. */

@@ -172,16 +172,24 @@ final class FlowRuns {
             String error = null;
             Object output = null;
             OffsetDateTime created = run.createdAt();
-            if (type.equals("start")) {
+            StepRow nodeStep =
+                    node.hasNonNull("stepKey") ? steps.get(node.get("stepKey").asText()) : null;
+            if (nodeStep == null && (type.equals("start") || type.equals("end")) && !node.hasNonNull("stepKey")) {
+                // A version compiled before graphs ran: start and end stand for the run's own start and end.
+                status = null;
+            } else {
+                status = "";
+            }
+            if (status == null && type.equals("start")) {
                 status = run.startedAt() == null ? "pending" : "success";
                 started = run.startedAt();
                 completed = run.startedAt();
-            } else if (type.equals("end")) {
+            } else if (status == null && type.equals("end")) {
                 status = "completed".equals(run.status()) ? "success" : ended ? "skipped" : "pending";
                 started = "completed".equals(run.status()) ? run.completedAt() : null;
                 completed = started;
             } else {
-                StepRow step = steps.get(node.path("stepKey").asText());
+                StepRow step = nodeStep;
                 if (step == null) {
                     status = ended ? "skipped" : "pending";
                 } else {
@@ -302,14 +310,19 @@ final class FlowRuns {
         return out;
     }
 
-    /** Delays in progress: a suspended sleep step of a delay node. */
-    private static List<Map<String, Object>> waits(RunRow run, List<StepRow> steps, JsonNode plan) {
+    /** Delays and event waits in progress: a suspended step of a delay or await_event node. */
+    private List<Map<String, Object>> waits(RunRow run, List<StepRow> steps, JsonNode plan) {
         Map<String, String> delayNodes = new HashMap<>();
+        Map<String, String> kinds = new HashMap<>();
         for (JsonNode node : plan.path("nodes")) {
-            if ("delay".equals(node.path("type").asText()) && node.hasNonNull("stepKey")) {
+            String type = node.path("type").asText();
+            if ((type.equals("delay") || type.equals("await_event")) && node.hasNonNull("stepKey")) {
                 delayNodes.put(node.get("stepKey").asText(), node.path("nodeId").asText());
+                kinds.put(node.get("stepKey").asText(), type.equals("delay") ? "delay" : "event");
             }
         }
+        // A graph run keeps one timer per waiting step; a step list has the run's.
+        JsonNode timers = Json.readTree(mapper, run.context()).path("_timers");
         List<Map<String, Object>> out = new ArrayList<>();
         for (StepRow s : steps) {
             if ("suspended".equals(s.status()) && delayNodes.containsKey(s.stepKey())) {
@@ -318,10 +331,14 @@ final class FlowRuns {
                 w.put("job_run_id", Ids.uuidOf(run.id()));
                 w.put("node_id", delayNodes.get(s.stepKey()));
                 w.put("status", "waiting");
-                w.put("wait_kind", "delay");
+                w.put("wait_kind", kinds.get(s.stepKey()));
                 w.put("wait_config", Map.of());
                 w.put("resume_token", null);
-                w.put("expires_at", run.wakeAt());
+                w.put(
+                        "expires_at",
+                        timers.hasNonNull(s.stepKey())
+                                ? OffsetDateTime.parse(timers.get(s.stepKey()).asText())
+                                : "delay".equals(kinds.get(s.stepKey())) ? run.wakeAt() : null);
                 w.put("created_at", s.startedAt());
                 out.add(w);
             }

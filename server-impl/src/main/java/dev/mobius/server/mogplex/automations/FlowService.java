@@ -262,7 +262,7 @@ public final class FlowService {
         }
         FlowCompiler.Compiled compiled;
         try {
-            compiled = compiler.compile(draft, flow.name(), agents);
+            compiled = compiler.compile(draft, flow.name(), agents, caller.principalId());
         } catch (FlowCompiler.NotExecutable e) {
             throw MogplexException.badRequest(e.getMessage());
         }
@@ -290,8 +290,9 @@ public final class FlowService {
                     .put("stepKey", n.stepKey());
         }
         AutomationDao engine = Daos.of(h, AutomationDao.class);
+        String engineVersionId = ids.next("autv");
         engine.insertVersion(new VersionRow(
-                ids.next("autv"),
+                engineVersionId,
                 automation.id(),
                 engineVersion,
                 "draft",
@@ -299,6 +300,11 @@ public final class FlowService {
                 Json.write(mapper, plan),
                 caller.principalId(),
                 now));
+        // The engine runs the version as a graph (branches, parallel work, joins), not as a step list.
+        h.createUpdate("UPDATE automation_versions SET graph = CAST(:graph AS jsonb) WHERE id = :id")
+                .bind("graph", Json.write(mapper, compiled.graph()))
+                .bind("id", engineVersionId)
+                .execute();
         engine.supersedePublished(automation.id());
         engine.version(automation.id(), engineVersion).ifPresent(v -> engine.markPublished(v.id()));
         engine.update(new AutomationRow(

@@ -281,6 +281,90 @@ class PublishCheckTest {
     }
 
     @Test
+    void aGraphWithEveryNodeTypeBranchesAndJoinsPublishes() {
+        Map<String, Object> rule = Map.of("field", "metadata.label", "operator", "equals", "value", "bug");
+        Graphs g = Graphs.linear()
+                .removeEdge("agent-1", "end")
+                .node("if", "condition", Map.of("label", "Bug?", "rules", List.of(rule)))
+                .node("fan", "parallel", Map.of("label", "Fan"))
+                .node("wait", "delay", Map.of("label", "Wait", "duration", 1, "unit", "seconds"))
+                .node(
+                        "ci",
+                        "await_event",
+                        Map.of("label", "CI", "config", Map.of("kind", "ci_workflow_completed", "workflowName", "ci")))
+                .node("join", "join", Map.of("label", "Join", "policy", "wait_for_all"))
+                .node("vars", "set_variable", Map.of("assignments", List.of(Map.of("key", "x", "template", "1"))))
+                .node(
+                        "t",
+                        "transform",
+                        Map.of(
+                                "assignments",
+                                List.of(Map.of("key", "y", "source", "state.x", "operation", "cast_number"))))
+                .edge("agent-1", "if")
+                .edge("if", "fan", "true")
+                .edge("if", "vars", "false")
+                .edge("fan", "wait")
+                .edge("fan", "ci")
+                .edge("wait", "join")
+                .edge("ci", "join")
+                .edge("join", "t")
+                .edge("vars", "t")
+                .edge("t", "end")
+                .edge("agent-1", "end", "error");
+        assertNull(first(g), all(g).toString());
+    }
+
+    @Test
+    void joinsNeedSeveralBranchesAndParallelsOneWayIn() {
+        // A join after a single branch (no parallel work to join) is refused.
+        Graphs lone = around("join", "join", Map.of("label", "Join")).edge("join", "end");
+        assertEquals("Join node \"Join\" needs at least two incoming edges.", first(lone));
+        Graphs twoOut = around("fan", "parallel", Map.of("label", "Fan"))
+                .agent("a", "A")
+                .agent("b", "B")
+                .node("join", "join", Map.of("label", "Join"))
+                .edge("fan", "a")
+                .edge("fan", "b")
+                .edge("a", "join")
+                .edge("b", "join")
+                .edge("join", "end")
+                .edge("join", "a");
+        assertTrue(
+                all(twoOut).contains("Join node \"Join\" needs exactly one outgoing edge."),
+                all(twoOut).toString());
+        Graphs twoIn = around("fan", "parallel", Map.of("label", "Fan"))
+                .agent("a", "A")
+                .agent("b", "B")
+                .edge("start", "fan")
+                .edge("fan", "a")
+                .edge("fan", "b")
+                .edge("a", "end")
+                .edge("b", "end");
+        assertTrue(
+                all(twoIn).contains("Parallel node \"Fan\" needs exactly one incoming edge."),
+                all(twoIn).toString());
+    }
+
+    @Test
+    void awaitEventKindsNeedTheirSettingAndOneEdgeEachWay() {
+        Graphs ci = around(
+                        "ci", "await_event", Map.of("label", "CI", "config", Map.of("kind", "ci_workflow_completed")))
+                .edge("ci", "end");
+        assertEquals("Await node \"CI\" needs a workflow name.", first(ci));
+        assertEquals(
+                "Await node \"CI\" needs an environment.",
+                first(ci.set("ci", "config", Map.of("kind", "vercel_preview_ready"))));
+        assertNull(first(ci.set("ci", "config", Map.of("kind", "vercel_preview_ready", "environment", "preview"))));
+        assertEquals(
+                "Await node \"CI\" needs exactly one incoming and one outgoing edge.",
+                first(ci.agent("agent-2", "Other").edge("ci", "agent-2").edge("agent-2", "end")));
+        Graphs vars = around("vars", "set_variable", Map.of("label", "Vars", "assignments", List.of()));
+        assertTrue(
+                all(vars).contains("Set variable node \"Vars\" needs an incoming and an outgoing edge."),
+                all(vars).toString());
+    }
+
+    @Test
     void aSingleInstallationOfTheStartFilterIsTheOneToBindTo() {
         assertNull(PublishCheck.installation(Graphs.linear().stored()));
         assertEquals(
