@@ -79,7 +79,8 @@ public final class ConfigFile {
             "MOBIUS_STREAM_STALL_MS",
             "MOBIUS_GITHUB_WEBHOOK_SECRET",
             "MOBIUS_METRICS_PORT",
-            "MOBIUS_LOG_FORMAT");
+            "MOBIUS_LOG_FORMAT",
+            "MOBIUS_OTLP_ENDPOINT");
 
     /** Larger files are refused: a configuration file is a few kilobytes. */
     private static final long MAX_BYTES = 1 << 20;

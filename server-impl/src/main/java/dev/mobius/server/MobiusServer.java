@@ -165,6 +165,7 @@ public final class MobiusServer implements AutoCloseable {
     private final int port;
     private final SessionStreams sessionStreams;
     private final GenerationDeltas generationDeltas;
+    private final dev.mobius.server.tracing.Tracing tracing;
     /** The background loops /readyz reports; set once start-up has started them. */
     private dev.mobius.server.background.Readiness readiness;
 
@@ -178,7 +179,9 @@ public final class MobiusServer implements AutoCloseable {
             Database database,
             int port,
             SessionStreams sessionStreams,
-            GenerationDeltas generationDeltas) {
+            GenerationDeltas generationDeltas,
+            dev.mobius.server.tracing.Tracing tracing) {
+        this.tracing = tracing;
         this.sessionStreams = sessionStreams;
         this.generationDeltas = generationDeltas;
         this.notifier = notifier;
@@ -223,6 +226,8 @@ public final class MobiusServer implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<dev.mobius.server.background.Readiness> readiness =
                     new java.util.concurrent.atomic.AtomicReference<>();
             // ---- end of metrics (first part) ----
+            // Traces: exported over OTLP when MOBIUS_OTLP_ENDPOINT is set, OpenTelemetry's no-op otherwise.
+            dev.mobius.server.tracing.Tracing tracing = dev.mobius.server.tracing.Tracing.fromEnv(env);
             Ids ids = new Ids();
             // Secrets: one store for project secrets and every signing key; a wrong master key stops here.
             SecretStore secretStore = new SecretStore(ids, envelope);
@@ -258,8 +263,8 @@ public final class MobiusServer implements AutoCloseable {
             RunWakeups wakeups = new RunWakeups();
             // Outbound calls (actions now, webhooks later) share one guard and one bounded client.
             OutboundGuard outboundGuard = new OutboundGuard(config.outboundAllowPrivate());
-            OutboundHttp outbound =
-                    new OutboundHttp(outboundGuard, java.time.Duration.ofSeconds(config.outboundTimeoutSeconds()));
+            OutboundHttp outbound = new OutboundHttp(
+                    outboundGuard, java.time.Duration.ofSeconds(config.outboundTimeoutSeconds()), tracing);
             // Workers: jobs in PostgreSQL, handed to connected workers over the worker socket. How a job
             // ends goes to the action invocation it ran, through the relay (actions need the queue too).
             JobOutcomesRelay jobOutcomes = new JobOutcomesRelay();
@@ -295,8 +300,8 @@ public final class MobiusServer implements AutoCloseable {
             jobOutcomes.connect(actionSteps);
             // Webhooks: the outbox is the Lifecycle of runs and interactions; it reads interactions
             // through their views alone, so it needs no InteractionService (which reports to it).
-            WebhookDeliverer webhookDeliverer =
-                    new WebhookDeliverer(jdbi, ids, secretStore, audit, mapper, outboundGuard, config.webhooks());
+            WebhookDeliverer webhookDeliverer = new WebhookDeliverer(
+                    jdbi, ids, secretStore, audit, mapper, outboundGuard, config.webhooks(), tracing);
             InteractionViews interactionViews = new InteractionViews(mapper);
             Lifecycle outbox = new WebhookOutbox(
                     ids, mapper, interactionViews::view, interactionViews::callback, webhookDeliverer::nudge);
@@ -384,7 +389,7 @@ public final class MobiusServer implements AutoCloseable {
             Specs specs = new Specs(mapper);
             RunStarter starter = new RunStarter(ids, mapper, specs, stepKinds, lifecycle);
             RunMachine machine = new RunMachine(mapper, specs, stepKinds, starter);
-            RunEngine engine = new RunEngine(jdbi, machine, wakeups, tuning.engineThreads());
+            RunEngine engine = new RunEngine(jdbi, machine, wakeups, tracing, tuning.engineThreads());
             // One LISTEN connection for the node: run streams, the worker dispatch and the access cache follow
             // their topics on it.
             Notifier notifier = new Notifier(database.dataSource());
@@ -680,6 +685,9 @@ public final class MobiusServer implements AutoCloseable {
             if (metrics != null) {
                 app.register(metrics.http()); // metrics: HTTP requests by route template
             }
+            if (tracing.on()) {
+                app.register(new dev.mobius.server.tracing.RequestSpans(tracing)); // traces: one span per request
+            }
             URI base = URI.create("http://" + config.bind() + ":" + config.port() + "/");
             HttpServer http = GrizzlyHttpServerFactory.createHttpServer(base, app, false);
             ClientAddress.install(http);
@@ -771,13 +779,15 @@ public final class MobiusServer implements AutoCloseable {
                             engine,
                             webhookDeliverer,
                             requestLog,
+                            tracing, // traces: what is queued is exported before the scrape port closes
                             metrics == null
                                     ? (AutoCloseable) () -> {}
                                     : metrics), // metrics: the scrape port closes last
                     database,
                     port,
                     sessionStreams,
-                    generationDeltas);
+                    generationDeltas,
+                    tracing);
             server.readiness = readiness.get();
             return server;
         } catch (IOException | RuntimeException e) {
@@ -832,6 +842,11 @@ public final class MobiusServer implements AutoCloseable {
         return database;
     }
 
+    /** The node's traces (tests flush them to their receiver). */
+    public dev.mobius.server.tracing.Tracing tracing() {
+        return tracing;
+    }
+
     /** Where the worker socket hands generation deltas, for tests that feed them directly. */
     public GenerationDeltas generationDeltas() {
         return generationDeltas;
@@ -844,7 +859,6 @@ public final class MobiusServer implements AutoCloseable {
         sessionStreams.close();
         // Workers are told to drain and their sockets closed before HTTP stops waiting on connections.
         workerHub.close();
-        notifier.close();
         // Deltas still queued are written before the database closes.
         generationDeltas.close();
         try {
@@ -859,6 +873,8 @@ public final class MobiusServer implements AutoCloseable {
                 log.warn("stopping {} failed", worker.getClass().getSimpleName(), e);
             }
         }
+        // Last of the loops: while the others drain, the wake-ups they send each other still arrive.
+        notifier.close();
         database.close();
     }
 }

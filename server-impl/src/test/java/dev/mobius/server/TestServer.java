@@ -80,6 +80,13 @@ public final class TestServer implements AutoCloseable {
         return start(freshDirectory(), true, ServerConfig.DEFAULT_RATE_LIMITS, change);
     }
 
+    /** A throw-away server that also reads {@code settings} (MOBIUS_* names) over the process environment. */
+    public static TestServer withSettings(java.util.Map<String, String> settings) {
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.putAll(settings);
+        return start(freshDirectory(), true, ServerConfig.DEFAULT_RATE_LIMITS, config -> config, env);
+    }
+
     private static Path freshDirectory() {
         try {
             return Files.createTempDirectory("mobius-test-");
@@ -93,13 +100,22 @@ public final class TestServer implements AutoCloseable {
             boolean owns,
             RateLimiter.Limits limits,
             java.util.function.UnaryOperator<ServerConfig> change) {
+        return start(dataDir, owns, limits, change, System.getenv());
+    }
+
+    private static TestServer start(
+            Path dataDir,
+            boolean owns,
+            RateLimiter.Limits limits,
+            java.util.function.UnaryOperator<ServerConfig> change,
+            java.util.Map<String, String> env) {
         try {
             // Tests run local HTTP receivers, on loopback.
             ServerConfig config = new ServerConfig("127.0.0.1", 0, null, dataDir, false, BOOTSTRAP_KEY, false, limits)
                     .withOutbound(true, 5)
                     .withWebhooks(WEBHOOKS)
                     .withMogplex(new ServerConfig.MogplexSettings(MOGPLEX_TOKEN, 0));
-            return new TestServer(MobiusServer.start(change.apply(config)), dataDir, owns);
+            return new TestServer(MobiusServer.start(change.apply(config), env), dataDir, owns);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -20,7 +20,7 @@ public interface ActionDao extends SqlObject {
     String INV_COLUMNS =
             "id, org_id, project_id, action_name, action_id, source, location, run_id, step_key, retry_count, job_id, "
                     + "parameters::text AS parameters, output::text AS output, status, error_type, error_message, retryable, retry_after_ms, tries, "
-                    + "lease_until, principal_id, idempotency_key, started_at, finished_at, updated_at";
+                    + "lease_until, principal_id, idempotency_key, started_at, finished_at, updated_at, traceparent";
 
     // ---- actions ----------------------------------------------------------------------------
 
@@ -62,10 +62,10 @@ public interface ActionDao extends SqlObject {
     @SqlUpdate(
             "INSERT INTO action_invocations (id, org_id, project_id, action_name, action_id, source, location, run_id, step_key, "
                     + "retry_count, job_id, parameters, output, status, error_type, error_message, retryable, retry_after_ms, tries, lease_until, "
-                    + "principal_id, idempotency_key, started_at, finished_at, updated_at) VALUES (:id, :orgId, :projectId, :actionName, :actionId, "
+                    + "principal_id, idempotency_key, started_at, finished_at, updated_at, traceparent) VALUES (:id, :orgId, :projectId, :actionName, :actionId, "
                     + ":source, :location, :runId, :stepKey, :retryCount, :jobId, CAST(:parameters AS jsonb), CAST(:output AS jsonb), :status, "
                     + ":errorType, :errorMessage, :retryable, :retryAfterMs, :tries, :leaseUntil, :principalId, :idempotencyKey, :startedAt, "
-                    + ":finishedAt, :updatedAt)")
+                    + ":finishedAt, :updatedAt, :traceparent)")
     void insertInvocation(@BindMethods InvocationRow row);
 
     @SqlQuery("SELECT " + INV_COLUMNS + " FROM action_invocations WHERE id = :id")
@@ -104,8 +104,9 @@ public interface ActionDao extends SqlObject {
     /** Open invocations of a run nobody is recording an outcome on right now (that one wakes the run itself). */
     @SqlQuery("SELECT " + INV_COLUMNS
             + " FROM action_invocations WHERE run_id = :runId AND status IN ('pending', 'running') "
+            + "AND (CAST(:stepKey AS text) IS NULL OR step_key = :stepKey) "
             + "ORDER BY id FOR UPDATE SKIP LOCKED")
-    List<InvocationRow> lockOpenForRun(@Bind("runId") String runId);
+    List<InvocationRow> lockOpenForRun(@Bind("runId") String runId, @Bind("stepKey") String stepKey);
 
     /** Of these in-flight ids, those that were cancelled meanwhile (their calls are aborted). */
     @SqlQuery("SELECT id FROM action_invocations WHERE id IN (<ids>) AND status = 'cancelled'")

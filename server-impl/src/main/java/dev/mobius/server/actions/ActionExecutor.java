@@ -138,7 +138,7 @@ public final class ActionExecutor implements AutoCloseable {
         }
         CallResult result;
         if (e.platform()) {
-            result = calls.platform(e.name(), input);
+            result = calls.platform(e.name(), input, row.traceparent());
         } else {
             ActionRow action = e.row();
             byte[] key = jdbi.withHandle(h -> secrets.signingKey(h, action.secretId(), action.secretVersion()))
@@ -155,7 +155,8 @@ public final class ActionExecutor implements AutoCloseable {
                     action.endpointUrl(),
                     envelope,
                     row.id(),
-                    new Calls.Signing(key, ActionService.secretRef(action.id()), action.secretVersion()));
+                    new Calls.Signing(key, ActionService.secretRef(action.id()), action.secretVersion()),
+                    row.traceparent());
         }
         return checkOutput(e, result);
     }
@@ -236,7 +237,8 @@ public final class ActionExecutor implements AutoCloseable {
                 row.idempotencyKey(),
                 row.startedAt(),
                 now,
-                now));
+                now,
+                row.traceparent()));
         return row.runId() != null && dao.wakeRun(row.runId()) > 0;
     }
 

@@ -33,6 +33,7 @@ import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.time.Times;
+import dev.mobius.server.tracing.TraceContext;
 import java.net.URI;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -450,7 +451,8 @@ public final class ActionService {
                         idempotencyKey,
                         now,
                         status.equals("failed") ? now : null,
-                        now));
+                        now,
+                        TraceContext.current()));
         if (location.equals("managed")) {
             h.afterCommit(executor::nudge);
         }

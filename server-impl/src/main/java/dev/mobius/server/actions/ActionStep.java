@@ -2,8 +2,10 @@ package dev.mobius.server.actions;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mobius.server.automations.StepConfigCheck;
+import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepCall;
 import dev.mobius.server.runs.StepKind;
+import dev.mobius.server.runs.StepRow;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -110,6 +112,11 @@ public final class ActionStep implements StepKind {
         payload.put("error_message", o.errorMessage());
         call.emit("action.failed", payload);
         return new Failed(o.errorType(), o.errorMessage(), o.retryable(), o.retryAfter());
+    }
+
+    @Override
+    public void cancel(Handle h, RunRow run, StepRow step, String reason) {
+        runner.cancel(h, run.id(), step.stepKey(), reason);
     }
 
     @Override

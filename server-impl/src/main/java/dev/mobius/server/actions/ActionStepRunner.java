@@ -207,10 +207,18 @@ public final class ActionStepRunner implements JobOutcomes {
         });
     }
 
-    /** Aborts the run's unfinished invocations (the run was cancelled or the step timed out). */
+    /** Aborts the run's unfinished invocations (the run was cancelled or ran out of time). */
     public void cancel(Handle h, String runId, String reason) {
+        cancel(h, runId, null, reason);
+    }
+
+    /**
+     * Aborts the unfinished invocations of one step of the run ({@code stepKey} null: of every step),
+     * so a step that timed out on one branch of a graph leaves the others' calls running.
+     */
+    public void cancel(Handle h, String runId, String stepKey, String reason) {
         ActionDao dao = Daos.of(h, ActionDao.class);
-        for (InvocationRow row : dao.lockOpenForRun(runId)) {
+        for (InvocationRow row : dao.lockOpenForRun(runId, stepKey)) {
             // The executor sees the status and aborts the call in flight; a worker is told via its job.
             h.execute(
                     "UPDATE action_invocations SET status = 'cancelled', error_type = 'cancelled', error_message = ?, lease_until = NULL, "

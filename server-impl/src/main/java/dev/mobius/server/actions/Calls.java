@@ -7,6 +7,7 @@ import dev.mobius.server.json.Json;
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.outbound.OutboundHttp;
 import dev.mobius.server.signing.SignatureV1;
+import dev.mobius.server.tracing.OutboundSpan;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpConnectTimeoutException;
@@ -57,7 +58,8 @@ public final class Calls {
         return http.timeout();
     }
 
-    CallResult platform(String name, JsonNode input) throws InterruptedException {
+    /** @param traceparent the trace context of whoever asked for the call (an outbound one gets a client span in it) */
+    CallResult platform(String name, JsonNode input, String traceparent) throws InterruptedException {
         return switch (name) {
             case "json.transform" -> transform(input);
             case "log.message" -> log(input);
@@ -66,7 +68,7 @@ public final class Calls {
                 Thread.sleep(seconds * 1000);
                 yield CallResult.success(Map.of("waited_seconds", seconds));
             }
-            case "http.request" -> request(input);
+            case "http.request" -> request(input, traceparent);
             default -> CallResult.failure("unknown_action", "action \"" + name + "\" is not a platform action", false);
         };
     }
@@ -104,7 +106,7 @@ public final class Calls {
     }
 
     /** {@code http.request}: a 2xx response is the output ({@code status}, {@code headers}, {@code body}); other statuses fail. */
-    private CallResult request(JsonNode input) throws InterruptedException {
+    private CallResult request(JsonNode input, String traceparent) throws InterruptedException {
         String method = input.path("method").asText("GET");
         URI uri;
         try {
@@ -144,7 +146,7 @@ public final class Calls {
         } catch (IllegalArgumentException e) {
             return CallResult.failure("invalid_input", e.getMessage(), false);
         }
-        return exchange(uri, req.build(), timeout, response -> {
+        return exchange(uri, req, method, timeout, "http.request", traceparent, response -> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("status", response.statusCode());
             Map<String, Object> headers = new LinkedHashMap<>();
@@ -161,7 +163,8 @@ public final class Calls {
     }
 
     /** The signed POST of an HTTP action; its 2xx body (a JSON object) is the output. */
-    CallResult httpAction(String endpointUrl, Map<String, Object> envelope, String deliveryId, Signing signing)
+    CallResult httpAction(
+            String endpointUrl, Map<String, Object> envelope, String deliveryId, Signing signing, String traceparent)
             throws InterruptedException {
         URI uri;
         try {
@@ -176,7 +179,7 @@ public final class Calls {
             throw new IllegalStateException(e);
         }
         long ts = System.currentTimeMillis() / 1000;
-        HttpRequest request = HttpRequest.newBuilder(uri)
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri)
                 .timeout(http.timeout())
                 .header("Content-Type", "application/json")
                 .header("User-Agent", USER_AGENT)
@@ -188,32 +191,72 @@ public final class Calls {
                 .header("X-Mobius-Secret-Ref", signing.secretRef())
                 .header("X-Mobius-Secret-Version", Integer.toString(signing.version()))
                 .header("Idempotency-Key", deliveryId)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                .build();
-        return exchange(uri, request, http.timeout(), response -> {
-            String text = new String(response.body(), StandardCharsets.UTF_8).trim();
-            if (text.isEmpty()) {
-                return CallResult.success(Map.of());
-            }
-            try {
-                JsonNode node = mapper.readTree(text);
-                if (node != null && node.isObject()) {
-                    return CallResult.success(Json.toObject(mapper, node));
-                }
-            } catch (IOException ignored) {
-                // reported below
-            }
-            return CallResult.failure(
-                    "invalid_output",
-                    "the endpoint answered " + response.statusCode() + " with a body that is not a JSON object",
-                    false);
-        });
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        return exchange(
+                uri, request, "POST", http.timeout(), String.valueOf(envelope.get("action")), traceparent, response -> {
+                    String text = new String(response.body(), StandardCharsets.UTF_8).trim();
+                    if (text.isEmpty()) {
+                        return CallResult.success(Map.of());
+                    }
+                    try {
+                        JsonNode node = mapper.readTree(text);
+                        if (node != null && node.isObject()) {
+                            return CallResult.success(Json.toObject(mapper, node));
+                        }
+                    } catch (IOException ignored) {
+                        // reported below
+                    }
+                    return CallResult.failure(
+                            "invalid_output",
+                            "the endpoint answered " + response.statusCode() + " with a body that is not a JSON object",
+                            false);
+                });
     }
 
+    /**
+     * One call inside a client span whose parent is {@code traceparent}; the callee gets the span's
+     * {@code traceparent} header when tracing is on.
+     */
+    private CallResult exchange(
+            URI uri,
+            HttpRequest.Builder request,
+            String method,
+            Duration timeout,
+            String action,
+            String traceparent,
+            java.util.function.Function<HttpResponse<byte[]>, CallResult> onSuccess)
+            throws InterruptedException {
+        OutboundSpan span = http.tracing()
+                .outbound("action.call", method, uri, traceparent)
+                .attribute("mobius.action.name", action);
+        String header = span.traceparent();
+        if (header != null) {
+            request.setHeader("traceparent", header);
+        }
+        int[] status = {0};
+        try {
+            CallResult result = exchange(uri, request.build(), timeout, status, onSuccess);
+            if (status[0] != 0) {
+                span.answered(status[0]);
+            } else {
+                span.failed(result.errorType() == null ? "action_error" : result.errorType());
+            }
+            return result;
+        } catch (InterruptedException e) {
+            span.failed("cancelled");
+            throw e;
+        } catch (RuntimeException e) {
+            span.failed("action_error");
+            throw e;
+        }
+    }
+
+    /** @param status set to the callee's HTTP status once it answered */
     private CallResult exchange(
             URI uri,
             HttpRequest request,
             Duration timeout,
+            int[] status,
             java.util.function.Function<HttpResponse<byte[]>, CallResult> onSuccess)
             throws InterruptedException {
         try {
@@ -249,18 +292,18 @@ public final class Calls {
                                             + (cause.getMessage() == null ? "" : ": " + cause.getMessage())),
                     true);
         }
-        int status = response.statusCode();
-        if (status >= 200 && status < 300) {
+        status[0] = response.statusCode();
+        if (status[0] >= 200 && status[0] < 300) {
             return onSuccess.apply(response);
         }
-        boolean retryable = status == 408 || status == 429 || status >= 500;
+        boolean retryable = status[0] == 408 || status[0] == 429 || status[0] >= 500;
         String snippet = new String(response.body(), StandardCharsets.UTF_8);
         if (snippet.length() > 200) {
             snippet = snippet.substring(0, 200);
         }
         return CallResult.failure(
                 "http_error",
-                "the endpoint answered " + status + (snippet.isBlank() ? "" : ": " + snippet.strip()),
+                "the endpoint answered " + status[0] + (snippet.isBlank() ? "" : ": " + snippet.strip()),
                 retryable,
                 retryable ? retryAfterMillis(response.headers()) : null);
     }

@@ -3,7 +3,11 @@ package dev.mobius.server.actions;
 import java.time.OffsetDateTime;
 import java.util.Set;
 
-/** One row of {@code action_invocations}: one attempt of an action step, or one direct call. */
+/**
+ * One row of {@code action_invocations}: one attempt of an action step, or one direct call.
+ * {@code traceparent} is the trace context of the request or run step that asked for it (null when
+ * tracing is off), which the call's client span continues.
+ */
 public record InvocationRow(
         String id,
         String orgId,
@@ -29,7 +33,8 @@ public record InvocationRow(
         String idempotencyKey,
         OffsetDateTime startedAt,
         OffsetDateTime finishedAt,
-        OffsetDateTime updatedAt) {
+        OffsetDateTime updatedAt,
+        String traceparent) {
 
     static final Set<String> OPEN = Set.of("pending", "running");
 

@@ -172,14 +172,17 @@ public final class AgentLoop {
         };
     }
 
-    /** The run was cancelled or the step gave up: the model is no longer waited for, tool calls are aborted. */
-    void cancel(Handle h, String runId, String reason) {
+    /**
+     * The run was cancelled or a step gave up ({@code stepKey} null: every agent step of the run): the
+     * model is no longer waited for, tool calls are aborted.
+     */
+    void cancel(Handle h, String runId, String stepKey, String reason) {
         TurnDao dao = Daos.of(h, TurnDao.class);
-        for (String jobId : dao.generatingJobs(runId)) {
+        for (String jobId : dao.generatingJobs(runId, stepKey)) {
             jobs.cancel(h, jobId, reason);
         }
-        dao.cancelOpen(runId, reason);
-        actions.cancel(h, runId, reason);
+        dao.cancelOpen(runId, stepKey, reason);
+        actions.cancel(h, runId, stepKey, reason);
     }
 
     private Result generated(StepCall call, TurnDao dao, TurnDao.TurnRow turn) {

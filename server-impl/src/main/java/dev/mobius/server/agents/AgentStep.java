@@ -3,8 +3,10 @@ package dev.mobius.server.agents;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mobius.server.automations.StepConfigCheck;
 import dev.mobius.server.db.Daos;
+import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepCall;
 import dev.mobius.server.runs.StepKind;
+import dev.mobius.server.runs.StepRow;
 import java.util.Set;
 import org.jdbi.v3.core.Handle;
 
@@ -118,7 +120,12 @@ public final class AgentStep implements StepKind {
     }
 
     @Override
+    public void cancel(Handle h, RunRow run, StepRow step, String reason) {
+        loop.cancel(h, run.id(), step.stepKey(), reason);
+    }
+
+    @Override
     public void cancelRun(Handle h, String runId, String reason) {
-        loop.cancel(h, runId, reason);
+        loop.cancel(h, runId, null, reason);
     }
 }

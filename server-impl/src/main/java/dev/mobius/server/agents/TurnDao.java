@@ -99,12 +99,14 @@ public interface TurnDao extends SqlObject {
             @Bind("errorMessage") String errorMessage);
 
     /** Turns of a run still waiting for their model, for cancellation. */
-    @SqlQuery("SELECT job_id FROM agent_turns WHERE run_id = :runId AND status = 'generating' AND job_id IS NOT NULL")
-    List<String> generatingJobs(@Bind("runId") String runId);
+    @SqlQuery("SELECT job_id FROM agent_turns WHERE run_id = :runId AND status = 'generating' AND job_id IS NOT NULL "
+            + "AND (CAST(:stepKey AS text) IS NULL OR step_key = :stepKey)")
+    List<String> generatingJobs(@Bind("runId") String runId, @Bind("stepKey") String stepKey);
 
     @SqlUpdate("UPDATE agent_turns SET status = 'cancelled', error_type = 'cancelled', error_message = :reason, "
-            + "updated_at = clock_timestamp() WHERE run_id = :runId AND status IN ('generating', 'calling_tools')")
-    void cancelOpen(@Bind("runId") String runId, @Bind("reason") String reason);
+            + "updated_at = clock_timestamp() WHERE run_id = :runId AND status IN ('generating', 'calling_tools') "
+            + "AND (CAST(:stepKey AS text) IS NULL OR step_key = :stepKey)")
+    void cancelOpen(@Bind("runId") String runId, @Bind("stepKey") String stepKey, @Bind("reason") String reason);
 
     @SqlUpdate(
             "INSERT INTO agent_tool_calls (id, turn_id, run_id, tool_call_id, tool_name, action_name, arguments, position, "

@@ -2,6 +2,8 @@ package dev.mobius.server.http;
 
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.threads.Threads;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import jakarta.annotation.Priority;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -26,7 +28,8 @@ import org.slf4j.MDC;
  * no header is logged, so no credential reaches the log.
  *
  * <p>While the request runs, the log's MDC holds {@code request_id} and {@code trace_id} (the trace
- * id of a W3C {@code traceparent} header the caller sent, else empty); {@link RequestContext} adds
+ * id of the request's span when tracing is on, else that of a W3C {@code traceparent} header the
+ * caller sent, else empty); {@link RequestContext} adds
  * the project and principal once the caller is known. Lines logged on the request's thread carry
  * them, and so does this request's own line.
  *
@@ -110,7 +113,16 @@ public final class RequestLog implements ContainerRequestFilter, ContainerRespon
         // Server threads are reused: what a previous request left is dropped first.
         MDC.clear();
         MDC.put(MDC_REQUEST_ID, id);
-        MDC.put(MDC_TRACE_ID, traceId(request.getHeaderString("traceparent")));
+        MDC.put(MDC_TRACE_ID, traceId(request));
+    }
+
+    /**
+     * The trace id of the request's span when tracing is on (it runs before this filter), so log
+     * lines and traces share one id; else the caller's traceparent.
+     */
+    private static String traceId(ContainerRequestContext request) {
+        SpanContext span = Span.current().getSpanContext();
+        return span.isValid() ? span.getTraceId() : traceId(request.getHeaderString("traceparent"));
     }
 
     /** The trace id of a W3C traceparent header, or empty when there is none or it is malformed. */

@@ -45,6 +45,11 @@ public interface InteractionDao extends SqlObject {
             + "FOR UPDATE SKIP LOCKED")
     List<InteractionRow> lockPendingForRun(@Bind("runId") String runId);
 
+    /** The interaction a run's step opened, while still pending. */
+    @SqlQuery("SELECT " + COLUMNS
+            + " FROM interactions WHERE consumer_run_id = :runId AND id = :id AND status = 'pending' FOR UPDATE")
+    java.util.Optional<InteractionRow> lockPendingOfRun(@Bind("runId") String runId, @Bind("id") String id);
+
     /** Pending interactions whose time is up that no other transaction holds: the expirer's claim. */
     @SqlQuery("SELECT " + COLUMNS + " FROM interactions WHERE status = 'pending' AND expires_at <= now() "
             + "ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED")

@@ -583,11 +583,20 @@ public final class InteractionService {
      */
     public void cancelOpenForRun(Handle h, String runId, String reason) {
         InteractionDao dao = Daos.of(h, InteractionDao.class);
-        OffsetDateTime now = Times.now();
         for (InteractionRow row : dao.lockPendingForRun(runId)) {
-            dao.update(with(row, "cancelled", Text.blankToNull(reason), null, now));
-            lifecycle.interactionChanged(h, row.projectId(), row.id(), "interaction.cancelled");
+            cancelled(h, dao, row, reason);
         }
+    }
+
+    /** Cancels the one interaction a step of the run waits on (other branches keep theirs). */
+    public void cancelOpenOfRun(Handle h, String runId, String interactionId, String reason) {
+        InteractionDao dao = Daos.of(h, InteractionDao.class);
+        dao.lockPendingOfRun(runId, interactionId).ifPresent(row -> cancelled(h, dao, row, reason));
+    }
+
+    private void cancelled(Handle h, InteractionDao dao, InteractionRow row, String reason) {
+        dao.update(with(row, "cancelled", Text.blankToNull(reason), null, Times.now()));
+        lifecycle.interactionChanged(h, row.projectId(), row.id(), "interaction.cancelled");
     }
 
     // ---- expiry -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import dev.mobius.server.json.Json;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepCall;
 import dev.mobius.server.runs.StepKind;
+import dev.mobius.server.runs.StepRow;
 import dev.mobius.server.time.Times;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -76,6 +77,14 @@ public final class InteractionStep implements StepKind {
         payload.put("interaction_status", status);
         call.emit("interaction." + ("completed".equals(status) ? "responded" : String.valueOf(status)), payload);
         return new Done(resolution.get());
+    }
+
+    /** Only this step's interaction: a graph may have others open on parallel branches. */
+    @Override
+    public void cancel(Handle h, RunRow run, StepRow step, String reason) {
+        if (step.waitId() != null) {
+            interactions.cancelOpenOfRun(h, run.id(), step.waitId(), reason);
+        }
     }
 
     @Override

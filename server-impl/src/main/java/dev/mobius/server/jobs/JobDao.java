@@ -13,10 +13,10 @@ public interface JobDao {
     String INSERT = """
             INSERT INTO jobs (id, org_id, project_id, kind, run_id, step_key, invocation_id, action_name, queue,
                               required_capabilities, spec, timeout_seconds, environment_id, provider, model, status, max_attempts,
-                              origin, session_id, agent_turn_id, tool_call_id, executor_kind, created_at, updated_at)
+                              origin, session_id, agent_turn_id, tool_call_id, executor_kind, created_at, updated_at, traceparent)
             VALUES (:id, :org, :project, :kind, :run, :step, :inv, :action, :queue, CAST(:caps AS jsonb), CAST(:spec AS jsonb),
                     :timeout, :env, :provider, :model, 'pending', :max, :origin, :session, :turn, :toolcall, :executor,
-                    clock_timestamp(), clock_timestamp())""";
+                    clock_timestamp(), clock_timestamp(), :traceparent)""";
 
     /** A pending job simply ends. */
     String CANCEL_PENDING = """
@@ -57,7 +57,7 @@ public interface JobDao {
               FROM picked WHERE j.id = picked.id
             RETURNING j.id, j.kind, j.origin, j.queue, j.action_name, j.run_id, j.step_key, j.spec::text AS spec,
                       j.lease_token, j.claim_attempt, j.created_at, j.environment_id, j.provider, j.model,
-                      j.session_id, j.agent_turn_id, j.tool_call_id""";
+                      j.session_id, j.agent_turn_id, j.tool_call_id, j.traceparent""";
 
     /** Extends a lease presented with its token; returns the pending cancellation, if any. */
     String HEARTBEAT = """

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mobius.server.ids.Ids;
+import dev.mobius.server.tracing.TraceContext;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -113,6 +114,8 @@ public final class JobQueue implements JobDispatch {
                 .bind(
                         "executor",
                         r.agent() == null ? "customer_worker" : r.agent().executorKind())
+                // The worker that claims it continues the trace of the request or run step queueing it.
+                .bind("traceparent", TraceContext.current())
                 .execute();
         if (r.agent() == null || !"server_worker".equals(r.agent().executorKind())) {
             h.execute(JobDao.NOTIFY, CHANNEL, "w:" + r.projectId());
@@ -175,7 +178,8 @@ public final class JobQueue implements JobDispatch {
             String model,
             String sessionId,
             String agentTurnId,
-            String toolCallId) {}
+            String toolCallId,
+            String traceparent) {}
 
     /** Claims up to {@code limit} eligible jobs of the project for the session, in one transaction. */
     public List<Leased> claim(String projectId, String sessionId, int limit, Filter f) {
@@ -222,7 +226,8 @@ public final class JobQueue implements JobDispatch {
                                 rs.getString("model"),
                                 rs.getString("session_id"),
                                 rs.getString("agent_turn_id"),
-                                rs.getString("tool_call_id"));
+                                rs.getString("tool_call_id"),
+                                rs.getString("traceparent"));
                     })
                     .list()
                     .stream()

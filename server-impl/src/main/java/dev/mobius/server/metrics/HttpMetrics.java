@@ -1,5 +1,6 @@
 package dev.mobius.server.metrics;
 
+import dev.mobius.server.http.RouteTemplate;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.annotation.Priority;
@@ -10,9 +11,6 @@ import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
 import jakarta.ws.rs.container.PreMatching;
 import java.time.Duration;
-import java.util.List;
-import org.glassfish.jersey.server.ExtendedUriInfo;
-import org.glassfish.jersey.uri.UriTemplate;
 
 /**
  * Times every request: {@code http.server.requests} by method, route template (such as
@@ -51,30 +49,8 @@ public final class HttpMetrics implements ContainerRequestFilter, ContainerRespo
                 .record(Duration.ofNanos(System.nanoTime() - nanos));
     }
 
-    /** The matched templates joined from the outermost in, or UNMATCHED. */
+    /** The matched route template, or UNMATCHED (shared with request spans). */
     static String route(ContainerRequestContext request) {
-        if (!(request.getUriInfo() instanceof ExtendedUriInfo info)) {
-            return "UNMATCHED";
-        }
-        List<UriTemplate> templates = info.getMatchedTemplates();
-        if (templates == null || templates.isEmpty()) {
-            return "UNMATCHED";
-        }
-        StringBuilder route = new StringBuilder();
-        for (int i = templates.size() - 1; i >= 0; i--) {
-            String t = templates.get(i).getTemplate();
-            if (t.isEmpty() || t.equals("/")) {
-                continue;
-            }
-            if (route.length() == 0 || route.charAt(route.length() - 1) != '/') {
-                if (!t.startsWith("/")) {
-                    route.append('/');
-                }
-            } else if (t.startsWith("/")) {
-                t = t.substring(1);
-            }
-            route.append(t);
-        }
-        return route.length() == 0 ? "/" : route.toString();
+        return RouteTemplate.of(request);
     }
 }

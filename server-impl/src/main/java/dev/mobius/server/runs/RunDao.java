@@ -49,23 +49,25 @@ public interface RunDao extends SqlObject {
             "INSERT INTO runs (id, org_id, project_id, automation_id, automation_name, automation_version_id, automation_version, "
                     + "status, inputs, context, result, source, external_id, trigger_fire_id, parent_run_id, parent_automation_id, "
                     + "parent_step_key, concurrency_key, concurrency_policy, concurrency_limit, next_step, last_sequence, error_type, "
-                    + "error_message, wake_at, wall_clock_deadline_at, due_at, started_at, completed_at, created_at, updated_at) VALUES "
+                    + "error_message, wake_at, wall_clock_deadline_at, due_at, started_at, completed_at, created_at, updated_at, "
+                    + "traceparent) VALUES "
                     + "(:id, :orgId, :projectId, :automationId, :automationName, :automationVersionId, :automationVersion, :status, "
                     + "CAST(:inputs AS jsonb), CAST(:context AS jsonb), CAST(:result AS jsonb), CAST(:source AS jsonb), :externalId, "
                     + ":triggerFireId, :parentRunId, :parentAutomationId, :parentStepKey, :concurrencyKey, :concurrencyPolicy, "
                     + ":concurrencyLimit, :nextStep, :lastSequence, :errorType, :errorMessage, :wakeAt, :wallClockDeadlineAt, :dueAt, "
-                    + ":startedAt, :completedAt, :createdAt, :updatedAt)";
+                    + ":startedAt, :completedAt, :createdAt, :updatedAt, :traceparent)";
 
     /**
      * A new run and its first event in one statement, read on the handle directly: every start
      * makes it, and attaching this interface costs more than the statement (see {@link Daos}).
      */
-    static void insertWithFirstEvent(Handle h, RunRow row, EventRow first) {
+    static void insertWithFirstEvent(Handle h, RunRow row, EventRow first, String traceparent) {
         h.createUpdate("WITH run AS (" + INSERT
                         + " RETURNING id) INSERT INTO run_events (id, run_id, sequence, event_type, step_id, "
                         + "step_key, payload, created_at) SELECT :eventId, run.id, :eventSequence, :eventType, :eventStepId, :eventStepKey, "
                         + "CAST(:eventPayload AS jsonb), :eventCreatedAt FROM run")
                 .bindMethods(row)
+                .bind("traceparent", traceparent)
                 .bind("eventId", first.id())
                 .bind("eventSequence", first.sequence())
                 .bind("eventType", first.eventType())
@@ -191,10 +193,15 @@ public interface RunDao extends SqlObject {
     // because attaching this interface costs more than the statements (see Daos).
 
     /** The next due run no other transaction holds: the engine's claim. */
-    static Optional<RunRow> claimDue(Handle h) {
-        return h.createQuery("SELECT " + COLUMNS
-                        + " FROM runs WHERE due_at <= now() ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED")
-                .mapTo(RunRow.class)
+    /** A run claimed by the engine, with the traceparent of the request or step that started it. */
+    record Due(RunRow row, String traceparent) {}
+
+    static Optional<Due> claimDue(Handle h) {
+        return h.createQuery(
+                        "SELECT " + COLUMNS
+                                + ", traceparent FROM runs WHERE due_at <= now() ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED")
+                .map((rs, ctx) -> new Due(
+                        ctx.findRowMapperFor(RunRow.class).orElseThrow().map(rs, ctx), rs.getString("traceparent")))
                 .findOne();
     }
 

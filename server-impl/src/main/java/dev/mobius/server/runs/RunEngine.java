@@ -3,6 +3,11 @@ package dev.mobius.server.runs;
 import dev.mobius.server.db.DatabaseFailures;
 import dev.mobius.server.db.FailureLog;
 import dev.mobius.server.threads.Threads;
+import dev.mobius.server.tracing.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
 import java.util.List;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
@@ -27,12 +32,14 @@ public final class RunEngine implements AutoCloseable {
     private final Jdbi jdbi;
     private final RunMachine machine;
     private final RunWakeups wakeups;
+    private final Tracing tracing;
     private final List<Thread> threads;
     private final FailureLog failures = new FailureLog(log, "run engine");
     private volatile boolean running = true;
 
-    public RunEngine(Jdbi jdbi, RunMachine machine, RunWakeups wakeups, int threadCount) {
+    public RunEngine(Jdbi jdbi, RunMachine machine, RunWakeups wakeups, Tracing tracing, int threadCount) {
         this.jdbi = jdbi;
+        this.tracing = tracing;
         this.machine = machine;
         this.wakeups = wakeups;
         this.threads = java.util.stream.IntStream.range(0, threadCount)
@@ -86,17 +93,31 @@ public final class RunEngine implements AutoCloseable {
     boolean advanceOne() {
         java.util.concurrent.atomic.AtomicReference<String> claimed =
                 new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Span> span = new java.util.concurrent.atomic.AtomicReference<>();
         try {
             return jdbi.inTransaction(h -> {
-                Optional<RunRow> due = RunDao.claimDue(h);
+                Optional<RunDao.Due> due = RunDao.claimDue(h);
                 if (due.isEmpty()) {
                     return false;
                 }
-                claimed.set(due.get().id());
-                machine.advance(h, due.get());
+                RunRow row = due.get().row();
+                claimed.set(row.id());
+                span.set(advanceSpan(due.get()));
+                // Current while the machine works: what the advance queues (jobs, invocations,
+                // deliveries, child runs) stores this span as its parent.
+                Scope scope = Tracing.current(span.get());
+                try {
+                    machine.advance(h, row);
+                } finally {
+                    scope.close();
+                }
                 return true;
             });
         } catch (RuntimeException e) {
+            if (span.get() != null) {
+                span.get().recordException(e);
+                span.get().setStatus(StatusCode.ERROR);
+            }
             String runId = claimed.get();
             if (runId == null || DatabaseFailures.isUnavailable(e)) {
                 // Nothing to set aside: the advance rolled back with the connection, the run stays due.
@@ -110,7 +131,26 @@ public final class RunEngine implements AutoCloseable {
                     RETRY_FAILED_ADVANCE_SECONDS,
                     runId));
             return true;
+        } finally {
+            if (span.get() != null) {
+                span.get().end(); // after the commit (or the rollback): the span covers the transition
+            }
         }
+    }
+
+    /** The span of one transition, in the trace of the request (or step) that started the run. */
+    private Span advanceSpan(RunDao.Due due) {
+        Span span = tracing.startFrom("run.advance", SpanKind.INTERNAL, due.traceparent());
+        if (span.isRecording()) {
+            RunRow row = due.row();
+            span.setAttribute("mobius.run.id", row.id());
+            span.setAttribute("mobius.run.status", row.status());
+            span.setAttribute("mobius.project.id", row.projectId());
+            span.setAttribute("mobius.automation.id", row.automationId());
+            span.setAttribute("mobius.automation.name", row.automationName());
+            span.setAttribute("mobius.automation.version", row.automationVersion());
+        }
+        return span;
     }
 
     @Override

@@ -14,6 +14,7 @@ import dev.mobius.server.http.Validator;
 import dev.mobius.server.ids.Ids;
 import dev.mobius.server.json.Json;
 import dev.mobius.server.time.Times;
+import dev.mobius.server.tracing.TraceContext;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -159,7 +160,8 @@ public final class RunStarter {
                         null,
                         null,
                         Json.write(mapper, Map.of("status", "queued")),
-                        now));
+                        now),
+                TraceContext.current()); // the engine's spans of this run continue the starter's trace
         lifecycle.runChanged(h, row.projectId(), row.id(), List.of("run.queued"));
         return row;
     }

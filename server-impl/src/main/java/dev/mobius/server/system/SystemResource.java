@@ -43,17 +43,32 @@ public final class SystemResource implements SystemApi {
     public Response getReadiness() {
         Readiness readiness = loops.get();
         java.util.List<String> stopped = readiness == null ? java.util.List.of() : readiness.stopped();
+        java.util.Map<String, dev.mobius.api.model.LoopState> byLoop = null;
+        if (readiness != null) {
+            byLoop = new java.util.LinkedHashMap<>();
+            for (var loop : readiness.loops().entrySet()) {
+                byLoop.put(
+                        loop.getKey(),
+                        loop.getValue()
+                                ? dev.mobius.api.model.LoopState.RUNNING
+                                : dev.mobius.api.model.LoopState.STOPPED);
+            }
+        }
         if (!stopped.isEmpty()) {
             log.warn("not ready: background loops stopped: {}", stopped);
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .header(
                             jakarta.ws.rs.core.HttpHeaders.RETRY_AFTER,
                             dev.mobius.server.http.ApiException.DATABASE_RETRY_AFTER_SECONDS)
-                    .entity(new HealthStatus().status(HealthStatus.StatusEnum.UNAVAILABLE))
+                    .entity(new HealthStatus()
+                            .status(HealthStatus.StatusEnum.UNAVAILABLE)
+                            .loops(byLoop))
                     .build();
         }
         if (database.available()) {
-            return Response.ok(new HealthStatus().status(HealthStatus.StatusEnum.READY))
+            return Response.ok(new HealthStatus()
+                            .status(HealthStatus.StatusEnum.READY)
+                            .loops(byLoop))
                     .build();
         }
         return Response.status(Response.Status.SERVICE_UNAVAILABLE)

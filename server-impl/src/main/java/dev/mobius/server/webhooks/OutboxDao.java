@@ -27,8 +27,8 @@ public interface OutboxDao {
 
     @SqlBatch(
             "INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_type, run_id, body, status, attempts, due_at, "
-                    + "created_at, interaction_id, callback_url, callback_secret, callback_secret_version) "
+                    + "created_at, interaction_id, callback_url, callback_secret, callback_secret_version, traceparent) "
                     + "VALUES (:id, :webhookId, :projectId, :eventType, :runId, :body, 'pending', 0, :dueAt, :createdAt, "
-                    + ":interactionId, :callbackUrl, :callbackSecret, :callbackSecretVersion)")
+                    + ":interactionId, :callbackUrl, :callbackSecret, :callbackSecretVersion, :traceparent)")
     void insertDeliveries(@BindMethods List<DeliveryRow> rows);
 }

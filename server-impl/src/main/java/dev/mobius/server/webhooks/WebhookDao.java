@@ -16,7 +16,7 @@ public interface WebhookDao extends SqlObject {
             + "failing_since, created_by, updated_by, created_at, updated_at";
     String DELIVERY_COLUMNS =
             "id, webhook_id, project_id, event_type, run_id, body, status, attempts, last_error, due_at, created_at, "
-                    + "delivered_at, interaction_id, callback_url, callback_secret, callback_secret_version";
+                    + "delivered_at, interaction_id, callback_url, callback_secret, callback_secret_version, traceparent";
 
     // ---- webhooks -----------------------------------------------------------------------------
 

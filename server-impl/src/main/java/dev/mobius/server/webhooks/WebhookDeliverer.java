@@ -14,6 +14,7 @@ import dev.mobius.server.secrets.SecretRow;
 import dev.mobius.server.secrets.SecretStore;
 import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.threads.Threads;
+import dev.mobius.server.tracing.Tracing;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -108,14 +109,15 @@ public final class WebhookDeliverer implements AutoCloseable {
             AuditTrail audit,
             ObjectMapper mapper,
             OutboundGuard guard,
-            WebhookSettings settings) {
+            WebhookSettings settings,
+            Tracing tracing) {
         this.jdbi = jdbi;
         this.ids = ids;
         this.secrets = secrets;
         this.audit = audit;
         this.mapper = mapper;
         this.settings = settings;
-        this.sender = new WebhookSender(guard, settings);
+        this.sender = new WebhookSender(guard, settings, tracing);
         this.permits = new Semaphore(settings.maxInFlight());
         this.senders = Executors.newFixedThreadPool(settings.maxInFlight(), Threads.numberedDaemons("webhook-sender"));
         this.claimer = new PollingLoop("webhook-claimer", POLL_MILLIS, this::claimRound);
@@ -290,7 +292,8 @@ public final class WebhookDeliverer implements AutoCloseable {
                             d.body().getBytes(StandardCharsets.UTF_8),
                             a.key(),
                             a.secretRef(),
-                            a.secretVersion()));
+                            a.secretVersion()),
+                    d.traceparent());
         } catch (RuntimeException e) {
             outcome = new WebhookSender.Outcome(null, "network error: " + e.getMessage(), true, null, 0);
         }

@@ -9,6 +9,7 @@ import dev.mobius.server.runs.RunDao;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.RunService;
 import dev.mobius.server.time.Times;
+import dev.mobius.server.tracing.TraceContext;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -158,7 +159,8 @@ public final class WebhookOutbox implements Lifecycle {
                 interactionId,
                 c.url(),
                 c.secretName(),
-                c.secretVersion())));
+                c.secretVersion(),
+                TraceContext.current())));
         Daos.of(h, OutboxDao.class).insertDeliveries(rows);
         h.afterCommit(committed);
     }

@@ -2,6 +2,8 @@ package dev.mobius.server.webhooks;
 
 import dev.mobius.server.outbound.OutboundGuard;
 import dev.mobius.server.signing.SignatureV1;
+import dev.mobius.server.tracing.OutboundSpan;
+import dev.mobius.server.tracing.Tracing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -43,10 +45,12 @@ final class WebhookSender {
     private final HttpClient client;
     private final OutboundGuard guard;
     private final WebhookSettings settings;
+    private final Tracing tracing;
 
-    WebhookSender(OutboundGuard guard, WebhookSettings settings) {
+    WebhookSender(OutboundGuard guard, WebhookSettings settings, Tracing tracing) {
         this.guard = guard;
         this.settings = settings;
+        this.tracing = tracing;
         this.client = HttpClient.newBuilder()
                 .connectTimeout(settings.connectTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER)
@@ -54,13 +58,36 @@ final class WebhookSender {
                 .build();
     }
 
-    Outcome send(String url, Message m) {
+    /**
+     * One attempt inside a client span whose parent is {@code traceparent} (the change that queued
+     * the delivery); the receiver gets the span's {@code traceparent} header when tracing is on.
+     */
+    Outcome send(String url, Message m, String traceparent) {
+        URI target;
+        try {
+            target = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            target = null;
+        }
+        OutboundSpan span = tracing.outbound("webhook.deliver", "POST", target, traceparent)
+                .attribute("mobius.delivery.id", m.deliveryId())
+                .attribute("mobius.event.type", m.eventType());
+        Outcome outcome = attempt(url, m, span.traceparent());
+        if (outcome.status() != null) {
+            span.answered(outcome.status());
+        } else {
+            span.failed(outcome.retryable() ? "network_error" : "refused");
+        }
+        return outcome;
+    }
+
+    private Outcome attempt(String url, Message m, String traceHeader) {
         long start = System.nanoTime();
         try {
             URI uri = URI.create(url);
             guard.check(uri);
             long ts = System.currentTimeMillis() / 1000;
-            HttpRequest request = HttpRequest.newBuilder(uri)
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri)
                     .timeout(settings.requestTimeout())
                     .header("Content-Type", "application/json")
                     .header("User-Agent", USER_AGENT)
@@ -72,9 +99,12 @@ final class WebhookSender {
                     .header("X-Mobius-Secret-Ref", m.secretRef())
                     .header("X-Mobius-Secret-Version", Integer.toString(m.secretVersion()))
                     .header("Idempotency-Key", m.deliveryId())
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(m.body()))
-                    .build();
-            HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(m.body()));
+            if (traceHeader != null) {
+                request.header("traceparent", traceHeader);
+            }
+            HttpResponse<InputStream> response =
+                    client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
             int status = response.statusCode();
             String start200;
             try (InputStream in = response.body()) {

@@ -27,6 +27,7 @@ import dev.mobius.server.tenancy.Caller;
 import dev.mobius.server.tenancy.ProjectAccess;
 import dev.mobius.server.tenancy.ProjectRow;
 import dev.mobius.server.time.Times;
+import dev.mobius.server.tracing.TraceContext;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -307,7 +308,8 @@ public final class WebhookService {
                         Json.write(mapper, body).getBytes(StandardCharsets.UTF_8),
                         found.key(),
                         secretRef(row.id()),
-                        row.secretVersion()));
+                        row.secretVersion()),
+                TraceContext.current()); // a ping is part of the request that asked for it
         return new PingWebhookResult()
                 .success(outcome.delivered())
                 .statusCode(outcome.status())

@@ -114,7 +114,8 @@ final class ClaimDispatcher implements AutoCloseable {
                         j.leaseToken(),
                         j.claimAttempt(),
                         queue.leaseSeconds(),
-                        queue.heartbeatSeconds()));
+                        queue.heartbeatSeconds(),
+                        j.traceparent()));
             }
             connections.send(c, new Frames.Claimed(claim.messageId(), out));
         }

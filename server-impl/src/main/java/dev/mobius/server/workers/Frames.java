@@ -90,6 +90,7 @@ public final class Frames {
 
     public record ProtocolError(String code, String message) {}
 
+    /** A job under a lease; {@code traceparent} (W3C) is the trace the job belongs to, when tracing is on. */
     public record ClaimedJob(
             String id,
             String kind,
@@ -109,7 +110,8 @@ public final class Frames {
             String leaseToken,
             Integer claimAttempt,
             Integer leaseDurationSeconds,
-            Integer heartbeatCadenceSeconds) {}
+            Integer heartbeatCadenceSeconds,
+            String traceparent) {}
 
     public record Register(
             String messageId,

@@ -242,6 +242,15 @@ class GithubWebhookTest {
         assertEquals(1, first.json().get("runs_started").asInt());
         assertFalse(first.json().get("duplicate").asBoolean());
         assertEquals(1, flowRuns(pushFlow, "push-1"), "the push automation started");
+        assertEquals(
+                1,
+                count(
+                        server,
+                        "SELECT count(*) FROM mogplex_flow_runs WHERE flow_id = ? AND idempotency_key = ?"
+                                + " AND metadata->>'source' = 'github' AND metadata->>'dispatch_source' = 'github'",
+                        Ids.typed("flw", pushFlow),
+                        "github:push-1"),
+                "a delivery's run says GitHub started it");
         assertEquals(0, flowRuns(issueFlow, "push-1"), "the issue automation did not");
         assertEquals(0, flowRuns(mentionFlow, "push-1"));
         String eventText = server.server()

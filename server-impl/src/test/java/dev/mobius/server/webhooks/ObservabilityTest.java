@@ -109,7 +109,10 @@ class ObservabilityTest {
     void readinessFailsWhenABackgroundLoopStops() throws Exception {
         try (TestServer server = TestServer.start()) {
             Api api = new Api(server.baseUrl());
-            assertEquals(200, api.get("/readyz", null).status());
+            Api.Reply ready = api.get("/readyz", null);
+            assertEquals(200, ready.status());
+            assertEquals("running", ready.json().get("loops").get("engine").asText(), ready.toString());
+            assertEquals(5, ready.json().get("loops").size(), ready.toString());
             assertEquals(
                     List.of("engine", "dispatcher", "deliverer", "sweeper", "notifier"),
                     new ArrayList<>(server.server().readiness().loops().keySet()));
@@ -123,6 +126,8 @@ class ObservabilityTest {
             Api.Reply r = api.get("/readyz", null);
             assertEquals(503, r.status());
             assertEquals("unavailable", r.json().get("status").asText());
+            assertEquals("stopped", r.json().get("loops").get("dispatcher").asText(), r.toString());
+            assertEquals("running", r.json().get("loops").get("engine").asText(), r.toString());
             assertEquals(200, api.get("/healthz", null).status(), "alive all the same");
         }
     }
@@ -132,6 +137,10 @@ class ObservabilityTest {
                 HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode());
         assertTrue(r.body().contains("# TYPE "), "the Prometheus text format");
+        // Prometheus refuses a scrape without a content type; this one names the text format's version.
+        assertTrue(
+                r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"),
+                r.headers().map().toString());
         return r.body();
     }
 

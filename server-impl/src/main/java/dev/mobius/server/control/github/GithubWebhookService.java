@@ -268,7 +268,8 @@ public final class GithubWebhookService {
         input.put("delivery_id", deliveryId);
         input.set("payload", payload);
         try {
-            Map<String, Object> result = flows.trigger(owner, Ids.uuidOf(c.flowId()), "github:" + deliveryId, body);
+            Map<String, Object> result =
+                    flows.trigger(owner, Ids.uuidOf(c.flowId()), "github:" + deliveryId, body, "github");
             Object run = result.get("run");
             return run instanceof Map<?, ?> m && Boolean.TRUE.equals(m.get("started"));
         } catch (MogplexException e) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiPredicate;
 import java.util.function.Predicate;
@@ -27,6 +28,11 @@ import java.util.regex.Pattern;
 final class FlowCompiler {
     /** Where a node of the graph went: its step key on the engine (the node id). */
     record PlannedNode(String nodeId, String type, String label, String stepKey) {}
+
+    /** The trigger's commit and issue number, set on the run's inputs by the start (FlowService). */
+    private static final String TRIGGER_SHA = "{{ .inputs.trigger_sha }}";
+
+    private static final String TRIGGER_ISSUE = "{{ .inputs.trigger_issue }}";
 
     /** The engine spec, the engine graph, and the node plan kept beside them. */
     record Compiled(ObjectNode spec, ObjectNode graph, List<PlannedNode> plan) {}
@@ -181,6 +187,8 @@ final class FlowCompiler {
                         match.put(
                                 "issue.number",
                                 config.get("expectedIssueNumber").asLong());
+                    } else if (config.path("matchTriggerIssue").asBoolean(false)) {
+                        match.put("issue.number", TRIGGER_ISSUE);
                     }
                     String contains = config.path("bodyContains").asText("");
                     List<String> tests = new ArrayList<>();
@@ -201,12 +209,7 @@ final class FlowCompiler {
                     if (!conclusion.equals("any")) {
                         match.put("workflow_run.conclusion", conclusion);
                     }
-                    if (config.path("expectedSha").isTextual()
-                            && !config.get("expectedSha").asText().isBlank()) {
-                        match.put(
-                                "workflow_run.head_sha",
-                                config.get("expectedSha").asText());
-                    }
+                    expectedSha(config).ifPresent(sha -> match.put("workflow_run.head_sha", sha));
                 }
                 default -> {
                     // vercel_preview_ready: Vercel reports a ready preview as a successful deployment status
@@ -214,10 +217,7 @@ final class FlowCompiler {
                     match.put("deployment_status.state", "success");
                     match.put(
                             "deployment.environment", config.path("environment").asText());
-                    if (config.path("expectedSha").isTextual()
-                            && !config.get("expectedSha").asText().isBlank()) {
-                        match.put("deployment.sha", config.get("expectedSha").asText());
-                    }
+                    expectedSha(config).ifPresent(sha -> match.put("deployment.sha", sha));
                 }
             }
             c.set("match", match);
@@ -235,6 +235,18 @@ final class FlowCompiler {
             step.putObject("timeout").put("duration", millis + "ms");
         }
         return step;
+    }
+
+    /**
+     * The commit an await node waits on: its {@code expectedSha}, else with {@code matchTriggerSha}
+     * the run's trigger commit (a run started without one fails the node, naming the missing value).
+     */
+    private static Optional<String> expectedSha(JsonNode config) {
+        if (config.path("expectedSha").isTextual()
+                && !config.get("expectedSha").asText().isBlank()) {
+            return Optional.of(config.get("expectedSha").asText().strip());
+        }
+        return config.path("matchTriggerSha").asBoolean(false) ? Optional.of(TRIGGER_SHA) : Optional.empty();
     }
 
     /** Text inside a single-quoted expression string. */

@@ -391,7 +391,19 @@ public final class FlowService {
 
     // ---- trigger and runs -------------------------------------------------------------------------
 
+    /** A start through the API or MCP: the reference records {@code "mcp"} as the source of both. */
     public Map<String, Object> trigger(MogplexCaller caller, String automationId, String key, JsonNode body) {
+        return trigger(caller, automationId, key, body, "mcp");
+    }
+
+    /**
+     * Starts the published version of an automation once per idempotency key.
+     *
+     * @param source what started it, recorded as the run's {@code source} and {@code dispatch_source}
+     *     ({@code "mcp"} for API and MCP callers, {@code "github"} for a webhook delivery)
+     */
+    public Map<String, Object> trigger(
+            MogplexCaller caller, String automationId, String key, JsonNode body, String source) {
         if (body == null
                 || !body.isObject()
                 || !body.path("repoId").isTextual()
@@ -446,9 +458,9 @@ public final class FlowService {
             JsonNode graph = Json.read(mapper, version.graph(), JsonNode.class);
             String event = startEvent(graph);
             Map<String, Object> metadata = new LinkedHashMap<>(Json.toObject(mapper, given));
-            metadata.put("source", "mcp");
+            metadata.put("source", source);
             metadata.put("source_type", event == null ? "flow" : event);
-            metadata.put("dispatch_source", "mcp");
+            metadata.put("dispatch_source", source);
             metadata.put("flow_id", Ids.uuidOf(flow.id()));
             metadata.put("flow_version_id", Ids.uuidOf(version.id()));
             metadata.put("repo_id", Ids.uuidOf(typedRepo));
@@ -457,6 +469,8 @@ public final class FlowService {
             metadata.put("default_branch", repo.get("default_branch"));
             Map<String, Object> inputs = new LinkedHashMap<>(metadata);
             inputs.put("trigger", Json.toObject(mapper, given));
+            triggerCommit(given).ifPresent(sha -> inputs.put("trigger_sha", sha));
+            triggerIssue(given).ifPresent(number -> inputs.put("trigger_issue", number));
             inputs.put("repository_id", typedRepo);
             inputs.put("base_branch", repo.get("default_branch"));
             AutomationRow automation = automationById(h, flow.automationId())
@@ -743,6 +757,43 @@ public final class FlowService {
             }
         }
         return null;
+    }
+
+    /**
+     * The commit a start is about, for await nodes with {@code matchTriggerSha}: the input's {@code sha},
+     * else from a GitHub delivery's payload (a push's {@code after}, a pull request's head, a workflow
+     * run's or check suite's head).
+     */
+    static Optional<String> triggerCommit(JsonNode input) {
+        JsonNode payload = input.path("payload");
+        for (JsonNode candidate : List.of(
+                input.path("sha"),
+                payload.path("after"),
+                payload.path("pull_request").path("head").path("sha"),
+                payload.path("workflow_run").path("head_sha"),
+                payload.path("check_suite").path("head_sha"))) {
+            if (candidate.isTextual() && !candidate.asText().isBlank()) {
+                return Optional.of(candidate.asText().strip());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The issue or pull request a start is about, for await nodes with {@code matchTriggerIssue}: the
+     * input's {@code issue_number}, else a GitHub delivery's issue or pull request number.
+     */
+    static Optional<Long> triggerIssue(JsonNode input) {
+        JsonNode payload = input.path("payload");
+        for (JsonNode candidate : List.of(
+                input.path("issue_number"),
+                payload.path("issue").path("number"),
+                payload.path("pull_request").path("number"))) {
+            if (candidate.canConvertToLong() && candidate.isIntegralNumber()) {
+                return Optional.of(candidate.asLong());
+            }
+        }
+        return Optional.empty();
     }
 
     private static String sourceKind(JsonNode graph) {

@@ -296,9 +296,16 @@ public final class AgentRunService {
 
     /** Cancels the unfinished agent runs an automation run started (the automation run was cancelled). */
     public void cancelForAutomationRun(Handle h, String automationRunId, String reason) {
+        cancelForAutomationStep(h, automationRunId, null, reason);
+    }
+
+    /** Cancels the agent runs one step of an automation run started ({@code stepKey} null: every step's). */
+    public void cancelForAutomationStep(Handle h, String automationRunId, String stepKey, String reason) {
         List<String> open = h.createQuery("SELECT id FROM mogplex_runs WHERE automation_run_id = :r "
+                        + "AND (CAST(:step AS text) IS NULL OR automation_step_key = :step) "
                         + "AND status IN ('pending', 'streaming') ORDER BY id")
                 .bind("r", automationRunId)
+                .bind("step", stepKey)
                 .mapTo(String.class)
                 .list();
         for (String id : open) {

@@ -12,6 +12,7 @@ import dev.mobius.server.mogplex.sandboxes.SandboxService;
 import dev.mobius.server.runs.RunRow;
 import dev.mobius.server.runs.StepCall;
 import dev.mobius.server.runs.StepKind;
+import dev.mobius.server.runs.StepRow;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -170,6 +171,11 @@ public final class HarnessStep implements StepKind {
             case "cancelled" -> new Failed("harness_cancelled", "the agent run was cancelled", false, null);
             default -> new Failed("harness_failed", r.error() == null ? "the harness failed" : r.error(), false, null);
         };
+    }
+
+    @Override
+    public void cancel(Handle h, RunRow run, StepRow step, String reason) {
+        runs.cancelForAutomationStep(h, run.id(), step.stepKey(), reason);
     }
 
     @Override

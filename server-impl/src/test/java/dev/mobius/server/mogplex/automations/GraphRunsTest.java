@@ -416,6 +416,62 @@ class GraphRunsTest extends SharedServerTest {
         assertEquals("ship", output(d, "shape").get("label").asText());
     }
 
+    @Test
+    void aCiAwaitWithMatchTriggerShaWaitsForTheTriggersCommitOnly() throws Exception {
+        G g = new G()
+                .node(
+                        "ci",
+                        "await_event",
+                        Map.of(
+                                "label",
+                                "CI",
+                                "config",
+                                Map.of(
+                                        "kind",
+                                        "ci_workflow_completed",
+                                        "workflowName",
+                                        "build",
+                                        "conclusion",
+                                        "success",
+                                        "matchTriggerSha",
+                                        true)))
+                .edge("agent-1", "ci")
+                .edge("ci", "end");
+        String flow = publish(g);
+        String run = trigger(flow, Map.of("sha", "c0ffee1"));
+        eventually(
+                "the branch waits for CI",
+                () -> "running".equals(nodes(detail(flow, run)).get("ci")));
+
+        // Another commit's build, and a failed build of the right commit, do not resume it.
+        workflowRun("0ddba11", "success");
+        workflowRun("c0ffee1", "failure");
+        Thread.sleep(500);
+        assertEquals("running", nodes(detail(flow, run)).get("ci"));
+        workflowRun("c0ffee1", "success");
+        JsonNode d = awaitStatus(flow, run, "success", "failed", "cancelled");
+        assertEquals("success", d.get("status").asText(), d.toString());
+        assertEquals(
+                "c0ffee1", output(d, "ci").get("workflow_run").get("head_sha").asText());
+
+        // A start that names no commit fails the node, saying which value it lacked.
+        String unnamed = trigger(flow, Map.of());
+        JsonNode failed = awaitStatus(flow, unnamed, "success", "failed", "cancelled");
+        assertEquals("failed", failed.get("status").asText(), failed.toString());
+        assertTrue(failed.toString().contains("trigger_sha"), failed.toString());
+    }
+
+    static void workflowRun(String sha, String conclusion) {
+        Map<String, Object> payload = Map.of(
+                "action",
+                "completed",
+                "workflow_run",
+                Map.of("name", "build", "conclusion", conclusion, "head_sha", sha),
+                "repository",
+                Map.of("full_name", "acme/graphs"));
+        publish("github.workflow_run.completed", payload);
+    }
+
     /** Publishes a GitHub event as the GitHub webhook route does: GitHub's body, in the user's project. */
     static void github(String type, String repo, String label) {
         Map<String, Object> payload = Map.of(
@@ -429,6 +485,10 @@ class GraphRunsTest extends SharedServerTest {
                 Map.of("number", 17, "labels", List.of(Map.of("name", label), Map.of("name", "x"))),
                 "files",
                 List.of("src/a.java", "docs/guide/intro.md"));
+        publish(type, payload);
+    }
+
+    static void publish(String type, Map<String, Object> payload) {
         server.server().database().jdbi().useTransaction(h -> {
             String project = h.createQuery("SELECT project_id FROM users WHERE username = 'admin'")
                     .mapTo(String.class)
@@ -452,15 +512,7 @@ class GraphRunsTest extends SharedServerTest {
                 .edge("shipped", "end")
                 .edge("held", "end");
         String flow = publish(g);
-        String principal = server.server()
-                .database()
-                .jdbi()
-                .withHandle(h -> h.createQuery("SELECT principal_id FROM users WHERE username = 'admin'")
-                        .mapTo(String.class)
-                        .one());
-        Api.Reply key = api.post(V1 + "/api-keys", KEY, Map.of("name", "approver", "principal_id", principal));
-        assertEquals(201, key.status(), key.toString());
-        String userKey = key.json().get("key").asText();
+        String userKey = approverKey("approver");
 
         String yes = trigger(flow, Map.of());
         String interaction = awaitInteraction(yes);
@@ -489,13 +541,82 @@ class GraphRunsTest extends SharedServerTest {
         assertEquals("success", nodes(n).get("held"));
     }
 
+    @Test
+    void anApprovalTimingOutOnOneBranchLeavesTheOtherBranchsApprovalOpen() throws Exception {
+        G g = new G()
+                .node(
+                        "quick",
+                        "await_event",
+                        Map.of(
+                                "label",
+                                "Quick",
+                                "timeout",
+                                Map.of("value", 0.03, "unit", "minutes"),
+                                "config",
+                                Map.of("kind", "manual_approval", "prompt", "Now?")))
+                .node(
+                        "patient",
+                        "await_event",
+                        Map.of("label", "Patient", "config", Map.of("kind", "manual_approval", "prompt", "Later?")))
+                .vars("late", "late", "yes")
+                .node("fan", "parallel", Map.of("label", "Fan out"))
+                .node("join", "join", Map.of("label", "Join", "policy", "wait_for_all"))
+                .edge("agent-1", "fan")
+                .edge("fan", "quick")
+                .edge("fan", "patient")
+                .edge("quick", "join")
+                .edge("quick", "late", "error")
+                .edge("late", "join")
+                .edge("patient", "join")
+                .edge("join", "end");
+        String flow = publish(g);
+        String userKey = approverKey("patient approver");
+
+        String run = trigger(flow, Map.of());
+        String patient = awaitInteraction(run, "patient");
+        eventually(
+                "the quick approval times out",
+                () -> "failed".equals(nodes(detail(flow, run)).get("quick")));
+        assertEquals(
+                "pending",
+                api.get(V1 + "/interactions/" + patient, userKey)
+                        .json()
+                        .get("status")
+                        .asText(),
+                "the other branch's approval is still open");
+        assertEquals("running", nodes(detail(flow, run)).get("patient"));
+        Api.Reply answered = api.post(V1 + "/interactions/" + patient + "/respond", userKey, Map.of("value", true));
+        assertEquals(200, answered.status(), answered.toString());
+        JsonNode d = awaitStatus(flow, run, "success", "failed", "cancelled");
+        assertEquals("success", d.get("status").asText(), d.toString());
+        assertEquals("success", nodes(d).get("patient"));
+        assertEquals("success", nodes(d).get("late"));
+    }
+
+    /** A /v1 key of the flow's publisher, who is asked for manual approvals. */
+    static String approverKey(String name) {
+        String principal = server.server()
+                .database()
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT principal_id FROM users WHERE username = 'admin'")
+                        .mapTo(String.class)
+                        .one());
+        Api.Reply key = api.post(V1 + "/api-keys", KEY, Map.of("name", name, "principal_id", principal));
+        assertEquals(201, key.status(), key.toString());
+        return key.json().get("key").asText();
+    }
+
     static String awaitInteraction(String run) throws InterruptedException {
+        return awaitInteraction(run, "approve");
+    }
+
+    static String awaitInteraction(String run, String node) throws InterruptedException {
         String[] found = new String[1];
         eventually("the approval is asked", () -> {
             for (JsonNode s : api.get(V1 + "/runs/" + Ids.typed("run", run) + "/steps", KEY)
                     .json()
                     .get("items")) {
-                if (s.get("step_key").asText().equals("approve")
+                if (s.get("step_key").asText().equals(node)
                         && s.get("status").asText().equals("suspended")) {
                     found[0] = s.get("wait_id").asText();
                     return true;
