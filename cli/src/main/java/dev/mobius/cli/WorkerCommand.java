@@ -135,6 +135,10 @@ final class WorkerCommand implements Cli.Runnable {
         env.put("MOBIUS_JOB_ID", String.valueOf(job.jobId()));
         env.put("MOBIUS_RUN_ID", String.valueOf(job.runId()));
         env.put("MOBIUS_ACTION_NAME", String.valueOf(job.actionName()));
+        if (job.traceparent() != null) {
+            // The name OpenTelemetry's environment propagation reads, so a traced script joins the trace.
+            env.put("TRACEPARENT", job.traceparent());
+        }
         File errors = File.createTempFile("mobius-action", ".err");
         pb.redirectError(errors);
         Process p = pb.start();

@@ -80,6 +80,7 @@ public final class ConfigFile {
             "MOBIUS_GITHUB_WEBHOOK_SECRET",
             "MOBIUS_METRICS_PORT",
             "MOBIUS_LOG_FORMAT",
+            "MOBIUS_LOOP_STALL_SECONDS",
             "MOBIUS_OTLP_ENDPOINT");
 
     /** Larger files are refused: a configuration file is a few kilobytes. */

@@ -447,7 +447,14 @@ public final class MobiusServer implements AutoCloseable {
 
             // Generations on the operator's model endpoint: claimed from the job queue by every node.
             ServerGenerations serverGenerations = new ServerGenerations(
-                    jdbi, mapper, jobDispatch, secretStore, notifier, config.models(), tuning.workerPollMillis());
+                    jdbi,
+                    mapper,
+                    jobDispatch,
+                    secretStore,
+                    notifier,
+                    config.models(),
+                    tracing,
+                    tuning.workerPollMillis());
             // Environments: worker environments run exec, files and logs as jobs pinned to them; no
             // provider of machines is configured, so provider environments answer provider_unavailable.
             EnvironmentService environments = new EnvironmentService(
@@ -731,13 +738,21 @@ public final class MobiusServer implements AutoCloseable {
             readiness.set(dev.mobius.server.background.Readiness.of(
                     threadsBefore,
                     List.of(
-                            new dev.mobius.server.background.Readiness.Loop("engine", List.of("run-engine-")),
                             new dev.mobius.server.background.Readiness.Loop(
-                                    "dispatcher", List.of("event-dispatcher", "worker-dispatch")),
+                                    "engine", List.of("run-engine-"), engine.heartbeats()),
                             new dev.mobius.server.background.Readiness.Loop(
-                                    "deliverer", List.of("webhook-claimer", "webhook-recorder")),
-                            new dev.mobius.server.background.Readiness.Loop("sweeper", List.of("worker-timers")),
-                            new dev.mobius.server.background.Readiness.Loop("notifier", List.of("db-notifier")))));
+                                    "dispatcher",
+                                    List.of("event-dispatcher", "worker-dispatch"),
+                                    List.of(dispatcher.heartbeat(), workerHub.dispatchHeartbeat())),
+                            new dev.mobius.server.background.Readiness.Loop(
+                                    "deliverer",
+                                    List.of("webhook-claimer", "webhook-recorder"),
+                                    webhookDeliverer.heartbeats()),
+                            new dev.mobius.server.background.Readiness.Loop(
+                                    "sweeper", List.of("worker-timers"), List.of(workerHub.timerHeartbeat())),
+                            new dev.mobius.server.background.Readiness.Loop(
+                                    "notifier", List.of("db-notifier"), List.of(notifier.heartbeat()))),
+                    dev.mobius.server.background.LoopStall.from(env)));
             if (metrics != null) {
                 readiness
                         .get()
@@ -748,7 +763,9 @@ public final class MobiusServer implements AutoCloseable {
                                         "mobius.loop.up",
                                         io.micrometer.core.instrument.Tags.of("loop", loop),
                                         readiness.get(),
-                                        r -> r.loops().get(loop) ? 1 : 0));
+                                        r -> r.loops().get(loop) == dev.mobius.server.background.Readiness.State.RUNNING
+                                                ? 1
+                                                : 0));
                 int metricsPort = metrics.serve(config.bind(), dev.mobius.server.metrics.Metrics.port(env));
                 log.info("Mobius metrics on http://{}:{}/metrics", config.bind(), metricsPort);
             }

@@ -215,6 +215,7 @@ public record ServerConfig(
             "                  MOBIUS_WEBHOOK_DISABLE_AFTER  how long every delivery attempt to a webhook must fail before it is disabled (default 5d)",
             "                  MOBIUS_WEBHOOK_TIMEOUT_MS  time a webhook receiver has to answer (default 10000)",
             "                  MOBIUS_MAX_REQUEST_BODY_BYTES  largest request body accepted (default 1048576)",
+            "                  MOBIUS_LOOP_STALL_SECONDS  silence after which /readyz calls a background loop stalled (default 120)",
             "                  MOBIUS_OTLP_ENDPOINT  OTLP/HTTP collector base URL (e.g. http://collector:4318) spans are sent to",
             "                                       (<endpoint>/v1/traces); default: none, no traces",
             "  --model-endpoint  MOBIUS_MODEL_ENDPOINT  base URL of an OpenAI-compatible API the server generates with",

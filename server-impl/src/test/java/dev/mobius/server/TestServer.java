@@ -80,6 +80,14 @@ public final class TestServer implements AutoCloseable {
         return start(freshDirectory(), true, ServerConfig.DEFAULT_RATE_LIMITS, change);
     }
 
+    /** A throw-away server with a changed configuration that also reads {@code settings}. */
+    public static TestServer with(
+            java.util.function.UnaryOperator<ServerConfig> change, java.util.Map<String, String> settings) {
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.putAll(settings);
+        return start(freshDirectory(), true, ServerConfig.DEFAULT_RATE_LIMITS, change, env);
+    }
+
     /** A throw-away server that also reads {@code settings} (MOBIUS_* names) over the process environment. */
     public static TestServer withSettings(java.util.Map<String, String> settings) {
         java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());

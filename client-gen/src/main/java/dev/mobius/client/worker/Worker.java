@@ -165,6 +165,14 @@ public final class Worker implements AutoCloseable {
             return job.getClaimAttempt();
         }
 
+        /**
+         * The W3C trace context of the work that queued this job, when the server traces; a handler
+         * that calls other services sends it on as its {@code traceparent} header. Null otherwise.
+         */
+        public String traceparent() {
+            return job.getTraceparent();
+        }
+
         public String leaseToken() {
             return job.getLeaseToken();
         }

@@ -23,7 +23,7 @@ interface ServerGenerationDao {
                    updated_at = clock_timestamp()
               FROM picked WHERE j.id = picked.id
             RETURNING j.id, j.project_id, j.provider, j.model, j.spec::text AS spec, j.lease_token, j.claim_attempt,
-                      j.max_attempts, coalesce(j.timeout_seconds, :timeout) AS timeout_seconds,
+                      j.max_attempts, coalesce(j.timeout_seconds, :timeout) AS timeout_seconds, j.traceparent,
                       (SELECT a.model_route->>'mode' FROM agent_turns t JOIN agents a ON a.id = t.agent_id
                         WHERE t.id = j.agent_turn_id) AS route_mode""";
 

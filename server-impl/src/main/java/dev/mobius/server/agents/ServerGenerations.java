@@ -11,6 +11,8 @@ import dev.mobius.server.background.PollingLoop;
 import dev.mobius.server.db.Notifier;
 import dev.mobius.server.jobs.JobQueue;
 import dev.mobius.server.secrets.SecretStore;
+import dev.mobius.server.tracing.OutboundSpan;
+import dev.mobius.server.tracing.Tracing;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -62,6 +64,7 @@ public final class ServerGenerations implements AutoCloseable {
     private final JobQueue jobs;
     private final SecretStore secrets;
     private final ModelSettings settings;
+    private final Tracing tracing;
     private final HttpClient client;
     private final PollingLoop claimer;
     private final CallPool pool;
@@ -78,7 +81,8 @@ public final class ServerGenerations implements AutoCloseable {
             int attempt,
             int maxAttempts,
             int timeoutSeconds,
-            String routeMode) {}
+            String routeMode,
+            String traceparent) {}
 
     /** How one call ended: a result, a failure, or a wait before the next try. */
     record Outcome(Map<String, Object> result, String errorType, String message, Integer retryAfterSeconds) {
@@ -108,8 +112,10 @@ public final class ServerGenerations implements AutoCloseable {
             SecretStore secrets,
             Notifier notifier,
             ModelSettings settings,
+            Tracing tracing,
             long pollMillis) {
         this.jdbi = jdbi;
+        this.tracing = tracing;
         this.mapper = mapper;
         this.jobs = jobs;
         this.secrets = secrets;
@@ -167,7 +173,8 @@ public final class ServerGenerations implements AutoCloseable {
                         rs.getInt("claim_attempt"),
                         rs.getInt("max_attempts"),
                         rs.getInt("timeout_seconds"),
-                        rs.getString("route_mode")))
+                        rs.getString("route_mode"),
+                        rs.getString("traceparent")))
                 .list());
         for (Claimed job : claimed) {
             pool.submit(job.id(), () -> perform(job));
@@ -257,25 +264,37 @@ public final class ServerGenerations implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return Outcome.failed("invalid_request", e.getMessage());
         }
-        HttpRequest request = HttpRequest.newBuilder(settings.chatCompletions())
+        // A client span in the trace of the transition that queued the generation.
+        OutboundSpan span = tracing.outbound("model.generate", "POST", settings.chatCompletions(), job.traceparent())
+                .attribute("mobius.job.id", job.id())
+                .attribute("gen_ai.request.model", job.model());
+        HttpRequest.Builder request = HttpRequest.newBuilder(settings.chatCompletions())
                 .timeout(Duration.ofSeconds(job.timeoutSeconds()))
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json")
                 .header("Authorization", "Bearer " + key.get())
-                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
-                .build();
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        if (span.traceparent() != null) {
+            request.header("traceparent", span.traceparent());
+        }
         HttpResponse<String> response;
         try {
-            response = client.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            response = client.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         } catch (HttpTimeoutException e) {
+            span.failed("timeout");
             return Outcome.retry(
                     "model_unavailable",
                     "the model endpoint did not answer within " + job.timeoutSeconds() + " s",
                     null);
         } catch (IOException e) {
+            span.failed("network_error");
             return Outcome.retry("model_unavailable", "the model endpoint could not be reached: " + describe(e), null);
+        } catch (InterruptedException e) {
+            span.failed("cancelled");
+            throw e;
         }
         int status = response.statusCode();
+        span.answered(status);
         if (status == 408 || status == 429 || status >= 500) {
             return Outcome.retry(
                     "model_unavailable",

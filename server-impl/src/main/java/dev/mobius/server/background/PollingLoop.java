@@ -1,6 +1,7 @@
 package dev.mobius.server.background;
 
 import dev.mobius.server.db.FailureLog;
+import dev.mobius.server.threads.Heartbeat;
 import dev.mobius.server.threads.Threads;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
@@ -25,6 +26,7 @@ public final class PollingLoop implements AutoCloseable {
     private final BooleanSupplier unit;
     private final Thread thread;
     private final FailureLog failures;
+    private final Heartbeat heartbeat = new Heartbeat();
     private final Object signal = new Object();
     private boolean nudged;
     private volatile boolean running = true;
@@ -42,6 +44,11 @@ public final class PollingLoop implements AutoCloseable {
         thread.start();
     }
 
+    /** Beats once per round (readiness tells a stuck loop from a live one by it). */
+    public Heartbeat heartbeat() {
+        return heartbeat;
+    }
+
     /** Work arrived on this node: look now rather than after the idle wait. */
     public void nudge() {
         synchronized (signal) {
@@ -53,6 +60,7 @@ public final class PollingLoop implements AutoCloseable {
     private void loop() {
         long backOff = idleMillis;
         while (running) {
+            heartbeat.beat();
             boolean worked;
             try {
                 worked = unit.getAsBoolean();

@@ -44,6 +44,9 @@ public final class Notifier implements AutoCloseable {
 
     private final FailureLog failures = new FailureLog(log, "notification listener");
     private final Thread thread;
+    /** Beats each time the listener has waited for notifications (or tried to reconnect). */
+    private final dev.mobius.server.threads.Heartbeat heartbeat = new dev.mobius.server.threads.Heartbeat();
+
     private volatile boolean running = true;
 
     public Notifier(DataSource dataSource) {
@@ -57,6 +60,10 @@ public final class Notifier implements AutoCloseable {
         unlistened.add(topic);
     }
 
+    public dev.mobius.server.threads.Heartbeat heartbeat() {
+        return heartbeat;
+    }
+
     public void start() {
         thread.start();
     }
@@ -65,6 +72,7 @@ public final class Notifier implements AutoCloseable {
         long backoff = FIRST_BACKOFF_MILLIS;
         boolean reconnect = false;
         while (running) {
+            heartbeat.beat();
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(true);
                 unlistened.clear();
@@ -77,6 +85,7 @@ public final class Notifier implements AutoCloseable {
                 reconnect = true;
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (running) {
+                    heartbeat.beat();
                     if (!unlistened.isEmpty()) {
                         Set<String> fresh = Set.copyOf(unlistened);
                         unlistened.removeAll(fresh);

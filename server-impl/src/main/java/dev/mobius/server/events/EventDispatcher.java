@@ -36,6 +36,11 @@ public final class EventDispatcher implements AutoCloseable {
         this.loop = new PollingLoop("event-dispatcher", IDLE_MILLIS, this::dispatchOne);
     }
 
+    /** Beats once per dispatch round. */
+    public dev.mobius.server.threads.Heartbeat heartbeat() {
+        return loop.heartbeat();
+    }
+
     public void start() {
         loop.start();
     }

@@ -34,6 +34,9 @@ public final class RunEngine implements AutoCloseable {
     private final RunWakeups wakeups;
     private final Tracing tracing;
     private final List<Thread> threads;
+    /** One per thread: a stuck thread is noticed even while the others go on. */
+    private final List<dev.mobius.server.threads.Heartbeat> heartbeats;
+
     private final FailureLog failures = new FailureLog(log, "run engine");
     private volatile boolean running = true;
 
@@ -42,8 +45,11 @@ public final class RunEngine implements AutoCloseable {
         this.tracing = tracing;
         this.machine = machine;
         this.wakeups = wakeups;
+        this.heartbeats = java.util.stream.IntStream.range(0, threadCount)
+                .mapToObj(i -> new dev.mobius.server.threads.Heartbeat())
+                .toList();
         this.threads = java.util.stream.IntStream.range(0, threadCount)
-                .mapToObj(i -> new Thread(this::loop, "run-engine-" + i))
+                .mapToObj(i -> new Thread(() -> loop(heartbeats.get(i)), "run-engine-" + i))
                 .toList();
     }
 
@@ -56,9 +62,15 @@ public final class RunEngine implements AutoCloseable {
         wakeups.nudge();
     }
 
-    private void loop() {
+    /** Each engine thread's heartbeat. */
+    public List<dev.mobius.server.threads.Heartbeat> heartbeats() {
+        return heartbeats;
+    }
+
+    private void loop(dev.mobius.server.threads.Heartbeat heartbeat) {
         long backOff = IDLE_POLL_MILLIS;
         while (running) {
+            heartbeat.beat();
             try {
                 boolean advanced = advanceOne();
                 failures.succeeded();

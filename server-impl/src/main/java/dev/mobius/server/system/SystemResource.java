@@ -42,20 +42,19 @@ public final class SystemResource implements SystemApi {
     @Override
     public Response getReadiness() {
         Readiness readiness = loops.get();
-        java.util.List<String> stopped = readiness == null ? java.util.List.of() : readiness.stopped();
+        java.util.List<String> stopped = readiness == null ? java.util.List.of() : readiness.notRunning();
         java.util.Map<String, dev.mobius.api.model.LoopState> byLoop = null;
         if (readiness != null) {
             byLoop = new java.util.LinkedHashMap<>();
             for (var loop : readiness.loops().entrySet()) {
                 byLoop.put(
                         loop.getKey(),
-                        loop.getValue()
-                                ? dev.mobius.api.model.LoopState.RUNNING
-                                : dev.mobius.api.model.LoopState.STOPPED);
+                        dev.mobius.api.model.LoopState.fromValue(
+                                loop.getValue().name().toLowerCase(java.util.Locale.ROOT)));
             }
         }
         if (!stopped.isEmpty()) {
-            log.warn("not ready: background loops stopped: {}", stopped);
+            log.warn("not ready: background loops stopped or stalled: {}", stopped);
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .header(
                             jakarta.ws.rs.core.HttpHeaders.RETRY_AFTER,

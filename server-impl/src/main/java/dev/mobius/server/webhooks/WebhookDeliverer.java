@@ -97,6 +97,7 @@ public final class WebhookDeliverer implements AutoCloseable {
             new java.util.concurrent.LinkedBlockingQueue<>();
 
     private final Thread recorder;
+    private final dev.mobius.server.threads.Heartbeat recorderHeartbeat = new dev.mobius.server.threads.Heartbeat();
     private final AtomicInteger sent = new AtomicInteger();
     private volatile boolean starved;
     private volatile boolean sendersDone;
@@ -131,6 +132,11 @@ public final class WebhookDeliverer implements AutoCloseable {
 
     WebhookSender sender() {
         return sender;
+    }
+
+    /** The claimer's and the recorder's heartbeats. */
+    public List<dev.mobius.server.threads.Heartbeat> heartbeats() {
+        return List.of(claimer.heartbeat(), recorderHeartbeat);
     }
 
     public void start() {
@@ -310,6 +316,7 @@ public final class WebhookDeliverer implements AutoCloseable {
     private void recordLoop() {
         List<Result> batch = new ArrayList<>();
         while (!sendersDone || !outcomes.isEmpty()) {
+            recorderHeartbeat.beat();
             try {
                 Result first = outcomes.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
                 if (first == null) {

@@ -35,6 +35,7 @@ final class ClaimDispatcher implements AutoCloseable {
     private final Object signal = new Object();
     private final FailureLog dispatchFailures = new FailureLog(log, "worker dispatch");
     private final Thread thread = daemon(this::dispatchLoop, "worker-dispatch");
+    private final dev.mobius.server.threads.Heartbeat heartbeat = new dev.mobius.server.threads.Heartbeat();
     private volatile boolean running = true;
     private volatile boolean pollNow;
 
@@ -132,9 +133,15 @@ final class ClaimDispatcher implements AutoCloseable {
         }
     }
 
+    /** Beats once per dispatch pass. */
+    dev.mobius.server.threads.Heartbeat heartbeat() {
+        return heartbeat;
+    }
+
     private void dispatchLoop() {
         long lastPoll = System.nanoTime();
         while (running) {
+            heartbeat.beat();
             try {
                 synchronized (signal) {
                     if (wokenProjects.isEmpty() && !pollNow) {

@@ -37,6 +37,8 @@ public final class WorkerHub implements AutoCloseable {
     private final LeaseSweeper sweeper;
     private final long keepaliveMillis;
     private final long authCheckMillis;
+    /** Beats each time the lease sweep has run on the timer thread. */
+    private final dev.mobius.server.threads.Heartbeat timerHeartbeat = new dev.mobius.server.threads.Heartbeat();
 
     public WorkerHub(
             Jdbi jdbi,
@@ -71,10 +73,27 @@ public final class WorkerHub implements AutoCloseable {
         endpoint.register(port);
         claims.start();
         reports.start();
-        timers.scheduleWithFixedDelay(sweeper, 500, 500, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(
+                () -> {
+                    timerHeartbeat.beat();
+                    sweeper.run();
+                },
+                500,
+                500,
+                TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(endpoint::keepalive, keepaliveMillis, keepaliveMillis, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(
                 endpoint::recheckCredentials, authCheckMillis, authCheckMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** The claim dispatcher's heartbeat. */
+    public dev.mobius.server.threads.Heartbeat dispatchHeartbeat() {
+        return claims.heartbeat();
+    }
+
+    /** The timer thread's heartbeat (lease sweeps, keepalives, credential checks share it). */
+    public dev.mobius.server.threads.Heartbeat timerHeartbeat() {
+        return timerHeartbeat;
     }
 
     public int connectionCount() {

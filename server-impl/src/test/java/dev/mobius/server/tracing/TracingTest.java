@@ -237,6 +237,60 @@ class TracingTest {
     }
 
     @Test
+    void aServerSideGenerationCallsTheModelEndpointInTheTraceOfItsJob() throws Exception {
+        try (OtlpReceiver otlp = new OtlpReceiver();
+                Outside endpoint = new Outside();
+                TestServer server = TestServer.with(
+                        config -> config.withModels(new dev.mobius.server.agents.ModelSettings(
+                                List.of("openai/gpt-4o-mini"), null, endpoint.url("/v1"), 10, 4)),
+                        Map.of("MOBIUS_OTLP_ENDPOINT", otlp.endpoint()))) {
+            Api api = new Api(server.baseUrl());
+            Api.Reply secret = api.post(
+                    P + "/secrets", KEY, Map.of("name", "model-endpoint", "values", Map.of("api_key", "sk-test")));
+            assertEquals(201, secret.status(), secret.toString());
+            // A generation queued by a traced transition: its row keeps that transition's context.
+            server.server().database().jdbi().useHandle(h -> {
+                Map<String, Object> p = h.createQuery("SELECT id, org_id FROM projects WHERE handle = 'default'")
+                        .mapToMap()
+                        .one();
+                h.createUpdate("""
+                                INSERT INTO jobs (id, org_id, project_id, kind, origin, queue, spec, status, provider,
+                                                  model, executor_kind, max_attempts, traceparent, created_at, updated_at)
+                                VALUES ('job_traced_gen', :org, :project, 'llm_generation', 'agent_llm_call', 'default',
+                                        CAST(:spec AS jsonb), 'pending', 'openai', 'gpt-4o-mini', 'server_worker', 1,
+                                        :traceparent, clock_timestamp(), clock_timestamp())""")
+                        .bind("org", p.get("org_id"))
+                        .bind("project", p.get("id"))
+                        .bind("spec", "{\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]}")
+                        .bind("traceparent", CALLER)
+                        .execute();
+                h.execute("SELECT pg_notify('mobius_jobs', ?)", "w:" + p.get("id"));
+            });
+            awaitUntil(() -> endpoint.first("/v1/chat/completions").isPresent(), "the model endpoint was called");
+            String sent = endpoint.first("/v1/chat/completions").orElseThrow().traceparent();
+            assertNotNull(sent, "the call carries a traceparent");
+            assertTrue(sent.startsWith("00-" + TRACE_ID + "-"), sent);
+            awaitUntil(
+                    () -> {
+                        server.server().tracing().flush();
+                        return otlp.find(s -> s.span().getName().equals("model.generate"))
+                                .isPresent();
+                    },
+                    "the generation's span was exported");
+            Received call =
+                    otlp.find(s -> s.span().getName().equals("model.generate")).orElseThrow();
+            assertEquals(TRACE_ID, call.traceId());
+            assertEquals(Span.SpanKind.SPAN_KIND_CLIENT, call.span().getKind());
+            assertEquals(
+                    "00f067aa0ba902b7",
+                    HexFormat.of().formatHex(call.span().getParentSpanId().toByteArray()));
+            assertEquals("job_traced_gen", call.attribute("mobius.job.id"));
+            assertEquals("200", call.attribute("http.response.status_code"));
+            assertEquals("00-" + TRACE_ID + "-" + call.spanId() + "-01", sent);
+        }
+    }
+
+    @Test
     void aJobHandedToAWorkerCarriesTheTraceOfTheTransitionThatQueuedIt() throws Exception {
         try (OtlpReceiver otlp = new OtlpReceiver();
                 TestServer server = TestServer.withSettings(Map.of("MOBIUS_OTLP_ENDPOINT", otlp.endpoint()))) {

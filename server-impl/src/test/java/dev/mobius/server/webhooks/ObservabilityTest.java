@@ -116,19 +116,52 @@ class ObservabilityTest {
             assertEquals(
                     List.of("engine", "dispatcher", "deliverer", "sweeper", "notifier"),
                     new ArrayList<>(server.server().readiness().loops().keySet()));
-            assertTrue(server.server().readiness().stopped().isEmpty());
+            assertTrue(server.server().readiness().notRunning().isEmpty());
             // The event dispatcher's loop ends when its thread is interrupted, as at shutdown.
-            for (int i = 0; i < 100 && server.server().readiness().stopped().isEmpty(); i++) {
+            for (int i = 0; i < 100 && server.server().readiness().notRunning().isEmpty(); i++) {
                 server.server().readiness().threadsOf("dispatcher").forEach(Thread::interrupt);
                 Thread.sleep(50);
             }
-            assertEquals(List.of("dispatcher"), server.server().readiness().stopped());
+            assertEquals(List.of("dispatcher"), server.server().readiness().notRunning());
             Api.Reply r = api.get("/readyz", null);
             assertEquals(503, r.status());
             assertEquals("unavailable", r.json().get("status").asText());
             assertEquals("stopped", r.json().get("loops").get("dispatcher").asText(), r.toString());
             assertEquals("running", r.json().get("loops").get("engine").asText(), r.toString());
             assertEquals(200, api.get("/healthz", null).status(), "alive all the same");
+        }
+    }
+
+    @Test
+    void readinessReportsALoopHeldByALockAsStalledUntilItGoesRoundAgain() throws Exception {
+        try (TestServer server = TestServer.withSettings(Map.of("MOBIUS_LOOP_STALL_SECONDS", "2"))) {
+            Api api = new Api(server.baseUrl());
+            assertEquals(200, api.get("/readyz", null).status());
+            // The engine's next claim waits for this lock: its threads live but no longer go round.
+            try (org.jdbi.v3.core.Handle holder =
+                    server.server().database().jdbi().open()) {
+                holder.begin();
+                holder.execute("LOCK TABLE runs IN ACCESS EXCLUSIVE MODE");
+                Api.Reply stalled = api.get("/readyz", null);
+                for (int i = 0; i < 200 && stalled.status() != 503; i++) {
+                    Thread.sleep(50);
+                    stalled = api.get("/readyz", null);
+                }
+                assertEquals(503, stalled.status(), stalled.toString());
+                assertEquals(
+                        "stalled", stalled.json().get("loops").get("engine").asText(), stalled.toString());
+                assertEquals(
+                        "running", stalled.json().get("loops").get("notifier").asText(), "the notifier goes on");
+                assertTrue(server.server().readiness().notRunning().contains("engine"));
+                holder.rollback();
+            }
+            Api.Reply ready = api.get("/readyz", null);
+            for (int i = 0; i < 200 && ready.status() != 200; i++) {
+                Thread.sleep(50);
+                ready = api.get("/readyz", null);
+            }
+            assertEquals(200, ready.status(), "ready again once the loop goes round: " + ready);
+            assertEquals("running", ready.json().get("loops").get("engine").asText());
         }
     }
 
