@@ -350,13 +350,7 @@ final class GraphMachine {
     }
 
     private void releaseWait(RunState run, StepRow step, String reason) {
-        if (step == null || step.waitId() == null || !step.status().equals("suspended")) {
-            return;
-        }
-        StepKind kind = kinds.find(step.kind());
-        if (kind != null) {
-            kind.cancel(run.handle(), run.row(), step, reason);
-        }
+        kinds.releaseWait(run.handle(), run.row(), step, reason);
     }
 
     // ---- starting nodes -----------------------------------------------------------------------

@@ -303,15 +303,8 @@ public final class RunMachine {
         return Outcome.WAIT;
     }
 
-    /** Closes what a step that stops waiting early was waiting on. */
     private void releaseWait(RunState run, StepRow step, String reason) {
-        if (step == null || step.waitId() == null || !step.status().equals("suspended")) {
-            return;
-        }
-        StepKind kind = kinds.find(step.kind());
-        if (kind != null) {
-            kind.cancel(run.handle(), run.row(), step, reason);
-        }
+        kinds.releaseWait(run.handle(), run.row(), step, reason);
     }
 
     /**

@@ -30,4 +30,15 @@ public final class StepKinds implements StepShape.Registry {
     public List<StepKind> all() {
         return kinds;
     }
+
+    /** Closes what a suspended step that stops waiting early (timeout, failure, deadline) was waiting on. */
+    void releaseWait(org.jdbi.v3.core.Handle h, RunRow run, StepRow step, String reason) {
+        if (step == null || step.waitId() == null || !step.status().equals("suspended")) {
+            return;
+        }
+        StepKind kind = find(step.kind());
+        if (kind != null) {
+            kind.cancel(h, run, step, reason);
+        }
+    }
 }
