@@ -752,7 +752,7 @@ public final class MobiusServer implements AutoCloseable {
                                     "sweeper", List.of("worker-timers"), List.of(workerHub.timerHeartbeat())),
                             new dev.mobius.server.background.Readiness.Loop(
                                     "notifier", List.of("db-notifier"), List.of(notifier.heartbeat()))),
-                    dev.mobius.server.background.LoopStall.from(env)));
+                    java.time.Duration.ofSeconds(tuning.loopStallSeconds())));
             if (metrics != null) {
                 readiness
                         .get()

@@ -24,6 +24,8 @@ import java.util.Map;
  * @param streamWriters threads writing SSE frames ({@code MOBIUS_STREAM_WRITERS})
  * @param streamPendingBytes unsent bytes a slow SSE client may hold before it is dropped ({@code MOBIUS_STREAM_PENDING_BYTES})
  * @param streamStallMillis how long an SSE client may stall before it is dropped ({@code MOBIUS_STREAM_STALL_MS})
+ * @param loopStallSeconds how long a background loop may go without a round before readiness calls it
+ *     stalled ({@code MOBIUS_LOOP_STALL_SECONDS})
  */
 public record Tuning(
         int dbPoolSize,
@@ -42,10 +44,11 @@ public record Tuning(
         long workerDrainMillis,
         int streamWriters,
         int streamPendingBytes,
-        long streamStallMillis) {
+        long streamStallMillis,
+        long loopStallSeconds) {
 
     public static final Tuning DEFAULTS =
-            new Tuning(16, 3000, 500, 2, 8, 60, 20, 3, false, 1000, 20_000, 5_000, 8, 1000, 4, 256 * 1024, 5000);
+            new Tuning(16, 3000, 500, 2, 8, 60, 20, 3, false, 1000, 20_000, 5_000, 8, 1000, 4, 256 * 1024, 5000, 120);
 
     public static Tuning from(Map<String, String> env) {
         Tuning d = DEFAULTS;
@@ -67,7 +70,8 @@ public record Tuning(
                 positive(env, "MOBIUS_WORKER_DRAIN_MS", d.workerDrainMillis),
                 (int) positive(env, "MOBIUS_STREAM_WRITERS", d.streamWriters),
                 (int) positive(env, "MOBIUS_STREAM_PENDING_BYTES", d.streamPendingBytes),
-                positive(env, "MOBIUS_STREAM_STALL_MS", d.streamStallMillis));
+                positive(env, "MOBIUS_STREAM_STALL_MS", d.streamStallMillis),
+                positive(env, "MOBIUS_LOOP_STALL_SECONDS", d.loopStallSeconds));
     }
 
     /** The same, with a different job lease (tests that wait for leases to expire). */
@@ -89,7 +93,8 @@ public record Tuning(
                 workerDrainMillis,
                 streamWriters,
                 streamPendingBytes,
-                streamStallMillis);
+                streamStallMillis,
+                loopStallSeconds);
     }
 
     /** The same, with different limits for slow SSE clients. */
@@ -111,7 +116,31 @@ public record Tuning(
                 workerDrainMillis,
                 streamWriters,
                 pendingBytes,
-                stallMillis);
+                stallMillis,
+                loopStallSeconds);
+    }
+
+    /** The same, with a different stall limit for background loops (tests that hold a loop up). */
+    public Tuning withLoopStallSeconds(long seconds) {
+        return new Tuning(
+                dbPoolSize,
+                dbConnectionTimeoutMillis,
+                dbWatchMillis,
+                engineThreads,
+                actionThreads,
+                workerLeaseSeconds,
+                workerHeartbeatSeconds,
+                workerMaxAttempts,
+                workerQueryToken,
+                workerPollMillis,
+                workerKeepaliveMillis,
+                workerAuthCheckMillis,
+                workerFrameThreads,
+                workerDrainMillis,
+                streamWriters,
+                streamPendingBytes,
+                streamStallMillis,
+                seconds);
     }
 
     private static long positive(Map<String, String> env, String name, long fallback) {

@@ -19,9 +19,6 @@ import java.util.stream.Collectors;
  * on a lock or a call that does not return). Either makes the node not ready.
  */
 public final class Readiness {
-    /** Longest silence of a loop thread before it counts as stalled, unless configured. */
-    public static final Duration DEFAULT_STALL_AFTER = Duration.ofSeconds(120);
-
     /** A loop's name, the prefixes of its threads' names (each must match a live thread), its heartbeats. */
     public record Loop(String name, List<String> threadPrefixes, List<Heartbeat> heartbeats) {}
 

@@ -126,7 +126,7 @@ final class GraphMachine {
         AutomationStep step = node.step();
         switch (open.status()) {
             case "suspended" -> {
-                OffsetDateTime deadline = stepDeadline(open, step);
+                OffsetDateTime deadline = StepTiming.deadline(open, step);
                 if (deadline != null && !run.now.isBefore(deadline)) {
                     stepFailed(
                             run,
@@ -284,22 +284,12 @@ final class GraphMachine {
             Duration retryAfter) {
         releaseWait(run, step, "step \"" + step.stepKey() + "\" failed");
         AutomationStep spec = node.step();
-        int maxAttempts =
-                spec == null || spec.getRetry() == null || spec.getRetry().getMaxAttempts() == null
-                        ? 1
-                        : spec.getRetry().getMaxAttempts();
-        if (!retryable || step.attempt() >= maxAttempts) {
+        if (!retryable || step.attempt() >= StepTiming.maxAttempts(spec)) {
             setTimer(run, step.stepKey(), null);
             nodeFailed(run, graph, node, step, type, message);
             return;
         }
-        Duration delay = spec.getRetry().getDelay() == null
-                ? Duration.ZERO
-                : Durations.parse(spec.getRetry().getDelay()).orElse(Duration.ZERO);
-        if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
-            delay = retryAfter;
-        }
-        OffsetDateTime retryAt = run.now.plus(delay);
+        OffsetDateTime retryAt = run.now.plus(StepTiming.retryDelay(spec, retryAfter));
         run.retryLater(step, type, message, retryAt);
         setTimer(run, step.stepKey(), retryAt);
     }
@@ -600,11 +590,11 @@ final class GraphMachine {
         for (StepRow s : open) {
             suspended |= s.status().equals("suspended");
             OffsetDateTime t = timer(run, s.stepKey());
-            wake = earliest(wake, t);
-            due = earliest(due, t);
+            wake = StepTiming.earliest(wake, t);
+            due = StepTiming.earliest(due, t);
             RunGraph.Node node = graph.node(s.stepKey());
             if (s.status().equals("suspended") && node != null) {
-                due = earliest(due, stepDeadline(s, node.step()));
+                due = StepTiming.earliest(due, StepTiming.deadline(s, node.step()));
             }
             if (s.status().equals("running")) {
                 due = run.now;
@@ -616,20 +606,5 @@ final class GraphMachine {
         }
         run.wakeAt = wake;
         run.dueAt = due;
-    }
-
-    private static OffsetDateTime stepDeadline(StepRow open, AutomationStep spec) {
-        if (open == null || spec == null || spec.getTimeout() == null || open.startedAt() == null) {
-            return null;
-        }
-        Duration limit = Durations.parse(spec.getTimeout().getDuration()).orElse(null);
-        return limit == null ? null : open.startedAt().plus(limit);
-    }
-
-    private static OffsetDateTime earliest(OffsetDateTime a, OffsetDateTime b) {
-        if (a == null) {
-            return b;
-        }
-        return b == null || a.isBefore(b) ? a : b;
     }
 }

@@ -135,7 +135,7 @@ public final class RunMachine {
         AutomationStep step = step(spec, run.nextStep);
         switch (open.status()) {
             case "suspended" -> {
-                OffsetDateTime stepDeadline = stepDeadline(open, step);
+                OffsetDateTime stepDeadline = StepTiming.deadline(open, step);
                 if (stepDeadline != null && !run.now.isBefore(stepDeadline)) {
                     return stepFailed(
                             run,
@@ -153,7 +153,7 @@ public final class RunMachine {
             }
             case "pending" -> {
                 if (run.wakeAt != null && run.now.isBefore(run.wakeAt)) {
-                    run.dueAt = earliest(run.wakeAt, run.deadline);
+                    run.dueAt = StepTiming.earliest(run.wakeAt, run.deadline);
                     return Outcome.WAIT;
                 }
                 run.wakeAt = null;
@@ -237,7 +237,7 @@ public final class RunMachine {
             return Outcome.NEXT;
         }
         if (result instanceof StepKind.Waiting waiting) {
-            run.dueAt = earliest(earliest(waiting.wakeAt(), run.deadline), stepDeadline);
+            run.dueAt = StepTiming.earliest(StepTiming.earliest(waiting.wakeAt(), run.deadline), stepDeadline);
             return Outcome.WAIT;
         }
         if (result instanceof StepKind.Failed failed) {
@@ -258,7 +258,8 @@ public final class RunMachine {
             run.emit(suspend.announce(), suspended, suspend.announcePayload());
         }
         run.transition("suspended", "run.suspended", suspend.runExtra());
-        run.dueAt = earliest(earliest(suspend.wakeAt(), run.deadline), stepDeadline(suspended, step));
+        run.dueAt = StepTiming.earliest(
+                StepTiming.earliest(suspend.wakeAt(), run.deadline), StepTiming.deadline(suspended, step));
         return Outcome.WAIT;
     }
 
@@ -280,26 +281,17 @@ public final class RunMachine {
             boolean retryable,
             Duration retryAfter) {
         releaseWait(run, step, "step \"" + step.stepKey() + "\" failed");
-        int maxAttempts = spec.getRetry() == null || spec.getRetry().getMaxAttempts() == null
-                ? 1
-                : spec.getRetry().getMaxAttempts();
-        if (!retryable || step.attempt() >= maxAttempts) {
+        if (!retryable || step.attempt() >= StepTiming.maxAttempts(spec)) {
             run.fail(step, type, message);
             return Outcome.WAIT;
         }
-        Duration delay = spec.getRetry().getDelay() == null
-                ? Duration.ZERO
-                : Durations.parse(spec.getRetry().getDelay()).orElse(Duration.ZERO);
-        if (retryAfter != null && retryAfter.compareTo(delay) > 0) {
-            delay = retryAfter;
-        }
-        OffsetDateTime retryAt = run.now.plus(delay);
+        OffsetDateTime retryAt = run.now.plus(StepTiming.retryDelay(spec, retryAfter));
         run.retryLater(step, type, message, retryAt);
         if (run.status.equals("suspended")) {
             run.transition("running", "run.resumed", Map.of());
         }
         run.wakeAt = retryAt;
-        run.dueAt = earliest(retryAt, run.deadline);
+        run.dueAt = StepTiming.earliest(retryAt, run.deadline);
         return Outcome.WAIT;
     }
 
@@ -358,21 +350,5 @@ public final class RunMachine {
 
     private Object resolve(RunState run, Object value) {
         return Templates.resolve(value, run.inputs == null ? Map.of() : run.inputs, run.context, mapper);
-    }
-
-    /** When a waiting step's {@code timeout} runs out: its start plus the duration (on_timeout is always fail). */
-    private static OffsetDateTime stepDeadline(StepRow open, AutomationStep spec) {
-        if (open == null || spec == null || spec.getTimeout() == null || open.startedAt() == null) {
-            return null;
-        }
-        Duration limit = Durations.parse(spec.getTimeout().getDuration()).orElse(null);
-        return limit == null ? null : open.startedAt().plus(limit);
-    }
-
-    private static OffsetDateTime earliest(OffsetDateTime a, OffsetDateTime b) {
-        if (a == null) {
-            return b;
-        }
-        return b == null || a.isBefore(b) ? a : b;
     }
 }

@@ -347,15 +347,14 @@ final class RunState {
         List<StepRow> steps = steps();
         for (int i = steps.size() - 1; i >= 0; i--) {
             StepRow s = steps.get(i);
-            if (s.status().equals("running")
-                    || s.status().equals("suspended")
-                    || s.status().equals("pending")) {
+            if (isOpen(s)) {
                 return s;
             }
         }
         return null;
     }
 
+    /** Running, suspended, or pending a retry. */
     static boolean isOpen(StepRow s) {
         return s.status().equals("running")
                 || s.status().equals("suspended")

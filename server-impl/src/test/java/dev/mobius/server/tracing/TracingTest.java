@@ -12,6 +12,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mobius.server.Api;
 import dev.mobius.server.TestServer;
+import dev.mobius.server.workers.WsClient;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.resource.v1.Resource;
@@ -21,21 +22,13 @@ import io.opentelemetry.proto.trace.v1.Span;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
@@ -323,43 +316,14 @@ class TracingTest {
             assertEquals(202, started.status(), started.toString());
             String runId = started.json().get("id").asText();
 
-            BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
-            WebSocket ws = HttpClient.newHttpClient()
-                    .newWebSocketBuilder()
-                    .header("Authorization", "Bearer " + KEY)
-                    .buildAsync(
-                            URI.create("ws://127.0.0.1:" + server.port() + P + "/workers/socket"),
-                            new WebSocket.Listener() {
-                                private final StringBuilder partial = new StringBuilder();
-
-                                @Override
-                                public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                                    partial.append(data);
-                                    if (last) {
-                                        try {
-                                            frames.add(JSON.readTree(partial.toString()));
-                                        } catch (IOException e) {
-                                            throw new UncheckedIOException(e);
-                                        }
-                                        partial.setLength(0);
-                                    }
-                                    w.request(1);
-                                    return null;
-                                }
-                            })
-                    .get(10, TimeUnit.SECONDS);
-            try {
-                ws.sendText(
-                                "{\"type\":\"worker.register\",\"message_id\":\"m1\",\"worker_instance_id\":\"w-1\","
-                                        + "\"action_names\":[\"trace.echo\"]}",
-                                true)
-                        .get(5, TimeUnit.SECONDS);
+            try (WsClient ws = new WsClient(server.baseUrl(), "default", KEY)) {
+                ws.send("{\"type\":\"worker.register\",\"message_id\":\"m1\",\"worker_instance_id\":\"w-1\","
+                        + "\"action_names\":[\"trace.echo\"]}");
                 assertEquals(
                         "worker.registered",
-                        next(frames, "worker.registered").path("type").asText());
-                ws.sendText("{\"type\":\"jobs.claim\",\"message_id\":\"m2\",\"available_slots\":1}", true)
-                        .get(5, TimeUnit.SECONDS);
-                JsonNode job = next(frames, "jobs.claimed").path("jobs").path(0);
+                        ws.next("worker.registered").path("type").asText());
+                ws.send("{\"type\":\"jobs.claim\",\"message_id\":\"m2\",\"available_slots\":1}");
+                JsonNode job = ws.next("jobs.claimed").path("jobs").path(0);
                 assertEquals(runId, job.path("run_id").asText(), job.toString());
                 String traceparent = job.path("traceparent").asText();
                 assertTrue(traceparent.startsWith("00-" + TRACE_ID + "-"), job.toString());
@@ -379,22 +343,8 @@ class TracingTest {
                         otlp.find(s -> s.spanId().equals(parentSpan))
                                 .orElseThrow()
                                 .attribute("mobius.run.id"));
-            } finally {
-                ws.abort();
             }
         }
-    }
-
-    /** The next frame of {@code type}, skipping others (keepalives, nudges). */
-    private static JsonNode next(BlockingQueue<JsonNode> frames, String type) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (System.currentTimeMillis() < deadline) {
-            JsonNode f = frames.poll(100, TimeUnit.MILLISECONDS);
-            if (f != null && f.path("type").asText().equals(type)) {
-                return f;
-            }
-        }
-        throw new AssertionError("no " + type + " frame within 10 s");
     }
 
     @Test

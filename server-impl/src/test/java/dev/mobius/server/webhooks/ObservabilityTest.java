@@ -134,7 +134,7 @@ class ObservabilityTest {
 
     @Test
     void readinessReportsALoopHeldByALockAsStalledUntilItGoesRoundAgain() throws Exception {
-        try (TestServer server = TestServer.withSettings(Map.of("MOBIUS_LOOP_STALL_SECONDS", "2"))) {
+        try (TestServer server = TestServer.with(c -> c.withTuning(c.tuning().withLoopStallSeconds(2)))) {
             Api api = new Api(server.baseUrl());
             assertEquals(200, api.get("/readyz", null).status());
             // The engine's next claim waits for this lock: its threads live but no longer go round.

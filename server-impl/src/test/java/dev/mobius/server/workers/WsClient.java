@@ -13,13 +13,13 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** A bare worker socket for protocol tests: sends raw frames, collects what the server sends. */
-final class WsClient implements AutoCloseable {
+public final class WsClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     final BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
     final CompletableFuture<Integer> closed = new CompletableFuture<>();
     final WebSocket ws;
 
-    WsClient(String baseUrl, String project, String key) throws Exception {
+    public WsClient(String baseUrl, String project, String key) throws Exception {
         WebSocket.Builder b = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
         if (key != null) {
             b.header("Authorization", "Bearer " + key);
@@ -57,7 +57,7 @@ final class WsClient implements AutoCloseable {
                 .get(10, TimeUnit.SECONDS);
     }
 
-    void send(String json) throws Exception {
+    public void send(String json) throws Exception {
         ws.sendText(json, true).get(5, TimeUnit.SECONDS);
     }
 
@@ -84,6 +84,18 @@ final class WsClient implements AutoCloseable {
                 return f;
             }
         }
+    }
+
+    /** The next frame of {@code type}, skipping any others (keepalives, nudges) for up to 10 s. */
+    public JsonNode next(String type) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (System.currentTimeMillis() < deadline) {
+            JsonNode f = frames.poll(100, TimeUnit.MILLISECONDS);
+            if (f != null && f.path("type").asText().equals(type)) {
+                return f;
+            }
+        }
+        throw new AssertionError("no " + type + " frame within 10 s");
     }
 
     JsonNode next() throws InterruptedException {
